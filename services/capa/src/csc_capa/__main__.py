@@ -1,0 +1,3 @@
+from csc_capa.entrypoints.cli import cli
+
+cli()

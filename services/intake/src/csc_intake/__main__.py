@@ -1,0 +1,3 @@
+from csc_intake.entrypoints.cli import cli
+
+cli()

@@ -1,0 +1,41 @@
+"""Composition root: builds intake from its settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from csc_intake.application import Clock, IntakeApplication, utcnow
+from csc_intake.projections import RegisterView
+from csc_intake.public import to_public
+from csc_messaging.relay import OutboxRelay
+from csc_messaging.settings import ServiceSettings
+from csc_messaging.store import eventsourcing_env
+
+SERVICE = "intake"
+
+
+class IntakeSettings(ServiceSettings):
+    http_port: int = 8001
+
+
+@dataclass
+class Intake:
+    settings: ServiceSettings
+    app: IntakeApplication
+    register: RegisterView
+    relay: OutboxRelay
+
+
+def bootstrap(settings: ServiceSettings | None = None, clock: Clock = utcnow) -> Intake:
+    settings = settings or IntakeSettings()
+    app = IntakeApplication(env=eventsourcing_env(settings, SERVICE), clock=clock)
+    relay = OutboxRelay(
+        app=app,
+        service=SERVICE,
+        to_public=to_public,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        topics=settings.topics,
+        batch_size=settings.relay_batch_size,
+        poll_seconds=settings.relay_poll_seconds,
+    )
+    return Intake(settings=settings, app=app, register=RegisterView(app), relay=relay)

@@ -1,0 +1,3 @@
+from csc_returns.entrypoints.cli import cli
+
+cli()

@@ -1,0 +1,3 @@
+from csc_sla.entrypoints.cli import cli
+
+cli()

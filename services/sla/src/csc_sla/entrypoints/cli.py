@@ -1,0 +1,9 @@
+"""``csc-sla serve`` and ``csc-sla replay``."""
+
+from __future__ import annotations
+
+from csc_messaging.cli import service_cli
+from csc_sla.bootstrap import SLA
+from csc_sla.entrypoints.http import create_app
+
+cli = service_cli(SLA.name, SLA.settings_class, create_app, replay=SLA.replay)

@@ -1,0 +1,80 @@
+"""Value types shared by every public event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _require_utc(value: datetime) -> datetime:
+    # Events are compared and ordered across services; a naive time is ambiguous.
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must carry a time zone (e.g. 2026-11-24T08:00:00Z)")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_require_utc)]
+NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Department(StrEnum):
+    """Departments are the roles of the procedure (clause 3)."""
+
+    MARKETING = "marketing"
+    QC = "qc"
+    ENGINEERING = "engineering"
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+    WAREHOUSE = "warehouse"
+    AFTER_SALES = "after_sales"
+    CHIEF_ENGINEER = "chief_engineer"
+
+
+class Channel(StrEnum):
+    """How customer information arrived (4.1.1: letter, phone, fax, visit; today e-mail, web)."""
+
+    LETTER = "letter"
+    PHONE = "phone"
+    FAX = "fax"
+    VISIT = "visit"
+    EMAIL = "email"
+    WEB = "web"
+
+
+class FeedbackKind(StrEnum):
+    """The five kinds of entry in the Customer Information Register (4.1.2)."""
+
+    CURRENT_PRODUCT_REQUIREMENTS = "current_product_requirements"
+    POTENTIAL_PRODUCT_REQUIREMENTS = "potential_product_requirements"
+    QUALITY_PROBLEM = "quality_problem"
+    QUALITY_COMMITMENT = "quality_commitment"
+    SUGGESTION = "suggestion"
+
+
+class ComplaintCategory(StrEnum):
+    """What a complaint is about (4.4.1)."""
+
+    SERVICE = "service"
+    QUALITY = "quality"
+    DELIVERY = "delivery"
+
+
+class Actor(BaseModel):
+    """Who did it: a user acting for a department."""
+
+    model_config = ConfigDict(frozen=True)
+
+    user: NonEmpty
+    department: Department
+
+
+class CustomerRef(BaseModel):
+    """The customer an entry is about, by its code in the customer archive (4.1.5)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: NonEmpty
+    name: NonEmpty | None = None

@@ -1,0 +1,34 @@
+"""Topic names. One topic per publishing service, keyed by case id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SERVICES = ("intake", "returns", "capa", "sla")
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Topic names under an optional prefix (one Kafka cluster, several environments)."""
+
+    prefix: str = ""
+
+    def events(self, service: str) -> str:
+        if service not in SERVICES:
+            raise ValueError(f"unknown service {service!r}; known: {', '.join(SERVICES)}")
+        return f"{self.prefix}csc.{service}.v1"
+
+    def dlq(self, topic: str) -> str:
+        return f"{topic}.dlq"
+
+    @property
+    def relay_offsets(self) -> str:
+        """Where each relay records, in the same transaction as its events, how far it got."""
+        return f"{self.prefix}csc.relay.offsets"
+
+    @property
+    def intake(self) -> str:
+        return self.events("intake")
+
+    def all_event_topics(self) -> list[str]:
+        return [self.events(s) for s in SERVICES]

@@ -1,0 +1,1 @@
+"""Plumbing shared by the services: CloudEvents codec, store, outbox relay, consumers, replay."""

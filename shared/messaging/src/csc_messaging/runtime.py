@@ -1,0 +1,198 @@
+"""Process wiring shared by the services: HTTP probes, relay supervision, consumer apps."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from eventsourcing.application import Application
+from eventsourcing.projection import EventSourcedProjection
+from fastapi import APIRouter, FastAPI, Response, status
+from faststream.kafka import KafkaBroker
+
+from csc_messaging.ingest import Ingestor
+from csc_messaging.readmodel import ReadModel
+from csc_messaging.relay import OutboxRelay, RelayPositionAhead
+from csc_messaging.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[str | None]]
+
+
+def probes(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    """``/healthz``: the process answers. ``/readyz``: every dependency answers."""
+    router = APIRouter(tags=["probes"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(response: Response) -> dict[str, Any]:
+        problems: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                problem = await asyncio.wait_for(check(), timeout=5)
+            except Exception as exc:
+                problem = repr(exc)
+            if problem:
+                problems[name] = problem
+        if problems:
+            response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+            return {"status": "unavailable", "problems": problems}
+        return {"status": "ready"}
+
+    return router
+
+
+def store_check(app: Application[Any]) -> ReadinessCheck:
+    async def check() -> str | None:
+        await asyncio.to_thread(app.recorder.max_notification_id)
+        return None
+
+    return check
+
+
+async def supervise_relay(relay: OutboxRelay, stop: asyncio.Event) -> None:
+    """Keep the relay running through broker outages; give up only on a store/topic mismatch."""
+    backoff = 0.5
+    while not stop.is_set():
+        try:
+            await relay.run(stop)
+            backoff = 0.5
+        except RelayPositionAhead:
+            log.exception("relay.fatal")
+            raise
+        except Exception:
+            log.exception("relay.failed", retry_in=backoff)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=backoff)
+            backoff = min(backoff * 2, 30.0)
+
+
+@dataclass
+class ConsumingService:
+    """A service that applies other services' public events to its own store."""
+
+    name: str
+    settings: ServiceSettings
+    app: EventSourcedProjection[Any]
+    read_model: ReadModel
+    subscribes_to: Sequence[str]
+    ingestors: dict[str, Ingestor] = field(default_factory=dict)
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.settings.topic_prefix}csc-{self.name}"
+
+    def build_broker(self) -> KafkaBroker:
+        from csc_messaging.consumer import subscribe
+
+        broker = KafkaBroker(self.settings.kafka_bootstrap_servers, client_id=f"csc-{self.name}")
+        for source in self.subscribes_to:
+            topic = self.settings.topics.events(source)
+            self.ingestors[topic] = subscribe(
+                broker,
+                topic=topic,
+                group_id=self.group_id,
+                ingestor_factory=lambda dead_letter: Ingestor(self.app, dead_letter),
+            )
+        return broker
+
+    async def replay(self) -> dict[str, Any]:
+        """Apply every topic this service consumes from offset 0; report counts and digest."""
+        from csc_messaging.replay import replay_topic
+
+        totals: dict[str, Any] = {"records": 0, "topics": {}}
+        for source in self.subscribes_to:
+            topic = self.settings.topics.events(source)
+            # Replaying sends nothing to a DLQ: what it cannot read was dead-lettered live.
+            result = await replay_topic(
+                self.settings.kafka_bootstrap_servers, topic, Ingestor(self.app, None)
+            )
+            totals["records"] += result.records
+            totals["topics"][topic] = result.counts
+        totals["digest"] = await asyncio.to_thread(self.read_model.digest)
+        totals["service"] = self.name
+        return totals
+
+    def http_app(self, router: APIRouter, *, title: str, description: str) -> FastAPI:
+        broker = self.build_broker()
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await asyncio.to_thread(self.read_model.catch_up)
+            await broker.start()
+            log.info("consumer.started", group_id=self.group_id, topics=list(self.ingestors))
+            try:
+                yield
+            finally:
+                await broker.stop()
+                self.app.close()
+
+        async def kafka_check() -> str | None:
+            return None if await broker.ping(timeout=3) else "Kafka broker does not answer"
+
+        http = FastAPI(title=title, description=description, lifespan=lifespan)
+        http.include_router(
+            probes({"store": store_check(self.app), "kafka": kafka_check}),
+        )
+        http.include_router(router)
+
+        @http.get("/digest", tags=["audit"])
+        def digest() -> dict[str, Any]:
+            """A hash of the whole read model, to compare a live store with a replayed one."""
+            return {"digest": self.read_model.digest(), "position": self.read_model.position}
+
+        @http.get("/ingest-stats", tags=["audit"])
+        def ingest_stats() -> dict[str, dict[str, int]]:
+            """Records handled since this process started, by outcome, per topic."""
+            return {topic: dict(i.stats.counts) for topic, i in self.ingestors.items()}
+
+        return http
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """Everything that makes a consuming service itself; the wiring is the same for all."""
+
+    name: str
+    settings_class: type[ServiceSettings]
+    application_class: type[EventSourcedProjection[Any]]
+    read_model_class: type[ReadModel]
+    subscribes_to: Sequence[str]
+    title: str
+    description: str
+
+    def bootstrap(self, settings: ServiceSettings | None = None) -> ConsumingService:
+        from csc_messaging.store import eventsourcing_env
+
+        settings = settings or self.settings_class()
+        app = self.application_class(env=eventsourcing_env(settings, self.name))
+        return ConsumingService(
+            name=self.name,
+            settings=settings,
+            app=app,
+            read_model=self.read_model_class(app),
+            subscribes_to=self.subscribes_to,
+        )
+
+    def http_app(
+        self,
+        routes: Callable[[ConsumingService], APIRouter],
+        settings: ServiceSettings | None = None,
+    ) -> FastAPI:
+        service = self.bootstrap(settings)
+        return service.http_app(routes(service), title=self.title, description=self.description)
+
+    async def replay(self, settings: ServiceSettings) -> dict[str, Any]:
+        service = self.bootstrap(settings)
+        try:
+            return await service.replay()
+        finally:
+            service.app.close()

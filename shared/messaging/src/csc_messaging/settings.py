@@ -1,0 +1,59 @@
+"""Settings every service reads from its environment (twelve-factor, pydantic-settings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from csc_contracts import Topics
+
+
+class ServiceSettings(BaseSettings):
+    """``CSC_*`` variables, plus the conventional ``KAFKA_BOOTSTRAP_SERVERS`` and ``POSTGRES_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="CSC_", extra="ignore")
+
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CSC_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topic_prefix: str = ""
+
+    store: Literal["sqlite", "postgres"] = "sqlite"
+    data_dir: Path = Path(".csc/data")
+    postgres_host: str = Field(
+        default="127.0.0.1", validation_alias=AliasChoices("POSTGRES_HOST", "CSC_POSTGRES_HOST")
+    )
+    postgres_port: int = Field(
+        default=5432, validation_alias=AliasChoices("POSTGRES_PORT", "CSC_POSTGRES_PORT")
+    )
+    postgres_user: str = Field(
+        default="postgres", validation_alias=AliasChoices("POSTGRES_USER", "CSC_POSTGRES_USER")
+    )
+    postgres_password: str = Field(
+        default="",
+        validation_alias=AliasChoices("POSTGRES_PASSWORD", "CSC_POSTGRES_PASSWORD"),
+    )
+    postgres_db: str = Field(
+        default="postgres", validation_alias=AliasChoices("POSTGRES_DB", "CSC_POSTGRES_DB")
+    )
+    postgres_schema: str | None = Field(
+        default=None,
+        description="Schema holding this service's tables; the service name when unset.",
+    )
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+
+    relay_enabled: bool = True
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=0.05, gt=0)
+
+    log_format: Literal["json", "console"] = "json"
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(prefix=self.topic_prefix)
