@@ -57,7 +57,12 @@ def subscribe(
 
     ingestor: Ingestor = ingestor_factory(dead_letter)
 
-    @broker.subscriber(
+    async def on_topic(body: bytes, msg: KafkaMessage) -> None:
+        await ingestor.handle(msg.raw_message)  # type: ignore[arg-type]
+
+    # One handler per topic, named on_<topic> (it names the operation in AsyncAPI).
+    on_topic.__name__ = on_topic.__qualname__ = "on_" + topic.replace(".", "_").replace("-", "_")
+    broker.subscriber(
         topic,
         group_id=group_id,
         auto_offset_reset="earliest",
@@ -65,9 +70,5 @@ def subscribe(
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=_raw_body,
         title=f"{topic}:{group_id}",
-    )
-    async def on_topic(body: bytes, msg: KafkaMessage) -> None:
-        await ingestor.handle(msg.raw_message)  # type: ignore[arg-type]
-
-    on_topic.__name__ = "on_" + topic.replace(".", "_").replace("-", "_")
+    )(on_topic)
     return ingestor

@@ -25,6 +25,7 @@ from eventsourcing.application import Application
 from csc_contracts import PublicEvent, Topics
 from csc_messaging import failpoints
 from csc_messaging.codec import encode
+from csc_messaging.topology import partitions_of
 
 log = structlog.get_logger(__name__)
 
@@ -164,22 +165,16 @@ async def read_relay_position(bootstrap_servers: str, topics: Topics, relay_id: 
         isolation_level="read_committed",
         auto_offset_reset="earliest",
     )
+    partitions = await partitions_of(bootstrap_servers, topics.relay_offsets)
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = consumer.partitions_for_topic(topics.relay_offsets)
-        if not partitions:
-            raise RuntimeError(
-                f"topic {topics.relay_offsets} does not exist; create the topics first "
-                "(`csc topics create`)"
-            )
-        tps = [TopicPartition(topics.relay_offsets, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topics.relay_offsets, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
         position = 0
         wanted = relay_id.encode()
-        while any(await consumer.position(tp) < end[tp] for tp in tps):
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
             batches = await consumer.getmany(*tps, timeout_ms=500)
             for records in batches.values():
                 for record in records:

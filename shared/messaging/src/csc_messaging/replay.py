@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from csc_messaging.ingest import Ingestor
+from csc_messaging.topology import partitions_of
 
 
 @dataclass
@@ -25,14 +26,11 @@ async def replay_topic(bootstrap_servers: str, topic: str, ingestor: Ingestor) -
         auto_offset_reset="earliest",
         max_poll_records=2000,
     )
+    partitions = await partitions_of(bootstrap_servers, topic)
     await consumer.start()
     records = 0
     try:
-        await consumer.topics()
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise RuntimeError(f"topic {topic} does not exist on {bootstrap_servers}")
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)

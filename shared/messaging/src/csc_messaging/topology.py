@@ -66,3 +66,20 @@ async def ensure_topics(
         return [s.name for s in missing]
     finally:
         await admin.close()
+
+
+async def partitions_of(bootstrap_servers: str, topic: str) -> list[int]:
+    """The partition numbers of ``topic``; an error naming it when it does not exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = sorted(p["partition"] for d in described for p in d.get("partitions", ()))
+    if not partitions:
+        raise RuntimeError(
+            f"topic {topic} does not exist on {bootstrap_servers}; "
+            "create the topics first (`csc topics create`)"
+        )
+    return partitions

@@ -1,0 +1,161 @@
+"""Crashes, redelivery, poison and replay: nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from csc_contracts import ComplaintLogged
+from csc_messaging.codec import encode
+from e2e.support import complaint, produce, read_topic, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def post_many(url: str, count: int) -> list[str]:
+    async def go() -> list[str]:
+        limits = httpx.Limits(max_connections=8)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+            semaphore = asyncio.Semaphore(8)
+
+            async def one(n: int) -> str:
+                async with semaphore:
+                    r = await client.post("/complaints", json=complaint(n, category="service"))
+                    assert r.status_code == 201, r.text
+                    return str(r.json()["case_id"])
+
+            return list(await asyncio.gather(*(one(n) for n in range(count))))
+
+    return asyncio.run(go())
+
+
+def test_consumer_killed_mid_stream_applies_every_event_once(stack) -> None:  # type: ignore[no-untyped-def]
+    intake = stack.start("intake")
+    case_ids = post_many(intake.url, 1000)
+    wait_until(
+        lambda: httpx.get(f"{intake.url}/relay").json()["lag"] == 0
+        and httpx.get(f"{intake.url}/relay").json()["position"] == 1000,
+        what="intake to publish 1,000 events",
+    )
+
+    sla = stack.start("sla")
+    applied_at_kill = wait_until(
+        lambda: (n := httpx.get(f"{sla.url}/digest").json()["position"]) >= 50 and n,
+        what="sla to be part-way through",
+    )
+    sla.kill()
+    assert applied_at_kill < 1000, "sla finished before it could be killed mid-stream"
+
+    sla = stack.restart(sla)
+    wait_until(
+        lambda: httpx.get(f"{sla.url}/digest").json()["position"] >= 1000,
+        timeout=120,
+        what="sla to catch up after the crash",
+    )
+    clocks = httpx.get(f"{sla.url}/clocks").json()
+    assert sorted(c["case_id"] for c in clocks) == sorted(case_ids)  # none missing, none doubled
+    # One stored event per intake event: position counts sla's whole notification log.
+    assert httpx.get(f"{sla.url}/digest").json()["position"] == 1000
+
+
+@pytest.mark.parametrize("failpoint", ["relay.before_commit", "relay.after_commit"])
+def test_intake_killed_between_commit_and_publish(stack, failpoint: str) -> None:  # type: ignore[no-untyped-def]
+    intake = stack.start("intake", CSC_FAILPOINTS=failpoint)
+    created = httpx.post(f"{intake.url}/complaints", json=complaint(7))
+    assert created.status_code == 201
+    case = created.json()
+    assert intake.wait_exit(timeout=30) == -9  # the failpoint killed it
+
+    intake = stack.restart(intake)
+    # After restart the relay publishes what was committed, exactly once.
+    wait_until(lambda: httpx.get(f"{intake.url}/relay").json()["lag"] == 0 or None)
+    records = wait_until(
+        lambda: read_topic(stack.bootstrap, stack.topics.intake), what="the event on Kafka"
+    )
+    assert len(records) == 1
+    event = ComplaintLogged.model_validate_json(records[0].value)
+    assert str(event.case_id) == case["case_id"]
+    assert event.text == case["text"]
+    assert event.received_at.isoformat() == case["received_at"]
+    assert event.actor.user == "li.wei"
+    assert httpx.get(f"{intake.url}/register-entries").json() == [case]
+
+
+def test_replay_from_offset_zero_rebuilds_the_same_state(stack) -> None:  # type: ignore[no-untyped-def]
+    intake = stack.start("intake")
+    sla = stack.start("sla")
+    for n in range(40):
+        category = ("quality", "service", "delivery")[n % 3]
+        assert httpx.post(f"{intake.url}/complaints", json=complaint(n, category=category)).is_success
+    wait_until(lambda: len(httpx.get(f"{sla.url}/clocks").json()) == 40, what="40 clocks")
+    live = httpx.get(f"{sla.url}/digest").json()
+    sla.stop()
+
+    replayed = subprocess.run(
+        [sys.executable, "-m", "csc_sla", "replay", "--wipe"],
+        env={**__import__("os").environ, **stack.env("sla")},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    result = json.loads(replayed.stdout.strip().splitlines()[-1])
+    assert result["records"] == 40
+    assert result["digest"] == live["digest"]
+
+    sla = stack.restart(sla)
+    assert httpx.get(f"{sla.url}/digest").json()["digest"] == live["digest"]
+
+
+def test_poison_goes_to_the_dlq_and_the_consumer_goes_on(stack) -> None:  # type: ignore[no-untyped-def]
+    sla = stack.start("sla")
+    intake_topic = stack.topics.intake
+    produce(stack.bootstrap, intake_topic, b"\x00garbage", b"k", [])
+    # A well-formed event of a type sla does not know yet: skipped, not dead-lettered.
+    future = encode(
+        ComplaintLogged.model_validate(
+            {**_event_body(), "event_id": "00000000-0000-4000-8000-000000000001"}
+        )
+    )
+    future_headers = [
+        (k, b"csc.intake.ComplaintEscalated.v1" if k == "ce_type" else v) for k, v in future.headers
+    ]
+    produce(stack.bootstrap, intake_topic, future.value, future.key, future_headers)
+
+    intake = stack.start("intake")
+    good = httpx.post(f"{intake.url}/complaints", json=complaint(9)).json()
+    wait_until(
+        lambda: httpx.get(f"{sla.url}/cases/{good['case_id']}/clocks").status_code == 200,
+        what="the good complaint's clock",
+    )
+    dead = wait_until(
+        lambda: read_topic(stack.bootstrap, stack.topics.dlq(intake_topic)), what="the DLQ"
+    )
+    assert [r.value for r in dead] == [b"\x00garbage"]
+    headers = {k: v.decode() for k, v in dead[0].headers}
+    assert "missing header" in headers["csc_dlq_reason"]
+    assert headers["csc_dlq_topic"] == intake_topic
+    assert headers["csc_dlq_consumer"] == f"{stack.prefix}csc-sla"
+    stats = httpx.get(f"{sla.url}/ingest-stats").json()[intake_topic]
+    assert stats["dead_lettered"] == 1
+    assert stats["skipped_unknown_type"] == 1
+    assert stats["applied"] == 1
+
+
+def _event_body() -> dict[str, object]:
+    return {
+        "case_id": "00000000-0000-4000-8000-0000000000aa",
+        "occurred_at": "2026-11-24T08:00:00Z",
+        "actor": {"user": "li.wei", "department": "marketing"},
+        "category": "quality",
+        "channel": "phone",
+        "receiving_department": "marketing",
+        "received_at": "2026-11-24T08:00:00Z",
+        "customer": {"code": "OEM-001"},
+        "text": "from a newer producer",
+    }

@@ -1,0 +1,94 @@
+"""The whole shape, end to end: HTTP -> intake's store -> relay -> Kafka -> consumers -> read models."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+
+from e2e.support import complaint, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_complaint_reaches_every_service(stack) -> None:  # type: ignore[no-untyped-def]
+    intake = stack.start("intake")
+    sla, returns, capa = stack.start("sla"), stack.start("returns"), stack.start("capa")
+
+    created = httpx.post(f"{intake.url}/complaints", json=complaint(1))
+    assert created.status_code == 201, created.text
+    case = created.json()
+    case_id = case["case_id"]
+
+    # 4.2.1: the reply clock is due 8 hours after the customer's call.
+    clocks = wait_until(
+        lambda: (r := httpx.get(f"{sla.url}/cases/{case_id}/clocks")).status_code == 200
+        and r.json(),
+        timeout=30,
+        what="sla's reply clock",
+    )
+    received_at = datetime.fromisoformat(case["received_at"])
+    assert [(c["clock"], datetime.fromisoformat(c["due_at"])) for c in clocks] == [
+        ("reply", received_at + timedelta(hours=8))
+    ]
+
+    returned = wait_until(
+        lambda: (r := httpx.get(f"{returns.url}/cases/{case_id}")).status_code == 200 and r.json(),
+        what="returns' case",
+    )
+    assert returned["customer"]["code"] == "OEM-001"
+    assert returned["lot"] == "L2026-11-0001"
+    investigation = wait_until(
+        lambda: (r := httpx.get(f"{capa.url}/investigations/{case_id}")).status_code == 200
+        and r.json(),
+        what="capa's investigation",
+    )
+    assert investigation["owner_department"] == "qc"  # 4.4.2-4.4.3: QC is notified
+
+
+def test_a_delivery_complaint_starts_a_clock_but_no_quality_work(stack) -> None:  # type: ignore[no-untyped-def]
+    intake = stack.start("intake")
+    sla, returns, capa = stack.start("sla"), stack.start("returns"), stack.start("capa")
+    quality = httpx.post(f"{intake.url}/complaints", json=complaint(1)).json()
+    delivery = httpx.post(f"{intake.url}/complaints", json=complaint(2, category="delivery")).json()
+
+    wait_until(
+        lambda: len(httpx.get(f"{sla.url}/clocks").json()) == 2, what="two reply clocks"
+    )
+    wait_until(
+        lambda: httpx.get(f"{capa.url}/investigations/{quality['case_id']}").status_code == 200
+    )
+    wait_until(lambda: httpx.get(f"{returns.url}/cases/{quality['case_id']}").status_code == 200)
+    # Both consumers have read past the delivery complaint by now (same partition or not,
+    # their positions are shown by ingest-stats).
+    wait_until(
+        lambda: sum(
+            sum(c.values()) for c in httpx.get(f"{capa.url}/ingest-stats").json().values()
+        )
+        == 2
+    )
+    assert httpx.get(f"{capa.url}/investigations/{delivery['case_id']}").status_code == 404
+    assert httpx.get(f"{returns.url}/cases/{delivery['case_id']}").status_code == 404
+
+
+def test_events_on_kafka_are_cloudevents_keyed_by_case(stack) -> None:  # type: ignore[no-untyped-def]
+    from e2e.support import read_topic
+
+    intake = stack.start("intake")
+    case = httpx.post(f"{intake.url}/complaints", json=complaint(3)).json()
+    records = wait_until(
+        lambda: read_topic(stack.bootstrap, stack.topics.intake), what="the event on Kafka"
+    )
+    assert len(records) == 1
+    record = records[0]
+    headers = dict(record.headers)
+    assert record.key == case["case_id"].encode()
+    assert headers["ce_type"] == b"csc.intake.ComplaintLogged.v1"
+    assert headers["ce_subject"] == case["case_id"].encode()
+    body = json.loads(record.value)
+    assert body["case_id"] == case["case_id"]
+    assert body["actor"] == {"user": "li.wei", "department": "marketing"}
+    assert body["text"] == case["text"]
+    assert headers["ce_id"] == body["event_id"].encode()
