@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
-from csc_messaging.topology import partitions_of
+from csc_messaging.kafka_io import read_to_end
 
 T = TypeVar("T")
 
@@ -42,36 +42,15 @@ def complaint(n: int = 0, **overrides: Any) -> dict[str, Any]:
     return body
 
 
-async def _read_topic(
-    bootstrap: str, topic: str, isolation_level: str
-) -> list[ConsumerRecord[bytes, bytes]]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level=isolation_level,
-        auto_offset_reset="earliest",
-    )
-    tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
-    await consumer.start()
-    try:
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        records: list[ConsumerRecord[bytes, bytes]] = []
-        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-            for batch in (await consumer.getmany(*tps, timeout_ms=500)).values():
-                records.extend(batch)
-        return records
-    finally:
-        await consumer.stop()
-
-
 def read_topic(
     bootstrap: str, topic: str, isolation_level: str = "read_committed"
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of ``topic`` up to its current end."""
-    return asyncio.run(_read_topic(bootstrap, topic, isolation_level))
+
+    async def read() -> list[ConsumerRecord[bytes, bytes]]:
+        return [r async for r in read_to_end(bootstrap, topic, isolation_level=isolation_level)]
+
+    return asyncio.run(read())
 
 
 def produce(

@@ -38,8 +38,10 @@ def test_consumer_killed_mid_stream_applies_every_event_once(stack) -> None:  # 
     intake = stack.start("intake")
     case_ids = post_many(intake.url, 1000)
     wait_until(
-        lambda: httpx.get(f"{intake.url}/relay").json()["lag"] == 0
-        and httpx.get(f"{intake.url}/relay").json()["position"] == 1000,
+        lambda: (
+            httpx.get(f"{intake.url}/relay").json()["lag"] == 0
+            and httpx.get(f"{intake.url}/relay").json()["position"] == 1000
+        ),
         what="intake to publish 1,000 events",
     )
 
@@ -91,7 +93,9 @@ def test_replay_from_offset_zero_rebuilds_the_same_state(stack) -> None:  # type
     sla = stack.start("sla")
     for n in range(40):
         category = ("quality", "service", "delivery")[n % 3]
-        assert httpx.post(f"{intake.url}/complaints", json=complaint(n, category=category)).is_success
+        assert httpx.post(
+            f"{intake.url}/complaints", json=complaint(n, category=category)
+        ).is_success
     wait_until(lambda: len(httpx.get(f"{sla.url}/clocks").json()) == 40, what="40 clocks")
     live = httpx.get(f"{sla.url}/digest").json()
     sla.stop()

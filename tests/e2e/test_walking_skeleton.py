@@ -1,4 +1,4 @@
-"""The whole shape, end to end: HTTP -> intake's store -> relay -> Kafka -> consumers -> read models."""
+"""The whole shape: HTTP -> intake store -> relay -> Kafka -> consumers -> read models."""
 
 from __future__ import annotations
 
@@ -24,8 +24,9 @@ def test_a_complaint_reaches_every_service(stack) -> None:  # type: ignore[no-un
 
     # 4.2.1: the reply clock is due 8 hours after the customer's call.
     clocks = wait_until(
-        lambda: (r := httpx.get(f"{sla.url}/cases/{case_id}/clocks")).status_code == 200
-        and r.json(),
+        lambda: (
+            (r := httpx.get(f"{sla.url}/cases/{case_id}/clocks")).status_code == 200 and r.json()
+        ),
         timeout=30,
         what="sla's reply clock",
     )
@@ -41,11 +42,19 @@ def test_a_complaint_reaches_every_service(stack) -> None:  # type: ignore[no-un
     assert returned["customer"]["code"] == "OEM-001"
     assert returned["lot"] == "L2026-11-0001"
     investigation = wait_until(
-        lambda: (r := httpx.get(f"{capa.url}/investigations/{case_id}")).status_code == 200
-        and r.json(),
+        lambda: (
+            (r := httpx.get(f"{capa.url}/investigations/{case_id}")).status_code == 200 and r.json()
+        ),
         what="capa's investigation",
     )
-    assert investigation["owner_department"] == "qc"  # 4.4.2-4.4.3: QC is notified
+    assert investigation["owner_department"] == "quality"  # 4.4.2-4.4.3: QC is notified
+
+    # Each service keeps its own store, of the kind the run asked for.
+    sqlite_files = sorted(p.name for p in stack.data_dir.glob("*.sqlite"))
+    if stack.store_env["CSC_STORE"] == "sqlite":
+        assert sqlite_files == ["capa.sqlite", "intake.sqlite", "returns.sqlite", "sla.sqlite"]
+    else:
+        assert sqlite_files == []
 
 
 def test_a_delivery_complaint_starts_a_clock_but_no_quality_work(stack) -> None:  # type: ignore[no-untyped-def]
@@ -54,9 +63,7 @@ def test_a_delivery_complaint_starts_a_clock_but_no_quality_work(stack) -> None:
     quality = httpx.post(f"{intake.url}/complaints", json=complaint(1)).json()
     delivery = httpx.post(f"{intake.url}/complaints", json=complaint(2, category="delivery")).json()
 
-    wait_until(
-        lambda: len(httpx.get(f"{sla.url}/clocks").json()) == 2, what="two reply clocks"
-    )
+    wait_until(lambda: len(httpx.get(f"{sla.url}/clocks").json()) == 2, what="two reply clocks")
     wait_until(
         lambda: httpx.get(f"{capa.url}/investigations/{quality['case_id']}").status_code == 200
     )
@@ -64,10 +71,9 @@ def test_a_delivery_complaint_starts_a_clock_but_no_quality_work(stack) -> None:
     # Both consumers have read past the delivery complaint by now (same partition or not,
     # their positions are shown by ingest-stats).
     wait_until(
-        lambda: sum(
-            sum(c.values()) for c in httpx.get(f"{capa.url}/ingest-stats").json().values()
+        lambda: (
+            sum(sum(c.values()) for c in httpx.get(f"{capa.url}/ingest-stats").json().values()) == 2
         )
-        == 2
     )
     assert httpx.get(f"{capa.url}/investigations/{delivery['case_id']}").status_code == 404
     assert httpx.get(f"{returns.url}/cases/{delivery['case_id']}").status_code == 404

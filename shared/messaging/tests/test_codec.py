@@ -52,7 +52,9 @@ def test_round_trip() -> None:
 
 def test_unknown_type_is_skipped_not_rejected() -> None:
     message = encode(complaint())
-    headers = [(k, b"csc.intake.SomethingNew.v1" if k == "ce_type" else v) for k, v in message.headers]
+    headers = [
+        (k, b"csc.intake.SomethingNew.v1" if k == "ce_type" else v) for k, v in message.headers
+    ]
     assert decode(headers, message.key, message.value) is None
 
 

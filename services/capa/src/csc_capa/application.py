@@ -6,14 +6,14 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.projection import EventSourcedProjection
+from eventsourcing.application import ProcessingEvent
 
 from csc_capa.domain import Investigation
 from csc_contracts import ComplaintCategory, ComplaintLogged, Department
+from csc_messaging.application import ConsumerApplication
 
 
-class CapaApplication(EventSourcedProjection[UUID]):
+class CapaApplication(ConsumerApplication):
     name = "capa"
 
     @singledispatchmethod
@@ -36,14 +36,9 @@ class CapaApplication(EventSourcedProjection[UUID]):
                 product=event.product,
                 lot=event.lot,
                 complaint=event.text,
-                owner_department=Department.QC.value,
+                owner_department=Department.QUALITY.value,
             )
         )
 
     def investigation(self, case_id: UUID) -> Investigation | None:
-        try:
-            found = self.repository.get(case_id)
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(found, Investigation)
-        return found
+        return self.find(case_id, Investigation)

@@ -19,5 +19,5 @@ CAPA = ConsumerSpec(
     read_model_class=Investigations,
     subscribes_to=["intake"],
     title="Customer Service Control — capa",
-    description="Complaint investigation and corrective and preventive action (4.3.4, 4.4.3-4.4.4).",
+    description="Complaint investigation and corrective/preventive action (4.3.4, 4.4.3-4.4.4).",
 )

@@ -19,6 +19,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
+E = TypeVar("E", FeedbackEntry, Complaint)
 
 
 def utcnow() -> datetime:
@@ -51,35 +52,25 @@ class IntakeApplication(Application[UUID]):
         self, command: RegisterFeedback, idempotency_key: str | None = None
     ) -> tuple[FeedbackEntry, bool]:
         """Record customer information in the Register (4.1.2). Returns (entry, created)."""
-        case_id = self.case_id_for("feedback", idempotency_key)
-        existing = self._existing(case_id, FeedbackEntry)
-        if existing is not None:
-            return existing, False
-        self._check_recorder_and_time(command)
-        entry = FeedbackEntry(
-            case_id=case_id,
-            kind=command.kind.value,
-            **self._common(command),
-        )
-        self.save(entry)
-        return entry, True
+        return self._register(FeedbackEntry, command, idempotency_key, kind=command.kind.value)
 
     def log_complaint(
         self, command: LogComplaint, idempotency_key: str | None = None
     ) -> tuple[Complaint, bool]:
         """Record a complaint in the Register (4.4.1). Returns (complaint, created)."""
-        case_id = self.case_id_for("complaint", idempotency_key)
-        existing = self._existing(case_id, Complaint)
+        return self._register(Complaint, command, idempotency_key, category=command.category.value)
+
+    def _register(
+        self, cls: type[E], command: _Command, idempotency_key: str | None, **specific: Any
+    ) -> tuple[E, bool]:
+        case_id = self.case_id_for(cls.__name__, idempotency_key)
+        existing = self._existing(case_id, cls)
         if existing is not None:
             return existing, False
         self._check_recorder_and_time(command)
-        complaint = Complaint(
-            case_id=case_id,
-            category=command.category.value,
-            **self._common(command),
-        )
-        self.save(complaint)
-        return complaint, True
+        entry = cls(case_id=case_id, **specific, **self._common(command))
+        self.save(entry)
+        return entry, True
 
     def get_feedback(self, case_id: UUID) -> FeedbackEntry | None:
         return self._existing(case_id, FeedbackEntry)
@@ -89,7 +80,7 @@ class IntakeApplication(Application[UUID]):
 
     def _existing(self, case_id: UUID, cls: type[T]) -> T | None:
         try:
-            aggregate = self.repository.get(case_id)
+            aggregate: object = self.repository.get(case_id)
         except AggregateNotFoundError:
             return None
         if not isinstance(aggregate, cls):
@@ -109,9 +100,7 @@ class IntakeApplication(Application[UUID]):
                 field="actor.department",
             )
         if command.received_at is not None and command.received_at > self.clock() + CLOCK_SKEW:
-            raise RuleViolation(
-                "received_at", "lies in the future", field="received_at"
-            )
+            raise RuleViolation("received_at", "lies in the future", field="received_at")
 
     def _common(self, command: _Command) -> dict[str, Any]:
         return {

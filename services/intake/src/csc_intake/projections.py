@@ -17,12 +17,11 @@ class RegisterView(ReadModel):
 
     def apply(self, event: Any) -> None:
         if isinstance(event, FeedbackEntry.Received | Complaint.Logged):
-            is_complaint = isinstance(event, Complaint.Logged)
             self._entries[str(event.originator_id)] = {
                 "case_id": str(event.originator_id),
-                "entry_type": "complaint" if is_complaint else "feedback",
-                "kind": None if is_complaint else event.kind,
-                "category": event.category if is_complaint else None,
+                "entry_type": "complaint" if isinstance(event, Complaint.Logged) else "feedback",
+                "kind": getattr(event, "kind", None),
+                "category": getattr(event, "category", None),
                 "channel": event.channel,
                 "receiving_department": event.receiving_department,
                 "received_at": event.received_at.isoformat(),

@@ -18,35 +18,24 @@ def public_event_id(originator_id: UUID, originator_version: int) -> UUID:
 
 
 def to_public(domain_event: Any) -> PublicEvent | None:
-    common = {
+    if isinstance(domain_event, FeedbackEntry.Received):
+        return FeedbackReceived(**_register_fields(domain_event), kind=domain_event.kind)
+    if isinstance(domain_event, Complaint.Logged):
+        return ComplaintLogged(**_register_fields(domain_event), category=domain_event.category)
+    return None
+
+
+def _register_fields(domain_event: FeedbackEntry.Received | Complaint.Logged) -> dict[str, Any]:
+    return {
         "event_id": public_event_id(domain_event.originator_id, domain_event.originator_version),
         "case_id": domain_event.originator_id,
         "occurred_at": domain_event.timestamp,
+        "actor": Actor.model_validate(domain_event.actor),
+        "channel": domain_event.channel,
+        "receiving_department": domain_event.receiving_department,
+        "received_at": domain_event.received_at,
+        "customer": CustomerRef.model_validate(domain_event.customer),
+        "text": domain_event.text,
+        "product": domain_event.product,
+        "lot": domain_event.lot,
     }
-    if isinstance(domain_event, FeedbackEntry.Received):
-        return FeedbackReceived(
-            **common,
-            actor=Actor.model_validate(domain_event.actor),
-            channel=domain_event.channel,
-            kind=domain_event.kind,
-            receiving_department=domain_event.receiving_department,
-            received_at=domain_event.received_at,
-            customer=CustomerRef.model_validate(domain_event.customer),
-            text=domain_event.text,
-            product=domain_event.product,
-            lot=domain_event.lot,
-        )
-    if isinstance(domain_event, Complaint.Logged):
-        return ComplaintLogged(
-            **common,
-            actor=Actor.model_validate(domain_event.actor),
-            category=domain_event.category,
-            channel=domain_event.channel,
-            receiving_department=domain_event.receiving_department,
-            received_at=domain_event.received_at,
-            customer=CustomerRef.model_validate(domain_event.customer),
-            text=domain_event.text,
-            product=domain_event.product,
-            lot=domain_event.lot,
-        )
-    return None

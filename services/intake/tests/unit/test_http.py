@@ -15,7 +15,7 @@ from csc_intake.entrypoints.http import create_app
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = IntakeSettings(data_dir=tmp_path, relay_enabled=False)  # type: ignore[call-arg]
+    settings = IntakeSettings(data_dir=tmp_path, relay_enabled=False)
     with TestClient(create_app(settings)) as c:
         yield c
 

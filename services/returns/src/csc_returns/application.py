@@ -6,14 +6,14 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.projection import EventSourcedProjection
+from eventsourcing.application import ProcessingEvent
 
 from csc_contracts import ComplaintCategory, ComplaintLogged, FeedbackKind, FeedbackReceived
+from csc_messaging.application import ConsumerApplication
 from csc_returns.domain import ReturnCase
 
 
-class ReturnsApplication(EventSourcedProjection[UUID]):
+class ReturnsApplication(ConsumerApplication):
     name = "returns"
 
     @singledispatchmethod
@@ -51,9 +51,4 @@ class ReturnsApplication(EventSourcedProjection[UUID]):
         )
 
     def case(self, case_id: UUID) -> ReturnCase | None:
-        try:
-            case = self.repository.get(case_id)
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(case, ReturnCase)
-        return case
+        return self.find(case_id, ReturnCase)

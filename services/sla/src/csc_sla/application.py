@@ -6,14 +6,14 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
-from eventsourcing.projection import EventSourcedProjection
+from eventsourcing.application import ProcessingEvent
 
 from csc_contracts import ComplaintLogged, FeedbackReceived
+from csc_messaging.application import ConsumerApplication
 from csc_sla.domain import ReplyClock
 
 
-class SlaApplication(EventSourcedProjection[UUID]):
+class SlaApplication(ConsumerApplication):
     name = "sla"
 
     @singledispatchmethod
@@ -45,9 +45,4 @@ class SlaApplication(EventSourcedProjection[UUID]):
         )
 
     def reply_clock(self, case_id: UUID) -> ReplyClock | None:
-        try:
-            clock = self.repository.get(ReplyClock.create_id(case_id))
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(clock, ReplyClock)
-        return clock
+        return self.find(ReplyClock.create_id(case_id), ReplyClock)

@@ -22,7 +22,7 @@ RECEIVED = datetime(2026, 11, 24, 7, 55, tzinfo=UTC)
 
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[SlaApplication]:
-    settings = ServiceSettings(data_dir=tmp_path)  # type: ignore[call-arg]
+    settings = ServiceSettings(data_dir=tmp_path)
     application = SlaApplication(env=eventsourcing_env(settings, "sla"))
     yield application
     application.close()
@@ -56,7 +56,7 @@ def test_4_2_1_reply_due_8_hours_after_the_customer_called(
     app: SlaApplication, make_event: object
 ) -> None:
     event = make_event()  # type: ignore[operator]
-    app.process_event(event, Tracking("csc.intake.v1:0", 1))
+    app.apply_public(event, Tracking("csc.intake.v1:0", 1))
 
     clock = app.reply_clock(event.case_id)
     assert clock is not None
@@ -70,16 +70,16 @@ def test_4_2_1_reply_due_8_hours_after_the_customer_called(
 
 def test_the_same_position_is_never_applied_twice(app: SlaApplication) -> None:
     event = feedback_received()
-    app.process_event(event, Tracking("csc.intake.v1:0", 1))
+    app.apply_public(event, Tracking("csc.intake.v1:0", 1))
     with pytest.raises(IntegrityError):
-        app.process_event(event, Tracking("csc.intake.v1:0", 1))
+        app.apply_public(event, Tracking("csc.intake.v1:0", 1))
     assert app.recorder.max_notification_id() == 1
 
 
 def test_the_same_event_republished_elsewhere_starts_no_second_clock(app: SlaApplication) -> None:
     event = feedback_received()
-    app.process_event(event, Tracking("csc.intake.v1:0", 1))
-    app.process_event(event, Tracking("csc.intake.v1:0", 7))
+    app.apply_public(event, Tracking("csc.intake.v1:0", 1))
+    app.apply_public(event, Tracking("csc.intake.v1:0", 7))
     assert app.recorder.max_notification_id() == 1
     assert app.recorder.max_tracking_id("csc.intake.v1:0") == 7
     assert app.repository.get(ReplyClock.create_id(event.case_id)).version == 1

@@ -23,14 +23,15 @@ NonEmpty = Annotated[str, Field(min_length=1, max_length=200)]
 class Department(StrEnum):
     """Departments are the roles of the procedure (clause 3)."""
 
-    MARKETING = "marketing"
-    QC = "qc"
-    ENGINEERING = "engineering"
+    MARKETING = "marketing"  # 市场部: owns the whole process
+    AFTER_SALES = "after_sales"  # 售后服务: on site at OEM customers (4.1.4)
+    QUALITY = "quality"  # 品管部 (QC): confirms problems, picks samples, runs CAPA
+    ENGINEERING = "engineering"  # is notified of all customer information (4.1.2)
+    DEVELOPMENT = "development"  # sits on the cross-functional team (4.4.4)
     PRODUCTION = "production"
-    DEVELOPMENT = "development"
-    WAREHOUSE = "warehouse"
-    AFTER_SALES = "after_sales"
-    CHIEF_ENGINEER = "chief_engineer"
+    WAREHOUSE = "warehouse"  # 仓务部: receives returns (4.3.2.2)
+    CHIEF_ENGINEER = "chief_engineer"  # 总工: gets important information (4.1.3)
+    AUDITOR = "auditor"  # reads every history, records nothing
 
 
 class Channel(StrEnum):

@@ -62,7 +62,9 @@ class ServiceProcess:
             except httpx.HTTPError as exc:
                 last = repr(exc)
             time.sleep(0.2)
-        raise TimeoutError(f"{self.service} not ready after {timeout}s ({last}):\n{self.log_tail()}")
+        raise TimeoutError(
+            f"{self.service} not ready after {timeout}s ({last}):\n{self.log_tail()}"
+        )
 
     def wait_exit(self, timeout: float = 30) -> int:
         assert self.proc is not None

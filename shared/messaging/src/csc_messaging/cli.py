@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -14,26 +13,7 @@ from fastapi import FastAPI
 
 from csc_messaging.logs import configure_logging
 from csc_messaging.settings import ServiceSettings
-
-
-def wipe_store(settings: ServiceSettings, service: str) -> None:
-    """Delete one service's store: the SQLite file, or its PostgreSQL schema."""
-    if settings.store == "sqlite":
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            Path(settings.data_dir / f"{service}.sqlite{suffix}").unlink(missing_ok=True)
-        return
-    import psycopg
-
-    schema = settings.postgres_schema or service
-    with psycopg.connect(
-        host=settings.postgres_host,
-        port=settings.postgres_port,
-        user=settings.postgres_user,
-        password=settings.postgres_password,
-        dbname=settings.postgres_db,
-        autocommit=True,
-    ) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+from csc_messaging.store import wipe_store
 
 
 def service_cli(
@@ -42,7 +22,9 @@ def service_cli(
     http_factory: Callable[[ServiceSettings], FastAPI],
     replay: Callable[[ServiceSettings], Any] | None = None,
 ) -> typer.Typer:
-    cli = typer.Typer(help=f"The {service} service of Customer Service Control.", no_args_is_help=True)
+    cli = typer.Typer(
+        help=f"The {service} service of Customer Service Control.", no_args_is_help=True
+    )
 
     @cli.command()
     def serve(
@@ -89,5 +71,3 @@ def service_cli(
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
     return cli
-
-

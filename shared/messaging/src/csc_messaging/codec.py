@@ -72,7 +72,9 @@ def decode(
     types before every consumer knows them (forward compatibility).
     """
     header_map = _headers_dict(headers)
-    missing = [h for h in ("ce_specversion", "ce_id", "ce_type", "ce_source") if h not in header_map]
+    missing = [
+        h for h in ("ce_specversion", "ce_id", "ce_type", "ce_source") if h not in header_map
+    ]
     if missing:
         raise PoisonMessage(f"not a CloudEvent in Kafka binary mode: missing header(s) {missing}")
     try:

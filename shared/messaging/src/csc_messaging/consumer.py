@@ -1,4 +1,4 @@
-"""FastStream wiring of a consuming service: one subscriber per topic, one DLQ publisher per topic."""
+"""FastStream wiring of a consumer: one subscriber and one DLQ publisher per topic."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ changes nothing, whatever Kafka's committed offsets say.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -16,8 +17,8 @@ from typing import Any, Protocol
 
 import structlog
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
-from eventsourcing.projection import EventSourcedProjection
 
+from csc_messaging.application import ConsumerApplication
 from csc_messaging.codec import PoisonMessage, decode, event_type_of
 
 log = structlog.get_logger(__name__)
@@ -62,7 +63,7 @@ def tracking_for(record: Record) -> Tracking:
 class Ingestor:
     def __init__(
         self,
-        app: EventSourcedProjection[Any],
+        app: ConsumerApplication,
         dead_letter: DeadLetter | None,
     ) -> None:
         self._app = app
@@ -90,7 +91,7 @@ class Ingestor:
             log.info("ingest.skipped_unknown_type", type=event_type_of(headers), **_where(record))
             return Outcome.SKIPPED_UNKNOWN_TYPE
         try:
-            await asyncio.to_thread(self._app.process_event, event, tracking)
+            await asyncio.to_thread(self._app.apply_public, event, tracking)
         except IntegrityError:
             return Outcome.DUPLICATE
         except PersistenceError:
@@ -104,10 +105,8 @@ class Ingestor:
         log.warning("ingest.dead_lettered", reason=reason, **_where(record))
         if self._dead_letter is not None:
             await self._dead_letter(record, reason)
-        try:
+        with contextlib.suppress(IntegrityError):
             await asyncio.to_thread(self._app.recorder.insert_tracking, tracking)
-        except IntegrityError:
-            pass
         return Outcome.DEAD_LETTERED
 
 

@@ -31,9 +31,7 @@ class ReadModel(ABC):
         applied = 0
         with self._lock:
             while True:
-                notifications = self._app.recorder.select_notifications(
-                    self._position + 1, 1000
-                )
+                notifications = self._app.recorder.select_notifications(self._position + 1, 1000)
                 if not notifications:
                     return applied
                 for notification in notifications:

@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from eventsourcing.application import Application
 
 from csc_contracts import PublicEvent, Topics
 from csc_messaging import failpoints
 from csc_messaging.codec import encode
-from csc_messaging.topology import partitions_of
+from csc_messaging.kafka_io import read_to_end
 
 log = structlog.get_logger(__name__)
 
@@ -158,28 +158,9 @@ class OutboxRelay:
 
 async def read_relay_position(bootstrap_servers: str, topics: Topics, relay_id: str) -> int:
     """The last committed position of one relay: 0 when it never published."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-    )
-    partitions = await partitions_of(bootstrap_servers, topics.relay_offsets)
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topics.relay_offsets, p) for p in partitions]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        position = 0
-        wanted = relay_id.encode()
-        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
-            batches = await consumer.getmany(*tps, timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    if record.key == wanted and record.value:
-                        position = int(json.loads(record.value)["position"])
-        return position
-    finally:
-        await consumer.stop()
+    position = 0
+    wanted = relay_id.encode()
+    async for record in read_to_end(bootstrap_servers, topics.relay_offsets):
+        if record.key == wanted and record.value:
+            position = int(json.loads(record.value)["position"])
+    return position

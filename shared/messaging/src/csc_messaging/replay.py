@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
 from csc_messaging.ingest import Ingestor
-from csc_messaging.topology import partitions_of
+from csc_messaging.kafka_io import read_to_end
 
 
 @dataclass
@@ -17,34 +15,9 @@ class ReplayResult:
 
 
 async def replay_topic(bootstrap_servers: str, topic: str, ingestor: Ingestor) -> ReplayResult:
-    """Apply every committed record of ``topic``, from offset 0 to the end as it was when we began."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-        max_poll_records=2000,
-    )
-    partitions = await partitions_of(bootstrap_servers, topic)
-    await consumer.start()
+    """Apply every committed record of ``topic``, from offset 0 to its end when we began."""
     records = 0
-    try:
-        tps = [TopicPartition(topic, p) for p in partitions]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if end[tp] > 0}
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=500)
-            for tp, batch in batches.items():
-                for record in batch:
-                    if record.offset < end[tp]:
-                        await ingestor.handle(record)
-                        records += 1
-            for tp in list(pending):
-                if await consumer.position(tp) >= end[tp]:
-                    pending.discard(tp)
-    finally:
-        await consumer.stop()
+    async for record in read_to_end(bootstrap_servers, topic):
+        await ingestor.handle(record)
+        records += 1
     return ReplayResult(records=records, counts=dict(ingestor.stats.counts))

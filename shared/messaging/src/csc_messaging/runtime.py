@@ -10,10 +10,10 @@ from typing import Any
 
 import structlog
 from eventsourcing.application import Application
-from eventsourcing.projection import EventSourcedProjection
 from fastapi import APIRouter, FastAPI, Response, status
 from faststream.kafka import KafkaBroker
 
+from csc_messaging.application import ConsumerApplication
 from csc_messaging.ingest import Ingestor
 from csc_messaging.readmodel import ReadModel
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead
@@ -81,7 +81,7 @@ class ConsumingService:
 
     name: str
     settings: ServiceSettings
-    app: EventSourcedProjection[Any]
+    app: ConsumerApplication
     read_model: ReadModel
     subscribes_to: Sequence[str]
     ingestors: dict[str, Ingestor] = field(default_factory=dict)
@@ -163,7 +163,7 @@ class ConsumerSpec:
 
     name: str
     settings_class: type[ServiceSettings]
-    application_class: type[EventSourcedProjection[Any]]
+    application_class: type[ConsumerApplication]
     read_model_class: type[ReadModel]
     subscribes_to: Sequence[str]
     title: str

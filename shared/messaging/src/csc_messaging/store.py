@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import psycopg
+
 from csc_messaging.settings import ServiceSettings
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -37,14 +39,26 @@ def eventsourcing_env(settings: ServiceSettings, service: str) -> dict[str, str]
 
 def _create_schema(settings: ServiceSettings, schema: str) -> None:
     # eventsourcing creates its tables but not the schema that holds them.
-    import psycopg
+    with _connect(settings) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
-    with psycopg.connect(
+
+def wipe_store(settings: ServiceSettings, service: str) -> None:
+    """Delete one service's store: the SQLite file, or its PostgreSQL schema."""
+    if settings.store == "sqlite":
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            (settings.data_dir / f"{service}.sqlite{suffix}").unlink(missing_ok=True)
+        return
+    with _connect(settings) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{settings.postgres_schema or service}" CASCADE')
+
+
+def _connect(settings: ServiceSettings) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
         host=settings.postgres_host,
         port=settings.postgres_port,
         user=settings.postgres_user,
         password=settings.postgres_password,
         dbname=settings.postgres_db,
         autocommit=True,
-    ) as conn:
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    )

@@ -6,18 +6,23 @@ In Kubernetes these are Strimzi ``KafkaTopic`` resources; locally and in tests
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from csc_contracts import SERVICES, Topics
+
+_TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
 
 
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
-    partitions: int
+    partitions: int = 3
     config: dict[str, str] = field(default_factory=dict)
 
 
@@ -42,30 +47,74 @@ def topic_specs(topics: Topics, partitions: int = 3) -> list[TopicSpec]:
 async def ensure_topics(
     bootstrap_servers: str, topics: Topics, partitions: int = 3, replication_factor: int = 1
 ) -> list[str]:
-    """Create what is missing; returns the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    """Create every topic the system needs that is missing; returns the names created."""
+    return await create_topics(
+        bootstrap_servers, topic_specs(topics, partitions), replication_factor=replication_factor
+    )
+
+
+async def create_topics(
+    bootstrap_servers: str,
+    specs: Sequence[TopicSpec],
+    *,
+    replication_factor: int = 1,
+    timeout_ms: int = 30_000,
+) -> list[str]:
+    """Create topics, leaving existing ones alone; returns the names actually created.
+
+    Retries what the broker calls retriable (a controller still starting), then
+    waits until every partition has a leader, so producers can use them at once.
+    """
+    if not specs:
+        return []
+    deadline = time.monotonic() + timeout_ms / 1000
+    created: list[str] = []
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="csc-topics")
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        missing = [s for s in topic_specs(topics, partitions) if s.name not in existing]
-        if missing:
-            try:
-                await admin.create_topics(
-                    [
-                        NewTopic(
-                            name=s.name,
-                            num_partitions=s.partitions,
-                            replication_factor=replication_factor,
-                            topic_configs=s.config,
-                        )
-                        for s in missing
-                    ]
-                )
-            except TopicAlreadyExistsError:
-                pass
-        return [s.name for s in missing]
+        pending = {spec.name: spec for spec in specs}
+        while pending:
+            response = await admin.create_topics(
+                [
+                    NewTopic(s.name, s.partitions, replication_factor, topic_configs=s.config)
+                    for s in pending.values()
+                ],
+                timeout_ms=timeout_ms,
+            )
+            retry: dict[str, TopicSpec] = {}
+            for entry in response.topic_errors:
+                name, code = entry[0], entry[1]
+                message = entry[2] if len(entry) > 2 else None
+                if code == 0:
+                    created.append(name)
+                elif code == _TOPIC_ALREADY_EXISTS:
+                    pass
+                elif for_code(code).retriable and time.monotonic() < deadline:
+                    retry[name] = pending[name]
+                else:
+                    raise for_code(code)(f"creating topic {name!r}: {message or code}")
+            pending = retry
+            if pending:
+                await asyncio.sleep(0.2)
+        await _wait_for_leaders(admin, [s.name for s in specs], deadline)
     finally:
         await admin.close()
+    return created
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], deadline: float) -> None:
+    while True:
+        described = await admin.describe_topics(names)
+        if all(
+            topic["error_code"] == 0
+            and topic["partitions"]
+            and all(p["leader"] >= 0 for p in topic["partitions"])
+            for topic in described
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics {names} have no leaders yet: {described}")
+        await asyncio.sleep(0.1)
 
 
 async def partitions_of(bootstrap_servers: str, topic: str) -> list[int]:

@@ -16,7 +16,17 @@ class Investigation(Aggregate):
     def create_id(case_id: UUID) -> UUID:
         return case_id
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        case_id: UUID
+        complaint_event: UUID
+        complained_at: datetime
+        customer: dict[str, Any]
+        product: str | None
+        lot: str | None
+        complaint: str
+        owner_department: str
+
+    @event(Opened)
     def __init__(
         self,
         *,

@@ -20,7 +20,19 @@ class FeedbackEntry(Aggregate):
     def create_id(case_id: UUID) -> UUID:
         return case_id
 
-    @event("Received")
+    class Received(Aggregate.Created):
+        case_id: UUID
+        channel: str
+        kind: str
+        receiving_department: str
+        received_at: datetime
+        customer: dict[str, Any]
+        text: str
+        product: str | None
+        lot: str | None
+        actor: dict[str, str]
+
+    @event(Received)
     def __init__(
         self,
         *,
@@ -53,7 +65,19 @@ class Complaint(Aggregate):
     def create_id(case_id: UUID) -> UUID:
         return case_id
 
-    @event("Logged")
+    class Logged(Aggregate.Created):
+        case_id: UUID
+        category: str
+        channel: str
+        receiving_department: str
+        received_at: datetime
+        customer: dict[str, Any]
+        text: str
+        product: str | None
+        lot: str | None
+        actor: dict[str, str]
+
+    @event(Logged)
     def __init__(
         self,
         *,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from fastapi import FastAPI, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
@@ -71,29 +72,26 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             content={"detail": [{"rule": exc.clause, "loc": exc.field, "msg": exc.message}]},
         )
 
+    def recorded(response: Response, aggregate: Aggregate, created: bool) -> dict[str, Any]:
+        if created:
+            intake.relay.wake()
+        else:
+            response.status_code = status.HTTP_200_OK  # a retry: the first result again
+        return _found(intake.register.entry(str(aggregate.id)), aggregate.id)
+
     @app.post("/register-entries", status_code=status.HTTP_201_CREATED, tags=["register"])
     def register_feedback(
         command: RegisterFeedback, response: Response, idempotency_key: IdempotencyKey = None
     ) -> dict[str, Any]:
         """Record customer information in the Customer Information Register (4.1.1-4.1.2)."""
-        entry, created = intake.app.register_feedback(command, idempotency_key)
-        if created:
-            intake.relay.wake()
-        else:
-            response.status_code = status.HTTP_200_OK
-        return _found(intake.register.entry(str(entry.id)), entry.id)
+        return recorded(response, *intake.app.register_feedback(command, idempotency_key))
 
     @app.post("/complaints", status_code=status.HTTP_201_CREATED, tags=["complaints"])
     def log_complaint(
         command: LogComplaint, response: Response, idempotency_key: IdempotencyKey = None
     ) -> dict[str, Any]:
         """Record a service, quality or delivery complaint (4.4.1)."""
-        complaint, created = intake.app.log_complaint(command, idempotency_key)
-        if created:
-            intake.relay.wake()
-        else:
-            response.status_code = status.HTTP_200_OK
-        return _found(intake.register.entry(str(complaint.id)), complaint.id)
+        return recorded(response, *intake.app.log_complaint(command, idempotency_key))
 
     @app.get("/register-entries", tags=["register"])
     def list_entries(
@@ -114,8 +112,13 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
     def relay_status() -> dict[str, Any]:
         """How far the outbox relay has published the store to Kafka."""
         s = intake.relay.status
-        return {"running": s.running, "position": s.position, "store_head": s.store_head,
-                "lag": s.lag, "published_since_start": s.published}
+        return {
+            "running": s.running,
+            "position": s.position,
+            "store_head": s.store_head,
+            "lag": s.lag,
+            "published_since_start": s.published,
+        }
 
     return app
 

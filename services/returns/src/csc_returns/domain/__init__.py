@@ -21,7 +21,17 @@ class ReturnCase(Aggregate):
     def create_id(case_id: UUID) -> UUID:
         return case_id
 
-    @event("Opened")
+    class Opened(Aggregate.Created):
+        case_id: UUID
+        opened_by_event: UUID
+        opened_by_type: str
+        reported_at: datetime
+        customer: dict[str, Any]
+        product: str | None
+        lot: str | None
+        description: str
+
+    @event(Opened)
     def __init__(
         self,
         *,

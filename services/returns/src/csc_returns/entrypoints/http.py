@@ -19,7 +19,9 @@ def routes(service: ConsumingService) -> APIRouter:
     router = APIRouter(tags=["return cases"])
 
     @router.get("/cases")
-    def list_cases(status_: Annotated[str | None, Query(alias="status")] = None) -> list[dict[str, Any]]:
+    def list_cases(
+        status_: Annotated[str | None, Query(alias="status")] = None,
+    ) -> list[dict[str, Any]]:
         """Return cases, oldest report first."""
         return view.cases(status_)
 

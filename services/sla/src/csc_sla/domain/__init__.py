@@ -21,7 +21,15 @@ class ReplyClock(Aggregate):
     def create_id(case_id: UUID) -> UUID:
         return uuid5(CLOCK_NAMESPACE, f"reply:{case_id}")
 
-    @event("Started")
+    class Started(Aggregate.Created):
+        case_id: UUID
+        started_by_event: UUID
+        started_by_type: str
+        started_at: datetime
+        due_at: datetime
+        customer: dict[str, Any]
+
+    @event(Started)
     def __init__(
         self,
         *,

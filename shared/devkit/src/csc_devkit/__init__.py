@@ -1,0 +1,1 @@
+"""Developer kit for Customer Service Control: local Kafka and PostgreSQL, test fixtures."""

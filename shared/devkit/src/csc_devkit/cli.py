@@ -1,0 +1,141 @@
+"""``csc``: run the whole system on this machine, and the chores around it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from csc_contracts import SERVICES, Topics
+from csc_devkit.processes import SERVICE_PORTS, ServiceProcess
+
+app = typer.Typer(help="Customer Service Control, run locally.", no_args_is_help=True)
+topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+app.add_typer(topics_app, name="topics")
+
+DataDir = Annotated[
+    Path, typer.Option(help="Where Kafka's logs and the services' stores are kept.")
+]
+
+
+@app.command()
+def up(
+    data_dir: DataDir = Path(".csc"),
+    kafka_port: Annotated[int, typer.Option(help="Port of the local Kafka broker.")] = 9092,
+    base_port: Annotated[
+        int, typer.Option(help="intake listens here, returns, capa and sla on the next ports.")
+    ] = SERVICE_PORTS["intake"],
+    fresh: Annotated[
+        bool, typer.Option(help="Delete Kafka's data and every store first: start empty.")
+    ] = False,
+) -> None:
+    """Start Kafka and all four services on embedded defaults; Ctrl-C stops them all.
+
+    Kafka is a real Apache Kafka broker from Maven Central's jars (cached after the
+    first start), unless KAFKA_BOOTSTRAP_SERVERS names one already running.
+    Kafka's data and the stores live together under DATA_DIR and are kept between
+    runs, so they always match; --fresh starts both anew.
+    """
+    from csc_devkit.localkafka import LocalKafka
+    from csc_messaging.topology import ensure_topics
+
+    data_dir = data_dir.resolve()
+    if fresh and data_dir.exists():
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+
+    kafka: LocalKafka | None = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    processes: list[ServiceProcess] = []
+    try:
+        if bootstrap is None:
+            typer.echo(f"Starting Apache Kafka on 127.0.0.1:{kafka_port} ...")
+            kafka = LocalKafka(data_dir / "kafka", port=kafka_port)
+            bootstrap = kafka.start()
+        prefix = os.environ.get("CSC_TOPIC_PREFIX", "")
+        created = asyncio.run(ensure_topics(bootstrap, Topics(prefix=prefix)))
+        if created:
+            typer.echo(f"Created topics: {', '.join(sorted(created))}")
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "CSC_DATA_DIR": str(data_dir / "stores"),
+            "CSC_LOG_FORMAT": os.environ.get("CSC_LOG_FORMAT", "console"),
+        }
+        for service in SERVICES:
+            process = ServiceProcess(
+                service=service,
+                port=base_port + SERVICE_PORTS[service] - SERVICE_PORTS["intake"],
+                env=env,
+                log_path=data_dir / "logs" / f"{service}.log",
+            )
+            processes.append(process.start())
+        for process in processes:
+            process.wait_ready()
+        typer.echo("")
+        typer.echo("Customer Service Control is up.")
+        typer.echo(f"  Kafka        {bootstrap}")
+        for process in processes:
+            typer.echo(f"  {process.service:<12} {process.url}/docs")
+        typer.echo(f"  logs         {data_dir / 'logs'}")
+        typer.echo(f"  stores       {data_dir / 'stores'}")
+        typer.echo("Press Ctrl-C to stop.")
+        while not stop.wait(1):
+            for process in processes:
+                if process.proc is not None and process.proc.poll() is not None:
+                    typer.echo(f"{process.service} exited; see {process.log_path}", err=True)
+                    stop.set()
+    finally:
+        typer.echo("Stopping ...")
+        for process in reversed(processes):
+            process.stop()
+        if kafka is not None:
+            kafka.stop()
+        typer.echo("Stopped.")
+
+
+@topics_app.command("create")
+def topics_create(
+    bootstrap: Annotated[
+        str, typer.Option(envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")
+    ] = "127.0.0.1:9092",
+    prefix: Annotated[str, typer.Option(envvar="CSC_TOPIC_PREFIX")] = "",
+    partitions: int = 3,
+    replication_factor: int = 1,
+) -> None:
+    """Create every topic the system needs that does not exist yet."""
+    from csc_messaging.topology import ensure_topics
+
+    created = asyncio.run(
+        ensure_topics(bootstrap, Topics(prefix=prefix), partitions, replication_factor)
+    )
+    typer.echo("\n".join(created) if created else "All topics exist.")
+
+
+@app.command()
+def replay(
+    service: Annotated[str, typer.Argument(help="returns, capa or sla.")],
+    wipe: Annotated[bool, typer.Option(help="Delete the service's store first.")] = False,
+) -> None:
+    """Rebuild a consuming service's store from offset 0 (settings from the environment)."""
+    if service not in ("returns", "capa", "sla"):
+        raise typer.BadParameter("only returns, capa and sla consume topics", param_hint="SERVICE")
+    command = [sys.executable, "-m", f"csc_{service}", "replay"] + (["--wipe"] if wipe else [])
+    with contextlib.suppress(KeyboardInterrupt):
+        raise typer.Exit(subprocess.call(command))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,37 @@
+"""Base of the services that apply other services' public events to their own store."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import Tracking
+from eventsourcing.projection import EventSourcedProjection
+
+from csc_contracts import PublicEvent
+
+A = TypeVar("A")
+
+
+class ConsumerApplication(EventSourcedProjection[UUID]):
+    """An eventsourcing process application whose input is a public event from Kafka.
+
+    ``policy`` (singledispatch on the public event's class) collects the new
+    aggregate events; they are stored with the record's tracking position in
+    one transaction.
+    """
+
+    def apply_public(self, event: PublicEvent, tracking: Tracking) -> None:
+        # eventsourcing's process_event is typed for its own domain events; policy
+        # dispatch only needs the event's class, which a public event has.
+        self.process_event(cast(Any, event), tracking)
+
+    def find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        try:
+            found: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(found, cls):
+            raise TypeError(f"{aggregate_id} is a {type(found).__name__}, not a {cls.__name__}")
+        return found

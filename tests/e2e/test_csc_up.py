@@ -1,0 +1,70 @@
+"""The README's first command: `csc up` starts a real Kafka and the four services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from csc_devkit.processes import free_port
+from e2e.support import complaint, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
+    base = free_port()
+    while not all(_free(base + i) for i in range(4)):
+        base = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    log = (tmp_path / "up.log").open("w+")
+    up = subprocess.Popen(
+        [sys.executable, "-m", "csc_devkit.cli", "up", "--data-dir", str(tmp_path / "csc"),
+         "--kafka-port", str(free_port()), "--base-port", str(base)],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_until(lambda: "Press Ctrl-C" in _read(tmp_path / "up.log") or up.poll(), 180)
+        assert up.poll() is None, _read(tmp_path / "up.log")
+        printed = _read(tmp_path / "up.log")
+        for port in range(base, base + 4):
+            assert f"http://127.0.0.1:{port}/docs" in printed
+
+        case = httpx.post(f"http://127.0.0.1:{base}/complaints", json=complaint(1)).json()
+        clocks = wait_until(
+            lambda: (
+                (
+                    r := httpx.get(f"http://127.0.0.1:{base + 3}/cases/{case['case_id']}/clocks")
+                ).is_success
+                and r.json()
+            )
+        )
+        assert clocks[0]["clock"] == "reply"
+    finally:
+        os.killpg(up.pid, signal.SIGINT)
+        assert up.wait(timeout=90) == 0, _read(tmp_path / "up.log")
+    assert "Stopped." in _read(tmp_path / "up.log")
+    time.sleep(0.5)
+    for port in range(base, base + 4):
+        assert _free(port), f"port {port} still in use after csc up stopped"
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace")
+
+
+def _free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
