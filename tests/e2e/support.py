@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
@@ -27,13 +28,20 @@ def wait_until(probe: Callable[[], T | None], timeout: float = 60, what: str = "
     raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}: last {last!r}")
 
 
+CUSTOMER: dict[str, Any] = {
+    "code": "OEM-001",
+    "name": "Dongfeng Motor",
+    "oem": True,
+    "sites": [{"name": "Wuhan plant 2", "timezone": "Asia/Shanghai"}],
+}
+
+
 def complaint(n: int = 0, **overrides: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "actor": {"user": "li.wei", "department": "marketing"},
         "category": "quality",
         "channel": "phone",
         "receiving_department": "after_sales",
-        "customer": {"code": "OEM-001", "name": "Dongfeng Motor"},
+        "customer_code": "OEM-001",
         "product": "CN-220 connector",
         "lot": f"L2026-11-{n:04d}",
         "text": f"Housings cracked at the customer's line 3 (report {n}).",
@@ -65,3 +73,15 @@ def produce(
             await producer.stop()
 
     asyncio.run(go())
+
+
+def intake_client(stack: Any, intake: Any, department: str = "marketing") -> httpx.Client:
+    """An HTTP client of a running intake, acting for ``department``; the customer exists."""
+    client = httpx.Client(base_url=intake.url, headers=stack.auth(department), timeout=30)
+    response = client.post(
+        "/customers",
+        json=CUSTOMER,
+        headers={**stack.auth("marketing"), "Idempotency-Key": "customer-OEM-001"},
+    )
+    assert response.status_code in (200, 201), response.text
+    return client

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from csc_devkit.processes import free_port
-from e2e.support import complaint, wait_until
+from e2e.support import CUSTOMER, complaint, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,11 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     base = free_port()
     while not all(_free(base + i) for i in range(4)):
         base = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KAFKA_BOOTSTRAP_SERVERS", "CSC_AUTH_HS256_SECRET")
+    }
     log = (tmp_path / "up.log").open("w+")
     up = subprocess.Popen(
         [sys.executable, "-m", "csc_devkit.cli", "up", "--data-dir", str(tmp_path / "csc"),
@@ -36,7 +40,16 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         for port in range(base, base + 4):
             assert f"http://127.0.0.1:{port}/docs" in printed
 
-        case = httpx.post(f"http://127.0.0.1:{base}/complaints", json=complaint(1)).json()
+        token = subprocess.run(
+            [sys.executable, "-m", "csc_devkit.cli", "token", "--department", "marketing",
+             "--data-dir", str(tmp_path / "csc")],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        marketing = httpx.Client(
+            base_url=f"http://127.0.0.1:{base}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert marketing.post("/customers", json=CUSTOMER).status_code == 201
+        case = marketing.post("/complaints", json=complaint(1)).json()
         clocks = wait_until(
             lambda: (
                 (
@@ -63,6 +76,8 @@ def _free(port: int) -> bool:
     import socket
 
     with socket.socket() as s:
+        # A port a stopped server leaves in TIME_WAIT is free; one still listening is not.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

@@ -8,17 +8,26 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
 
-from csc_contracts import Department
-from csc_intake.commands import LogComplaint, RegisterFeedback, _Command
-from csc_intake.domain import Complaint, FeedbackEntry
+from csc_contracts import Actor
+from csc_intake import commands as c
+from csc_intake.domain import (
+    Complaint,
+    Customer,
+    FeedbackEntry,
+    FieldServiceRecord,
+    RegisterEntry,
+    RuleViolation,
+)
+from csc_intake.permissions import authorize
 
 # Case ids from an Idempotency-Key: a retried request finds the case it created.
 CASE_NAMESPACE = UUID("6f0f2f43-3a55-4b8e-9d37-5d1b0c7f6a01")
 CLOCK_SKEW = timedelta(minutes=5)
 
 Clock = Callable[[], datetime]
-T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
 E = TypeVar("E", FeedbackEntry, Complaint)
 
 
@@ -26,14 +35,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class RuleViolation(Exception):
-    """A command the procedure does not allow; ``clause`` says which rule."""
-
-    def __init__(self, clause: str, message: str, field: str | None = None) -> None:
-        super().__init__(f"{clause}: {message}")
-        self.clause = clause
-        self.message = message
-        self.field = field
+class NotFound(Exception):
+    """The case, customer or record named does not exist."""
 
 
 class IntakeApplication(Application[UUID]):
@@ -43,73 +46,395 @@ class IntakeApplication(Application[UUID]):
         super().__init__(env)
         self.clock = clock
 
-    def case_id_for(self, kind: str, idempotency_key: str | None) -> UUID:
-        if idempotency_key is None:
-            return uuid4()
-        return uuid5(CASE_NAMESPACE, f"{kind}:{idempotency_key}")
+    # Customers (4.1.5) -----------------------------------------------------------------
+
+    def register_customer(
+        self, command: c.RegisterCustomer, actor: Actor, request_key: str | None = None
+    ) -> tuple[Customer, bool]:
+        authorize("register_customer", actor)
+        existing = self._find(Customer.create_id(command.code), Customer)
+        if existing is not None:
+            if existing.has_handled(request_key):
+                return existing, False
+            raise RuleViolation(
+                "4.1.5",
+                f"customer {command.code} is already in the archive; update it with PUT",
+                field="code",
+            )
+        customer = Customer(
+            code=command.code,
+            **self._customer_details(command),
+            actor=_actor(actor),
+            request_key=request_key,
+        )
+        self.save(customer)
+        return customer, True
+
+    def update_customer(
+        self, code: str, command: c.CustomerDetails, actor: Actor, request_key: str | None = None
+    ) -> Customer:
+        authorize("update_customer", actor)
+        return self._act(
+            self.customer(code),
+            request_key,
+            lambda customer: customer.update(
+                **self._customer_details(command), actor=_actor(actor), request_key=request_key
+            ),
+        )
+
+    def log_contact(
+        self, code: str, command: c.LogContact, actor: Actor, request_key: str | None = None
+    ) -> Customer:
+        authorize("log_contact", actor)
+        contacted_at = self._not_future(command.contacted_at, "contacted_at")
+        return self._act(
+            self.customer(code),
+            request_key,
+            lambda customer: customer.log_contact(
+                contacted_at=contacted_at,
+                channel=command.channel.value,
+                summary=command.summary,
+                actor=_actor(actor),
+                request_key=request_key,
+            ),
+        )
+
+    def record_survey(
+        self, code: str, command: c.RecordSurvey, actor: Actor, request_key: str | None = None
+    ) -> Customer:
+        authorize("record_survey", actor)
+        return self._act(
+            self.customer(code),
+            request_key,
+            lambda customer: customer.record_survey(
+                year=command.year,
+                scores=dict(command.scores),
+                comments=command.comments,
+                actor=_actor(actor),
+                request_key=request_key,
+            ),
+        )
+
+    def customer(self, code: str) -> Customer:
+        found = self._find(Customer.create_id(code), Customer)
+        if found is None:
+            raise NotFound(f"no customer {code} in the archive")
+        return found
+
+    # Register entries (4.1.2-4.1.3, 4.4.1) ------------------------------------------------
 
     def register_feedback(
-        self, command: RegisterFeedback, idempotency_key: str | None = None
+        self, command: c.RegisterFeedback, actor: Actor, request_key: str | None = None
     ) -> tuple[FeedbackEntry, bool]:
         """Record customer information in the Register (4.1.2). Returns (entry, created)."""
-        return self._register(FeedbackEntry, command, idempotency_key, kind=command.kind.value)
+        authorize("register_feedback", actor)
+        return self._register(FeedbackEntry, command, actor, request_key, kind=command.kind.value)
 
     def log_complaint(
-        self, command: LogComplaint, idempotency_key: str | None = None
+        self, command: c.LogComplaint, actor: Actor, request_key: str | None = None
     ) -> tuple[Complaint, bool]:
         """Record a complaint in the Register (4.4.1). Returns (complaint, created)."""
-        return self._register(Complaint, command, idempotency_key, category=command.category.value)
+        authorize("log_complaint", actor)
+        return self._register(
+            Complaint, command, actor, request_key, category=command.category.value
+        )
 
     def _register(
-        self, cls: type[E], command: _Command, idempotency_key: str | None, **specific: Any
+        self,
+        cls: type[E],
+        command: c._Entry,
+        actor: Actor,
+        request_key: str | None,
+        **specific: Any,
     ) -> tuple[E, bool]:
-        case_id = self.case_id_for(cls.__name__, idempotency_key)
-        existing = self._existing(case_id, cls)
+        case_id = uuid5(CASE_NAMESPACE, f"{cls.__name__}:{request_key}") if request_key else uuid4()
+        existing = self._find(case_id, cls)
         if existing is not None:
             return existing, False
-        self._check_recorder_and_time(command)
-        entry = cls(case_id=case_id, **specific, **self._common(command))
+        customer = self._find(Customer.create_id(command.customer_code), Customer)
+        if customer is None:
+            raise RuleViolation(
+                "4.1.5",
+                f"unknown customer {command.customer_code}: register it in the customer "
+                "archive first (POST /customers)",
+                field="customer_code",
+                kind="invalid",
+            )
+        entry = cls(
+            case_id=case_id,
+            channel=command.channel.value,
+            receiving_department=command.receiving_department.value,
+            received_at=self._not_future(command.received_at, "received_at"),
+            customer=customer.ref,
+            text=command.text,
+            product=command.product,
+            lot=command.lot,
+            actor=_actor(actor),
+            request_key=request_key,
+            **specific,
+        )
+        # 4.1.2: the receiving department notifies Engineering of every entry; the
+        # system does it as the entry is recorded, so it cannot be forgotten.
+        entry.notify_engineering(actor=_actor(actor), request_key=request_key)
+        if command.important_reason:
+            # 4.1.3: important information goes to the Chief Engineer promptly.
+            entry.report_important(
+                reason=command.important_reason, actor=_actor(actor), request_key=request_key
+            )
         self.save(entry)
         return entry, True
 
-    def get_feedback(self, case_id: UUID) -> FeedbackEntry | None:
-        return self._existing(case_id, FeedbackEntry)
+    def report_important(
+        self, case_id: UUID, command: c.ReportImportant, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("report_important", actor)
+        return self._on_entry(
+            case_id, key, lambda e: e.report_important(reason=command.reason, **_by(actor, key))
+        )
 
-    def get_complaint(self, case_id: UUID) -> Complaint | None:
-        return self._existing(case_id, Complaint)
+    def acknowledge_important(
+        self, case_id: UUID, command: c.AcknowledgeImportant, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("acknowledge_important", actor)
+        return self._on_entry(
+            case_id,
+            key,
+            lambda e: e.acknowledge_important(comment=command.comment, **_by(actor, key)),
+        )
 
-    def _existing(self, case_id: UUID, cls: type[T]) -> T | None:
-        try:
-            aggregate: object = self.repository.get(case_id)
-        except AggregateNotFoundError:
-            return None
-        if not isinstance(aggregate, cls):
-            raise RuleViolation(
-                "Idempotency-Key", f"case {case_id} exists and is not a {cls.__name__}"
+    # Answering the customer (4.2) -----------------------------------------------------------
+
+    def send_reply(
+        self, case_id: UUID, command: c.SendReply, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("send_reply", actor)
+        replied_at = self._not_future(command.replied_at, "replied_at")
+        return self._on_entry(
+            case_id,
+            key,
+            lambda e: e.send_reply(
+                replied_at=replied_at,
+                channel=command.channel.value,
+                summary=command.summary,
+                **_by(actor, key),
+            ),
+        )
+
+    def require_on_site(
+        self, case_id: UUID, command: c.RequireOnSite, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("require_on_site", actor)
+        return self._on_entry(
+            case_id,
+            key,
+            lambda e: e.require_on_site(
+                reason=command.reason.value, details=command.details, **_by(actor, key)
+            ),
+        )
+
+    def complete_visit(
+        self, case_id: UUID, command: c.CompleteVisit, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("complete_visit", actor)
+        arrived_at = self._not_future(command.arrived_at, "arrived_at")
+        return self._on_entry(
+            case_id,
+            key,
+            lambda e: e.complete_visit(
+                arrived_at=arrived_at,
+                engineers=list(command.engineers),
+                diagnosis=command.diagnosis,
+                solution=command.solution,
+                **_by(actor, key),
+            ),
+        )
+
+    def determine_misuse(
+        self, case_id: UUID, command: c.DetermineMisuse, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("determine_misuse", actor)
+        return self._on_entry(
+            case_id, key, lambda e: e.determine_misuse(finding=command.finding, **_by(actor, key))
+        )
+
+    def dispatch_technician(
+        self, case_id: UUID, command: c.DispatchTechnician, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("dispatch_technician", actor)
+        return self._on_entry(
+            case_id,
+            key,
+            lambda e: e.dispatch_technician(
+                technician=command.technician, purpose=command.purpose, **_by(actor, key)
+            ),
+        )
+
+    # Complaints (4.4.2) and follow-up (4.6) ------------------------------------------------
+
+    def assess_quality_impact(
+        self, case_id: UUID, command: c.AssessQualityImpact, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("assess_quality_impact", actor)
+
+        def assess(entry: RegisterEntry) -> None:
+            if not isinstance(entry, Complaint):
+                raise RuleViolation("4.4.2", "impact is assessed for complaints, not feedback")
+            entry.assess_quality_impact(
+                lines_stopped=command.lines_stopped,
+                quantity_affected=command.quantity_affected,
+                remedial_measure=command.remedial_measure.value,
+                remedial_details=command.remedial_details,
+                **_by(actor, key),
             )
+
+        return self._on_entry(case_id, key, assess)
+
+    def record_follow_up(
+        self, case_id: UUID, command: c.RecordFollowUp, actor: Actor, key: str | None = None
+    ) -> RegisterEntry:
+        authorize("record_follow_up", actor)
+        return self._on_entry(
+            case_id,
+            key,
+            lambda e: e.record_follow_up(
+                result=command.result, closed=command.closed, now=self.clock(), **_by(actor, key)
+            ),
+        )
+
+    def entry(self, case_id: UUID) -> RegisterEntry:
+        found = self._find(case_id, RegisterEntry)
+        if found is None:
+            raise NotFound(f"no register entry {case_id}")
+        return found
+
+    def _on_entry(
+        self, case_id: UUID, key: str | None, change: Callable[[RegisterEntry], None]
+    ) -> RegisterEntry:
+        return self._act(self.entry(case_id), key, change)
+
+    # Field service (4.1.4, 4.5) --------------------------------------------------------------
+
+    def record_field_service(
+        self, command: c.RecordFieldService, actor: Actor, request_key: str | None = None
+    ) -> tuple[FieldServiceRecord, bool]:
+        authorize("record_field_service" if command.kind == "daily" else "record_visit", actor)
+        customer = self._find(Customer.create_id(command.customer_code), Customer)
+        if customer is None:
+            raise RuleViolation(
+                "4.1.5",
+                f"unknown customer {command.customer_code}",
+                field="customer_code",
+                kind="invalid",
+            )
+        if command.kind == "daily" and not customer.oem:
+            raise RuleViolation(
+                "4.1.4",
+                f"daily Field Service Work Records are kept at OEM customers; "
+                f"{customer.code} is not one",
+                field="customer_code",
+                kind="invalid",
+            )
+        if customer.sites and customer.site(command.site) is None:
+            known = ", ".join(s["name"] for s in customer.sites)
+            raise RuleViolation(
+                "4.1.4",
+                f"{customer.code} has no site {command.site!r} (known: {known})",
+                field="site",
+                kind="invalid",
+            )
+        if command.work_date > self.clock().date():
+            raise RuleViolation(
+                "4.1.4", "work_date lies in the future", field="work_date", kind="invalid"
+            )
+        identity: dict[str, Any] = {
+            "kind": command.kind,
+            "customer": customer.ref,
+            "site": command.site,
+            "work_date": command.work_date.isoformat(),
+            "engineer": command.engineer or actor.user,
+        }
+        existing = self._find(FieldServiceRecord.create_id(**identity), FieldServiceRecord)
+        if existing is not None:
+            if existing.has_handled(request_key):
+                return existing, False
+            raise RuleViolation(
+                "4.1.4",
+                "this engineer's record of this site and day exists; amend it with "
+                f"POST /field-service-records/{existing.id}/amendments",
+            )
+        record = FieldServiceRecord(
+            **identity, details=_details(command), actor=_actor(actor), request_key=request_key
+        )
+        self.save(record)
+        return record, True
+
+    def amend_field_service(
+        self, record_id: UUID, command: c.AmendFieldService, actor: Actor, key: str | None = None
+    ) -> FieldServiceRecord:
+        record = self.field_service_record(record_id)
+        authorize("record_field_service" if record.kind == "daily" else "record_visit", actor)
+        return self._act(
+            record,
+            key,
+            lambda r: r.amend(details=_details(command), reason=command.reason, **_by(actor, key)),
+        )
+
+    def field_service_record(self, record_id: UUID) -> FieldServiceRecord:
+        found = self._find(record_id, FieldServiceRecord)
+        if found is None:
+            raise NotFound(f"no field service record {record_id}")
+        return found
+
+    # Shared ------------------------------------------------------------------------------------
+
+    def _act(self, aggregate: A, key: str | None, change: Callable[[A], None]) -> A:
+        # A retried request (same Idempotency-Key) finds its effect already recorded.
+        if not getattr(aggregate, "has_handled", lambda _: False)(key):
+            change(aggregate)
+            self.save(aggregate)
         return aggregate
 
-    def _check_recorder_and_time(self, command: _Command) -> None:
-        # 4.1.2 and 4.4.1: any department may receive it, Marketing records it.
-        if command.actor.department is not Department.MARKETING:
-            raise RuleViolation(
-                "4.1.2/4.4.1",
-                "Marketing records entries in the Customer Information Register; "
-                f"{command.actor.department.value} received it, so name it as "
-                "receiving_department and pass it to Marketing",
-                field="actor.department",
-            )
-        if command.received_at is not None and command.received_at > self.clock() + CLOCK_SKEW:
-            raise RuleViolation("received_at", "lies in the future", field="received_at")
+    def _find(self, aggregate_id: UUID, cls: type[A]) -> A | None:
+        try:
+            found: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(found, cls):
+            raise NotFound(f"{aggregate_id} is not a {cls.__name__}")
+        return found
 
-    def _common(self, command: _Command) -> dict[str, Any]:
+    def _not_future(self, moment: datetime | None, field: str) -> datetime:
+        now = self.clock()
+        if moment is None:
+            return now
+        if moment > now + CLOCK_SKEW:
+            raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
+        return moment
+
+    @staticmethod
+    def _customer_details(command: c.CustomerDetails) -> dict[str, Any]:
         return {
-            "channel": command.channel.value,
-            "receiving_department": command.receiving_department.value,
-            "received_at": command.received_at or self.clock(),
-            "customer": command.customer.model_dump(mode="json"),
-            "text": command.text,
-            "product": command.product,
-            "lot": command.lot,
-            "actor": command.actor.model_dump(mode="json"),
+            "name": command.name,
+            "oem": command.oem,
+            "contacts": [x.model_dump(mode="json") for x in command.contacts],
+            "sites": [x.model_dump(mode="json") for x in command.sites],
         }
+
+
+def _actor(actor: Actor) -> dict[str, str]:
+    return actor.model_dump(mode="json")
+
+
+def _by(actor: Actor, key: str | None) -> dict[str, Any]:
+    return {"actor": _actor(actor), "request_key": key}
+
+
+def _details(command: c.FieldServiceDetails) -> dict[str, Any]:
+    return {
+        "units_loaded": [u.model_dump(mode="json") for u in command.units_loaded],
+        "problems": command.problems,
+        "actions": command.actions,
+        "survey": command.survey,
+        "product_use": command.product_use,
+        "technical_consulting": command.technical_consulting,
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from csc_intake.application import Clock, IntakeApplication, utcnow
-from csc_intake.projections import RegisterView
+from csc_intake.projections import IntakeView
 from csc_intake.public import to_public
 from csc_messaging.relay import OutboxRelay
 from csc_messaging.settings import ServiceSettings
@@ -22,7 +22,7 @@ class IntakeSettings(ServiceSettings):
 class Intake:
     settings: ServiceSettings
     app: IntakeApplication
-    register: RegisterView
+    view: IntakeView
     relay: OutboxRelay
 
 
@@ -38,4 +38,4 @@ def bootstrap(settings: ServiceSettings | None = None, clock: Clock = utcnow) ->
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
     )
-    return Intake(settings=settings, app=app, register=RegisterView(app), relay=relay)
+    return Intake(settings=settings, app=app, view=IntakeView(app), relay=relay)

@@ -1,27 +1,56 @@
-"""What a user may ask intake to record. Validation errors name the field at fault."""
+"""What users may ask intake to record. Validation errors name the field at fault."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from csc_contracts import (
-    Actor,
-    Channel,
-    ComplaintCategory,
-    CustomerRef,
-    Department,
-    FeedbackKind,
-    UtcDatetime,
-)
+from csc_contracts import Channel, ComplaintCategory, Department, FeedbackKind, UtcDatetime
+from csc_contracts.common import NonEmpty
+from csc_contracts.intake import Contact, OnSiteReason, RemedialMeasure, Site, UnitsLoaded
 
-Text = Field(min_length=1, max_length=20_000)
-Optional200 = Field(default=None, min_length=1, max_length=200)
+Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+Score = Annotated[int, Field(ge=1, le=5)]
 
 
-class _Command(BaseModel):
+class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    actor: Actor = Field(description="Who records it: a user acting for a department.")
+
+# Customers (4.1.5) -------------------------------------------------------------------
+
+
+class CustomerDetails(Command):
+    name: NonEmpty
+    oem: bool = Field(description="OEM customers get daily Field Service Work Records (4.1.4).")
+    contacts: list[Contact] = []
+    sites: list[Site] = []
+
+
+class RegisterCustomer(CustomerDetails):
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")] = Field(
+        description="The customer's code, unique in the archive (letters, digits, . _ -)."
+    )
+
+
+class LogContact(Command):
+    contacted_at: UtcDatetime | None = Field(default=None, description="Now when omitted.")
+    channel: Channel
+    summary: Text
+
+
+class RecordSurvey(Command):
+    year: int = Field(ge=2000, le=2100)
+    scores: dict[NonEmpty, Score] = Field(min_length=1, description="Question -> score 1..5.")
+    comments: str | None = None
+
+
+# Register entries (4.1.2, 4.4.1) ---------------------------------------------------------
+
+
+class _Entry(Command):
     channel: Channel
     receiving_department: Department = Field(
         description="The department the customer reached (any department may receive, 4.1.2)."
@@ -29,19 +58,98 @@ class _Command(BaseModel):
     received_at: UtcDatetime | None = Field(
         default=None, description="When the customer's message arrived; now when omitted."
     )
-    customer: CustomerRef
-    text: str = Text
-    product: str | None = Optional200
-    lot: str | None = Optional200
+    customer_code: NonEmpty = Field(description="A customer of the archive (4.1.5).")
+    text: Text
+    product: NonEmpty | None = None
+    lot: NonEmpty | None = None
+    important_reason: Text | None = Field(
+        default=None,
+        description="Set to report this entry to the Chief Engineer at once, saying why (4.1.3).",
+    )
 
 
-class RegisterFeedback(_Command):
+class RegisterFeedback(_Entry):
     """Customer information for the Customer Information Register (4.1.1-4.1.2)."""
 
     kind: FeedbackKind = Field(description="One of the five kinds of entry of 4.1.2.")
 
 
-class LogComplaint(_Command):
+class LogComplaint(_Entry):
     """A complaint about service, quality or delivery (4.4.1)."""
 
     category: ComplaintCategory
+
+
+class ReportImportant(Command):
+    reason: Text
+
+
+class AcknowledgeImportant(Command):
+    comment: str | None = None
+
+
+class SendReply(Command):
+    replied_at: UtcDatetime | None = Field(default=None, description="Now when omitted.")
+    channel: Channel
+    summary: Text
+
+
+class RequireOnSite(Command):
+    reason: OnSiteReason
+    details: str | None = None
+
+
+class CompleteVisit(Command):
+    arrived_at: UtcDatetime
+    engineers: list[NonEmpty] = Field(min_length=1)
+    diagnosis: Text
+    solution: Text
+
+
+class DetermineMisuse(Command):
+    finding: Text
+
+
+class DispatchTechnician(Command):
+    technician: NonEmpty
+    purpose: Text
+
+
+class AssessQualityImpact(Command):
+    lines_stopped: int = Field(ge=0)
+    quantity_affected: int = Field(ge=0)
+    remedial_measure: RemedialMeasure
+    remedial_details: str | None = None
+
+
+class RecordFollowUp(Command):
+    result: Text
+    closed: bool
+
+
+# Field service (4.1.4, 4.5) ----------------------------------------------------------------
+
+
+class FieldServiceDetails(Command):
+    units_loaded: list[UnitsLoaded] = []
+    problems: str | None = None
+    actions: str | None = None
+    survey: str | None = None
+    product_use: str | None = None
+    technical_consulting: str | None = None
+
+
+class RecordFieldService(FieldServiceDetails):
+    kind: Literal["daily", "visit"] = Field(
+        description="daily: OEM Field Service Work Record (4.1.4); visit: customer visit (4.5)."
+    )
+    customer_code: NonEmpty
+    site: NonEmpty
+    work_date: date
+    engineer: NonEmpty | None = Field(
+        default=None, description="Who did the work or led the visit; the caller when omitted."
+    )
+
+
+class AmendFieldService(FieldServiceDetails):
+    reason: Text

@@ -9,7 +9,30 @@ from csc_contracts.common import (
     FeedbackKind,
     UtcDatetime,
 )
-from csc_contracts.events import EVENT_TYPES, ComplaintLogged, FeedbackReceived, PublicEvent
+from csc_contracts.events import PublicEvent
+from csc_contracts.intake import (
+    ComplaintLogged,
+    CustomerContacted,
+    CustomerRegistered,
+    CustomerUpdated,
+    CustomerVisited,
+    EngineeringNotified,
+    FeedbackReceived,
+    FieldServiceRecordAmended,
+    FieldServiceRecorded,
+    FollowUpRecorded,
+    ImportantInformationAcknowledged,
+    ImportantInformationReported,
+    MisuseDetermined,
+    OnSiteServiceRequired,
+    OnSiteVisitCompleted,
+    QualityImpactAssessed,
+    QualityNotified,
+    ReplySent,
+    SatisfactionSurveyRecorded,
+    TechnicianDispatched,
+)
+from csc_contracts.registry import EVENT_TYPES
 from csc_contracts.topics import SERVICES, Topics
 
 __all__ = [
@@ -19,11 +42,29 @@ __all__ = [
     "Channel",
     "ComplaintCategory",
     "ComplaintLogged",
+    "CustomerContacted",
     "CustomerRef",
+    "CustomerRegistered",
+    "CustomerUpdated",
+    "CustomerVisited",
     "Department",
+    "EngineeringNotified",
     "FeedbackKind",
     "FeedbackReceived",
+    "FieldServiceRecordAmended",
+    "FieldServiceRecorded",
+    "FollowUpRecorded",
+    "ImportantInformationAcknowledged",
+    "ImportantInformationReported",
+    "MisuseDetermined",
+    "OnSiteServiceRequired",
+    "OnSiteVisitCompleted",
     "PublicEvent",
+    "QualityImpactAssessed",
+    "QualityNotified",
+    "ReplySent",
+    "SatisfactionSurveyRecorded",
+    "TechnicianDispatched",
     "Topics",
     "UtcDatetime",
 ]

@@ -14,15 +14,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csc_contracts.common import (
-    Actor,
-    Channel,
-    ComplaintCategory,
-    CustomerRef,
-    Department,
-    FeedbackKind,
-    UtcDatetime,
-)
+from csc_contracts.common import Actor, UtcDatetime
 
 
 class PublicEvent(BaseModel):
@@ -41,38 +33,3 @@ class PublicEvent(BaseModel):
     @classmethod
     def event_type(cls) -> str:
         return f"csc.{cls.service}.{cls.__name__}.v{cls.version}"
-
-
-class FeedbackReceived(PublicEvent):
-    """Customer information recorded in the Customer Information Register (4.1.2)."""
-
-    service: ClassVar[str] = "intake"
-
-    channel: Channel
-    kind: FeedbackKind
-    receiving_department: Department
-    received_at: UtcDatetime
-    customer: CustomerRef
-    text: str
-    product: str | None = None
-    lot: str | None = None
-
-
-class ComplaintLogged(PublicEvent):
-    """A service, quality or delivery complaint recorded by Marketing (4.4.1)."""
-
-    service: ClassVar[str] = "intake"
-
-    category: ComplaintCategory
-    channel: Channel
-    receiving_department: Department
-    received_at: UtcDatetime
-    customer: CustomerRef
-    text: str
-    product: str | None = None
-    lot: str | None = None
-
-
-EVENT_TYPES: dict[str, type[PublicEvent]] = {
-    cls.event_type(): cls for cls in (FeedbackReceived, ComplaintLogged)
-}

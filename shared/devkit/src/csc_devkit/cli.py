@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from csc_contracts import SERVICES, Topics
+from csc_contracts import SERVICES, Department, Topics
 from csc_devkit.processes import SERVICE_PORTS, ServiceProcess
 
 app = typer.Typer(help="Customer Service Control, run locally.", no_args_is_help=True)
@@ -70,6 +71,7 @@ def up(
         if created:
             typer.echo(f"Created topics: {', '.join(sorted(created))}")
         env = {
+            "CSC_AUTH_HS256_SECRET": local_secret(data_dir),
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "CSC_DATA_DIR": str(data_dir / "stores"),
             "CSC_LOG_FORMAT": os.environ.get("CSC_LOG_FORMAT", "console"),
@@ -91,6 +93,7 @@ def up(
             typer.echo(f"  {process.service:<12} {process.url}/docs")
         typer.echo(f"  logs         {data_dir / 'logs'}")
         typer.echo(f"  stores       {data_dir / 'stores'}")
+        typer.echo("A token for curl: csc token --department marketing --user li.wei")
         typer.echo("Press Ctrl-C to stop.")
         while not stop.wait(1):
             for process in processes:
@@ -104,6 +107,36 @@ def up(
         if kafka is not None:
             kafka.stop()
         typer.echo("Stopped.")
+
+
+def local_secret(data_dir: Path) -> str:
+    """The HS256 secret of this data dir's tokens: CSC_AUTH_HS256_SECRET, or one made once."""
+    given = os.environ.get("CSC_AUTH_HS256_SECRET")
+    if given:
+        return given
+    path = data_dir / "auth-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+@app.command()
+def token(
+    department: Annotated[Department, typer.Option(help="The department the user acts for.")],
+    user: Annotated[str, typer.Option(help="The user's name.")] = "local.user",
+    data_dir: DataDir = Path(".csc"),
+    hours: Annotated[int, typer.Option(help="How long the token is valid.")] = 12,
+) -> None:
+    """Print a bearer token for the services started by `csc up` (local use)."""
+    from datetime import timedelta
+
+    from csc_messaging.auth import issue_token
+
+    typer.echo(
+        issue_token(local_secret(data_dir.resolve()), user, department, timedelta(hours=hours))
+    )
 
 
 @topics_app.command("create")

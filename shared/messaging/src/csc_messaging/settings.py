@@ -9,6 +9,7 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from csc_contracts import Topics
+from csc_messaging.auth import AuthSettings
 
 
 class ServiceSettings(BaseSettings):
@@ -53,6 +54,26 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.05, gt=0)
 
     log_format: Literal["json", "console"] = "json"
+
+    auth_hs256_secret: str | None = Field(
+        default=None,
+        min_length=32,
+        description="Shared secret of locally issued HS256 tokens (`csc token`), 32+ bytes.",
+    )
+    auth_jwks_url: str | None = Field(
+        default=None, description="JWKS of the identity provider; RS256 tokens in production."
+    )
+    auth_audience: str | None = None
+    auth_issuer: str | None = None
+
+    @property
+    def auth(self) -> AuthSettings:
+        return AuthSettings(
+            hs256_secret=self.auth_hs256_secret,
+            jwks_url=self.auth_jwks_url,
+            audience=self.auth_audience,
+            issuer=self.auth_issuer,
+        )
 
     @property
     def topics(self) -> Topics:

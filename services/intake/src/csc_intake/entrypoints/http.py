@@ -1,20 +1,38 @@
-"""Intake's HTTP API: register customer information and complaints, read the Register."""
+"""Intake's HTTP API: the customer archive, the Register, answers to customers, field service.
 
-from __future__ import annotations
+Every request carries a bearer token naming the user and department
+(401 without one); the application decides what each department may record
+(403 naming who may). Every POST takes an ``Idempotency-Key``: a retried
+request returns the first result and records nothing twice.
+"""
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate
-from fastapi import FastAPI, Header, HTTPException, Query, Request, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from fastapi.responses import JSONResponse
 
-from csc_intake.application import RuleViolation
+from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
+from csc_intake import commands as c
+from csc_intake.application import NotFound
 from csc_intake.bootstrap import Intake, bootstrap
-from csc_intake.commands import LogComplaint, RegisterFeedback
+from csc_intake.domain import RuleViolation
+from csc_intake.permissions import Forbidden
+from csc_intake.projections import history
+from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.runtime import probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
 
@@ -24,9 +42,10 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=200,
-        description="Repeat a request with the same key and it finds the case it created.",
+        description="Repeat a request with the same key and it returns the first result.",
     ),
 ]
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 def create_app(settings: ServiceSettings | None = None, intake: Intake | None = None) -> FastAPI:
@@ -56,59 +75,250 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     app = FastAPI(
         title="Customer Service Control — intake",
-        description="Customer Information Register (4.1) and complaints (4.4.1).",
+        description=__doc__,
         lifespan=lifespan,
     )
     app.include_router(probes({"store": store_check(intake.app), "relay": relay_check}))
+    _error_handlers(app)
+    current_actor = authenticator(TokenVerifier(intake.settings.auth))
+    Caller = Annotated[Actor, Depends(current_actor)]
+    api = APIRouter(dependencies=[Depends(current_actor)])
+    run = intake.app
+    view = intake.view
 
-    @app.exception_handler(RuleViolation)
-    async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
-        return JSONResponse(
-            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-            if exc.field == "received_at"
-            else status.HTTP_403_FORBIDDEN
-            if exc.field == "actor.department"
-            else status.HTTP_409_CONFLICT,
-            content={"detail": [{"rule": exc.clause, "loc": exc.field, "msg": exc.message}]},
+    def published(result: Any) -> None:
+        intake.relay.wake()
+
+    def entry_out(aggregate: Any) -> dict[str, Any]:
+        published(aggregate)
+        return _found(view.entry(str(aggregate.id)), f"register entry {aggregate.id}")
+
+    def created(
+        response: Response, pair: tuple[Any, bool], out: Callable[[Any], dict[str, Any]]
+    ) -> dict[str, Any]:
+        aggregate, is_new = pair
+        if not is_new:
+            response.status_code = status.HTTP_200_OK  # a retry: the first result again
+        return out(aggregate)
+
+    # Customers (4.1.5) -----------------------------------------------------------------
+
+    def customer_out(customer: Any) -> dict[str, Any]:
+        published(customer)
+        return _found(view.customer(customer.code), f"customer {customer.code}")
+
+    @api.post("/customers", status_code=201, tags=["customers"])
+    def register_customer(
+        body: c.RegisterCustomer, actor: Caller, response: Response, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Enter a customer in the customer archive (4.1.5)."""
+        return created(response, run.register_customer(body, actor, key), customer_out)
+
+    @api.put("/customers/{code}", tags=["customers"])
+    def update_customer(
+        code: str, body: c.CustomerDetails, actor: Caller, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Bring a customer's archive entry up to date (4.1.5)."""
+        return customer_out(run.update_customer(code, body, actor, key))
+
+    @api.post("/customers/{code}/contacts", status_code=201, tags=["customers"])
+    def log_contact(
+        code: str, body: c.LogContact, actor: Caller, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Record regular contact with a customer (4.1.5)."""
+        return customer_out(run.log_contact(code, body, actor, key))
+
+    @api.post("/customers/{code}/satisfaction-surveys", status_code=201, tags=["customers"])
+    def record_survey(
+        code: str, body: c.RecordSurvey, actor: Caller, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Record the yearly customer satisfaction survey's result (4.1.5)."""
+        return customer_out(run.record_survey(code, body, actor, key))
+
+    @api.get("/customers", tags=["customers"])
+    def list_customers() -> list[dict[str, Any]]:
+        return view.customers()
+
+    @api.get("/customers/{code}", tags=["customers"])
+    def customer_page(code: str) -> dict[str, Any]:
+        """The customer's page: archive, contacts, contact log, visits, surveys, entries."""
+        return _found(view.customer(code), f"customer {code}")
+
+    # The Register (4.1.2-4.1.3, 4.4.1) ---------------------------------------------------
+
+    @api.post("/register-entries", status_code=201, tags=["register"])
+    def register_feedback(
+        body: c.RegisterFeedback, actor: Caller, response: Response, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Record customer information in the Customer Information Register (4.1.1-4.1.3)."""
+        return created(response, run.register_feedback(body, actor, key), entry_out)
+
+    @api.post("/complaints", status_code=201, tags=["register"])
+    def log_complaint(
+        body: c.LogComplaint, actor: Caller, response: Response, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Record a service, quality or delivery complaint in the Register (4.4.1)."""
+        return created(response, run.log_complaint(body, actor, key), entry_out)
+
+    @api.get("/register-entries", tags=["register"])
+    def list_entries(
+        entry_type: Annotated[Literal["feedback", "complaint"] | None, Query()] = None,
+        kind: FeedbackKind | None = None,
+        category: ComplaintCategory | None = None,
+        channel: Channel | None = None,
+        customer: str | None = None,
+        month: Month = None,
+        status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
+    ) -> list[dict[str, Any]]:
+        """The Register, in the order recorded, filtered by any of the parameters."""
+        return view.entries(
+            entry_type=entry_type,
+            kind=kind and kind.value,
+            category=category and category.value,
+            channel=channel and channel.value,
+            customer=customer,
+            month=month,
+            status=status_,
         )
 
-    def recorded(response: Response, aggregate: Aggregate, created: bool) -> dict[str, Any]:
-        if created:
-            intake.relay.wake()
-        else:
-            response.status_code = status.HTTP_200_OK  # a retry: the first result again
-        return _found(intake.register.entry(str(aggregate.id)), aggregate.id)
-
-    @app.post("/register-entries", status_code=status.HTTP_201_CREATED, tags=["register"])
-    def register_feedback(
-        command: RegisterFeedback, response: Response, idempotency_key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Record customer information in the Customer Information Register (4.1.1-4.1.2)."""
-        return recorded(response, *intake.app.register_feedback(command, idempotency_key))
-
-    @app.post("/complaints", status_code=status.HTTP_201_CREATED, tags=["complaints"])
-    def log_complaint(
-        command: LogComplaint, response: Response, idempotency_key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Record a service, quality or delivery complaint (4.4.1)."""
-        return recorded(response, *intake.app.log_complaint(command, idempotency_key))
-
-    @app.get("/register-entries", tags=["register"])
-    def list_entries(
-        entry_type: Annotated[str | None, Query(pattern="^(feedback|complaint)$")] = None,
-    ) -> list[dict[str, Any]]:
-        """The Register: customer information and complaints, in the order recorded."""
-        return intake.register.entries(entry_type)
-
-    @app.get("/register-entries/{case_id}", tags=["register"])
-    def get_entry(case_id: UUID) -> dict[str, Any]:
-        return _found(intake.register.entry(str(case_id)), case_id)
-
-    @app.get("/complaints", tags=["complaints"])
+    @api.get("/complaints", tags=["register"])
     def list_complaints() -> list[dict[str, Any]]:
-        return intake.register.entries("complaint")
+        return view.entries(entry_type="complaint")
 
-    @app.get("/relay", tags=["operations"])
+    @api.get("/register-entries/{case_id}", tags=["register"])
+    def get_entry(case_id: UUID) -> dict[str, Any]:
+        return _found(view.entry(str(case_id)), f"register entry {case_id}")
+
+    @api.get("/register-entries/{case_id}/history", tags=["register"])
+    def entry_history(case_id: UUID) -> list[dict[str, Any]]:
+        """Everything that happened to one case, in order: when, what, who, which fields."""
+        run.entry(case_id)
+        return history(list(run.events.get(case_id)))
+
+    def entry_command(
+        path: str, action: Callable[..., Any], body_type: type[c.Command], doc: str
+    ) -> None:
+        def endpoint(
+            case_id: UUID, body: Any, actor: Caller, key: IdempotencyKey = None
+        ) -> dict[str, Any]:
+            return entry_out(action(case_id, body, actor, key))
+
+        endpoint.__annotations__["body"] = body_type
+        endpoint.__doc__ = doc
+        endpoint.__name__ = action.__name__
+        api.post(f"/register-entries/{{case_id}}/{path}", status_code=201, tags=["register"])(
+            endpoint
+        )
+
+    entry_command(
+        "important",
+        run.report_important,
+        c.ReportImportant,
+        "Report the entry to the Chief Engineer as important, saying why (4.1.3).",
+    )
+    entry_command(
+        "important/acknowledgement",
+        run.acknowledge_important,
+        c.AcknowledgeImportant,
+        "The Chief Engineer takes note of important information (4.1.3).",
+    )
+    entry_command(
+        "replies",
+        run.send_reply,
+        c.SendReply,
+        "Record the reply to the customer's call or letter (4.2.1).",
+    )
+    entry_command(
+        "on-site-requests",
+        run.require_on_site,
+        c.RequireOnSite,
+        "Someone must go on site: not solved by phone, or a quality problem (4.2.2).",
+    )
+    entry_command(
+        "on-site-visits",
+        run.complete_visit,
+        c.CompleteVisit,
+        "Record the on-site visit: arrival, who, diagnosis, solution (4.2.2).",
+    )
+    entry_command(
+        "misuse",
+        run.determine_misuse,
+        c.DetermineMisuse,
+        "Record the finding that the customer misused the product (4.2.3).",
+    )
+    entry_command(
+        "technician-dispatches",
+        run.dispatch_technician,
+        c.DispatchTechnician,
+        "Send a technician to help and teach correct use despite misuse (4.2.3).",
+    )
+    entry_command(
+        "quality-impact",
+        run.assess_quality_impact,
+        c.AssessQualityImpact,
+        "Record the impact and remedy agreed with the customer; QC is notified (4.4.2).",
+    )
+    entry_command(
+        "follow-ups",
+        run.record_follow_up,
+        c.RecordFollowUp,
+        "Record the result of following up a past month's entry (4.6).",
+    )
+
+    @api.get("/inbox/engineering", tags=["inboxes"])
+    def engineering_inbox() -> list[dict[str, Any]]:
+        """Entries Engineering was notified of (4.1.2), newest first."""
+        return view.engineering_inbox()
+
+    @api.get("/inbox/chief-engineer", tags=["inboxes"])
+    def chief_engineer_inbox(include_acknowledged: bool = False) -> list[dict[str, Any]]:
+        """Important information awaiting the Chief Engineer (4.1.3), newest first."""
+        return view.chief_engineer_inbox(include_acknowledged)
+
+    # Field service (4.1.4, 4.5) ----------------------------------------------------------
+
+    def record_out(record: Any) -> dict[str, Any]:
+        published(record)
+        return _found(view.field_service_record(str(record.id)), f"record {record.id}")
+
+    @api.post("/field-service-records", status_code=201, tags=["field service"])
+    def record_field_service(
+        body: c.RecordFieldService,
+        actor: Caller,
+        response: Response,
+        key: IdempotencyKey = None,
+    ) -> dict[str, Any]:
+        """A day's Field Service Work Record at an OEM customer (4.1.4), or a visit (4.5)."""
+        return created(response, run.record_field_service(body, actor, key), record_out)
+
+    @api.post(
+        "/field-service-records/{record_id}/amendments", status_code=201, tags=["field service"]
+    )
+    def amend_field_service(
+        record_id: UUID, body: c.AmendFieldService, actor: Caller, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Correct a day's record; what it replaced stays in its history."""
+        return record_out(run.amend_field_service(record_id, body, actor, key))
+
+    @api.get("/field-service-records", tags=["field service"])
+    def list_field_service(
+        kind: Literal["daily", "visit"] | None = None,
+        customer: str | None = None,
+        site: str | None = None,
+        engineer: str | None = None,
+        work_date: str | None = None,
+    ) -> list[dict[str, Any]]:
+        return view.field_service_records(
+            kind=kind, customer=customer, site=site, engineer=engineer, work_date=work_date
+        )
+
+    @api.get("/field-service-records/{record_id}", tags=["field service"])
+    def get_field_service(record_id: UUID) -> dict[str, Any]:
+        return _found(view.field_service_record(str(record_id)), f"record {record_id}")
+
+    # Operations ------------------------------------------------------------------------------
+
+    @api.get("/relay", tags=["operations"])
     def relay_status() -> dict[str, Any]:
         """How far the outbox relay has published the store to Kafka."""
         s = intake.relay.status
@@ -120,10 +330,37 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             "published_since_start": s.published,
         }
 
+    @api.get("/digest", tags=["operations"])
+    def digest() -> dict[str, Any]:
+        return {"digest": view.digest(), "position": view.position}
+
+    app.include_router(api)
     return app
 
 
-def _found(row: dict[str, Any] | None, case_id: UUID) -> dict[str, Any]:
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RuleViolation)
+    async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
+        code = (
+            status.HTTP_422_UNPROCESSABLE_CONTENT
+            if exc.kind == "invalid"
+            else status.HTTP_409_CONFLICT
+        )
+        return JSONResponse(
+            status_code=code,
+            content={"detail": [{"rule": exc.clause, "loc": exc.field, "msg": exc.message}]},
+        )
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(exc)})
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc)})
+
+
+def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no register entry {case_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
     return row

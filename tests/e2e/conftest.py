@@ -8,6 +8,7 @@ service on PostgreSQL (one schema per service and test) instead of SQLite.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import uuid
@@ -18,11 +19,13 @@ from typing import Any
 
 import pytest
 
-from csc_contracts import Topics
+from csc_contracts import Department, Topics
 from csc_devkit.processes import ServiceProcess, free_port
+from csc_messaging.auth import issue_token
 from csc_messaging.topology import ensure_topics
 
 STORE = os.environ.get("CSC_TEST_STORE", "sqlite")
+SECRET = "e2e-secret-of-at-least-thirty-two-bytes"
 
 
 @dataclass
@@ -45,12 +48,17 @@ class Stack:
             "CSC_TOPIC_PREFIX": self.prefix,
             "CSC_DATA_DIR": str(self.data_dir),
             "CSC_LOG_FORMAT": "console",
+            "CSC_AUTH_HS256_SECRET": SECRET,
             **self.store_env,
             **extra,
         }
         if self.store_env.get("CSC_STORE") == "postgres":
             env["CSC_POSTGRES_SCHEMA"] = re.sub(r"\W", "_", f"{self.prefix}{service}").lower()
         return env
+
+    def auth(self, department: str, user: str | None = None) -> dict[str, str]:
+        token = issue_token(SECRET, user or f"{department}.user", Department(department))
+        return {"Authorization": f"Bearer {token}"}
 
     def start(self, service: str, *, ready: bool = True, **extra_env: str) -> ServiceProcess:
         process = ServiceProcess(
@@ -74,7 +82,7 @@ class Stack:
         return fresh.wait_ready()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def store_env(request: pytest.FixtureRequest) -> dict[str, str]:
     if STORE == "sqlite":
         return {"CSC_STORE": "sqlite"}
@@ -89,13 +97,29 @@ def store_env(request: pytest.FixtureRequest) -> dict[str, str]:
     }
 
 
+@contextlib.contextmanager
+def new_stack(bootstrap: str, store_env: dict[str, str], data_dir: Path) -> Iterator[Stack]:
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    asyncio.run(ensure_topics(bootstrap, Topics(prefix=prefix)))
+    the_stack = Stack(bootstrap=bootstrap, prefix=prefix, data_dir=data_dir, store_env=store_env)
+    try:
+        yield the_stack
+    finally:
+        for process in reversed(the_stack.processes):
+            process.stop()
+
+
 @pytest.fixture
 def stack(kafka_bootstrap: str, store_env: dict[str, str], tmp_path: Path) -> Iterator[Stack]:
-    prefix = f"t{uuid.uuid4().hex[:10]}."
-    asyncio.run(ensure_topics(kafka_bootstrap, Topics(prefix=prefix)))
-    the_stack = Stack(
-        bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path, store_env=store_env
-    )
-    yield the_stack
-    for process in reversed(the_stack.processes):
-        process.stop()
+    """Services of one test."""
+    with new_stack(kafka_bootstrap, store_env, tmp_path) as the_stack:
+        yield the_stack
+
+
+@pytest.fixture(scope="module")
+def module_stack(
+    kafka_bootstrap: str, store_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """Services shared by the tests of one module (each test keeps to its own cases)."""
+    with new_stack(kafka_bootstrap, store_env, tmp_path_factory.mktemp("stack")) as the_stack:
+        yield the_stack

@@ -1,0 +1,128 @@
+"""The customer archive (4.1.5), field service records (4.1.4) and visits (4.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from intake_http import MARKETING, auth, customer_body
+
+AFTER_SALES = auth("after_sales", "zhao.liu")
+
+
+def daily(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "kind": "daily",
+        "customer_code": "OEM-001",
+        "site": "Wuhan plant 2",
+        "work_date": "2026-11-23",
+        "units_loaded": [{"model": "EQ1180", "quantity": 36}],
+        "problems": "2 connectors loose at final check",
+        "actions": "Re-seated, line trained",
+    }
+    body.update(overrides)
+    return body
+
+
+def test_4_1_5_archive_contacts_and_yearly_survey(
+    client: TestClient, customer: dict[str, Any]
+) -> None:
+    assert customer["oem"] is True
+    updated = client.put(
+        "/customers/OEM-001",
+        json={k: v for k, v in customer_body(name="Dongfeng Motor Co.").items() if k != "code"},
+        headers=MARKETING,
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["name"] == "Dongfeng Motor Co."
+
+    contact = client.post(
+        "/customers/OEM-001/contacts",
+        json={"channel": "visit", "summary": "Quarterly review, no open issues"},
+        headers=AFTER_SALES,
+    )
+    assert contact.status_code == 201
+    assert contact.json()["contact_log"][0]["by"]["department"] == "after_sales"
+
+    survey = {"year": 2026, "scores": {"quality": 4, "delivery": 5}, "comments": "good"}
+    assert client.post("/customers/OEM-001/satisfaction-surveys", json=survey,
+                       headers=MARKETING).status_code == 201  # fmt: skip
+    again = client.post("/customers/OEM-001/satisfaction-surveys", json=survey, headers=MARKETING)
+    assert again.status_code == 409  # 4.1.5: once a year
+    assert again.json()["detail"][0]["rule"] == "4.1.5"
+    bad = client.post(
+        "/customers/OEM-001/satisfaction-surveys",
+        json={"year": 2025, "scores": {"quality": 9}},
+        headers=MARKETING,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "scores", "quality"]
+
+    page = client.get("/customers/OEM-001", headers=auth("auditor")).json()
+    assert [s["year"] for s in page["surveys"]] == [2026]
+
+
+def test_a_customer_code_is_registered_once(client: TestClient, customer: dict[str, Any]) -> None:
+    again = client.post("/customers", json=customer_body(), headers=MARKETING)
+    assert again.status_code == 409
+    assert again.json()["detail"][0]["loc"] == "code"
+
+
+def test_site_time_zones_are_checked(client: TestClient) -> None:
+    body = customer_body(code="OEM-TZ", sites=[{"name": "x", "timezone": "Mars/Olympus"}])
+    response = client.post("/customers", json=body, headers=MARKETING)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][:3] == ["body", "sites", 0]
+
+
+def test_4_1_4_one_daily_record_per_engineer_site_and_day(
+    client: TestClient, customer: dict[str, Any]
+) -> None:
+    first = client.post("/field-service-records", json=daily(), headers=AFTER_SALES)
+    assert first.status_code == 201, first.text
+    record = first.json()
+    assert record["engineer"] == "zhao.liu"
+    assert record["units_loaded"] == [{"model": "EQ1180", "quantity": 36}]
+
+    second = client.post(
+        "/field-service-records", json=daily(problems="other"), headers=AFTER_SALES
+    )
+    assert second.status_code == 409
+    assert "amend" in second.json()["detail"][0]["msg"]
+
+    amended = client.post(
+        f"/field-service-records/{record['record_id']}/amendments",
+        json={"units_loaded": [{"model": "EQ1180", "quantity": 38}], "problems": "none",
+              "reason": "2 trucks counted late"},
+        headers=AFTER_SALES,
+    )  # fmt: skip
+    assert amended.status_code == 201, amended.text
+    after = amended.json()
+    assert after["units_loaded"] == [{"model": "EQ1180", "quantity": 38}]
+    assert after["amendments"][0]["before"]["units_loaded"] == [{"model": "EQ1180", "quantity": 36}]
+    assert after["amendments"][0]["reason"] == "2 trucks counted late"
+
+
+def test_4_1_4_daily_records_are_for_oem_customers_at_their_sites(client: TestClient) -> None:
+    client.post("/customers", json=customer_body(code="DLR-7", oem=False), headers=MARKETING)
+    not_oem = client.post("/field-service-records", json=daily(customer_code="DLR-7"),
+                          headers=AFTER_SALES)  # fmt: skip
+    assert not_oem.status_code == 422
+    assert not_oem.json()["detail"][0]["rule"] == "4.1.4"
+    client.post("/customers", json=customer_body(), headers=MARKETING)
+    wrong_site = client.post("/field-service-records", json=daily(site="Moon base"),
+                             headers=AFTER_SALES)  # fmt: skip
+    assert wrong_site.status_code == 422
+    assert wrong_site.json()["detail"][0]["loc"] == "site"
+
+
+def test_4_5_visits_are_field_service_records_of_kind_visit(
+    client: TestClient, customer: dict[str, Any]
+) -> None:
+    visit = daily(kind="visit", survey="Happy with response times", product_use="fine",
+                  technical_consulting="Explained the new sealing", units_loaded=[])  # fmt: skip
+    response = client.post("/field-service-records", json=visit, headers=MARKETING)
+    assert response.status_code == 201, response.text
+    page = client.get("/customers/OEM-001", headers=MARKETING).json()
+    assert [v["survey"] for v in page["visits"]] == ["Happy with response times"]
+    assert len(client.get("/field-service-records?kind=visit", headers=MARKETING).json()) == 1

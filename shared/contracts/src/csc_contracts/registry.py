@@ -1,0 +1,8 @@
+"""Every public event type, by its CloudEvents ``type``."""
+
+from __future__ import annotations
+
+from csc_contracts.events import PublicEvent
+from csc_contracts.intake import INTAKE_EVENTS
+
+EVENT_TYPES: dict[str, type[PublicEvent]] = {cls.event_type(): cls for cls in INTAKE_EVENTS}
