@@ -1,48 +1,267 @@
-"""SLA's reactions to other services' public events."""
+"""SLA's reactions to intake's public events, its timer, and pause/resume."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import Tracking
 
-from csc_contracts import ComplaintLogged, FeedbackReceived
+import csc_contracts as pub
+from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
-from csc_sla.domain import ReplyClock
+from csc_sla.domain import CaseFile, Clock, ClockRuleViolation, CustomerProfile
+from csc_sla.policy import CLAUSES, OWNERS, ClockKind, SlaPolicy, hours
+
+Now = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class SlaApplication(ConsumerApplication):
     name = "sla"
+
+    def __init__(
+        self, env: dict[str, str] | None = None, policy: SlaPolicy | None = None, now: Now = utcnow
+    ) -> None:
+        super().__init__(env)
+        self.sla_policy = policy or SlaPolicy()
+        self.now = now
+        # Events from Kafka, the timer and pause/resume all change clocks: one at a time.
+        self.lock = threading.RLock()
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        with self.lock:
+            super().process_event(domain_event, tracking)
+
+    # Reactions ------------------------------------------------------------------------
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events this service does not react to change nothing."""
 
     @policy.register
-    def _(self, event: FeedbackReceived, processing_event: ProcessingEvent[UUID]) -> None:
-        self._start_reply_clock(event, processing_event)
+    def _(self, event: pub.CustomerRegistered, pe: ProcessingEvent[UUID]) -> None:
+        if self.find(CustomerProfile.create_id(event.code), CustomerProfile) is None:
+            pe.collect_events(
+                CustomerProfile(
+                    code=event.code,
+                    name=event.name,
+                    oem=event.oem,
+                    timezone=event.sites[0].timezone if event.sites else None,
+                    registered_at=event.occurred_at,
+                )
+            )
 
     @policy.register
-    def _(self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]) -> None:
-        self._start_reply_clock(event, processing_event)
+    def _(self, event: pub.CustomerUpdated, pe: ProcessingEvent[UUID]) -> None:
+        profile = self.find(CustomerProfile.create_id(event.code), CustomerProfile)
+        if profile is not None:
+            profile.update(
+                name=event.name,
+                oem=event.oem,
+                timezone=event.sites[0].timezone if event.sites else None,
+            )
+            pe.collect_events(profile)
 
-    def _start_reply_clock(
-        self, event: FeedbackReceived | ComplaintLogged, processing_event: ProcessingEvent[UUID]
+    @policy.register
+    def _(self, event: pub.FeedbackReceived, pe: ProcessingEvent[UUID]) -> None:
+        self._open_case(event, "feedback", event.kind.value, None, pe)
+
+    @policy.register
+    def _(self, event: pub.ComplaintLogged, pe: ProcessingEvent[UUID]) -> None:
+        self._open_case(event, "complaint", None, event.category.value, pe)
+
+    @policy.register
+    def _(self, event: pub.ReplySent, pe: ProcessingEvent[UUID]) -> None:
+        self._meet(event.case_id, ClockKind.REPLY, event.replied_at, event.event_id, pe)
+
+    @policy.register
+    def _(self, event: pub.OnSiteServiceRequired, pe: ProcessingEvent[UUID]) -> None:
+        # 4.2.2: the on-site clock starts only when on-site service is required.
+        self._start(event.case_id, ClockKind.ON_SITE, event.occurred_at, event.event_id, pe)
+
+    @policy.register
+    def _(self, event: pub.OnSiteVisitCompleted, pe: ProcessingEvent[UUID]) -> None:
+        self._meet(event.case_id, ClockKind.ON_SITE, event.arrived_at, event.event_id, pe)
+
+    @policy.register
+    def _(self, event: pub.ImportantInformationReported, pe: ProcessingEvent[UUID]) -> None:
+        self._start(event.case_id, ClockKind.IMPORTANT_ACK, event.occurred_at, event.event_id, pe)
+
+    @policy.register
+    def _(self, event: pub.ImportantInformationAcknowledged, pe: ProcessingEvent[UUID]) -> None:
+        self._meet(event.case_id, ClockKind.IMPORTANT_ACK, event.occurred_at, event.event_id, pe)
+
+    @policy.register
+    def _(self, event: pub.FollowUpRecorded, pe: ProcessingEvent[UUID]) -> None:
+        case = self.find(CaseFile.create_id(event.case_id), CaseFile)
+        if case is not None:
+            case.follow_up(month=event.month, closed=event.closed, at=event.occurred_at)
+            pe.collect_events(case)
+
+    @policy.register
+    def _(self, event: pub.CustomerVisited, pe: ProcessingEvent[UUID]) -> None:
+        profile = self._profile(event.customer.code)
+        if profile is not None and event.case_id not in profile.records:
+            profile.visited(visit_date=event.work_date.isoformat(), record_id=event.case_id)
+            pe.collect_events(profile)
+
+    @policy.register
+    def _(self, event: pub.FieldServiceRecorded, pe: ProcessingEvent[UUID]) -> None:
+        profile = self._profile(event.customer.code)
+        if profile is not None and event.case_id not in profile.records:
+            profile.serviced(
+                work_date=event.work_date.isoformat(),
+                engineer=event.engineer,
+                site=event.site,
+                record_id=event.case_id,
+            )
+            pe.collect_events(profile)
+
+    @policy.register
+    def _(self, event: pub.SatisfactionSurveyRecorded, pe: ProcessingEvent[UUID]) -> None:
+        profile = self._profile(event.code)
+        if profile is not None:
+            profile.surveyed(year=event.year, at=event.occurred_at)
+            pe.collect_events(profile)
+
+    # Clocks -------------------------------------------------------------------------------
+
+    def _open_case(
+        self,
+        event: pub.FeedbackReceived | pub.ComplaintLogged,
+        entry_type: str,
+        kind: str | None,
+        category: str | None,
+        pe: ProcessingEvent[UUID],
     ) -> None:
-        # 4.2.1: a reply is due within 8 hours of the customer's call or letter.
-        if self.reply_clock(event.case_id) is not None:
-            return  # the same event republished: its clock already runs
-        processing_event.collect_events(
-            ReplyClock.start(
-                case_id=event.case_id,
-                event_id=event.event_id,
-                event_type=event.event_type(),
-                received_at=event.received_at,
-                customer=event.customer.model_dump(mode="json"),
+        if self.find(CaseFile.create_id(event.case_id), CaseFile) is not None:
+            return  # the same event republished
+        case = CaseFile(
+            case_id=event.case_id,
+            entry_type=entry_type,
+            kind=kind,
+            category=category,
+            channel=event.channel.value,
+            customer=event.customer.model_dump(mode="json"),
+            received_at=event.received_at,
+        )
+        pe.collect_events(case)
+        # 4.2.1: the reply clock runs from when the call or letter arrived.
+        self._start_for(case, ClockKind.REPLY, event.received_at, event.event_id, pe)
+
+    def _start(
+        self,
+        case_id: UUID,
+        kind: ClockKind,
+        at: datetime,
+        by_event: UUID,
+        pe: ProcessingEvent[UUID],
+    ) -> None:
+        case = self.find(CaseFile.create_id(case_id), CaseFile)
+        if case is not None:
+            self._start_for(case, kind, at, by_event, pe)
+
+    def _start_for(
+        self,
+        case: CaseFile,
+        kind: ClockKind,
+        at: datetime,
+        by_event: UUID,
+        pe: ProcessingEvent[UUID],
+    ) -> None:
+        if self.find(Clock.create_id(case.case_id, kind.value), Clock) is not None:
+            return
+        profile = self._profile(case.customer["code"])
+        oem = bool(profile and profile.oem)
+        rules = self.sla_policy.for_class(oem)
+        target = rules.targets[kind]
+        timezone = (profile and profile.timezone) or self.sla_policy.default_timezone
+        pe.collect_events(
+            Clock.start(
+                case_id=case.case_id,
+                kind=kind.value,
+                clause=CLAUSES[kind],
+                customer=case.customer,
+                customer_class="oem" if oem else "standard",
+                started_at=at,
+                started_by_event=by_event,
+                target=hours(target.hours),
+                calendar=self.sla_policy.calendar(target, timezone),
+                warn_share=rules.ladder.warn_share,
+                escalate_after=hours(rules.ladder.escalate_after_hours),
+                owner=OWNERS[kind],
+                breach_notifies=rules.ladder.breach_notifies,
+                escalate_notifies=rules.ladder.escalate_notifies,
             )
         )
 
-    def reply_clock(self, case_id: UUID) -> ReplyClock | None:
-        return self.find(ReplyClock.create_id(case_id), ReplyClock)
+    def _meet(
+        self,
+        case_id: UUID,
+        kind: ClockKind,
+        at: datetime,
+        by_event: UUID,
+        pe: ProcessingEvent[UUID],
+    ) -> None:
+        clock = self.find(Clock.create_id(case_id, kind.value), Clock)
+        if clock is not None:
+            clock.meet(at=at, by_event=by_event)
+            pe.collect_events(clock)
+
+    def _profile(self, code: str) -> CustomerProfile | None:
+        return self.find(CustomerProfile.create_id(code), CustomerProfile)
+
+    # The timer and people ------------------------------------------------------------------
+
+    def fire_due(self, clock_ids: Iterable[UUID], now: datetime | None = None) -> int:
+        """Fire what is due among ``clock_ids`` by ``now``; returns the number of events."""
+        now = now or self.now()
+        fired = 0
+        with self.lock:
+            for clock_id in clock_ids:
+                clock = self.find(clock_id, Clock)
+                if clock is not None and clock.advance(now):
+                    fired += len(clock.pending_events)
+                    self.save(clock)
+        return fired
+
+    def pause(
+        self,
+        clock_id: UUID,
+        reason: str,
+        note: str | None,
+        actor: Actor,
+        at: datetime | None = None,
+    ) -> Clock:
+        return self._change(
+            clock_id,
+            lambda c: c.pause(at=at or self.now(), reason=reason, note=note, actor=_who(actor)),
+        )
+
+    def resume(self, clock_id: UUID, actor: Actor, at: datetime | None = None) -> Clock:
+        return self._change(clock_id, lambda c: c.resume(at=at or self.now(), actor=_who(actor)))
+
+    def _change(self, clock_id: UUID, change: Callable[[Clock], None]) -> Clock:
+        with self.lock:
+            clock = self.find(clock_id, Clock)
+            if clock is None:
+                raise LookupError(f"no clock {clock_id}")
+            change(clock)
+            self.save(clock)
+            return clock
+
+
+def _who(actor: Actor) -> dict[str, str]:
+    return actor.model_dump(mode="json")
+
+
+__all__ = ["ClockRuleViolation", "PublicEvent", "SlaApplication"]

@@ -2,14 +2,59 @@
 
 from __future__ import annotations
 
-from csc_messaging.runtime import ConsumerSpec
+import asyncio
+import contextlib
+
+import structlog
+from pydantic import Field
+
+from csc_messaging.runtime import Background, ConsumerSpec, ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_sla.application import SlaApplication
+from csc_sla.policy import SlaPolicy
 from csc_sla.projections import ClockBoard
+from csc_sla.public import to_public
+
+log = structlog.get_logger(__name__)
 
 
 class SlaSettings(ServiceSettings):
     http_port: int = 8004
+    sla_policy: SlaPolicy = Field(
+        default_factory=SlaPolicy,
+        description="Targets, calendars and ladders per customer class, as JSON (CSC_SLA_POLICY).",
+    )
+    sla_tick_seconds: float = Field(
+        default=1.0, gt=0, description="How often the timer looks for deadlines that passed."
+    )
+
+
+def _application(settings: ServiceSettings, env: dict[str, str]) -> SlaApplication:
+    policy = settings.sla_policy if isinstance(settings, SlaSettings) else SlaPolicy()
+    return SlaApplication(env=env, policy=policy)
+
+
+def _timer(service: ConsumingService) -> list[Background]:
+    app, board = service.app, service.read_model
+    assert isinstance(app, SlaApplication) and isinstance(board, ClockBoard)
+    tick = service.settings.sla_tick_seconds if isinstance(service.settings, SlaSettings) else 1.0
+
+    async def timer(stop: asyncio.Event) -> None:
+        # Deadlines live in the store, so the first tick after a restart fires what
+        # passed while the service was down, each once, at its true time.
+        while not stop.is_set():
+            try:
+                now = app.now()
+                due = await asyncio.to_thread(board.due_by, now)
+                if due:
+                    fired = await asyncio.to_thread(app.fire_due, due, now)
+                    log.info("sla.fired", clocks=len(due), events=fired)
+            except Exception:
+                log.exception("sla.timer_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=tick)
+
+    return [timer]
 
 
 SLA = ConsumerSpec(
@@ -19,5 +64,10 @@ SLA = ConsumerSpec(
     read_model_class=ClockBoard,
     subscribes_to=["intake"],
     title="Customer Service Control — sla",
-    description="The 8-hour reply clock (4.2.1) and, later, every other promise.",
+    description="The procedure's promises as clocks: reply (4.2.1), on site (4.2.2), "
+    "important information acknowledged (4.1.3); schedules (4.1.5, 4.5, 4.6); "
+    "the monthly field service report (att. 4).",
+    to_public=to_public,
+    make_application=_application,
+    background=_timer,
 )

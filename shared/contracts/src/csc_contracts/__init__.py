@@ -33,6 +33,15 @@ from csc_contracts.intake import (
     TechnicianDispatched,
 )
 from csc_contracts.registry import EVENT_TYPES
+from csc_contracts.sla import (
+    ClockBreached,
+    ClockEscalated,
+    ClockMet,
+    ClockPaused,
+    ClockResumed,
+    ClockStarted,
+    ClockWarned,
+)
 from csc_contracts.topics import SERVICES, Topics
 
 __all__ = [
@@ -40,6 +49,13 @@ __all__ = [
     "SERVICES",
     "Actor",
     "Channel",
+    "ClockBreached",
+    "ClockEscalated",
+    "ClockMet",
+    "ClockPaused",
+    "ClockResumed",
+    "ClockStarted",
+    "ClockWarned",
     "ComplaintCategory",
     "ComplaintLogged",
     "CustomerContacted",

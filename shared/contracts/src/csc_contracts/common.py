@@ -32,6 +32,7 @@ class Department(StrEnum):
     WAREHOUSE = "warehouse"  # 仓务部: receives returns (4.3.2.2)
     CHIEF_ENGINEER = "chief_engineer"  # 总工: gets important information (4.1.3)
     AUDITOR = "auditor"  # reads every history, records nothing
+    SYSTEM = "system"  # the services themselves, e.g. an SLA clock's timer
 
 
 class Channel(StrEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,12 +16,13 @@ from faststream.kafka import KafkaBroker
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.ingest import Ingestor
 from csc_messaging.readmodel import ReadModel
-from csc_messaging.relay import OutboxRelay, RelayPositionAhead
+from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
 from csc_messaging.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
 
 ReadinessCheck = Callable[[], Awaitable[str | None]]
+Background = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def probes(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -121,27 +122,50 @@ class ConsumingService:
         totals["service"] = self.name
         return totals
 
-    def http_app(self, router: APIRouter, *, title: str, description: str) -> FastAPI:
+    def http_app(
+        self,
+        router: APIRouter,
+        *,
+        title: str,
+        description: str,
+        relay: OutboxRelay | None = None,
+        background: Sequence[Background] = (),
+    ) -> FastAPI:
+        """The service's process: HTTP, the consumer, and (if it publishes) its outbox relay."""
         broker = self.build_broker()
+        stop = asyncio.Event()
 
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(self.read_model.catch_up)
             await broker.start()
+            tasks = [asyncio.create_task(job(stop)) for job in background]
+            if relay is not None:
+                tasks.append(asyncio.create_task(supervise_relay(relay, stop)))
             log.info("consumer.started", group_id=self.group_id, topics=list(self.ingestors))
             try:
                 yield
             finally:
+                stop.set()
+                for task in tasks:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(task, timeout=15)
                 await broker.stop()
                 self.app.close()
 
         async def kafka_check() -> str | None:
             return None if await broker.ping(timeout=3) else "Kafka broker does not answer"
 
+        checks: dict[str, ReadinessCheck] = {"store": store_check(self.app), "kafka": kafka_check}
+        if relay is not None:
+            publisher = relay
+
+            async def relay_check() -> str | None:
+                return None if publisher.status.running else "outbox relay is not running"
+
+            checks["relay"] = relay_check
         http = FastAPI(title=title, description=description, lifespan=lifespan)
-        http.include_router(
-            probes({"store": store_check(self.app), "kafka": kafka_check}),
-        )
+        http.include_router(probes(checks))
         http.include_router(router)
 
         @http.get("/digest", tags=["audit"])
@@ -168,12 +192,20 @@ class ConsumerSpec:
     subscribes_to: Sequence[str]
     title: str
     description: str
+    to_public: ToPublic | None = None
+    make_application: Callable[[ServiceSettings, dict[str, str]], ConsumerApplication] | None = None
+    background: Callable[[ConsumingService], Sequence[Background]] | None = None
 
     def bootstrap(self, settings: ServiceSettings | None = None) -> ConsumingService:
         from csc_messaging.store import eventsourcing_env
 
         settings = settings or self.settings_class()
-        app = self.application_class(env=eventsourcing_env(settings, self.name))
+        env = eventsourcing_env(settings, self.name)
+        app = (
+            self.make_application(settings, env)
+            if self.make_application is not None
+            else self.application_class(env=env)
+        )
         return ConsumingService(
             name=self.name,
             settings=settings,
@@ -188,7 +220,24 @@ class ConsumerSpec:
         settings: ServiceSettings | None = None,
     ) -> FastAPI:
         service = self.bootstrap(settings)
-        return service.http_app(routes(service), title=self.title, description=self.description)
+        relay = None
+        if self.to_public is not None and service.settings.relay_enabled:
+            relay = OutboxRelay(
+                app=service.app,
+                service=self.name,
+                to_public=self.to_public,
+                bootstrap_servers=service.settings.kafka_bootstrap_servers,
+                topics=service.settings.topics,
+                batch_size=service.settings.relay_batch_size,
+                poll_seconds=service.settings.relay_poll_seconds,
+            )
+        return service.http_app(
+            routes(service),
+            title=self.title,
+            description=self.description,
+            relay=relay,
+            background=self.background(service) if self.background is not None else (),
+        )
 
     async def replay(self, settings: ServiceSettings) -> dict[str, Any]:
         service = self.bootstrap(settings)

@@ -1,36 +1,115 @@
-"""SLA's HTTP API: the clocks."""
+"""SLA's HTTP API: clocks, pausing them, schedules and the monthly report."""
 
-from __future__ import annotations
-
-from typing import Any
+from datetime import date
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, HTTPException, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, status
+from pydantic import BaseModel, ConfigDict
 
+from csc_contracts import Actor, Department
+from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA
+from csc_sla.domain import ClockRuleViolation
 from csc_sla.projections import ClockBoard
+
+# Who may stop a clock: the departments that deal with the customer.
+MAY_PAUSE = frozenset({Department.MARKETING, Department.AFTER_SALES, Department.QUALITY})
+
+
+class Pause(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["customer_unreachable", "waiting_for_customer_samples", "other"]
+    note: str | None = None
 
 
 def routes(service: ConsumingService) -> APIRouter:
-    board = service.read_model
-    assert isinstance(board, ClockBoard)
-    router = APIRouter(tags=["clocks"])
+    board, app = service.read_model, service.app
+    assert isinstance(board, ClockBoard) and isinstance(app, SlaApplication)
+    router = APIRouter()
+    current_actor = authenticator(TokenVerifier(service.settings.auth))
+    Caller = Annotated[Actor, Depends(current_actor)]
 
-    @router.get("/clocks")
-    def list_clocks() -> list[dict[str, Any]]:
-        """Every clock, soonest due first."""
-        return board.clocks()
+    @router.get("/clocks", tags=["clocks"])
+    def list_clocks(
+        status_: Annotated[str | None, Query(alias="status")] = None,
+    ) -> list[dict[str, Any]]:
+        """Every clock, soonest due first; filter by status (running, warned, breached,
+        escalated, paused, met)."""
+        return board.clocks(status=status_)
 
-    @router.get("/cases/{case_id}/clocks")
+    @router.get("/clocks/{clock_id}", tags=["clocks"])
+    def get_clock(clock_id: UUID) -> dict[str, Any]:
+        return _found(board.clock(str(clock_id)), f"clock {clock_id}")
+
+    @router.get("/cases/{case_id}/clocks", tags=["clocks"])
     def case_clocks(case_id: UUID) -> list[dict[str, Any]]:
         clocks = board.clocks(str(case_id))
         if not clocks:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no clock for case {case_id}")
         return clocks
 
+    def change(clock_id: UUID, actor: Actor, what: str, do: Any) -> dict[str, Any]:
+        if actor.department not in MAY_PAUSE:
+            allowed = ", ".join(sorted(d.value for d in MAY_PAUSE))
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"to {what} a clock is for {allowed}; {actor.user} acts for "
+                f"{actor.department.value}",
+            )
+        try:
+            do()
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        except ClockRuleViolation as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, exc.message) from exc
+        return _found(board.clock(str(clock_id)), f"clock {clock_id}")
+
+    @router.post("/clocks/{clock_id}/pause", tags=["clocks"])
+    def pause(clock_id: UUID, body: Pause, actor: Caller) -> dict[str, Any]:
+        """Stop the clock, saying why; the paused time does not count."""
+        return change(clock_id, actor, "pause",
+                      lambda: app.pause(clock_id, body.reason, body.note, actor))  # fmt: skip
+
+    @router.post("/clocks/{clock_id}/resume", tags=["clocks"])
+    def resume(clock_id: UUID, actor: Caller) -> dict[str, Any]:
+        """Start counting again; deadlines move by the paused time."""
+        return change(clock_id, actor, "resume", lambda: app.resume(clock_id, actor))
+
+    @router.get("/schedules/visits", tags=["schedules"])
+    def visits(on: date | None = None) -> list[dict[str, Any]]:
+        """4.5: customer visits every half year — due within 30 days or overdue."""
+        return board.visit_schedule(on or app.now().date())
+
+    @router.get("/schedules/surveys", tags=["schedules"])
+    def surveys(on: date | None = None) -> list[dict[str, Any]]:
+        """4.1.5: the yearly satisfaction survey per customer."""
+        return board.survey_schedule(on or app.now().date())
+
+    @router.get("/follow-up-tasks", tags=["schedules"])
+    def follow_up_tasks(on: date | None = None) -> list[dict[str, Any]]:
+        """4.6: earlier months' entries still to be followed up, for after-sales."""
+        return board.follow_up_tasks(on or app.now().date())
+
+    @router.get("/reports/monthly/{month}", tags=["reports"])
+    def monthly_report(
+        month: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+        customer: str | None = None,
+    ) -> dict[str, Any]:
+        """The Field Service Monthly Report (att. 4) as JSON, for all customers or one."""
+        return board.monthly_report(month, customer)
+
     return router
+
+
+def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
+    return row
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:

@@ -1,0 +1,114 @@
+"""What sla keeps of other services' facts, to know a case's customer and the schedules."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+FACTS_NAMESPACE = UUID("c2d9f1a0-3e4b-4c5d-8e6f-7a8b9c0d1e2f")
+
+
+class CaseFile(Aggregate):
+    """A register entry as sla sees it: who, what kind, when; and its follow-ups (4.6)."""
+
+    @staticmethod
+    def create_id(case_id: UUID) -> UUID:
+        return uuid5(FACTS_NAMESPACE, f"case:{case_id}")
+
+    class Opened(Aggregate.Created):
+        case_id: UUID
+        entry_type: str
+        kind: str | None
+        category: str | None
+        channel: str
+        customer: dict[str, Any]
+        received_at: datetime
+
+    class FollowedUp(Aggregate.Event):
+        month: str
+        closed: bool
+        at: datetime
+
+    @event(Opened)
+    def __init__(
+        self,
+        *,
+        case_id: UUID,
+        entry_type: str,
+        kind: str | None,
+        category: str | None,
+        channel: str,
+        customer: dict[str, Any],
+        received_at: datetime,
+    ) -> None:
+        self.case_id = case_id
+        self.customer = customer
+        self.received_at = received_at
+        self.closed = False
+
+    @event(FollowedUp)
+    def follow_up(self, *, month: str, closed: bool, at: datetime) -> None:
+        self.closed = closed
+
+
+class CustomerProfile(Aggregate):
+    """A customer's class and time zone (for policy) and its visits, surveys, field days."""
+
+    @staticmethod
+    def create_id(code: str) -> UUID:
+        return uuid5(FACTS_NAMESPACE, f"customer:{code}")
+
+    class Registered(Aggregate.Created):
+        code: str
+        name: str
+        oem: bool
+        timezone: str | None
+        registered_at: datetime
+
+    class Updated(Aggregate.Event):
+        name: str
+        oem: bool
+        timezone: str | None
+
+    class Visited(Aggregate.Event):
+        visit_date: str
+        record_id: UUID
+
+    class Surveyed(Aggregate.Event):
+        year: int
+        at: datetime
+
+    class Serviced(Aggregate.Event):
+        work_date: str
+        engineer: str
+        site: str
+        record_id: UUID
+
+    @event(Registered)
+    def __init__(
+        self, *, code: str, name: str, oem: bool, timezone: str | None, registered_at: datetime
+    ) -> None:
+        self.code = code
+        self.oem = oem
+        self.timezone = timezone
+        self.records: set[UUID] = set()
+
+    @event(Updated)
+    def update(self, *, name: str, oem: bool, timezone: str | None) -> None:
+        self.oem = oem
+        self.timezone = timezone
+
+    @event(Visited)
+    def visited(self, *, visit_date: str, record_id: UUID) -> None:
+        self.records.add(record_id)
+
+    @event(Surveyed)
+    def surveyed(self, *, year: int, at: datetime) -> None:
+        pass
+
+    @event(Serviced)
+    def serviced(self, *, work_date: str, engineer: str, site: str, record_id: UUID) -> None:
+        self.records.add(record_id)

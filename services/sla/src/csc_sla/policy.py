@@ -1,0 +1,105 @@
+"""SLA policy: targets, calendars and escalation ladders per customer class.
+
+Policy is configuration, not code: ``CSC_SLA_POLICY`` holds it as JSON in
+this shape, and the defaults below are the procedure's own numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from csc_sla.domain.calendar import Calendar
+
+
+class ClockKind(StrEnum):
+    REPLY = "reply"  # 4.2.1
+    ON_SITE = "on_site"  # 4.2.2
+    IMPORTANT_ACK = "important_ack"  # 4.1.3
+
+
+CLAUSES = {ClockKind.REPLY: "4.2.1", ClockKind.ON_SITE: "4.2.2", ClockKind.IMPORTANT_ACK: "4.1.3"}
+
+# Who is warned first: the department that owns the promise.
+OWNERS = {
+    ClockKind.REPLY: "marketing",
+    ClockKind.ON_SITE: "after_sales",
+    ClockKind.IMPORTANT_ACK: "chief_engineer",
+}
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hours: float = Field(gt=0)
+    calendar: Literal["wall", "business"] = "wall"
+
+
+class Ladder(BaseModel):
+    """Warning at a share of the target, breach to Marketing's manager, then the Chief Engineer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    warn_share: float = Field(default=0.75, gt=0, lt=1)
+    breach_notifies: str = "marketing"
+    escalate_after_hours: float = Field(default=4, gt=0)
+    escalate_notifies: str = "chief_engineer"
+
+
+class ClassPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    targets: dict[ClockKind, Target]
+    ladder: Ladder = Ladder()
+
+
+class BusinessHours(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    day_start: time = time(8, 0)
+    day_end: time = time(17, 30)
+    workdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="Monday = 0.")
+    holidays: list[date] = []
+
+
+class SlaPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    standard: ClassPolicy = ClassPolicy(
+        targets={
+            ClockKind.REPLY: Target(hours=8),  # 4.2.1
+            ClockKind.ON_SITE: Target(hours=8),  # 4.2.2
+            ClockKind.IMPORTANT_ACK: Target(hours=24),  # 4.1.3 "promptly"
+        }
+    )
+    oem: ClassPolicy = ClassPolicy(
+        targets={
+            ClockKind.REPLY: Target(hours=8),
+            ClockKind.ON_SITE: Target(hours=8),
+            ClockKind.IMPORTANT_ACK: Target(hours=8),
+        },
+        ladder=Ladder(escalate_after_hours=2),
+    )
+    business_hours: BusinessHours = BusinessHours()
+    default_timezone: str = "Asia/Shanghai"
+
+    def for_class(self, oem: bool) -> ClassPolicy:
+        return self.oem if oem else self.standard
+
+    def calendar(self, target: Target, timezone: str) -> Calendar:
+        hours = self.business_hours
+        return Calendar(
+            business=target.calendar == "business",
+            timezone=timezone,
+            day_start=hours.day_start,
+            day_end=hours.day_end,
+            workdays=frozenset(hours.workdays),
+            holidays=frozenset(hours.holidays),
+        )
+
+
+def hours(value: float) -> timedelta:
+    return timedelta(hours=value)

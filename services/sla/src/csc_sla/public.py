@@ -1,0 +1,72 @@
+"""The one place where sla's internal clock events become public events on csc.sla.v1."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid5
+
+import csc_contracts.sla as pub
+from csc_contracts import PublicEvent
+from csc_sla.domain import Clock
+from csc_sla.domain.clocks import SYSTEM
+
+EVENT_NAMESPACE = UUID("3a7e51c4-9d2b-4e8f-b6a1-0c5d7e9f2b48")
+
+
+def _hours(seconds: float) -> float:
+    return round(seconds / 3600, 6)
+
+
+def to_public(domain_event: Any) -> PublicEvent | None:
+    if not isinstance(domain_event, Clock.Event):
+        return None  # case files and customer profiles are sla's own bookkeeping
+    e: Any = domain_event
+    common: dict[str, Any] = {
+        "event_id": uuid5(
+            EVENT_NAMESPACE, f"sla:{domain_event.originator_id}:{domain_event.originator_version}"
+        ),
+        "case_id": e.case_id,
+        "occurred_at": domain_event.timestamp,
+        "actor": getattr(domain_event, "actor", SYSTEM),
+        "clock_id": domain_event.originator_id,
+        "clock": e.kind,
+        "clause": e.clause,
+    }
+    if isinstance(e, Clock.Started):
+        return pub.ClockStarted(
+            **common,
+            customer=e.customer,
+            customer_class=e.customer_class,
+            started_at=e.started_at,
+            target_hours=_hours(e.target_seconds),
+            business_hours=e.calendar["business"],
+            timezone=e.calendar["timezone"],
+            warn_at=e.warn_at,
+            due_at=e.due_at,
+            escalate_at=e.escalate_at,
+        )
+    if isinstance(e, Clock.Paused):
+        return pub.ClockPaused(**common, paused_at=e.paused_at, reason=e.reason, note=e.note)
+    if isinstance(e, Clock.Resumed):
+        return pub.ClockResumed(
+            **common,
+            resumed_at=e.resumed_at,
+            paused_hours=_hours(e.paused_seconds),
+            warn_at=e.warn_at,
+            due_at=e.due_at,
+            escalate_at=e.escalate_at,
+        )
+    if isinstance(e, Clock.Warned):
+        return pub.ClockWarned(**common, at=e.at, notify_department=e.notify)
+    if isinstance(e, Clock.Breached):
+        return pub.ClockBreached(**common, at=e.at, notify_department=e.notify)
+    if isinstance(e, Clock.Escalated):
+        return pub.ClockEscalated(**common, at=e.at, level=e.level, notify_department=e.notify)
+    if isinstance(e, Clock.Met):
+        return pub.ClockMet(
+            **common,
+            met_at=e.met_at,
+            within_target=e.within_target,
+            paused_hours=_hours(e.paused_seconds),
+        )
+    return None

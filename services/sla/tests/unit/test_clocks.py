@@ -1,0 +1,247 @@
+"""Given intake's public events, when time moves, then these clocks (4.2.1, 4.2.2, 4.1.3).
+
+Time is injected: tests move it instead of sleeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.persistence import IntegrityError, Tracking
+
+import csc_contracts as pub
+from csc_contracts import Actor
+from csc_messaging.settings import ServiceSettings
+from csc_messaging.store import eventsourcing_env
+from csc_sla.application import SlaApplication
+from csc_sla.domain import Calendar, Clock, ClockRuleViolation
+from csc_sla.policy import BusinessHours, ClassPolicy, ClockKind, Ladder, SlaPolicy, Target
+from csc_sla.projections import ClockBoard
+from csc_sla.public import to_public
+
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # Tuesday 09:00 in Shanghai
+MARKETING = Actor(user="li.wei", department="marketing")
+
+
+class World:
+    """sla fed by hand: events in, time moved, clocks read."""
+
+    def __init__(self, app: SlaApplication) -> None:
+        self.app = app
+        self.board = ClockBoard(app)
+        self.offsets = count(1)
+
+    def feed(self, event: pub.PublicEvent) -> None:
+        self.app.apply_public(event, Tracking("csc.intake.v1:0", next(self.offsets)))
+
+    def at(self, moment: datetime) -> int:
+        return self.app.fire_due(self.board.due_by(moment), moment)
+
+    def clock(self, case_id: UUID, kind: str = "reply") -> Clock:
+        found = self.app.find(Clock.create_id(case_id, kind), Clock)
+        assert found is not None
+        return found
+
+    def history(self, case_id: UUID, kind: str = "reply") -> list[tuple[str, Any]]:
+        story = []
+        for e in self.app.events.get(Clock.create_id(case_id, kind)):
+            public = to_public(e)
+            assert public is not None
+            moment = getattr(public, "at", None) or getattr(public, "met_at", None)
+            story.append((type(public).__name__, moment))
+        return story
+
+
+def make_world(tmp_path: Path, policy: SlaPolicy | None = None) -> Generator[World, None, None]:
+    settings = ServiceSettings(data_dir=tmp_path)
+    app = SlaApplication(env=eventsourcing_env(settings, "sla"), policy=policy)
+    yield World(app)
+    app.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    yield from make_world(tmp_path)
+
+
+def base(case_id: UUID, at: datetime = T0) -> dict[str, Any]:
+    return {"event_id": uuid4(), "case_id": case_id, "occurred_at": at, "actor": MARKETING}
+
+
+def customer(
+    code: str = "OEM-001", oem: bool = False, tz: str = "Asia/Shanghai"
+) -> pub.CustomerRegistered:
+    return pub.CustomerRegistered(
+        **base(uuid4(), T0 - timedelta(days=400)), code=code, name=code, oem=oem,
+        sites=[{"name": "plant", "timezone": tz}],
+    )  # fmt: skip
+
+
+def complaint(case_id: UUID, received: datetime = T0, code: str = "OEM-001") -> pub.ComplaintLogged:
+    return pub.ComplaintLogged(
+        **base(case_id, received), category="quality", channel="phone",
+        receiving_department="marketing", received_at=received,
+        customer={"code": code}, text="cracked",
+    )  # fmt: skip
+
+
+def reply(case_id: UUID, at: datetime) -> pub.ReplySent:
+    return pub.ReplySent(**base(case_id, at), replied_at=at, channel="phone", summary="ok")
+
+
+def test_4_2_1_met_within_target(world: World) -> None:
+    case = uuid4()
+    world.feed(customer())
+    world.feed(complaint(case))
+    world.at(T0 + timedelta(hours=5))
+    world.feed(reply(case, T0 + timedelta(hours=5)))
+    assert world.history(case) == [("ClockStarted", None), ("ClockMet", T0 + timedelta(hours=5))]
+    assert world.clock(case).due_at == T0 + timedelta(hours=8)
+
+
+def test_4_2_1_warned_breached_escalated_at_their_true_times(world: World) -> None:
+    case = uuid4()
+    world.feed(customer())
+    world.feed(complaint(case))
+    assert world.at(T0 + timedelta(hours=5)) == 0
+    assert world.at(T0 + timedelta(hours=6, minutes=1)) == 1  # 75 % of 8 h
+    assert world.at(T0 + timedelta(hours=20)) == 2  # breach, then breach + 4 h
+    assert world.at(T0 + timedelta(hours=30)) == 0  # nothing fires twice
+    world.feed(reply(case, T0 + timedelta(hours=31)))
+    assert world.history(case) == [
+        ("ClockStarted", None),
+        ("ClockWarned", T0 + timedelta(hours=6)),
+        ("ClockBreached", T0 + timedelta(hours=8)),
+        ("ClockEscalated", T0 + timedelta(hours=12)),
+        ("ClockMet", T0 + timedelta(hours=31)),
+    ]
+    events = [to_public(e) for e in world.app.events.get(Clock.create_id(case, "reply"))]
+    assert isinstance(events[2], pub.ClockBreached) and events[2].notify_department == "marketing"
+    assert isinstance(events[3], pub.ClockEscalated)
+    assert events[3].notify_department == "chief_engineer"
+    assert isinstance(events[4], pub.ClockMet) and events[4].within_target is False
+
+
+def test_a_late_reply_records_the_missed_deadlines_first(world: World) -> None:
+    """Event time, not wall time: the same log gives the same history, live or replayed."""
+    case = uuid4()
+    world.feed(customer())
+    world.feed(complaint(case))
+    world.feed(reply(case, T0 + timedelta(hours=10)))  # the timer never ran
+    assert [name for name, _ in world.history(case)] == [
+        "ClockStarted", "ClockWarned", "ClockBreached", "ClockMet",
+    ]  # fmt: skip
+
+
+def test_a_breach_while_the_service_was_down_fires_once_on_start_up(tmp_path: Path) -> None:
+    case = uuid4()
+    first = make_world(tmp_path)
+    world = next(first)
+    world.feed(customer())
+    world.feed(complaint(case))
+    world.at(T0 + timedelta(hours=7))  # warned, then the service stops
+    first.close()
+
+    again = make_world(tmp_path)
+    world = next(again)
+    assert world.at(T0 + timedelta(hours=9, minutes=30)) == 1  # started 90 min after the due time
+    assert world.at(T0 + timedelta(hours=9, minutes=31)) == 0
+    assert world.history(case)[2] == ("ClockBreached", T0 + timedelta(hours=8))
+
+
+def test_4_2_2_on_site_clock_starts_only_when_required(world: World) -> None:
+    case = uuid4()
+    world.feed(customer())
+    world.feed(complaint(case))
+    assert world.app.find(Clock.create_id(case, "on_site"), Clock) is None
+    required_at = T0 + timedelta(hours=1)
+    world.feed(pub.OnSiteServiceRequired(**base(case, required_at), reason="quality_problem"))
+    world.feed(
+        pub.OnSiteVisitCompleted(**base(case, T0 + timedelta(hours=12)),
+                                 arrived_at=T0 + timedelta(hours=7), engineers=["zhao"],
+                                 diagnosis="d", solution="s")
+    )  # fmt: skip
+    on_site = world.clock(case, "on_site")
+    assert on_site.due_at == required_at + timedelta(hours=8)
+    assert on_site.met_at == T0 + timedelta(hours=7)  # the arrival time meets it
+
+
+def test_4_1_3_oem_customers_get_the_stricter_policy(world: World) -> None:
+    case = uuid4()
+    world.feed(customer("OEM-9", oem=True))
+    world.feed(complaint(case, code="OEM-9"))
+    world.feed(pub.ImportantInformationReported(**base(case), reason="line stop"))
+    ack = world.clock(case, "important_ack")
+    assert ack.due_at == T0 + timedelta(hours=8)  # 24 h for standard customers
+    assert ack.customer_class == "oem"
+
+
+def test_paused_and_resumed_across_a_holiday_in_business_hours(tmp_path: Path) -> None:
+    holiday = date(2026, 11, 25)
+    policy = SlaPolicy(
+        standard=ClassPolicy(
+            targets={kind: Target(hours=8, calendar="business") for kind in ClockKind},
+            ladder=Ladder(warn_share=0.5, escalate_after_hours=4),
+        ),
+        business_hours=BusinessHours(holidays=[holiday]),
+    )
+    world = next(make_world(tmp_path, policy))
+    case = uuid4()
+    world.feed(customer())
+    world.feed(complaint(case))  # Tue 09:00 Shanghai; working hours 08:00-17:30
+    clock = world.clock(case)
+    assert clock.due_at == datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tue 17:00
+
+    paused_at = T0 + timedelta(hours=2)  # Tue 11:00
+    world.app.pause(clock.id, "customer_unreachable", "no answer", MARKETING, at=paused_at)
+    assert world.at(T0 + timedelta(days=3)) == 0  # nothing fires while paused
+    resumed_at = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # Thu 09:00
+    world.app.resume(clock.id, MARKETING, at=resumed_at)
+
+    clock = world.clock(case)
+    # 6 of the 8 working hours were left at the pause: Thu 09:00 + 6 h = Thu 15:00.
+    assert clock.due_at == datetime(2026, 11, 26, 7, 0, tzinfo=UTC)
+    resumed = [to_public(e) for e in world.app.events.get(clock.id)][-1]
+    assert isinstance(resumed, pub.ClockResumed)
+    # Counted pause: Tue 11:00-17:30 and Thu 08:00-09:00; the holiday counts nothing.
+    assert resumed.paused_hours == pytest.approx(6.5 + 1)
+    row = world.board.clock(str(clock.id))
+    assert row is not None and row["pauses"][0]["reason"] == "customer_unreachable"
+
+
+def test_pause_rules(world: World) -> None:
+    case = uuid4()
+    world.feed(customer())
+    world.feed(complaint(case))
+    clock_id = Clock.create_id(case, "reply")
+    with pytest.raises(ClockRuleViolation, match="not paused"):
+        world.app.resume(clock_id, MARKETING, at=T0)
+    world.feed(reply(case, T0 + timedelta(hours=1)))
+    with pytest.raises(ClockRuleViolation, match="met"):
+        world.app.pause(clock_id, "other", None, MARKETING, at=T0 + timedelta(hours=2))
+
+
+def test_the_same_position_is_never_applied_twice(world: World) -> None:
+    event = complaint(uuid4())
+    world.app.apply_public(event, Tracking("csc.intake.v1:0", 1))
+    with pytest.raises(IntegrityError):
+        world.app.apply_public(event, Tracking("csc.intake.v1:0", 1))
+    world.app.apply_public(event, Tracking("csc.intake.v1:0", 7))  # republished: no second clock
+    assert len(world.board.clocks()) == 1
+
+
+def test_calendar_counts_business_hours() -> None:
+    calendar = Calendar(business=True, holidays=frozenset({date(2026, 11, 25)}))
+    friday_5pm = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # 17:00 Shanghai
+    assert calendar.add(friday_5pm, timedelta(hours=1)) == datetime(
+        2026, 11, 30, 0, 30, tzinfo=UTC
+    )  # Monday 08:30
+    assert calendar.between(friday_5pm, datetime(2026, 11, 30, 0, 30, tzinfo=UTC)) == timedelta(
+        hours=1
+    )
