@@ -17,11 +17,13 @@ from typing import Annotated
 import typer
 
 from csc_contracts import SERVICES, Department, Topics
+from csc_devkit.catalog import app as catalog_app
 from csc_devkit.processes import SERVICE_PORTS, ServiceProcess
 
 app = typer.Typer(help="Customer Service Control, run locally.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
+app.add_typer(catalog_app, name="catalog")
 
 DataDir = Annotated[
     Path, typer.Option(help="Where Kafka's logs and the services' stores are kept.")

@@ -1,0 +1,1 @@
+"""Checks of what ships: images, Kubernetes manifests and the event catalog."""
