@@ -33,7 +33,7 @@ def bootstrap(settings: ServiceSettings | None = None, clock: Clock = utcnow) ->
         app=app,
         service=SERVICE,
         to_public=to_public,
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        kafka=settings.kafka,
         topics=settings.topics,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,

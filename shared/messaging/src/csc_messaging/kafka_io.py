@@ -7,20 +7,21 @@ from collections.abc import AsyncIterator
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from csc_messaging.kafka_conn import KafkaConnection
 from csc_messaging.topology import partitions_of
 
 
 async def read_to_end(
-    bootstrap_servers: str, topic: str, *, isolation_level: str = "read_committed"
+    kafka: KafkaConnection | str, topic: str, *, isolation_level: str = "read_committed"
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """Every record of every partition up to the end offsets taken at the start.
 
     ``read_committed`` (the default) leaves out aborted transactions and stops at
     the last stable offset, so what it yields is what was really published.
     """
-    tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap_servers, topic)]
+    tps = [TopicPartition(topic, p) for p in await partitions_of(kafka, topic)]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **KafkaConnection.of(kafka).client_options(),
         group_id=None,
         enable_auto_commit=False,
         isolation_level=isolation_level,

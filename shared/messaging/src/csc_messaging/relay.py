@@ -25,6 +25,7 @@ from eventsourcing.application import Application
 from csc_contracts import PublicEvent, Topics
 from csc_messaging import failpoints
 from csc_messaging.codec import encode
+from csc_messaging.kafka_conn import KafkaConnection
 from csc_messaging.kafka_io import read_to_end
 
 log = structlog.get_logger(__name__)
@@ -55,7 +56,7 @@ class OutboxRelay:
         app: Application[Any],
         service: str,
         to_public: ToPublic,
-        bootstrap_servers: str,
+        kafka: KafkaConnection | str,
         topics: Topics,
         batch_size: int = 500,
         poll_seconds: float = 0.05,
@@ -63,7 +64,7 @@ class OutboxRelay:
         self._app = app
         self._service = service
         self._to_public = to_public
-        self._bootstrap = bootstrap_servers
+        self._kafka = KafkaConnection.of(kafka)
         self._topics = topics
         self._topic = topics.events(service)
         self._batch_size = batch_size
@@ -85,7 +86,7 @@ class OutboxRelay:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap,
+            **self._kafka.client_options(),
             client_id=f"csc-relay-{self._service}",
             transactional_id=f"{self._topics.prefix}csc-relay-{self._service}",
             enable_idempotence=True,
@@ -96,7 +97,7 @@ class OutboxRelay:
         # incarnation is aborted and that incarnation is fenced off.
         await producer.start()
         try:
-            position = await read_relay_position(self._bootstrap, self._topics, self.relay_id)
+            position = await read_relay_position(self._kafka, self._topics, self.relay_id)
             head = await asyncio.to_thread(self._store_head)
             if position > head:
                 raise RelayPositionAhead(
@@ -156,11 +157,11 @@ class OutboxRelay:
         return len(notifications)
 
 
-async def read_relay_position(bootstrap_servers: str, topics: Topics, relay_id: str) -> int:
+async def read_relay_position(kafka: KafkaConnection | str, topics: Topics, relay_id: str) -> int:
     """The last committed position of one relay: 0 when it never published."""
     position = 0
     wanted = relay_id.encode()
-    async for record in read_to_end(bootstrap_servers, topics.relay_offsets):
+    async for record in read_to_end(kafka, topics.relay_offsets):
         if record.key == wanted and record.value:
             position = int(json.loads(record.value)["position"])
     return position

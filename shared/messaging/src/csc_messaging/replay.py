@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from csc_messaging.ingest import Ingestor
+from csc_messaging.kafka_conn import KafkaConnection
 from csc_messaging.kafka_io import read_to_end
 
 
@@ -14,10 +15,12 @@ class ReplayResult:
     counts: dict[str, int]
 
 
-async def replay_topic(bootstrap_servers: str, topic: str, ingestor: Ingestor) -> ReplayResult:
+async def replay_topic(
+    kafka: KafkaConnection | str, topic: str, ingestor: Ingestor
+) -> ReplayResult:
     """Apply every committed record of ``topic``, from offset 0 to its end when we began."""
     records = 0
-    async for record in read_to_end(bootstrap_servers, topic):
+    async for record in read_to_end(kafka, topic):
         await ingestor.handle(record)
         records += 1
     return ReplayResult(records=records, counts=dict(ingestor.stats.counts))

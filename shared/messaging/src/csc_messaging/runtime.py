@@ -94,7 +94,12 @@ class ConsumingService:
     def build_broker(self) -> KafkaBroker:
         from csc_messaging.consumer import subscribe
 
-        broker = KafkaBroker(self.settings.kafka_bootstrap_servers, client_id=f"csc-{self.name}")
+        kafka = self.settings.kafka
+        broker = KafkaBroker(
+            kafka.bootstrap_servers,
+            security=kafka.faststream_security(),
+            client_id=f"csc-{self.name}",
+        )
         for source in self.subscribes_to:
             topic = self.settings.topics.events(source)
             self.ingestors[topic] = subscribe(
@@ -113,9 +118,7 @@ class ConsumingService:
         for source in self.subscribes_to:
             topic = self.settings.topics.events(source)
             # Replaying sends nothing to a DLQ: what it cannot read was dead-lettered live.
-            result = await replay_topic(
-                self.settings.kafka_bootstrap_servers, topic, Ingestor(self.app, None)
-            )
+            result = await replay_topic(self.settings.kafka, topic, Ingestor(self.app, None))
             totals["records"] += result.records
             totals["topics"][topic] = result.counts
         totals["digest"] = await asyncio.to_thread(self.read_model.digest)
@@ -226,7 +229,7 @@ class ConsumerSpec:
                 app=service.app,
                 service=self.name,
                 to_public=self.to_public,
-                bootstrap_servers=service.settings.kafka_bootstrap_servers,
+                kafka=service.settings.kafka,
                 topics=service.settings.topics,
                 batch_size=service.settings.relay_batch_size,
                 poll_seconds=service.settings.relay_poll_seconds,

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from csc_contracts import Topics
 from csc_messaging.auth import AuthSettings
+from csc_messaging.kafka_conn import KafkaConnection, SaslMechanism, SecurityProtocol
 
 
 class ServiceSettings(BaseSettings):
@@ -20,6 +21,27 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
         validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "CSC_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT",
+        validation_alias=AliasChoices("KAFKA_SECURITY_PROTOCOL", "CSC_KAFKA_SECURITY_PROTOCOL"),
+    )
+    kafka_sasl_mechanism: SaslMechanism | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SASL_MECHANISM", "CSC_KAFKA_SASL_MECHANISM"),
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SASL_USERNAME", "CSC_KAFKA_SASL_USERNAME"),
+    )
+    kafka_sasl_password: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SASL_PASSWORD", "CSC_KAFKA_SASL_PASSWORD"),
+    )
+    kafka_ssl_cafile: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_SSL_CAFILE", "CSC_KAFKA_SSL_CAFILE"),
+        description="CA certificate of the brokers' TLS listener (Strimzi's cluster CA).",
     )
     topic_prefix: str = ""
 
@@ -65,6 +87,17 @@ class ServiceSettings(BaseSettings):
     )
     auth_audience: str | None = None
     auth_issuer: str | None = None
+
+    @property
+    def kafka(self) -> KafkaConnection:
+        return KafkaConnection(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+            ssl_cafile=self.kafka_ssl_cafile,
+        )
 
     @property
     def auth(self) -> AuthSettings:

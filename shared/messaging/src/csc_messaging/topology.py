@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from csc_contracts import SERVICES, Topics
+from csc_messaging.kafka_conn import KafkaConnection
 
 _TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
 
@@ -45,16 +46,19 @@ def topic_specs(topics: Topics, partitions: int = 3) -> list[TopicSpec]:
 
 
 async def ensure_topics(
-    bootstrap_servers: str, topics: Topics, partitions: int = 3, replication_factor: int = 1
+    kafka: KafkaConnection | str,
+    topics: Topics,
+    partitions: int = 3,
+    replication_factor: int = 1,
 ) -> list[str]:
     """Create every topic the system needs that is missing; returns the names created."""
     return await create_topics(
-        bootstrap_servers, topic_specs(topics, partitions), replication_factor=replication_factor
+        kafka, topic_specs(topics, partitions), replication_factor=replication_factor
     )
 
 
 async def create_topics(
-    bootstrap_servers: str,
+    kafka: KafkaConnection | str,
     specs: Sequence[TopicSpec],
     *,
     replication_factor: int = 1,
@@ -69,7 +73,9 @@ async def create_topics(
         return []
     deadline = time.monotonic() + timeout_ms / 1000
     created: list[str] = []
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="csc-topics")
+    admin = AIOKafkaAdminClient(
+        **KafkaConnection.of(kafka).client_options(), client_id="csc-topics"
+    )
     await admin.start()
     try:
         pending = {spec.name: spec for spec in specs}
@@ -117,9 +123,10 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, names: list[str], deadli
         await asyncio.sleep(0.1)
 
 
-async def partitions_of(bootstrap_servers: str, topic: str) -> list[int]:
+async def partitions_of(kafka: KafkaConnection | str, topic: str) -> list[int]:
     """The partition numbers of ``topic``; an error naming it when it does not exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    connection = KafkaConnection.of(kafka)
+    admin = AIOKafkaAdminClient(**connection.client_options())
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
@@ -128,7 +135,7 @@ async def partitions_of(bootstrap_servers: str, topic: str) -> list[int]:
     partitions = sorted(p["partition"] for d in described for p in d.get("partitions", ()))
     if not partitions:
         raise RuntimeError(
-            f"topic {topic} does not exist on {bootstrap_servers}; "
+            f"topic {topic} does not exist on {connection.bootstrap_servers}; "
             "create the topics first (`csc topics create`)"
         )
     return partitions
