@@ -17,7 +17,12 @@ def test_4_4_1_complaint_is_recorded_in_the_register(client: TestClient) -> None
     entry = created.json()
     assert entry["entry_type"] == "complaint"
     assert entry["category"] == "quality"
-    assert entry["customer"] == {"code": "OEM-001", "name": "Dongfeng Motor"}
+    assert entry["customer"] == {
+        "code": "OEM-001",
+        "name": "Dongfeng Motor",
+        "oem": True,
+        "timezone": "Asia/Shanghai",
+    }
     assert entry["recorded_by"] == {"user": "li.wei", "department": "marketing"}
     assert client.get(f"/register-entries/{entry['case_id']}", headers=MARKETING).json() == entry
     listed = client.get("/complaints", headers=MARKETING).json()

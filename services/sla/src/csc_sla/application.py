@@ -180,11 +180,19 @@ class SlaApplication(ConsumerApplication):
     ) -> None:
         if self.find(Clock.create_id(case.case_id, kind.value), Clock) is not None:
             return
+        # The event names the customer's class and zone; the profile is only for
+        # events recorded before they did.
         profile = self._profile(case.customer["code"])
-        oem = bool(profile and profile.oem)
+        oem = case.customer.get("oem")
+        if oem is None:
+            oem = bool(profile and profile.oem)
         rules = self.sla_policy.for_class(oem)
         target = rules.targets[kind]
-        timezone = (profile and profile.timezone) or self.sla_policy.default_timezone
+        timezone = (
+            case.customer.get("timezone")
+            or (profile and profile.timezone)
+            or self.sla_policy.default_timezone
+        )
         pe.collect_events(
             Clock.start(
                 case_id=case.case_id,

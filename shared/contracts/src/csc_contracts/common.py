@@ -80,3 +80,9 @@ class CustomerRef(BaseModel):
 
     code: NonEmpty
     name: NonEmpty | None = None
+    # Carried on every event that names the customer, so a consumer needs no other
+    # event (perhaps on another partition, read later) to apply the right policy.
+    oem: bool | None = Field(default=None, description="An OEM customer (4.1.4), as archived.")
+    timezone: str | None = Field(
+        default=None, description="IANA time zone of the customer's first site, as archived."
+    )

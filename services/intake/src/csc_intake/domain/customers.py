@@ -195,4 +195,10 @@ class Customer(Aggregate):
 
     @property
     def ref(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name}
+        """How events name this customer: with what their consumers' policies depend on."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "oem": self.oem,
+            "timezone": self.sites[0]["timezone"] if self.sites else None,
+        }
