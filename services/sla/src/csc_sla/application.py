@@ -49,27 +49,25 @@ class SlaApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: pub.CustomerRegistered, pe: ProcessingEvent[UUID]) -> None:
-        if self.find(CustomerProfile.create_id(event.code), CustomerProfile) is None:
-            pe.collect_events(
-                CustomerProfile(
-                    code=event.code,
-                    name=event.name,
-                    oem=event.oem,
-                    timezone=event.sites[0].timezone if event.sites else None,
-                    registered_at=event.occurred_at,
-                )
-            )
-
-    @policy.register
-    def _(self, event: pub.CustomerUpdated, pe: ProcessingEvent[UUID]) -> None:
-        profile = self.find(CustomerProfile.create_id(event.code), CustomerProfile)
-        if profile is not None:
-            profile.update(
+        profile = self._known(event.code, event.occurred_at, pe)
+        if not profile.registered:
+            profile.register(
                 name=event.name,
                 oem=event.oem,
                 timezone=event.sites[0].timezone if event.sites else None,
+                registered_at=event.occurred_at,
             )
-            pe.collect_events(profile)
+        pe.collect_events(profile)
+
+    @policy.register
+    def _(self, event: pub.CustomerUpdated, pe: ProcessingEvent[UUID]) -> None:
+        profile = self._known(event.code, event.occurred_at, pe)
+        profile.update(
+            name=event.name,
+            oem=event.oem,
+            timezone=event.sites[0].timezone if event.sites else None,
+        )
+        pe.collect_events(profile)
 
     @policy.register
     def _(self, event: pub.FeedbackReceived, pe: ProcessingEvent[UUID]) -> None:
@@ -109,29 +107,52 @@ class SlaApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: pub.CustomerVisited, pe: ProcessingEvent[UUID]) -> None:
-        profile = self._profile(event.customer.code)
-        if profile is not None and event.case_id not in profile.records:
+        profile = self._known(event.customer.code, event.occurred_at, pe, event.customer)
+        if event.case_id not in profile.records:
             profile.visited(visit_date=event.work_date.isoformat(), record_id=event.case_id)
-            pe.collect_events(profile)
+        pe.collect_events(profile)
 
     @policy.register
     def _(self, event: pub.FieldServiceRecorded, pe: ProcessingEvent[UUID]) -> None:
-        profile = self._profile(event.customer.code)
-        if profile is not None and event.case_id not in profile.records:
+        profile = self._known(event.customer.code, event.occurred_at, pe, event.customer)
+        if event.case_id not in profile.records:
             profile.serviced(
                 work_date=event.work_date.isoformat(),
                 engineer=event.engineer,
                 site=event.site,
                 record_id=event.case_id,
             )
-            pe.collect_events(profile)
+        pe.collect_events(profile)
 
     @policy.register
     def _(self, event: pub.SatisfactionSurveyRecorded, pe: ProcessingEvent[UUID]) -> None:
-        profile = self._profile(event.code)
-        if profile is not None:
+        profile = self._known(event.code, event.occurred_at, pe)
+        if event.year not in profile.survey_years:
             profile.surveyed(year=event.year, at=event.occurred_at)
-            pe.collect_events(profile)
+        pe.collect_events(profile)
+
+    def _known(
+        self,
+        code: str,
+        at: datetime,
+        pe: ProcessingEvent[UUID],
+        ref: pub.CustomerRef | None = None,
+    ) -> CustomerProfile:
+        """The customer's profile, started by whichever of its events comes first.
+
+        The caller collects it once changed: collecting takes the events pending then.
+        """
+        profile = pe.aggregates.get(CustomerProfile.create_id(code)) or self._profile(code)
+        if profile is None:
+            profile = CustomerProfile(
+                code=code,
+                name=ref.name if ref else None,
+                oem=ref.oem if ref else None,
+                timezone=ref.timezone if ref else None,
+                known_at=at,
+            )
+        assert isinstance(profile, CustomerProfile)
+        return profile
 
     # Clocks -------------------------------------------------------------------------------
 

@@ -88,19 +88,22 @@ class ClockBoard(ReadModel):
             case = self._case_files[event.originator_id]
             case["follow_ups"].append({"month": event.month, "at": event.at.isoformat()})
             case["closed"] = case["closed"] or event.closed
-        elif isinstance(event, CustomerProfile.Registered):
+        elif isinstance(event, CustomerProfile.Known):
             self._customers[event.code] = self._profiles[event.originator_id] = {
                 "code": event.code,
                 "name": event.name,
                 "oem": event.oem,
-                "registered_on": event.registered_at.date().isoformat(),
+                "registered_on": None,
                 "visits": [],
                 "surveys": [],
                 "field_days": [],
             }
         elif isinstance(event, CustomerProfile.Event):
             customer = self._profiles[event.originator_id]
-            if isinstance(event, CustomerProfile.Updated):
+            if isinstance(event, CustomerProfile.Registered):
+                customer.update(name=event.name, oem=event.oem,
+                                registered_on=event.registered_at.date().isoformat())  # fmt: skip
+            elif isinstance(event, CustomerProfile.Updated):
                 customer.update(name=event.name, oem=event.oem)
             elif isinstance(event, CustomerProfile.Visited):
                 customer["visits"].append(event.visit_date)
@@ -143,7 +146,19 @@ class ClockBoard(ReadModel):
         return [
             {"clocks": sorted(self._clocks.values(), key=lambda r: (r["due_at"], r["clock_id"]))},
             {"cases": sorted(self._cases.values(), key=lambda r: r["case_id"])},
-            {"customers": sorted(self._customers.values(), key=lambda r: r["code"])},
+            # Lists inside a customer come from several partitions: sorted, so the
+            # order Kafka delivered them in does not show.
+            {
+                "customers": [
+                    {
+                        **c,
+                        "visits": sorted(c["visits"]),
+                        "surveys": sorted(c["surveys"], key=lambda v: (v["year"], v["on"])),
+                        "field_days": sorted(c["field_days"], key=lambda d: sorted(d.items())),
+                    }
+                    for c in sorted(self._customers.values(), key=lambda r: r["code"])
+                ]
+            },
         ]
 
     # Clocks ---------------------------------------------------------------------------
@@ -194,7 +209,11 @@ class ClockBoard(ReadModel):
         for customer in sorted(self._customers.values(), key=lambda c: c["code"]):
             done = [v if isinstance(v, str) else v["on"] for v in customer[what]]
             last = max(done) if done else None
-            base = date.fromisoformat(last or customer["registered_on"])
+            # Not yet registered in the archive (its event may still be on its way):
+            # count from the first day we saw the customer served.
+            first_served = min((d["work_date"] for d in customer["field_days"]), default=None)
+            start = last or customer["registered_on"] or first_served or today.isoformat()
+            base = date.fromisoformat(start)
             due = _add_months(base, months)
             state = (
                 "overdue" if due < today else "due" if due <= today + timedelta(days=30) else "ok"

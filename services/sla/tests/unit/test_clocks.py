@@ -245,3 +245,24 @@ def test_calendar_counts_business_hours() -> None:
     assert calendar.between(friday_5pm, datetime(2026, 11, 30, 0, 30, tzinfo=UTC)) == timedelta(
         hours=1
     )
+
+
+def test_the_order_kafka_delivers_customer_events_in_does_not_show(tmp_path: Path) -> None:
+    """A customer's events and the events naming it travel on different partitions."""
+    registered = customer("OEM-5", oem=True)
+    ref = {"code": "OEM-5", "name": "OEM-5", "oem": True, "timezone": "Asia/Shanghai"}
+    served = pub.FieldServiceRecorded(
+        **base(uuid4()), customer=ref, site="plant", work_date=date(2026, 11, 20), engineer="e"
+    )
+    visited = pub.CustomerVisited(
+        **base(uuid4()), customer=ref, site="plant", work_date=date(2026, 11, 21), engineer="m"
+    )
+    digests = []
+    for n, order in enumerate(([registered, served, visited], [visited, served, registered])):
+        world = next(make_world(tmp_path / str(n)))
+        for event in order:
+            world.feed(event)
+        digests.append(world.board.digest())
+        (row,) = world.board.visit_schedule(date(2026, 11, 24))
+        assert row["last"] == "2026-11-21"
+    assert digests[0] == digests[1]

@@ -55,14 +55,25 @@ class CaseFile(Aggregate):
 
 
 class CustomerProfile(Aggregate):
-    """A customer's class and time zone (for policy) and its visits, surveys, field days."""
+    """A customer as sla knows it: class and zone, visits, surveys, field service days.
+
+    Customer events travel on other partitions than the events that mention
+    the customer, so the profile starts at whichever arrives first; the
+    archive's registration then adds its date. Either order gives one profile.
+    """
 
     @staticmethod
     def create_id(code: str) -> UUID:
         return uuid5(FACTS_NAMESPACE, f"customer:{code}")
 
-    class Registered(Aggregate.Created):
+    class Known(Aggregate.Created):
         code: str
+        name: str | None
+        oem: bool | None
+        timezone: str | None
+        known_at: datetime
+
+    class Registered(Aggregate.Event):
         name: str
         oem: bool
         timezone: str | None
@@ -87,14 +98,30 @@ class CustomerProfile(Aggregate):
         site: str
         record_id: UUID
 
-    @event(Registered)
+    @event(Known)
     def __init__(
-        self, *, code: str, name: str, oem: bool, timezone: str | None, registered_at: datetime
+        self,
+        *,
+        code: str,
+        name: str | None,
+        oem: bool | None,
+        timezone: str | None,
+        known_at: datetime,
     ) -> None:
         self.code = code
         self.oem = oem
         self.timezone = timezone
+        self.registered = False
         self.records: set[UUID] = set()
+        self.survey_years: set[int] = set()
+
+    @event(Registered)
+    def register(
+        self, *, name: str, oem: bool, timezone: str | None, registered_at: datetime
+    ) -> None:
+        self.registered = True
+        self.oem = oem
+        self.timezone = timezone
 
     @event(Updated)
     def update(self, *, name: str, oem: bool, timezone: str | None) -> None:
@@ -107,7 +134,7 @@ class CustomerProfile(Aggregate):
 
     @event(Surveyed)
     def surveyed(self, *, year: int, at: datetime) -> None:
-        pass
+        self.survey_years.add(year)
 
     @event(Serviced)
     def serviced(self, *, work_date: str, engineer: str, site: str, record_id: UUID) -> None:
