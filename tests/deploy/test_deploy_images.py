@@ -130,3 +130,16 @@ def test_build_context_is_only_what_the_images_need() -> None:
     allowed = {line[1:] for line in lines if line.startswith("!")}
     assert {"pyproject.toml", "uv.lock", "shared/*/src/", "services/*/src/"} <= allowed
     assert not any(Path(p).parts[0] in {"tests", "deploy", "docs", ".csc"} for p in allowed)
+
+
+@pytest.mark.parametrize("service", ["intake", "returns", "capa", "sla"])
+def test_the_dependency_layer_copies_every_workspace_member(service: str) -> None:
+    """Each member's pyproject must be there when uv resolves the workspace."""
+    members = sorted(
+        str(p.parent.relative_to(REPO))
+        for p in REPO.glob("*/*/pyproject.toml")
+        if "tests" not in p.parts
+    )
+    dockerfile = (REPO / "services" / service / "Dockerfile").read_text()
+    for member in members:
+        assert f"COPY {member}/pyproject.toml {member}/" in dockerfile, member

@@ -4,10 +4,11 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from csc_contracts import Actor, Department
+from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
@@ -15,6 +16,9 @@ from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA
 from csc_sla.domain import ClockRuleViolation
 from csc_sla.projections import ClockBoard
+from csc_sla.report_form import filename, monthly_report_form
+
+Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 # Who may stop a clock: the departments that deal with the customer.
 MAY_PAUSE = frozenset({Department.MARKETING, Department.AFTER_SALES, Department.QUALITY})
@@ -95,9 +99,52 @@ def routes(service: ConsumingService) -> APIRouter:
         """4.6: earlier months' entries still to be followed up, for after-sales."""
         return board.follow_up_tasks(on or app.now().date())
 
+    def report_snapshot(month: str, customer: str | None) -> tuple[dict[str, Any], str, int]:
+        # The footer's digest must describe the very state the figures were read
+        # from; events arriving in between would make it a different one.
+        for _ in range(5):
+            report = board.monthly_report(month, customer)
+            position = board.position
+            digest = board.digest()
+            if board.position == position:
+                break
+        return report, digest, position
+
+    def document(month: str, customer: str | None, kind: Literal["pdf", "xlsx"]) -> Response:
+        report, digest, position = report_snapshot(month, customer)
+        form = monthly_report_form(report, digest=digest, position=position, generated_at=app.now())
+        content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
+        return Response(
+            content,
+            media_type=PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{filename(report, kind)}"'},
+        )
+
+    # Registered before the JSON report: its {month} would match "2026-10.pdf" too
+    # and answer 422, the suffix failing its month pattern.
+    @router.get(
+        "/reports/monthly/{month}.pdf",
+        tags=["reports"],
+        response_class=Response,
+        responses={200: {"content": {PDF_MEDIA_TYPE: {}}}},
+    )
+    def monthly_report_pdf(month: Month, customer: str | None = None) -> Response:
+        """The Field Service Monthly Report (att. 4) to print and sign, in Chinese and English."""
+        return document(month, customer, "pdf")
+
+    @router.get(
+        "/reports/monthly/{month}.xlsx",
+        tags=["reports"],
+        response_class=Response,
+        responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}},
+    )
+    def monthly_report_xlsx(month: Month, customer: str | None = None) -> Response:
+        """The Field Service Monthly Report (att. 4) as a spreadsheet, in Chinese and English."""
+        return document(month, customer, "xlsx")
+
     @router.get("/reports/monthly/{month}", tags=["reports"])
     def monthly_report(
-        month: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+        month: Month,
         customer: str | None = None,
     ) -> dict[str, Any]:
         """The Field Service Monthly Report (att. 4) as JSON, for all customers or one."""

@@ -1,0 +1,221 @@
+"""The Field Service Monthly Report (现场服务月报表, attachment 4) as a printable form.
+
+Built from ``ClockBoard.monthly_report`` alone, so the PDF, the spreadsheet and
+the JSON always say the same thing. The labels live here, once, for both formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from csc_contracts import Channel, ComplaintCategory, FeedbackKind
+from csc_forms import (
+    PREPARED_REVIEWED_APPROVED,
+    Cell,
+    Column,
+    Form,
+    HeaderField,
+    Section,
+    bilingual,
+)
+from csc_sla.policy import ClockKind
+
+Labels = Mapping[str, tuple[str, str]]
+
+FORM_NUMBER = "CSC-F-04"
+ATTACHMENT = "附件4 Attachment 4"
+TITLE = ("现场服务月报表", "Field Service Monthly Report")
+
+# In the order the procedure lists them (4.1.1, 4.1.2, 4.4.1), which is the order
+# the form prints them, counted or not.
+FEEDBACK_KINDS: Labels = {
+    FeedbackKind.CURRENT_PRODUCT_REQUIREMENTS: (
+        "现有产品的期望和要求",
+        "current product requirements",
+    ),
+    FeedbackKind.POTENTIAL_PRODUCT_REQUIREMENTS: (
+        "潜在产品的期望和要求",
+        "potential product requirements",
+    ),
+    FeedbackKind.QUALITY_PROBLEM: ("质量问题的意见", "quality problem"),
+    FeedbackKind.QUALITY_COMMITMENT: ("质量承诺履行的意见", "quality commitment"),
+    FeedbackKind.SUGGESTION: ("管理、服务和发展的建议", "suggestion"),
+}
+CHANNELS: Labels = {
+    Channel.LETTER: ("信函", "letter"),
+    Channel.PHONE: ("电话", "phone"),
+    Channel.FAX: ("传真", "fax"),
+    Channel.VISIT: ("走访", "visit"),
+    Channel.EMAIL: ("电子邮件", "e-mail"),
+    Channel.WEB: ("网站", "web"),
+}
+COMPLAINT_CATEGORIES: Labels = {
+    ComplaintCategory.SERVICE: ("服务", "service"),
+    ComplaintCategory.QUALITY: ("质量", "quality"),
+    ComplaintCategory.DELIVERY: ("交付", "delivery"),
+}
+CLOCKS: Labels = {
+    ClockKind.REPLY: ("答复", "reply"),
+    ClockKind.ON_SITE: ("到达现场", "on site"),
+    ClockKind.IMPORTANT_ACK: ("重要信息确认", "important information acknowledged"),
+}
+PAUSE_REASONS: Labels = {
+    "customer_unreachable": ("联系不上顾客", "customer unreachable"),
+    "waiting_for_customer_samples": ("等待顾客样品", "waiting for customer samples"),
+    "other": ("其他", "other"),
+}
+
+SECTIONS = {
+    "feedback_by_kind": ("顾客反馈（按类别）", "Feedback by kind"),
+    "feedback_by_channel": ("顾客反馈（按渠道）", "Feedback by channel"),
+    "complaints_by_category": ("顾客投诉（按类别）", "Complaints by category"),
+    "within_8h": ("8小时响应", "Response within 8 hours"),
+    "breaches": ("超时", "Breaches"),
+    "field_service": ("现场服务与走访", "Field service and visits"),
+    "returns_capa": ("退货与纠正预防措施", "Returns and CAPA"),
+}
+MEASURES = {
+    "replied_within_8h": ("8小时内答复率", "replied within 8 h"),
+    "on_site_within_8h": ("8小时内到达现场率", "on site within 8 h"),
+    "visits_made": ("走访（本月已完成）", "visits made this month"),
+    "visits_due": ("走访（到期或逾期）", "visits due or overdue"),
+    "field_service_days": ("现场服务天数", "field service days"),
+    "returns": ("退货", "returns"),
+    "capa": ("纠正和预防措施", "CAPA"),
+}
+TOTAL = ("合计", "Total")
+NOT_YET_PUBLISHED = ("暂无", "not yet published")
+ALL_CUSTOMERS = ("全部顾客", "all customers")
+
+
+def label(labels: Labels, key: str) -> str:
+    """Bilingual label of a known value; a value the form does not know yet prints as itself."""
+    zh, en = labels.get(key, ("", key))
+    return bilingual(zh, en)
+
+
+def monthly_report_form(
+    report: Mapping[str, Any], *, digest: str, position: int, generated_at: datetime
+) -> Form:
+    when = generated_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    customer = report["customer"]
+    return Form(
+        title_zh=TITLE[0],
+        title_en=TITLE[1],
+        number=FORM_NUMBER,
+        attachment=ATTACHMENT,
+        fields=[
+            HeaderField("月份", "Month", report["month"]),
+            HeaderField("顾客", "Customer", customer or bilingual(*ALL_CUSTOMERS)),
+        ],
+        sections=[
+            _counts("feedback_by_kind", "类别", "Kind", FEEDBACK_KINDS, report),
+            _counts("feedback_by_channel", "渠道", "Channel", CHANNELS, report),
+            _counts("complaints_by_category", "类别", "Category", COMPLAINT_CATEGORIES, report),
+            _within_8h(report),
+            _breaches(report["breaches"]),
+            _field_service(report),
+            _returns_capa(report),
+        ],
+        signatures=PREPARED_REVIEWED_APPROVED,
+        footer=f"Generated from the event history at {when} (up to event {position}); "
+        f"digest {digest}",
+    )
+
+
+def _section(key: str, columns: list[Column], rows: list[list[Cell]]) -> Section:
+    zh, en = SECTIONS[key]
+    return Section(zh, en, columns, rows)
+
+
+def _counts(key: str, zh: str, en: str, labels: Labels, report: Mapping[str, Any]) -> Section:
+    counted: Mapping[str, int] = report[key]
+    # Values the labels do not know yet still count, after the known ones.
+    keys = [*labels, *(k for k in counted if k not in labels)]
+    rows: list[list[Cell]] = [[label(labels, k), counted.get(k, 0)] for k in keys]
+    rows.append([bilingual(*TOTAL), sum(counted.values())])
+    return _section(key, [Column(zh, en, 3), Column("数量", "Count")], rows)
+
+
+def _within_8h(report: Mapping[str, Any]) -> Section:
+    rows: list[list[Cell]] = []
+    for key in ("replied_within_8h", "on_site_within_8h"):
+        share = report[key]
+        rows.append(
+            [bilingual(*MEASURES[key]), share["started"], share["met_within_target"],
+             share["share"]]
+        )  # fmt: skip
+    columns = [
+        Column("指标", "Measure", 2.4),
+        Column("启动", "Clocks started"),
+        Column("按时完成", "Met within target"),
+        Column("比率", "Share", percent=True),
+    ]
+    return _section("within_8h", columns, rows)
+
+
+def _breaches(breaches: list[Mapping[str, Any]]) -> Section:
+    columns = [
+        # Wide enough for a case id on one line: auditors search for it.
+        Column("案件", "Case", 36),
+        Column("时钟", "Clock", 13),
+        Column("到期", "Due (UTC)", 13),
+        Column("超时", "Breached (UTC)", 13),
+        Column("完成", "Met (UTC)", 13),
+        Column("暂停原因", "Paused for", 12),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            b["case_id"],
+            label(CLOCKS, b["clock"]),
+            _moment(b["due_at"]),
+            _moment(b["breached_at"]),
+            _moment(b["met_at"]),
+            "\n".join(label(PAUSE_REASONS, p) for p in b["pauses"]) or None,
+        ]
+        for b in breaches
+    ]
+    return _section("breaches", columns, rows)
+
+
+def _field_service(report: Mapping[str, Any]) -> Section:
+    rows: list[list[Cell]] = [
+        [bilingual(*MEASURES[key]), report[key]]
+        for key in ("visits_made", "visits_due", "field_service_days")
+    ]
+    return _section("field_service", [Column("项目", "Item", 3), Column("数量", "Count")], rows)
+
+
+def _returns_capa(report: Mapping[str, Any]) -> Section:
+    # Neither service publishes its events yet: the form says so rather than print
+    # zeros that would read as "nothing was returned".
+    rows: list[list[Cell]] = [
+        [bilingual(*MEASURES[key]), _published(report[key])] for key in ("returns", "capa")
+    ]
+    return _section("returns_capa", [Column("项目", "Item", 3), Column("情况", "Status")], rows)
+
+
+def _published(value: Any) -> Cell:
+    if value is None:
+        return bilingual(*NOT_YET_PUBLISHED)
+    if isinstance(value, Mapping):
+        return "\n".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def _moment(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def filename(report: Mapping[str, Any], extension: str) -> str:
+    customer = report["customer"]
+    suffix = f"-{_safe(customer)}" if customer else ""
+    return f"field-service-monthly-report-{report['month']}{suffix}.{extension}"
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in text)

@@ -1,0 +1,36 @@
+"""The procedure's printed forms: one bilingual document model, rendered as PDF and XLSX."""
+
+from csc_forms.model import (
+    EMPTY_CELL,
+    PREPARED_REVIEWED_APPROVED,
+    Cell,
+    Column,
+    Form,
+    HeaderField,
+    Section,
+    Signature,
+    bilingual,
+    cell_text,
+)
+from csc_forms.pdf import render_pdf
+from csc_forms.xlsx import render_xlsx
+
+PDF_MEDIA_TYPE = "application/pdf"
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+__all__ = [
+    "EMPTY_CELL",
+    "PDF_MEDIA_TYPE",
+    "PREPARED_REVIEWED_APPROVED",
+    "XLSX_MEDIA_TYPE",
+    "Cell",
+    "Column",
+    "Form",
+    "HeaderField",
+    "Section",
+    "Signature",
+    "bilingual",
+    "cell_text",
+    "render_pdf",
+    "render_xlsx",
+]
