@@ -6,6 +6,7 @@ as an argument, so the same log and the same moment always give the same answer.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,6 +31,18 @@ def _add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
+def _next_deadline(row: dict[str, Any]) -> datetime | None:
+    if row["status"] in ("met", "paused"):
+        return None
+    pending = [
+        row[at]
+        for at, done in (("warn_at", "warned_at"), ("due_at", "breached_at"),
+                         ("escalate_at", "escalated_at"))
+        if row[done] is None
+    ]  # fmt: skip
+    return datetime.fromisoformat(min(pending)) if pending else None
+
+
 def month_of(moment: datetime | date) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
@@ -41,6 +54,9 @@ class ClockBoard(ReadModel):
         self._cases: dict[str, dict[str, Any]] = {}
         self._customers: dict[str, dict[str, Any]] = {}
         self._case_files: dict[UUID, dict[str, Any]] = {}
+        # (next deadline, clock id): the timer's "what is due?" without a scan of
+        # every open clock. Entries go stale when a clock moves on; due_by skips those.
+        self._deadlines: list[tuple[datetime, str]] = []
         self._profiles: dict[UUID, dict[str, Any]] = {}
 
     def apply(self, event: Any) -> None:
@@ -71,6 +87,10 @@ class ClockBoard(ReadModel):
             }
         elif isinstance(event, Clock.Event):
             self._apply_clock(self._clocks[key], event)
+        if isinstance(event, Clock.Event):
+            upcoming = _next_deadline(self._clocks[key])
+            if upcoming is not None:
+                heapq.heappush(self._deadlines, (upcoming, key))
         elif isinstance(event, CaseFile.Opened):
             self._cases[str(event.case_id)] = self._case_files[event.originator_id] = {
                 "case_id": str(event.case_id),
@@ -179,19 +199,16 @@ class ClockBoard(ReadModel):
     def due_by(self, now: datetime) -> list[UUID]:
         """Open, unpaused clocks with a deadline at or before ``now`` not yet fired."""
         self.catch_up()
-        due = []
-        for row in self._clocks.values():
-            if row["status"] in ("met", "paused"):
-                continue
-            pending = [
-                row[at]
-                for at, done in (("warn_at", "warned_at"), ("due_at", "breached_at"),
-                                 ("escalate_at", "escalated_at"))
-                if row[done] is None
-            ]  # fmt: skip
-            if pending and datetime.fromisoformat(min(pending)) <= now:
-                due.append(UUID(row["clock_id"]))
-        return due
+        due: dict[str, datetime] = {}
+        while self._deadlines and self._deadlines[0][0] <= now:
+            deadline, clock_id = heapq.heappop(self._deadlines)
+            if _next_deadline(self._clocks[clock_id]) == deadline:
+                due[clock_id] = deadline
+        # They stay queued until firing them moves the clock on (a failed firing is
+        # retried at the next tick).
+        for clock_id, deadline in due.items():
+            heapq.heappush(self._deadlines, (deadline, clock_id))
+        return [UUID(clock_id) for clock_id in due]
 
     # Schedules ------------------------------------------------------------------------
 
