@@ -155,3 +155,27 @@ def test_a_one_table_form_freezes_and_repeats_its_column_headings() -> None:
 def test_a_row_must_fill_its_columns() -> None:
     with pytest.raises(ValueError, match="2 cells for 1 columns"):
         Section("超时", "Breaches", [Column("案件", "Case")], [["a", "b"]])
+
+
+def test_the_chinese_font_is_embedded_so_every_printer_prints_it() -> None:
+    # ./dev and .ci/run install Debian's fonts-arphic-uming for this.
+    from csc_forms.pdf import cjk_font_file
+
+    assert cjk_font_file() is not None, "no CJK TrueType font: install fonts-arphic-uming"
+    reader = PdfReader(io.BytesIO(render_pdf(form())))
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    embedded = [
+        f.get_object()
+        for f in fonts.values()
+        if "+" in str(f.get_object().get("/BaseFont", ""))  # a subset: embedded
+    ]
+    assert embedded, [str(f.get_object().get("/BaseFont")) for f in fonts.values()]
+    descriptor = embedded[0]["/FontDescriptor"].get_object()
+    assert "/FontFile2" in descriptor  # the glyphs travel inside the PDF
+
+
+def test_a_named_font_that_is_missing_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    from csc_forms.pdf import cjk_font_file
+
+    monkeypatch.setenv("CSC_FORMS_CJK_FONT", "/nonexistent/font.ttf")
+    assert cjk_font_file() is None

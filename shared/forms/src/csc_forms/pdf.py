@@ -1,18 +1,25 @@
 """A form as an A4 PDF that prints Chinese and English alike.
 
-Chinese is set in Adobe's STSong-Light, a CID font that PDF readers with Asian
-language support provide, so no font file ships with the service and the PDF
-stays small. Everything a Western code page can encode is set in Helvetica, one
-of the fonts every reader has with exact metrics: a reader that substitutes some
-other Chinese font for STSong-Light then still spaces the English correctly.
+Chinese is set in a TrueType CJK font embedded in the PDF (a subset of it),
+so the form prints the same on every reader and printer: the one named by
+``CSC_FORMS_CJK_FONT``, else one of the usual system fonts (Debian's
+fonts-arphic-uming, fonts-wqy-microhei, fonts-droid-fallback). With none of
+them, it falls back to Adobe's STSong-Light, a CID font that readers with
+Asian language support provide; readers without it show no Chinese.
+Everything a Western code page can encode is set in Helvetica, one of the
+fonts every reader has with exact metrics, so the English is spaced
+correctly whatever happens to the Chinese.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
+import os
 import unicodedata
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape
 
@@ -23,6 +30,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
@@ -39,7 +47,13 @@ from csc_forms.model import Cell, Form, Section, cell_text
 
 Align = Literal[0, 1, 2]  # reportlab.lib.enums: TA_LEFT, TA_CENTER, TA_RIGHT
 
-CJK_FONT = "STSong-Light"
+CJK_CID_FONT = "STSong-Light"
+CJK_EMBEDDED = "CSC-CJK"
+SYSTEM_CJK_FONTS = (
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
 LATIN_FONT, LATIN_BOLD = "Helvetica", "Helvetica-Bold"
 MARGIN = 18 * mm
 FURNITURE = 7.5  # point size of the running header and footer
@@ -80,9 +94,25 @@ def _build(form: Form, pages: int | None) -> tuple[bytes, int]:
     return buffer.getvalue(), doc.page
 
 
+def cjk_font_file() -> Path | None:
+    """The TrueType font to embed for Chinese, if this machine has one."""
+    named = os.environ.get("CSC_FORMS_CJK_FONT")
+    candidates = [named] if named else list(SYSTEM_CJK_FONTS)
+    return next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+
+
+@functools.cache
+def _cjk_font() -> str:
+    path = cjk_font_file()
+    if path is None:
+        pdfmetrics.registerFont(UnicodeCIDFont(CJK_CID_FONT))
+        return CJK_CID_FONT
+    pdfmetrics.registerFont(TTFont(CJK_EMBEDDED, str(path), subfontIndex=0))
+    return CJK_EMBEDDED
+
+
 def _register_fonts() -> None:
-    if CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+    _cjk_font()
 
 
 # Text in two fonts -----------------------------------------------------------------------
@@ -107,14 +137,14 @@ def _runs(text: str) -> Iterator[tuple[bool, str]]:
 def _markup(text: str) -> str:
     """Paragraph markup in the Latin font, Chinese runs switched to the CID font."""
     return "".join(
-        escape(run) if latin else f'<font face="{CJK_FONT}">{escape(run)}</font>'
+        escape(run) if latin else f'<font face="{_cjk_font()}">{escape(run)}</font>'
         for latin, run in _runs(text)
     ).replace("\n", "<br/>")
 
 
 def _text_width(text: str, size: float) -> float:
     return sum(
-        pdfmetrics.stringWidth(run, LATIN_FONT if latin else CJK_FONT, size)
+        pdfmetrics.stringWidth(run, LATIN_FONT if latin else _cjk_font(), size)
         for latin, run in _runs(text)
     )
 
@@ -123,7 +153,7 @@ def _draw(canvas: Canvas, x: float, y: float, text: str, size: float) -> None:
     # One text object for the line, so a reader copies it as one line of text.
     line = canvas.beginText(x, y)
     for latin, run in _runs(text):
-        line.setFont(LATIN_FONT if latin else CJK_FONT, size)
+        line.setFont(LATIN_FONT if latin else _cjk_font(), size)
         line.textOut(run)
     canvas.drawText(line)
 
