@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -163,7 +164,8 @@ def test_the_chinese_font_is_embedded_so_every_printer_prints_it() -> None:
 
     assert cjk_font_file() is not None, "no CJK TrueType font: install fonts-arphic-uming"
     reader = PdfReader(io.BytesIO(render_pdf(form())))
-    fonts = reader.pages[0]["/Resources"]["/Font"]
+    resources: Any = reader.pages[0]["/Resources"]
+    fonts = resources["/Font"]
     embedded = [
         f.get_object()
         for f in fonts.values()
