@@ -85,3 +85,20 @@ def intake_client(stack: Any, intake: Any, department: str = "marketing") -> htt
     )
     assert response.status_code in (200, 201), response.text
     return client
+
+
+def wait_caught_up(intake: httpx.Client, consumer_url: str, timeout: float = 60) -> None:
+    """Wait until a consumer started before intake published has read all it published."""
+
+    # Every event intake stored is published as one record: its store's head is the
+    # number of records the consumer must have read.
+    stored = intake.get("/digest").json()["position"]
+
+    def caught_up() -> bool:
+        if intake.get("/relay").json()["position"] < stored:
+            return False
+        stats = httpx.get(f"{consumer_url}/ingest-stats").json()
+        handled = sum(sum(c.values()) for topic, c in stats.items() if "intake" in topic)
+        return bool(handled >= stored)
+
+    wait_until(caught_up, timeout, what=f"{consumer_url} to read all intake published")
