@@ -47,7 +47,11 @@ def pod_spec(deployment: dict[str, Any]) -> dict[str, Any]:
 
 
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+    expressions = selector.get("matchExpressions", [])
+    assert all(e["operator"] == "In" for e in expressions), "only In is understood here"
+    return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items()) and all(
+        labels.get(e["key"]) in e["values"] for e in expressions
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -137,12 +141,12 @@ def test_prod_replicas_follow_the_relay_and_the_partitions(prod: list[dict[str, 
     intake = deployments["csc-intake"]["spec"]
     assert intake["replicas"] == 1, "a second relay would fence the first (csc-relay-intake)"
     assert intake["strategy"]["type"] == "Recreate"
-    sla = deployments["csc-sla"]["spec"]
-    assert sla["replicas"] == 1, "a second relay would fence the first (csc-relay-sla)"
-    assert sla["strategy"]["type"] == "Recreate"
-    for service in ("returns", "capa"):
-        replicas = deployments[f"csc-{service}"]["spec"]["replicas"]
-        assert 2 <= replicas <= EVENT_PARTITIONS, f"csc-{service}: {replicas} replicas"
+    for service in ("sla", "returns"):
+        spec = deployments[f"csc-{service}"]["spec"]
+        assert spec["replicas"] == 1, f"a second relay would fence the first (csc-relay-{service})"
+        assert spec["strategy"]["type"] == "Recreate"
+    replicas = deployments["csc-capa"]["spec"]["replicas"]
+    assert 2 <= replicas <= EVENT_PARTITIONS, f"csc-capa: {replicas} replicas"
 
 
 def test_prod_every_service_has_a_service_a_budget_and_a_network_policy(
@@ -299,12 +303,14 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
             ("group", "subscriber-", "prefix"): {"Read", "Describe"},
         },
     }
-    # sla publishes its clocks through its own transactional outbox relay.
-    expected["csc-sla"] |= {
-        ("topic", topics.relay_offsets, "literal"): {"Read", "Write", "Describe"},
-        ("transactionalId", "csc-relay-sla", "literal"): {"Write", "Describe"},
-        ("cluster", "*", "literal"): {"IdempotentWrite"},
-    }
+    # sla publishes its clocks, returns its decisions, each through its own
+    # transactional outbox relay.
+    for service in ("sla", "returns"):
+        expected[f"csc-{service}"] |= {
+            ("topic", topics.relay_offsets, "literal"): {"Read", "Write", "Describe"},
+            ("transactionalId", f"csc-relay-{service}", "literal"): {"Write", "Describe"},
+            ("cluster", "*", "literal"): {"IdempotentWrite"},
+        }
     assert set(users) == set(expected)
     for name, user in users.items():
         assert user["spec"]["authentication"]["type"] == "scram-sha-512", name
@@ -342,3 +348,28 @@ def test_prod_postgres_one_cluster_and_database_per_service(prod: list[dict[str,
         assert cluster["affinity"]["podAntiAffinityType"] == "required", service
         settings = [c["data"] for c in config_maps if c["data"].get("POSTGRES_DB") == service]
         assert settings and settings[0]["POSTGRES_HOST"] == f"csc-{service}-pg-rw", service
+
+
+def test_prod_services_that_take_commands_check_tokens_from_the_identity_provider(
+    prod: list[dict[str, Any]],
+) -> None:
+    commands = {"csc-intake", "csc-returns", "csc-sla"}
+    config_maps = of_kind(prod, "ConfigMap")
+    deployments = of_kind(prod, "Deployment")
+    policies = list(of_kind(prod, "NetworkPolicy").values())
+    for name in commands:
+        sources = [
+            ref["configMapRef"]["name"]
+            for container in pod_spec(deployments[name])["containers"]
+            for ref in container.get("envFrom", [])
+            if "configMapRef" in ref
+        ]
+        settings = {k: v for source in sources for k, v in config_maps[source]["data"].items()}
+        assert settings.get("CSC_AUTH_JWKS_URL", "").startswith("https://"), name
+        labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert any(
+            selects(p["spec"]["podSelector"], labels)
+            and any(port["port"] == 443 for rule in p["spec"].get("egress", [])
+                    for port in rule.get("ports", []))
+            for p in policies
+        ), f"{name} cannot reach the identity provider"  # fmt: skip

@@ -1,20 +1,60 @@
-"""Returns' reactions to intake's public events."""
+"""Returns' reactions to intake's public events, and the commands of 4.3 over HTTP.
+
+Returns' own decisions (everything after a case is opened) are recorded in
+its store, the system of record, and published on ``csc.returns.v1`` by the
+outbox relay. Only the opening of cases comes from Kafka, so a replay from
+offset 0 of ``csc.intake.v1`` rebuilds the cases, not the decisions: an
+auditor replays the decisions from ``csc.returns.v1``.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import Tracking
 
-from csc_contracts import ComplaintCategory, ComplaintLogged, FeedbackKind, FeedbackReceived
+from csc_contracts import Actor, ComplaintCategory, ComplaintLogged, FeedbackKind, FeedbackReceived
 from csc_messaging.application import ConsumerApplication
-from csc_returns.domain import ReturnCase
+from csc_returns import commands as c
+from csc_returns.domain import ReturnCase, RuleViolation
+from csc_returns.permissions import authorize
+
+# Case ids of requests made before any complaint: a retry (same Idempotency-Key)
+# finds the case its first attempt opened.
+CASE_NAMESPACE = UUID("0d7c3a52-8e4b-4f61-a2c9-3b5e7f1d9a64")
+CLOCK_SKEW = timedelta(minutes=5)
+
+Now = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class NotFound(Exception):
+    """The case named does not exist in returns."""
 
 
 class ReturnsApplication(ConsumerApplication):
     name = "returns"
+
+    def __init__(self, env: dict[str, str] | None = None, now: Now = utcnow) -> None:
+        super().__init__(env)
+        self.now = now
+        # Events from Kafka and commands over HTTP change the same cases: one at a time.
+        self.lock = threading.RLock()
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        with self.lock:
+            super().process_event(domain_event, tracking)
+
+    # Reactions --------------------------------------------------------------------------
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
@@ -52,3 +92,272 @@ class ReturnsApplication(ConsumerApplication):
 
     def case(self, case_id: UUID) -> ReturnCase | None:
         return self.find(case_id, ReturnCase)
+
+    # Opening commands (4.3.1, 4.3.2) --------------------------------------------------------------
+
+    def agree_replacement(
+        self, command: c.AgreeReplacement, actor: Actor, key: str | None = None
+    ) -> tuple[ReturnCase, bool]:
+        """Record a replacement agreed with the customer (4.3.1). Returns (case, recorded)."""
+        authorize("agree_replacement", actor)
+        return self._opening(
+            command,
+            key,
+            f"Replacement of {command.quantity} units of lot {command.lot}",
+            lambda case: case.agree_replacement(
+                product=command.product,
+                delivery=command.delivery,
+                lot=command.lot,
+                quantity=command.quantity,
+                units=list(command.units),
+                agreed_with=command.agreed_with,
+                **_by(actor, key),
+            ),
+        )
+
+    def request_return(
+        self, command: c.RequestReturn, actor: Actor, key: str | None = None
+    ) -> tuple[ReturnCase, bool]:
+        """Record the customer's request to return a batch (4.3.2). Returns (case, recorded)."""
+        authorize("request_return", actor)
+        return self._opening(
+            command,
+            key,
+            command.reason,
+            lambda case: case.request_return(
+                product=command.product,
+                delivery=command.delivery,
+                lot=command.lot,
+                quantity=command.quantity,
+                reason=command.reason,
+                **_by(actor, key),
+            ),
+        )
+
+    def _opening(
+        self,
+        command: c._Opening,
+        key: str | None,
+        description: str,
+        change: Callable[[ReturnCase], None],
+    ) -> tuple[ReturnCase, bool]:
+        with self.lock:
+            if command.case_id is not None:
+                case = self.case(command.case_id)
+                if case is None:
+                    raise RuleViolation(
+                        "4.3",
+                        f"returns has seen no case {command.case_id}: a quality complaint "
+                        "(4.4.1) or quality-problem report (4.1.2) opens one; leave case_id "
+                        "out to open a case with this request",
+                        field="case_id",
+                        kind="invalid",
+                    )
+                if command.customer_code and command.customer_code != case.customer["code"]:
+                    raise RuleViolation(
+                        "4.3",
+                        f"case {command.case_id} is of customer {case.customer['code']}, "
+                        f"not {command.customer_code}",
+                        field="customer_code",
+                        kind="invalid",
+                    )
+            else:
+                case_id = uuid5(CASE_NAMESPACE, key) if key else uuid4()
+                existing = self.case(case_id)
+                if existing is not None:
+                    case = existing
+                else:
+                    if command.customer_code is None:
+                        raise RuleViolation(
+                            "4.3",
+                            "a request without case_id opens a case: name the customer",
+                            field="customer_code",
+                            kind="invalid",
+                        )
+                    customer = {"code": command.customer_code, "name": command.customer_name}
+                    case = ReturnCase(
+                        case_id=case_id,
+                        opened_by_event=None,
+                        opened_by_type=None,
+                        reported_at=self.now(),
+                        customer={k: v for k, v in customer.items() if v is not None},
+                        product=command.product,
+                        lot=getattr(command, "lot", None),
+                        description=description,
+                    )
+            if case.has_handled(key):
+                return case, False
+            change(case)
+            self.save(case)
+            return case, True
+
+    # Steps of a case ------------------------------------------------------------------------
+
+    def ship_replacement(
+        self, case_id: UUID, command: c.ShipReplacement, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("ship_replacement", actor)
+        shipped_at = self._not_future(command.shipped_at, "shipped_at")
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.ship_replacement(
+                quantity=command.quantity,
+                lot=command.lot,
+                units=list(command.units),
+                shipped_at=shipped_at,
+                shipping_note=command.shipping_note,
+                **_by(actor, key),
+            ),
+        )
+
+    def request_confirmation(
+        self, case_id: UUID, command: c.RequestConfirmation, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("request_confirmation", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.request_confirmation(note=command.note, **_by(actor, key)),
+        )
+
+    def confirm_return(
+        self, case_id: UUID, command: c.ConfirmReturn, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("confirm_return", actor)
+        return self._step(
+            case_id, key, lambda case: case.confirm(finding=command.finding, **_by(actor, key))
+        )
+
+    def reject_return(
+        self, case_id: UUID, command: c.RejectReturn, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("reject_return", actor)
+        return self._step(
+            case_id, key, lambda case: case.reject(reason=command.reason, **_by(actor, key))
+        )
+
+    def authorize_receipt(
+        self, case_id: UUID, command: c.AuthorizeReceipt, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("authorize_receipt", actor)
+        return self._step(case_id, key, lambda case: case.authorize_receipt(**_by(actor, key)))
+
+    def receive_return(
+        self, case_id: UUID, command: c.ReceiveReturn, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("receive_return", actor)
+        received_at = self._not_future(command.received_at, "received_at")
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.receive(
+                quantity=command.quantity,
+                location=command.location,
+                lot=command.lot,
+                received_at=received_at,
+                **_by(actor, key),
+            ),
+        )
+
+    def take_samples(
+        self, case_id: UUID, command: c.TakeSamples, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("take_samples", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.take_samples(
+                condition=command.condition,
+                sample_ids=list(command.sample_ids),
+                **_by(actor, key),
+            ),
+        )
+
+    def identify_nonconforming(
+        self, case_id: UUID, command: c.IdentifyNonconforming, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("identify_nonconforming", actor)
+        return self._step(
+            case_id, key, lambda case: case.identify(tag=command.tag, **_by(actor, key))
+        )
+
+    def isolate_nonconforming(
+        self, case_id: UUID, command: c.IsolateNonconforming, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("isolate_nonconforming", actor)
+        return self._step(
+            case_id, key, lambda case: case.isolate(location=command.location, **_by(actor, key))
+        )
+
+    def report_nonconformance(
+        self, case_id: UUID, command: c.ReportNonconformance, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("report_nonconformance", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.report(description=command.description, **_by(actor, key)),
+        )
+
+    def review_nonconformance(
+        self, case_id: UUID, command: c.ReviewNonconformance, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        authorize("review_nonconformance", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.review(
+                board=[m.model_dump(mode="json") for m in command.board],
+                decision=[d.model_dump(mode="json") for d in command.decision],
+                note=command.note,
+                **_by(actor, key),
+            ),
+        )
+
+    def disposition_nonconforming(
+        self,
+        case_id: UUID,
+        command: c.DispositionNonconforming,
+        actor: Actor,
+        key: str | None = None,
+    ) -> ReturnCase:
+        authorize("disposition_nonconforming", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.disposition(
+                disposition=command.disposition.value,
+                quantity=command.quantity,
+                concession=command.concession,
+                note=command.note,
+                **_by(actor, key),
+            ),
+        )
+
+    # Shared -----------------------------------------------------------------------------------
+
+    def _step(
+        self, case_id: UUID, key: str | None, change: Callable[[ReturnCase], None]
+    ) -> ReturnCase:
+        with self.lock:
+            case = self.case(case_id)
+            if case is None:
+                raise NotFound(f"no return case {case_id}")
+            # A retried request (same Idempotency-Key) finds its effect already recorded.
+            if not case.has_handled(key):
+                change(case)
+                self.save(case)
+            return case
+
+    def _not_future(self, moment: datetime | None, field: str) -> datetime:
+        now = self.now()
+        if moment is None:
+            return now
+        if moment > now + CLOCK_SKEW:
+            raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
+        return moment
+
+
+def _by(actor: Actor, key: str | None) -> dict[str, Any]:
+    return {"actor": actor.model_dump(mode="json"), "request_key": key}

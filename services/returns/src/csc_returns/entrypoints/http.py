@@ -1,39 +1,242 @@
-"""Returns' HTTP API: return cases."""
+"""Returns' HTTP API: replacement (4.3.1), whole-batch returns (4.3.2) and the PNPR (4.3.3).
 
-from __future__ import annotations
+Every POST carries a bearer token naming the user and department (401
+without one); ``csc_returns.permissions`` says who may record what (403 naming
+the clause and who may). A step the case's state does not allow is refused
+with 409 naming the clause, and nothing is recorded. Every POST takes an
+``Idempotency-Key``: a retried request returns the first result and records
+nothing twice. Reading needs no token, as for the other consuming services.
+"""
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    status,
+)
+from fastapi.responses import JSONResponse
 
+from csc_contracts import Actor
+from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_returns import commands as c
+from csc_returns.application import NotFound, ReturnsApplication
 from csc_returns.bootstrap import RETURNS
+from csc_returns.domain import STATUSES, RuleViolation
+from csc_returns.permissions import Forbidden
+from csc_returns.pnpr_form import filename, pnpr_form
 from csc_returns.projections import ReturnCases
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Repeat a request with the same key and it returns the first result.",
+    ),
+]
+Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+StatusFilter = Annotated[
+    str | None,
+    Query(alias="status", pattern=f"^({'|'.join(STATUSES)})$", description="Where cases stand."),
+]
 
 
 def routes(service: ConsumingService) -> APIRouter:
-    view = service.read_model
-    assert isinstance(view, ReturnCases)
-    router = APIRouter(tags=["return cases"])
+    view, app = service.read_model, service.app
+    assert isinstance(view, ReturnCases) and isinstance(app, ReturnsApplication)
+    router = APIRouter()
+    current_actor = authenticator(TokenVerifier(service.settings.auth))
+    Caller = Annotated[Actor, Depends(current_actor)]
 
-    @router.get("/cases")
+    def case_out(case_id: UUID) -> dict[str, Any]:
+        return _found(view.case(str(case_id)), f"return case {case_id}")
+
+    # Opening a replacement or a return ----------------------------------------------------
+
+    @router.post("/replacements", status_code=201, tags=["replacement 4.3.1"])
+    def agree_replacement(
+        body: c.AgreeReplacement, actor: Caller, response: Response, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Record the replacement of a few nonconforming units agreed with the customer (4.3.1)."""
+        case, recorded = app.agree_replacement(body, actor, key)
+        if not recorded:
+            response.status_code = status.HTTP_200_OK  # a retry: the first result again
+        return case_out(case.id)
+
+    @router.post("/returns", status_code=201, tags=["whole-batch return 4.3.2"])
+    def request_return(
+        body: c.RequestReturn, actor: Caller, response: Response, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
+        """Record the customer's request to return a batch (4.3.2, step 1)."""
+        case, recorded = app.request_return(body, actor, key)
+        if not recorded:
+            response.status_code = status.HTTP_200_OK
+        return case_out(case.id)
+
+    # Steps of a case --------------------------------------------------------------------------
+
+    def step(
+        path: str, action: Callable[..., Any], body_type: type[c.Command], tag: str, doc: str
+    ) -> None:
+        def endpoint(
+            case_id: UUID, body: Any, actor: Caller, key: IdempotencyKey = None
+        ) -> dict[str, Any]:
+            action(case_id, body, actor, key)
+            return case_out(case_id)
+
+        endpoint.__annotations__["body"] = body_type
+        endpoint.__doc__ = doc
+        endpoint.__name__ = action.__name__
+        router.post(f"/cases/{{case_id}}/{path}", status_code=201, tags=[tag])(endpoint)
+
+    replacement, whole, pnpr = "replacement 4.3.1", "whole-batch return 4.3.2", "PNPR 4.3.3"
+    step("replacement/shipment", app.ship_replacement, c.ShipReplacement, replacement,
+         "The Warehouse ships the agreed replacement units (4.3.1).")  # fmt: skip
+    step("quality-confirmation-request", app.request_confirmation, c.RequestConfirmation, whole,
+         "Marketing asks QC to confirm the quality abnormality (4.3.2.1, step 2).")  # fmt: skip
+    step("quality-confirmation", app.confirm_return, c.ConfirmReturn, whole,
+         "QC confirms the quality abnormality is real (4.3.2.2, step 3).")  # fmt: skip
+    step("quality-rejection", app.reject_return, c.RejectReturn, whole,
+         "QC rejects the return with a reason, told to Marketing; the case ends "
+         "(4.3.2.2).")  # fmt: skip
+    step("receipt-authorization", app.authorize_receipt, c.AuthorizeReceipt, whole,
+         "Marketing authorizes the Warehouse to receive, only after QC confirmed (4.3.2.2, "
+         "step 4).")  # fmt: skip
+    step("receipt", app.receive_return, c.ReceiveReturn, whole,
+         "The Warehouse records receipt: quantity (at most as requested), location, lot "
+         "(4.3.2.2-4.3.2.3, step 4).")  # fmt: skip
+    step("samples", app.take_samples, c.TakeSamples, whole,
+         "QC confirms the received goods' condition on site and picks samples (4.3.2.3, "
+         "step 5).")  # fmt: skip
+    step("pnpr/identification", app.identify_nonconforming, c.IdentifyNonconforming, pnpr,
+         "QC tags the returned nonconforming goods (4.3.3).")  # fmt: skip
+    step("pnpr/isolation", app.isolate_nonconforming, c.IsolateNonconforming, pnpr,
+         "The Warehouse isolates them in a quarantine location (4.3.3).")  # fmt: skip
+    step("pnpr/report", app.report_nonconformance, c.ReportNonconformance, pnpr,
+         "QC reports the nonconformance; corrective action starts from it "
+         "(4.3.3, 4.3.4).")  # fmt: skip
+    step("pnpr/review", app.review_nonconformance, c.ReviewNonconformance, pnpr,
+         "The review board's members and decision: units per disposition, adding up to the "
+         "units received (4.3.3).")  # fmt: skip
+    step("pnpr/dispositions", app.disposition_nonconforming, c.DispositionNonconforming, pnpr,
+         "Units dispositioned as the board decided; the PNPR closes when all received units "
+         "are (4.3.3).")  # fmt: skip
+
+    # Reading -------------------------------------------------------------------------------
+
+    @router.get("/cases", tags=["return cases"])
     def list_cases(
-        status_: Annotated[str | None, Query(alias="status")] = None,
+        status_: StatusFilter = None,
+        customer: str | None = None,
+        month: Month = None,
     ) -> list[dict[str, Any]]:
-        """Return cases, oldest report first."""
-        return view.cases(status_)
+        """Return cases, oldest report first, by status, customer code and month reported."""
+        return view.cases(status_, customer, month)
 
-    @router.get("/cases/{case_id}")
+    @router.get("/cases/{case_id}", tags=["return cases"])
     def get_case(case_id: UUID) -> dict[str, Any]:
-        case = view.case(str(case_id))
-        if case is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no return case {case_id}")
-        return case
+        """One case: where it stands, each step's details, actor and time, and its timeline."""
+        return case_out(case_id)
+
+    @router.get("/cases/{case_id}/timeline", tags=["return cases"])
+    def timeline(case_id: UUID) -> list[dict[str, Any]]:
+        """Everything that happened to one case, in order, in the public events' words."""
+        return case_out(case_id)["timeline"]  # type: ignore[no-any-return]
+
+    @router.get("/quarantine", tags=["PNPR 4.3.3"])
+    def quarantine() -> list[dict[str, Any]]:
+        """Quarantine stock: what is isolated where, awaiting which decision (4.3.3)."""
+        return view.quarantine()
+
+    def report_of(case_id: UUID) -> dict[str, Any]:
+        return _found(view.pnpr(str(case_id)), f"PNPR of case {case_id} (goods not tagged)")
+
+    def document(case_id: UUID, kind: Literal["pdf", "xlsx"]) -> Response:
+        # The footer's digest must describe the very state the report was read from.
+        for _ in range(5):
+            report = report_of(case_id)
+            position = view.position
+            digest = view.digest()
+            if view.position == position:
+                break
+        form = pnpr_form(report, digest=digest, position=position, generated_at=app.now())
+        content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
+        return Response(
+            content,
+            media_type=PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="{filename(report, kind)}"'},
+        )
+
+    @router.get("/cases/{case_id}/pnpr", tags=["PNPR 4.3.3"])
+    def get_pnpr(case_id: UUID) -> dict[str, Any]:
+        """The Product Nonconformance Processing Report of one case (4.3.3), as JSON."""
+        return report_of(case_id)
+
+    @router.get(
+        "/cases/{case_id}/pnpr.pdf",
+        tags=["PNPR 4.3.3"],
+        response_class=Response,
+        responses={200: {"content": {PDF_MEDIA_TYPE: {}}}},
+    )
+    def pnpr_pdf(case_id: UUID) -> Response:
+        """The PNPR to print and sign, in Chinese and English."""
+        return document(case_id, "pdf")
+
+    @router.get(
+        "/cases/{case_id}/pnpr.xlsx",
+        tags=["PNPR 4.3.3"],
+        response_class=Response,
+        responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}},
+    )
+    def pnpr_xlsx(case_id: UUID) -> Response:
+        """The PNPR as a spreadsheet, in Chinese and English."""
+        return document(case_id, "xlsx")
 
     return router
 
 
+def error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RuleViolation)
+    async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
+        code = (
+            status.HTTP_422_UNPROCESSABLE_CONTENT
+            if exc.kind == "invalid"
+            else status.HTTP_409_CONFLICT
+        )
+        return JSONResponse(
+            status_code=code,
+            content={"detail": [{"rule": exc.clause, "loc": exc.field, "msg": exc.message}]},
+        )
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(exc)})
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc)})
+
+
+def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
+    return row
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return RETURNS.http_app(routes, settings)
+    app = RETURNS.http_app(routes, settings)
+    error_handlers(app)
+    return app

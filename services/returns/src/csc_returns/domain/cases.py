@@ -1,0 +1,757 @@
+"""A return case: returned product of one register case, from the first report to disposition.
+
+The case is a state machine that cannot be skipped. Each command checks the
+state first and raises ``RuleViolation`` naming its clause before any event
+is triggered, so a refused command records nothing.
+
+    reported ──► replacement_agreed ──► replacement_shipped                      (4.3.1)
+        │
+        └──► return_requested ──► awaiting_quality ──► rejected_by_quality       (4.3.2-4.3.2.2)
+                                        │
+                                        └──► confirmed_by_quality ──► receipt_authorized
+                         ──► received ──► sampled                                (4.3.2.2-4.3.2.3)
+                         ──► identified ──► isolated ──► nonconformance_reported
+                         ──► reviewed ──► dispositioned                          (4.3.3)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from csc_returns.domain.errors import RuleViolation
+
+Actor = dict[str, str]
+
+REPORTED = "reported"
+REPLACEMENT_AGREED = "replacement_agreed"
+REPLACEMENT_SHIPPED = "replacement_shipped"
+RETURN_REQUESTED = "return_requested"
+AWAITING_QUALITY = "awaiting_quality"
+CONFIRMED = "confirmed_by_quality"
+REJECTED = "rejected_by_quality"
+RECEIPT_AUTHORIZED = "receipt_authorized"
+RECEIVED = "received"
+SAMPLED = "sampled"
+IDENTIFIED = "identified"
+ISOLATED = "isolated"
+NC_REPORTED = "nonconformance_reported"
+REVIEWED = "reviewed"
+DISPOSITIONED = "dispositioned"
+
+STATUSES = (
+    REPORTED,
+    REPLACEMENT_AGREED,
+    REPLACEMENT_SHIPPED,
+    RETURN_REQUESTED,
+    AWAITING_QUALITY,
+    CONFIRMED,
+    REJECTED,
+    RECEIPT_AUTHORIZED,
+    RECEIVED,
+    SAMPLED,
+    IDENTIFIED,
+    ISOLATED,
+    NC_REPORTED,
+    REVIEWED,
+    DISPOSITIONED,
+)
+# Goods of these cases sit in quarantine (4.3.3) until every unit is dispositioned.
+IN_QUARANTINE = (ISOLATED, NC_REPORTED, REVIEWED)
+
+
+def report_no(case_id: UUID) -> str:
+    """The PNPR's number: one report per case, readable on a tag or a phone call."""
+    return f"PNPR-{case_id.hex[:8].upper()}"
+
+
+class ReturnCase(Aggregate):
+    """Returned product of one register case, from the first report to disposition (4.3).
+
+    A quality complaint or a quality-problem report may end in replacement
+    (4.3.1) or a return (4.3.2), so returns keeps its own case for it from
+    the start, under the register's case id.
+    """
+
+    @staticmethod
+    def create_id(case_id: UUID) -> UUID:
+        return case_id
+
+    class Opened(Aggregate.Created):
+        case_id: UUID
+        # None when Marketing opened the case with a request, before any complaint.
+        opened_by_event: UUID | None
+        opened_by_type: str | None
+        reported_at: datetime
+        customer: dict[str, Any]
+        product: str | None
+        lot: str | None
+        description: str
+
+    class ReplacementAgreed(Aggregate.Event):
+        customer: dict[str, Any]
+        product: str | None
+        delivery: str | None
+        lot: str
+        quantity: int
+        units: list[str]
+        agreed_with: str | None
+        actor: Actor
+        request_key: str | None
+
+    class ReplacementShipped(Aggregate.Event):
+        quantity: int
+        lot: str
+        units: list[str]
+        shipped_at: datetime
+        shipping_note: str | None
+        actor: Actor
+        request_key: str | None
+
+    class ReturnRequested(Aggregate.Event):
+        customer: dict[str, Any]
+        product: str | None
+        delivery: str
+        lot: str
+        quantity: int
+        reason: str
+        actor: Actor
+        request_key: str | None
+
+    class ConfirmationRequested(Aggregate.Event):
+        note: str | None
+        actor: Actor
+        request_key: str | None
+
+    class ConfirmedByQuality(Aggregate.Event):
+        finding: str
+        actor: Actor
+        request_key: str | None
+
+    class RejectedByQuality(Aggregate.Event):
+        reason: str
+        actor: Actor
+        request_key: str | None
+
+    class ReceiptAuthorized(Aggregate.Event):
+        quantity: int
+        lot: str
+        actor: Actor
+        request_key: str | None
+
+    class Received(Aggregate.Event):
+        quantity: int
+        location: str
+        lot: str
+        received_at: datetime
+        actor: Actor
+        request_key: str | None
+
+    class SamplesTaken(Aggregate.Event):
+        condition: str
+        sample_ids: list[str]
+        actor: Actor
+        request_key: str | None
+
+    class Identified(Aggregate.Event):
+        tag: str
+        quantity: int
+        actor: Actor
+        request_key: str | None
+
+    class Isolated(Aggregate.Event):
+        location: str
+        quantity: int
+        actor: Actor
+        request_key: str | None
+
+    class NonconformanceReported(Aggregate.Event):
+        description: str
+        # What corrective action (4.3.4) needs, as it stood when reported.
+        customer: dict[str, Any]
+        product: str | None
+        delivery: str | None
+        lot: str
+        quantity: int
+        sample_ids: list[str]
+        tag: str
+        location: str
+        actor: Actor
+        request_key: str | None
+
+    class Reviewed(Aggregate.Event):
+        board: list[dict[str, str]]
+        decision: list[dict[str, Any]]
+        note: str | None
+        actor: Actor
+        request_key: str | None
+
+    class Dispositioned(Aggregate.Event):
+        disposition: str
+        quantity: int
+        concession: str | None
+        note: str | None
+        dispositioned: int
+        remaining: int
+        actor: Actor
+        request_key: str | None
+
+    @event(Opened)
+    def __init__(
+        self,
+        *,
+        case_id: UUID,
+        opened_by_event: UUID | None,
+        opened_by_type: str | None,
+        reported_at: datetime,
+        customer: dict[str, Any],
+        product: str | None,
+        lot: str | None,
+        description: str,
+    ) -> None:
+        self.opened_by_event = opened_by_event
+        self.opened_by_type = opened_by_type
+        self.reported_at = reported_at
+        self.customer = customer
+        self.product = product
+        self.lot = lot
+        self.description = description
+        self.status = REPORTED
+        self.request_keys: set[str] = set()
+        self.replacement: dict[str, Any] | None = None
+        self.request: dict[str, Any] | None = None
+        self.rejection: str | None = None
+        self.authorized_quantity = 0
+        self.received: dict[str, Any] | None = None
+        self.sample_ids: list[str] = []
+        self.tag: str | None = None
+        self.location: str | None = None
+        self.decision: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+
+    # Idempotency ---------------------------------------------------------------------------
+
+    def has_handled(self, request_key: str | None) -> bool:
+        return request_key is not None and request_key in self.request_keys
+
+    def _seen(self, request_key: str | None) -> None:
+        if request_key:
+            self.request_keys.add(request_key)
+
+    def _require(self, allowed: tuple[str, ...], clause: str, why: str) -> None:
+        if self.status not in allowed:
+            raise RuleViolation(clause, f"{why}; this case is {self.status}")
+
+    @property
+    def report_no(self) -> str:
+        return report_no(self.id)
+
+    @property
+    def received_quantity(self) -> int:
+        return int(self.received["quantity"]) if self.received else 0
+
+    # Partial replacement (4.3.1) ----------------------------------------------------------------
+
+    def agree_replacement(
+        self,
+        *,
+        product: str | None,
+        delivery: str | None,
+        lot: str,
+        quantity: int,
+        units: list[str],
+        agreed_with: str | None,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self._require(
+            (REPORTED,),
+            "4.3.1",
+            "units are replaced only on a case that is neither being replaced nor returned whole",
+        )
+        if units and len(units) != quantity:
+            raise RuleViolation(
+                "4.3.1",
+                f"{len(units)} unit ids for a quantity of {quantity}",
+                field="units",
+                kind="invalid",
+            )
+        self._replacement_agreed(
+            customer=self.customer,
+            product=product or self.product,
+            delivery=delivery,
+            lot=lot,
+            quantity=quantity,
+            units=units,
+            agreed_with=agreed_with,
+            actor=actor,
+            request_key=request_key,
+        )
+
+    @event(ReplacementAgreed)
+    def _replacement_agreed(
+        self,
+        *,
+        customer: dict[str, Any],
+        product: str | None,
+        delivery: str | None,
+        lot: str,
+        quantity: int,
+        units: list[str],
+        agreed_with: str | None,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self.product = product
+        self.replacement = {"lot": lot, "quantity": quantity, "units": units}
+        self.status = REPLACEMENT_AGREED
+        self._seen(request_key)
+
+    def ship_replacement(
+        self,
+        *,
+        quantity: int,
+        lot: str,
+        units: list[str],
+        shipped_at: datetime,
+        shipping_note: str | None,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self._require(
+            (REPLACEMENT_AGREED,),
+            "4.3.1",
+            "replacement units are shipped once, after Marketing agreed the replacement",
+        )
+        assert self.replacement is not None
+        agreed = int(self.replacement["quantity"])
+        if quantity != agreed:
+            raise RuleViolation(
+                "4.3.1", f"{quantity} units shipped for the {agreed} agreed with the customer"
+            )
+        self._replacement_shipped(
+            quantity=quantity,
+            lot=lot,
+            units=units,
+            shipped_at=shipped_at,
+            shipping_note=shipping_note,
+            actor=actor,
+            request_key=request_key,
+        )
+
+    @event(ReplacementShipped)
+    def _replacement_shipped(
+        self,
+        *,
+        quantity: int,
+        lot: str,
+        units: list[str],
+        shipped_at: datetime,
+        shipping_note: str | None,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self.status = REPLACEMENT_SHIPPED
+        self._seen(request_key)
+
+    # Whole-batch return (4.3.2) ----------------------------------------------------------------
+
+    def request_return(
+        self,
+        *,
+        product: str | None,
+        delivery: str,
+        lot: str,
+        quantity: int,
+        reason: str,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self._require(
+            (REPORTED,),
+            "4.3.2",
+            "a batch return is requested once per case, and not for units being replaced (4.3.1)",
+        )
+        self._return_requested(
+            customer=self.customer,
+            product=product or self.product,
+            delivery=delivery,
+            lot=lot,
+            quantity=quantity,
+            reason=reason,
+            actor=actor,
+            request_key=request_key,
+        )
+
+    @event(ReturnRequested)
+    def _return_requested(
+        self,
+        *,
+        customer: dict[str, Any],
+        product: str | None,
+        delivery: str,
+        lot: str,
+        quantity: int,
+        reason: str,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self.product = product
+        self.request = {"delivery": delivery, "lot": lot, "quantity": quantity, "reason": reason}
+        self.status = RETURN_REQUESTED
+        self._seen(request_key)
+
+    def request_confirmation(
+        self, *, note: str | None, actor: Actor, request_key: str | None
+    ) -> None:
+        self._require(
+            (RETURN_REQUESTED,),
+            "4.3.2.1",
+            "Marketing asks QC to confirm a return once, after the customer's request is recorded",
+        )
+        self._confirmation_requested(note=note, actor=actor, request_key=request_key)
+
+    @event(ConfirmationRequested)
+    def _confirmation_requested(
+        self, *, note: str | None, actor: Actor, request_key: str | None
+    ) -> None:
+        self.status = AWAITING_QUALITY
+        self._seen(request_key)
+
+    def confirm(self, *, finding: str, actor: Actor, request_key: str | None) -> None:
+        self._require(
+            (AWAITING_QUALITY,),
+            "4.3.2.2",
+            "QC confirms or rejects a return once, after Marketing asked for it (4.3.2.1)",
+        )
+        self._confirmed(finding=finding, actor=actor, request_key=request_key)
+
+    @event(ConfirmedByQuality)
+    def _confirmed(self, *, finding: str, actor: Actor, request_key: str | None) -> None:
+        self.status = CONFIRMED
+        self._seen(request_key)
+
+    def reject(self, *, reason: str, actor: Actor, request_key: str | None) -> None:
+        self._require(
+            (AWAITING_QUALITY,),
+            "4.3.2.2",
+            "QC confirms or rejects a return once, after Marketing asked for it (4.3.2.1)",
+        )
+        self._rejected(reason=reason, actor=actor, request_key=request_key)
+
+    @event(RejectedByQuality)
+    def _rejected(self, *, reason: str, actor: Actor, request_key: str | None) -> None:
+        self.rejection = reason
+        self.status = REJECTED
+        self._seen(request_key)
+
+    def authorize_receipt(self, *, actor: Actor, request_key: str | None) -> None:
+        if self.status == REJECTED:
+            raise RuleViolation(
+                "4.3.2.2",
+                f"QC rejected this return ({self.rejection}); nothing is received",
+            )
+        self._require(
+            (CONFIRMED,),
+            "4.3.2.2",
+            "Marketing authorizes the Warehouse to receive only after QC confirmed the "
+            "quality abnormality",
+        )
+        assert self.request is not None
+        self._receipt_authorized(
+            quantity=self.request["quantity"],
+            lot=self.request["lot"],
+            actor=actor,
+            request_key=request_key,
+        )
+
+    @event(ReceiptAuthorized)
+    def _receipt_authorized(
+        self, *, quantity: int, lot: str, actor: Actor, request_key: str | None
+    ) -> None:
+        self.authorized_quantity = quantity
+        self.status = RECEIPT_AUTHORIZED
+        self._seen(request_key)
+
+    def receive(
+        self,
+        *,
+        quantity: int,
+        location: str,
+        lot: str,
+        received_at: datetime,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self._require(
+            (RECEIPT_AUTHORIZED,),
+            "4.3.2.2",
+            "the Warehouse receives a return once, only after QC confirmed it and Marketing "
+            "authorized receipt",
+        )
+        assert self.request is not None
+        if quantity > self.authorized_quantity:
+            raise RuleViolation(
+                "4.3.2.2",
+                f"receiving {quantity} units is more than the {self.authorized_quantity} "
+                "requested and authorized",
+            )
+        if lot != self.request["lot"]:
+            raise RuleViolation(
+                "4.3.2.2",
+                f"lot {lot} is not the lot whose return was authorized ({self.request['lot']})",
+            )
+        self._received(
+            quantity=quantity,
+            location=location,
+            lot=lot,
+            received_at=received_at,
+            actor=actor,
+            request_key=request_key,
+        )
+
+    @event(Received)
+    def _received(
+        self,
+        *,
+        quantity: int,
+        location: str,
+        lot: str,
+        received_at: datetime,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self.received = {"quantity": quantity, "location": location, "lot": lot}
+        self.status = RECEIVED
+        self._seen(request_key)
+
+    def take_samples(
+        self, *, condition: str, sample_ids: list[str], actor: Actor, request_key: str | None
+    ) -> None:
+        self._require(
+            (RECEIVED,),
+            "4.3.2.3",
+            "QC confirms the condition and picks samples once, from goods the Warehouse received",
+        )
+        if len(sample_ids) > self.received_quantity:
+            raise RuleViolation(
+                "4.3.2.3",
+                f"{len(sample_ids)} samples from {self.received_quantity} units received",
+            )
+        self._samples_taken(
+            condition=condition, sample_ids=sample_ids, actor=actor, request_key=request_key
+        )
+
+    @event(SamplesTaken)
+    def _samples_taken(
+        self, *, condition: str, sample_ids: list[str], actor: Actor, request_key: str | None
+    ) -> None:
+        self.sample_ids = list(sample_ids)
+        self.status = SAMPLED
+        self._seen(request_key)
+
+    # The PNPR (4.3.3) --------------------------------------------------------------------------
+
+    def identify(self, *, tag: str, actor: Actor, request_key: str | None) -> None:
+        self._require(
+            (SAMPLED,),
+            "4.3.3",
+            "returned goods are tagged as nonconforming once, after QC checked them on "
+            "site (4.3.2.3)",
+        )
+        self._identified(
+            tag=tag, quantity=self.received_quantity, actor=actor, request_key=request_key
+        )
+
+    @event(Identified)
+    def _identified(
+        self, *, tag: str, quantity: int, actor: Actor, request_key: str | None
+    ) -> None:
+        self.tag = tag
+        self.status = IDENTIFIED
+        self._seen(request_key)
+
+    def isolate(self, *, location: str, actor: Actor, request_key: str | None) -> None:
+        self._require(
+            (IDENTIFIED,), "4.3.3", "nonconforming goods are isolated once, after they are tagged"
+        )
+        self._isolated(
+            location=location, quantity=self.received_quantity, actor=actor, request_key=request_key
+        )
+
+    @event(Isolated)
+    def _isolated(
+        self, *, location: str, quantity: int, actor: Actor, request_key: str | None
+    ) -> None:
+        self.location = location
+        self.status = ISOLATED
+        self._seen(request_key)
+
+    def report(self, *, description: str, actor: Actor, request_key: str | None) -> None:
+        self._require(
+            (ISOLATED,),
+            "4.3.3",
+            "the nonconformance is reported once, after the goods are isolated",
+        )
+        assert self.request is not None and self.tag is not None and self.location is not None
+        self._nonconformance_reported(
+            description=description,
+            customer=self.customer,
+            product=self.product,
+            delivery=self.request["delivery"],
+            lot=self.request["lot"],
+            quantity=self.received_quantity,
+            sample_ids=self.sample_ids,
+            tag=self.tag,
+            location=self.location,
+            actor=actor,
+            request_key=request_key,
+        )
+
+    @event(NonconformanceReported)
+    def _nonconformance_reported(
+        self,
+        *,
+        description: str,
+        customer: dict[str, Any],
+        product: str | None,
+        delivery: str | None,
+        lot: str,
+        quantity: int,
+        sample_ids: list[str],
+        tag: str,
+        location: str,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self.status = NC_REPORTED
+        self._seen(request_key)
+
+    def review(
+        self,
+        *,
+        board: list[dict[str, str]],
+        decision: list[dict[str, Any]],
+        note: str | None,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self._require(
+            (NC_REPORTED,),
+            "4.3.3",
+            "the review board decides once, on a reported nonconformance",
+        )
+        dispositions = [line["disposition"] for line in decision]
+        if len(set(dispositions)) != len(dispositions):
+            raise RuleViolation(
+                "4.3.3",
+                "each disposition appears once in the decision, with all its units",
+                field="decision",
+                kind="invalid",
+            )
+        decided = sum(int(line["quantity"]) for line in decision)
+        if decided != self.received_quantity:
+            raise RuleViolation(
+                "4.3.3",
+                f"quantities must add up: the decision covers {decided} units, "
+                f"{self.received_quantity} were received",
+            )
+        self._reviewed(
+            board=board, decision=decision, note=note, actor=actor, request_key=request_key
+        )
+
+    @event(Reviewed)
+    def _reviewed(
+        self,
+        *,
+        board: list[dict[str, str]],
+        decision: list[dict[str, Any]],
+        note: str | None,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self.decision = {line["disposition"]: int(line["quantity"]) for line in decision}
+        self.status = REVIEWED
+        self._seen(request_key)
+
+    def disposition(
+        self,
+        *,
+        disposition: str,
+        quantity: int,
+        concession: str | None,
+        note: str | None,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self._require(
+            (REVIEWED,),
+            "4.3.3",
+            "units are dispositioned only as the review board decided, until all are",
+        )
+        if disposition == "use_as_is" and not concession:
+            raise RuleViolation(
+                "4.3.3",
+                "use as is needs the concession that allows it",
+                field="concession",
+                kind="invalid",
+            )
+        left = self.decision.get(disposition, 0) - self.done.get(disposition, 0)
+        if quantity > left:
+            raise RuleViolation(
+                "4.3.3",
+                f"the review board sent {self.decision.get(disposition, 0)} units to "
+                f"{disposition}; {quantity} more would exceed it by {quantity - left}",
+            )
+        dispositioned = sum(self.done.values()) + quantity
+        self._dispositioned(
+            disposition=disposition,
+            quantity=quantity,
+            concession=concession,
+            note=note,
+            dispositioned=dispositioned,
+            remaining=self.received_quantity - dispositioned,
+            actor=actor,
+            request_key=request_key,
+        )
+
+    @event(Dispositioned)
+    def _dispositioned(
+        self,
+        *,
+        disposition: str,
+        quantity: int,
+        concession: str | None,
+        note: str | None,
+        dispositioned: int,
+        remaining: int,
+        actor: Actor,
+        request_key: str | None,
+    ) -> None:
+        self.done[disposition] = self.done.get(disposition, 0) + quantity
+        if remaining == 0:
+            self.status = DISPOSITIONED
+        self._seen(request_key)
+
+
+# The clause each recorded step follows: printed on the timeline and the public events.
+CLAUSES: dict[type[Aggregate.Event], str] = {
+    ReturnCase.Opened: "4.3",
+    ReturnCase.ReplacementAgreed: "4.3.1",
+    ReturnCase.ReplacementShipped: "4.3.1",
+    ReturnCase.ReturnRequested: "4.3.2",
+    ReturnCase.ConfirmationRequested: "4.3.2.1",
+    ReturnCase.ConfirmedByQuality: "4.3.2.2",
+    ReturnCase.RejectedByQuality: "4.3.2.2",
+    ReturnCase.ReceiptAuthorized: "4.3.2.2",
+    ReturnCase.Received: "4.3.2.2",
+    ReturnCase.SamplesTaken: "4.3.2.3",
+    ReturnCase.Identified: "4.3.3",
+    ReturnCase.Isolated: "4.3.3",
+    ReturnCase.NonconformanceReported: "4.3.3",
+    ReturnCase.Reviewed: "4.3.3",
+    ReturnCase.Dispositioned: "4.3.3",
+}
