@@ -15,7 +15,7 @@ from eventsourcing.persistence import Tracking
 import csc_contracts as pub
 from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
-from csc_sla.domain import CaseFile, Clock, ClockRuleViolation, CustomerProfile
+from csc_sla.domain import CaseFile, Clock, ClockRuleViolation, CustomerProfile, ReturnFile
 from csc_sla.policy import CLAUSES, OWNERS, ClockKind, SlaPolicy, hours
 
 Now = Callable[[], datetime]
@@ -130,6 +130,42 @@ class SlaApplication(ConsumerApplication):
         if event.year not in profile.survey_years:
             profile.surveyed(year=event.year, at=event.occurred_at)
         pe.collect_events(profile)
+
+    # Returns (4.3), for the monthly report -------------------------------------------------
+
+    @policy.register
+    def _(self, event: pub.ReturnCaseOpened, pe: ProcessingEvent[UUID]) -> None:
+        if self.find(ReturnFile.create_id(event.case_id), ReturnFile) is None:
+            pe.collect_events(
+                ReturnFile(
+                    case_id=event.case_id,
+                    customer=event.customer.model_dump(mode="json"),
+                    reported_at=event.reported_at,
+                )
+            )
+
+    @policy.register
+    def _(self, event: pub.ReturnRejectedByQuality, pe: ProcessingEvent[UUID]) -> None:
+        self._close_return(event.case_id, event.occurred_at, "rejected_by_quality", pe)
+
+    @policy.register
+    def _(self, event: pub.ReplacementShipped, pe: ProcessingEvent[UUID]) -> None:
+        self._close_return(event.case_id, event.occurred_at, "replacement_shipped", pe)
+
+    @policy.register
+    def _(self, event: pub.NonconformanceDispositioned, pe: ProcessingEvent[UUID]) -> None:
+        if event.complete:
+            self._close_return(event.case_id, event.occurred_at, "dispositioned", pe)
+
+    def _close_return(
+        self, case_id: UUID, at: datetime, how: str, pe: ProcessingEvent[UUID]
+    ) -> None:
+        # Returns publishes its case's opening before anything that closes it, on the
+        # same partition (key = case id), so the file is there.
+        returned = self.find(ReturnFile.create_id(case_id), ReturnFile)
+        if returned is not None and not returned.closed:
+            returned.close(at=at, how=how)
+            pe.collect_events(returned)
 
     def _known(
         self,

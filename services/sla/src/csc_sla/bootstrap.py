@@ -62,7 +62,7 @@ SLA = ConsumerSpec(
     settings_class=SlaSettings,
     application_class=SlaApplication,
     read_model_class=ClockBoard,
-    subscribes_to=["intake"],
+    subscribes_to=["intake", "returns"],
     title="Customer Service Control — sla",
     description="The procedure's promises as clocks: reply (4.2.1), on site (4.2.2), "
     "important information acknowledged (4.1.3); schedules (4.1.5, 4.5, 4.6); "

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from csc_messaging.readmodel import ReadModel
-from csc_sla.domain import CaseFile, Clock, CustomerProfile
+from csc_sla.domain import CaseFile, Clock, CustomerProfile, ReturnFile
 
 VISIT_INTERVAL_MONTHS = 6  # 4.5: every half year
 SURVEY_INTERVAL_MONTHS = 12  # 4.1.5: once a year
@@ -58,6 +58,7 @@ class ClockBoard(ReadModel):
         # every open clock. Entries go stale when a clock moves on; due_by skips those.
         self._deadlines: list[tuple[datetime, str]] = []
         self._profiles: dict[UUID, dict[str, Any]] = {}
+        self._returns: dict[UUID, dict[str, Any]] = {}
 
     def apply(self, event: Any) -> None:
         key = str(event.originator_id)
@@ -108,6 +109,18 @@ class ClockBoard(ReadModel):
             case = self._case_files[event.originator_id]
             case["follow_ups"].append({"month": event.month, "at": event.at.isoformat()})
             case["closed"] = case["closed"] or event.closed
+        elif isinstance(event, ReturnFile.Opened):
+            self._returns[event.originator_id] = {
+                "case_id": str(event.case_id),
+                "customer": event.customer,
+                "opened_month": month_of(event.reported_at),
+                "closed_month": None,
+                "closed_how": None,
+            }
+        elif isinstance(event, ReturnFile.Closed):
+            self._returns[event.originator_id].update(
+                closed_month=month_of(event.at), closed_how=event.how
+            )
         elif isinstance(event, CustomerProfile.Known):
             self._customers[event.code] = self._profiles[event.originator_id] = {
                 "code": event.code,
@@ -166,6 +179,7 @@ class ClockBoard(ReadModel):
         return [
             {"clocks": sorted(self._clocks.values(), key=lambda r: (r["due_at"], r["clock_id"]))},
             {"cases": sorted(self._cases.values(), key=lambda r: r["case_id"])},
+            {"returns": sorted(self._returns.values(), key=lambda r: r["case_id"])},
             # Lists inside a customer come from several partitions: sorted, so the
             # order Kafka delivered them in does not show.
             {
@@ -271,6 +285,7 @@ class ClockBoard(ReadModel):
                     "share": round(len(met) / len(started), 4) if started else None}  # fmt: skip
 
         customers = [c for c in self._customers.values() if customer in (None, c["code"])]
+        returns = [r for r in self._returns.values() if mine(r)]
         visits = sum(1 for c in customers for v in c["visits"] if v[:7] == month)
         field_days = {
             (c["code"], d["work_date"], d["engineer"])
@@ -310,6 +325,15 @@ class ClockBoard(ReadModel):
                 if row["status"] != "ok" and row["code"] in {c["code"] for c in customers}
             ),
             "field_service_days": len(field_days),
-            "returns": None,  # returns publishes nothing yet (csc.returns.v1)
+            "returns": {
+                "opened": sum(1 for r in returns if r["opened_month"] == month),
+                "closed": sum(1 for r in returns if r["closed_month"] == month),
+                "open_at_month_end": sum(
+                    1
+                    for r in returns
+                    if r["opened_month"] <= month
+                    and (r["closed_month"] is None or r["closed_month"] > month)
+                ),
+            },
             "capa": None,  # capa publishes nothing yet (csc.capa.v1)
         }

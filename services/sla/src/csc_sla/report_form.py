@@ -87,6 +87,11 @@ MEASURES = {
 }
 TOTAL = ("合计", "Total")
 NOT_YET_PUBLISHED = ("暂无", "not yet published")
+RETURN_COUNTS = {
+    "opened": ("本月新增", "opened"),
+    "closed": ("本月关闭", "closed"),
+    "open_at_month_end": ("月末未结", "open at month end"),
+}
 ALL_CUSTOMERS = ("全部顾客", "all customers")
 
 
@@ -189,8 +194,8 @@ def _field_service(report: Mapping[str, Any]) -> Section:
 
 
 def _returns_capa(report: Mapping[str, Any]) -> Section:
-    # Neither service publishes its events yet: the form says so rather than print
-    # zeros that would read as "nothing was returned".
+    # What a service does not publish yet is said so, rather than printed as zeros
+    # that would read as "nothing happened".
     rows: list[list[Cell]] = [
         [bilingual(*MEASURES[key]), _published(report[key])] for key in ("returns", "capa")
     ]
@@ -201,7 +206,10 @@ def _published(value: Any) -> Cell:
     if value is None:
         return bilingual(*NOT_YET_PUBLISHED)
     if isinstance(value, Mapping):
-        return "\n".join(f"{k}: {v}" for k, v in value.items())
+        return "\n".join(
+            f"{bilingual(*RETURN_COUNTS[k]) if k in RETURN_COUNTS else k}: {v}"
+            for k, v in value.items()
+        )
     return str(value)
 
 

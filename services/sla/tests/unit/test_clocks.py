@@ -266,3 +266,32 @@ def test_the_order_kafka_delivers_customer_events_in_does_not_show(tmp_path: Pat
         (row,) = world.board.visit_schedule(date(2026, 11, 24))
         assert row["last"] == "2026-11-21"
     assert digests[0] == digests[1]
+
+
+def test_att_4_the_report_counts_returns_opened_and_closed(world: World) -> None:
+    october = datetime(2026, 10, 5, 1, 0, tzinfo=UTC)
+    closed_case, open_case = uuid4(), uuid4()
+    for case in (closed_case, open_case):
+        world.feed(
+            pub.ReturnCaseOpened(
+                **base(case, october), clause="4.3", reported_at=october,
+                customer={"code": "OEM-001"}, description="cracked housings",
+            )
+        )  # fmt: skip
+    world.feed(
+        pub.NonconformanceDispositioned(
+            **base(closed_case, october + timedelta(days=9)), clause="4.3.3",
+            report_no="PNPR-1", disposition="scrap", quantity=40, dispositioned=40,
+            remaining=0, complete=True,
+        )
+    )  # fmt: skip
+    assert world.board.monthly_report("2026-10")["returns"] == {
+        "opened": 2,
+        "closed": 1,
+        "open_at_month_end": 1,
+    }
+    assert world.board.monthly_report("2026-11")["returns"] == {
+        "opened": 0,
+        "closed": 0,
+        "open_at_month_end": 1,
+    }

@@ -201,7 +201,8 @@ def test_the_pdf_is_the_monthly_report_in_both_languages(
     assert str(october["on_time"]) not in text
     assert re.search(r"现场服务天数 field service days\s+3", text)
     assert re.search(r"走访（本月已完成） visits made this month\s+1", text)
-    assert text.count("暂无 not yet published") == 2  # returns and CAPA
+    assert text.count("暂无 not yet published") == 1  # CAPA; returns are counted
+    assert "本月新增 opened: 0" in text
     assert "2026-11-02T08:30:00Z" in text
     assert desk.service.read_model.digest() in text
 
@@ -241,7 +242,11 @@ def test_the_xlsx_holds_the_numbers_of_the_json_report(
     assert sheet["走访（到期或逾期） visits due or overdue"][0] == report["visits_due"]
     [breach] = report["breaches"]
     assert sheet[breach["case_id"]][0] == "答复 reply"
-    assert sheet["退货 returns"][0] == sheet["纠正和预防措施 CAPA"][0] == "暂无 not yet published"
+    assert sheet["纠正和预防措施 CAPA"][0] == "暂无 not yet published"
+    assert (
+        sheet["退货 returns"][0]
+        == "本月新增 opened: 0\n本月关闭 closed: 0\n月末未结 open at month end: 0"
+    )
     assert sheet["8小时响应 Response within 8 hours"][0] is None
     assert sheet["案件\nCase"][:2] == ["时钟\nClock", "到期\nDue (UTC)"]
 
@@ -255,7 +260,7 @@ def test_one_customers_report_is_named_after_it(desk: Desk, october: dict[str, U
     assert sheet["顾客 Customer"][0] == "OEM-002"
     assert sheet["服务 service"][0] == 1 and sheet["质量 quality"][0] == 0
     assert sheet["8小时内答复率 replied within 8 h"][:3] == [1, 0, 0]
-    assert "暂无 not yet published" in sheet["退货 returns"]
+    assert "本月新增 opened: 0" in str(sheet["退货 returns"][0])
 
 
 def test_a_month_without_events_prints_zeros_and_no_breach(desk: Desk) -> None:

@@ -2,6 +2,6 @@
 
 from csc_sla.domain.calendar import Calendar
 from csc_sla.domain.clocks import Clock, ClockRuleViolation
-from csc_sla.domain.facts import CaseFile, CustomerProfile
+from csc_sla.domain.facts import CaseFile, CustomerProfile, ReturnFile
 
-__all__ = ["Calendar", "CaseFile", "Clock", "ClockRuleViolation", "CustomerProfile"]
+__all__ = ["Calendar", "CaseFile", "Clock", "ClockRuleViolation", "CustomerProfile", "ReturnFile"]

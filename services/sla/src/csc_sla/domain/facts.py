@@ -139,3 +139,28 @@ class CustomerProfile(Aggregate):
     @event(Serviced)
     def serviced(self, *, work_date: str, engineer: str, site: str, record_id: UUID) -> None:
         self.records.add(record_id)
+
+
+class ReturnFile(Aggregate):
+    """A return case as the monthly report counts it: opened, and closed how (4.3)."""
+
+    @staticmethod
+    def create_id(case_id: UUID) -> UUID:
+        return uuid5(FACTS_NAMESPACE, f"return:{case_id}")
+
+    class Opened(Aggregate.Created):
+        case_id: UUID
+        customer: dict[str, Any]
+        reported_at: datetime
+
+    class Closed(Aggregate.Event):
+        at: datetime
+        how: str
+
+    @event(Opened)
+    def __init__(self, *, case_id: UUID, customer: dict[str, Any], reported_at: datetime) -> None:
+        self.closed = False
+
+    @event(Closed)
+    def close(self, *, at: datetime, how: str) -> None:
+        self.closed = True
