@@ -17,11 +17,11 @@ from csc_forms import (
     Column,
     Form,
     HeaderField,
+    Labels,
     Section,
     bilingual,
+    label,
 )
-
-Labels = Mapping[str, tuple[str, str]]
 
 FORM_NUMBER = "CSC-F-PNPR"
 TITLE = ("产品不合格处理报告", "Product Nonconformance Processing Report")
@@ -57,12 +57,6 @@ STEP_COLUMNS = (
     Column("时间", "Time (UTC)", 1.6),
 )
 TOTAL = ("合计", "Total")
-
-
-def label(labels: Labels, key: str) -> str:
-    """Bilingual label of a known value; a value the form does not know yet prints as itself."""
-    zh, en = labels.get(key, ("", key))
-    return bilingual(zh, en)
 
 
 def pnpr_form(

@@ -17,12 +17,12 @@ from csc_forms import (
     Column,
     Form,
     HeaderField,
+    Labels,
     Section,
     bilingual,
+    label,
 )
 from csc_sla.policy import ClockKind
-
-Labels = Mapping[str, tuple[str, str]]
 
 FORM_NUMBER = "CSC-F-04"
 ATTACHMENT = "附件4 Attachment 4"
@@ -93,12 +93,6 @@ RETURN_COUNTS = {
     "open_at_month_end": ("月末未结", "open at month end"),
 }
 ALL_CUSTOMERS = ("全部顾客", "all customers")
-
-
-def label(labels: Labels, key: str) -> str:
-    """Bilingual label of a known value; a value the form does not know yet prints as itself."""
-    zh, en = labels.get(key, ("", key))
-    return bilingual(zh, en)
 
 
 def monthly_report_form(

@@ -24,11 +24,12 @@ from pypdf import PdfReader
 
 import csc_contracts as pub
 from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
+from csc_forms import label
 from csc_messaging.runtime import ConsumingService
 from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA, SlaSettings
 from csc_sla.entrypoints.http import routes
-from csc_sla.report_form import CHANNELS, COMPLAINT_CATEGORIES, FEEDBACK_KINDS, label
+from csc_sla.report_form import CHANNELS, COMPLAINT_CATEGORIES, FEEDBACK_KINDS
 
 OCTOBER = datetime(2026, 10, 13, 1, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Shanghai
 GENERATED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)

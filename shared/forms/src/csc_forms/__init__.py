@@ -7,10 +7,12 @@ from csc_forms.model import (
     Column,
     Form,
     HeaderField,
+    Labels,
     Section,
     Signature,
     bilingual,
     cell_text,
+    label,
 )
 from csc_forms.pdf import render_pdf
 from csc_forms.xlsx import render_xlsx
@@ -27,10 +29,12 @@ __all__ = [
     "Column",
     "Form",
     "HeaderField",
+    "Labels",
     "Section",
     "Signature",
     "bilingual",
     "cell_text",
+    "label",
     "render_pdf",
     "render_xlsx",
 ]

@@ -7,7 +7,7 @@ prints the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 Cell = str | int | float | None
@@ -17,6 +17,16 @@ EMPTY_CELL = "—"
 
 def bilingual(zh: str, en: str, separator: str = " ") -> str:
     return separator.join(part for part in (zh, en) if part)
+
+
+Labels = Mapping[str, tuple[str, str]]
+"""Bilingual (中文, English) labels of the values a form prints, by value."""
+
+
+def label(labels: Labels, key: str) -> str:
+    """Bilingual label of a known value; a value the form does not know yet prints as itself."""
+    zh, en = labels.get(key, ("", key))
+    return bilingual(zh, en)
 
 
 def cell_text(value: Cell, percent: bool = False) -> str:

@@ -16,7 +16,6 @@ from fastapi import (
     APIRouter,
     Depends,
     FastAPI,
-    Header,
     HTTPException,
     Query,
     Request,
@@ -33,19 +32,9 @@ from csc_intake.domain import RuleViolation
 from csc_intake.permissions import Forbidden
 from csc_intake.projections import history
 from csc_messaging.auth import TokenVerifier, authenticator
+from csc_messaging.params import IdempotencyKey, Month
 from csc_messaging.runtime import probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Repeat a request with the same key and it returns the first result.",
-    ),
-]
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
 def create_app(settings: ServiceSettings | None = None, intake: Intake | None = None) -> FastAPI:

@@ -16,7 +16,6 @@ from fastapi import (
     APIRouter,
     Depends,
     FastAPI,
-    Header,
     HTTPException,
     Query,
     Request,
@@ -28,6 +27,7 @@ from fastapi.responses import JSONResponse
 from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.auth import TokenVerifier, authenticator
+from csc_messaging.params import IdempotencyKey, Month
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_returns import commands as c
@@ -38,16 +38,6 @@ from csc_returns.permissions import Forbidden
 from csc_returns.pnpr_form import filename, pnpr_form
 from csc_returns.projections import ReturnCases
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=200,
-        description="Repeat a request with the same key and it returns the first result.",
-    ),
-]
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 StatusFilter = Annotated[
     str | None,
     Query(alias="status", pattern=f"^({'|'.join(STATUSES)})$", description="Where cases stand."),
