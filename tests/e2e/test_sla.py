@@ -147,6 +147,15 @@ def test_att_4_monthly_report_counts_what_happened(stack: Stack) -> None:
         "work_date": "2026-10-09", "survey": "fine"})  # fmt: skip
 
     wait_caught_up(marketing, sla.url)
+
+    def fired() -> bool:
+        # The timer announces breaches a tick after the clocks start: every clock
+        # past its due time must have been breached (or met) before the report is read.
+        now = datetime.now(UTC).isoformat()
+        clocks = httpx.get(f"{sla.url}/clocks").json()
+        return all(c["breached_at"] or c["met_at"] or c["due_at"] > now for c in clocks)
+
+    wait_until(fired, what="the timer to announce every breach")
     got = httpx.get(f"{sla.url}/reports/monthly/2026-10").json()
     # Counted independently, from what this test recorded.
     feedback = posted[:4]
