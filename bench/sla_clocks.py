@@ -2,6 +2,7 @@
 
     uv run python bench/sla_clocks.py            # 100,000 clocks
     uv run python bench/sla_clocks.py --clocks 10000
+    uv run python -m bench --only clocks          # the same, as rows of the bench table
 
 Prints figures, each beside a baseline measured in the same run (a bare
 heap of deadlines doing the same "what is due?" work), and the ratio.
@@ -15,12 +16,14 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import json
 import resource
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 from eventsourcing.persistence import Tracking
@@ -43,9 +46,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clocks", type=int, default=100_000)
     parser.add_argument("--due-per-tick", type=int, default=100)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    n = args.clocks
+    figures = measure(args.clocks, args.due_per_tick)
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print_table(figures)
 
+
+def measure(n: int, due_per_tick: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         app = SlaApplication(env=eventsourcing_env(ServiceSettings(data_dir=Path(tmp)), "sla"))
         rss_before = rss_mib()
@@ -70,7 +80,7 @@ def main() -> None:
         # Ticks: each finds what is due among n open clocks, then fires it.
         scans, fires = [], []
         for tick in range(20):
-            now = T0 + timedelta(hours=6) + timedelta(seconds=tick * args.due_per_tick)
+            now = T0 + timedelta(hours=6) + timedelta(seconds=tick * due_per_tick)
             t = time.perf_counter()
             due = board.due_by(now)
             scans.append(time.perf_counter() - t)
@@ -84,25 +94,37 @@ def main() -> None:
     heapq.heapify(heap)
     base_scans = []
     for tick in range(20):
-        now = T0 + timedelta(hours=6) + timedelta(seconds=tick * args.due_per_tick)
+        now = T0 + timedelta(hours=6) + timedelta(seconds=tick * due_per_tick)
         t = time.perf_counter()
         while heap and heap[0][0] <= now:
             heapq.heappop(heap)
         base_scans.append(time.perf_counter() - t)
 
     scan = statistics.median(scans)
-    base = statistics.median(base_scans)
+    fire = statistics.median(fires)
+    return {
+        "clocks": n,
+        "feed_per_s": n / feed_seconds,
+        "fold_s": fold_seconds,
+        "rss_growth_mib": rss_after - rss_before,
+        "scan_ms": scan * 1000,
+        "base_scan_ms": statistics.median(base_scans) * 1000,
+        "fire_ms": fire * 1000,
+        "breach_latency_ms": 1000 + scan * 1000 + fire * 1000 * 2,
+    }
+
+
+def print_table(f: dict[str, Any]) -> None:
+    scan, base = f["scan_ms"], f["base_scan_ms"]
     rows = [
-        ("open clocks", f"{n:,}", "", ""),
-        ("feed: complaints applied per second", f"{n / feed_seconds:,.0f}", "", ""),
-        ("read model fold on start-up", f"{fold_seconds:.2f} s", "", ""),
-        ("memory of the open clocks (RSS growth)", f"{rss_after - rss_before:,.0f} MiB", "", ""),
-        ("per tick: scan for due deadlines", f"{scan * 1000:.1f} ms",
-         f"{base * 1000:.3f} ms (heap)", f"{scan / base:,.0f}x" if base else "n/a"),
-        ("per fired event: store and publish-ready", f"{statistics.median(fires) * 1000:.2f} ms",
-         "", ""),
-        ("breach latency after due (tick 1 s)",
-         f"<= {1000 + scan * 1000 + statistics.median(fires) * 1000 * 2:.0f} ms", "", ""),
+        ("open clocks", f"{f['clocks']:,}", "", ""),
+        ("feed: complaints applied per second", f"{f['feed_per_s']:,.0f}", "", ""),
+        ("read model fold on start-up", f"{f['fold_s']:.2f} s", "", ""),
+        ("memory of the open clocks (RSS growth)", f"{f['rss_growth_mib']:,.0f} MiB", "", ""),
+        ("per tick: scan for due deadlines", f"{scan:.1f} ms",
+         f"{base:.3f} ms (heap)", f"{scan / base:,.0f}x" if base else "n/a"),
+        ("per fired event: store and publish-ready", f"{f['fire_ms']:.2f} ms", "", ""),
+        ("breach latency after due (tick 1 s)", f"<= {f['breach_latency_ms']:.0f} ms", "", ""),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
     print(f"{'case':<{width}}  {'figure':>14}  {'baseline':>18}  ratio")

@@ -10,6 +10,10 @@ from aiokafka.structs import ConsumerRecord
 from csc_messaging.kafka_conn import KafkaConnection
 from csc_messaging.topology import partitions_of
 
+# Large enough that a store transaction per batch costs little next to the records it
+# carries, small enough that a batch of ~1 KiB records stays a few MiB.
+MAX_BATCH = 2000
+
 
 async def read_to_end(
     kafka: KafkaConnection | str, topic: str, *, isolation_level: str = "read_committed"
@@ -19,6 +23,23 @@ async def read_to_end(
     ``read_committed`` (the default) leaves out aborted transactions and stops at
     the last stable offset, so what it yields is what was really published.
     """
+    async for batch in read_batches_to_end(kafka, topic, isolation_level=isolation_level):
+        for record in batch:
+            yield record
+
+
+async def read_batches_to_end(
+    kafka: KafkaConnection | str,
+    topic: str,
+    *,
+    isolation_level: str = "read_committed",
+    max_records: int = MAX_BATCH,
+) -> AsyncIterator[list[ConsumerRecord[bytes, bytes]]]:
+    """The records of ``read_to_end``, as runs of one partition's records in offset order.
+
+    A run never mixes partitions, so whoever applies it can store it with one
+    tracking position: the position of its last record.
+    """
     tps = [TopicPartition(topic, p) for p in await partitions_of(kafka, topic)]
     consumer = AIOKafkaConsumer(
         **KafkaConnection.of(kafka).client_options(),
@@ -26,7 +47,7 @@ async def read_to_end(
         enable_auto_commit=False,
         isolation_level=isolation_level,
         auto_offset_reset="earliest",
-        max_poll_records=2000,
+        max_poll_records=max_records,
     )
     await consumer.start()
     try:
@@ -37,11 +58,17 @@ async def read_to_end(
         while pending:
             batches = await consumer.getmany(*pending, timeout_ms=500)
             for tp, batch in batches.items():
-                for record in batch:
-                    if record.offset < end[tp]:
-                        yield record
+                run = batch if batch and batch[-1].offset < end[tp] else _before(batch, end[tp])
+                if run:
+                    yield run
             for tp in list(pending):
                 if await consumer.position(tp) >= end[tp]:
                     pending.discard(tp)
     finally:
         await consumer.stop()
+
+
+def _before(
+    batch: list[ConsumerRecord[bytes, bytes]], end: int
+) -> list[ConsumerRecord[bytes, bytes]]:
+    return [record for record in batch if record.offset < end]

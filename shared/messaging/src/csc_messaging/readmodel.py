@@ -15,29 +15,65 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+PAGE = 1000
+
 
 class ReadModel(ABC):
     def __init__(self, app: Application[Any]) -> None:
         self._app = app
         self._position = 0
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._passes_started = 0
+        self._passes_done = 0
+        self._passing = False
 
     @property
     def position(self) -> int:
         return self._position
 
     def catch_up(self) -> int:
-        """Apply what was stored since the last call; returns how many events were applied."""
+        """Apply what was stored before this call; returns how many events it applied.
+
+        Every request handler calls this, many at once. One thread reads the log
+        at a time; a caller that arrives while it reads waits for the next pass,
+        which starts after the caller arrived and so sees what the caller saw
+        stored, and all such callers share that one pass. (One pass each, in
+        turn, made every request wait for every other request's read.)
+        """
+        with self._changed:
+            wanted = self._passes_started + 1
+            while self._passes_done < wanted:
+                if self._passing:
+                    self._changed.wait()
+                    continue
+                self._passing = True
+                self._passes_started += 1
+                number = self._passes_started
+                applied = 0
+                try:
+                    self._changed.release()
+                    try:
+                        applied = self._apply_new()
+                    finally:
+                        self._changed.acquire()
+                    self._passes_done = number
+                finally:
+                    # After a failure the waiters find no pass running and start another.
+                    self._passing = False
+                    self._changed.notify_all()
+                return applied
+            return 0
+
+    def _apply_new(self) -> int:
         applied = 0
-        with self._lock:
-            while True:
-                notifications = self._app.recorder.select_notifications(self._position + 1, 1000)
-                if not notifications:
-                    return applied
-                for notification in notifications:
-                    self.apply(self._app.mapper.to_domain_event(notification))
-                    self._position = notification.id
-                    applied += 1
+        while True:
+            notifications = self._app.recorder.select_notifications(self._position + 1, PAGE)
+            for notification in notifications:
+                self.apply(self._app.mapper.to_domain_event(notification))
+                self._position = notification.id
+                applied += 1
+            if len(notifications) < PAGE:
+                return applied
 
     @abstractmethod
     def apply(self, event: Any) -> None: ...
@@ -47,6 +83,16 @@ class ReadModel(ABC):
         """The read model as JSON-ready rows, in a stable order."""
 
     def digest(self) -> str:
+        """SHA-256 of the rows as one canonical JSON array.
+
+        Hashed row by row: the same bytes as ``json.dumps(rows)`` with these
+        separators, without holding a second copy of the whole model as one string.
+        """
         self.catch_up()
-        canonical = json.dumps(self.rows(), sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        sha = hashlib.sha256(b"[")
+        for i, row in enumerate(self.rows()):
+            if i:
+                sha.update(b",")
+            sha.update(json.dumps(row, sort_keys=True, separators=(",", ":"), default=str).encode())
+        sha.update(b"]")
+        return sha.hexdigest()

@@ -1,0 +1,262 @@
+"""Applying a run of records in one transaction changes nothing that record-by-record
+application would not: same events, same positions, same outcomes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import singledispatchmethod
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import Tracking
+
+from csc_contracts import ComplaintLogged, FeedbackReceived, PublicEvent
+from csc_messaging.application import ConsumerApplication
+from csc_messaging.codec import encode
+from csc_messaging.ingest import Ingestor, Outcome, Record
+from csc_messaging.settings import ServiceSettings
+from csc_messaging.store import eventsourcing_env
+
+TOPIC = "csc.intake.v1"
+
+
+class Case(Aggregate):
+    @staticmethod
+    def create_id(case_id: UUID) -> UUID:
+        return case_id
+
+    @event("Opened")
+    def __init__(self, case_id: UUID, text: str) -> None:
+        self.notes = [text]
+
+    @event("Noted")
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+class Cases(ConsumerApplication):
+    """Opens a case per complaint (once), notes feedback on a case that is open."""
+
+    name = "cases"
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        # As sla does: whatever process_event adds must cover a run too.
+        self.lock = threading.RLock()
+        self.inside = 0
+        self.policies_inside: list[bool] = []
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        with self.lock:
+            self.inside += 1
+            try:
+                super().process_event(domain_event, tracking)
+            finally:
+                self.inside -= 1
+
+    @singledispatchmethod
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """Nothing else matters here."""
+
+    @policy.register
+    def _(self, e: ComplaintLogged, pe: ProcessingEvent[UUID]) -> None:
+        self.policies_inside.append(self.inside > 0)
+        if e.text == "explode":
+            raise RuntimeError("this complaint cannot be handled")
+        if self.find(Case.create_id(e.case_id), Case) is None:
+            pe.collect_events(Case(case_id=e.case_id, text=e.text))
+
+    @policy.register
+    def _(self, e: FeedbackReceived, pe: ProcessingEvent[UUID]) -> None:
+        case = self.find(Case.create_id(e.case_id), Case)
+        if case is not None:
+            case.note(e.text)
+            pe.collect_events(case)
+
+
+@dataclass
+class FakeRecord:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Any
+
+
+def complaint(case_id: UUID, text: str = "cracked housings") -> ComplaintLogged:
+    return ComplaintLogged.model_validate(
+        {
+            "event_id": str(uuid4()),
+            "case_id": str(case_id),
+            "occurred_at": "2026-11-24T08:00:00Z",
+            "actor": {"user": "li.wei", "department": "marketing"},
+            "category": "quality",
+            "channel": "phone",
+            "receiving_department": "production",
+            "received_at": "2026-11-24T07:55:00Z",
+            "customer": {"code": "OEM-001"},
+            "text": text,
+        }
+    )
+
+
+def feedback(case_id: UUID, text: str) -> FeedbackReceived:
+    data = complaint(case_id, text).model_dump(mode="json")
+    data.pop("category")
+    return FeedbackReceived.model_validate({**data, "event_id": str(uuid4()), "kind": "suggestion"})
+
+
+def records(items: list[PublicEvent | str], partition: int = 0) -> list[Record]:
+    out: list[Record] = []
+    for offset, item in enumerate(items):
+        if item == "poison":
+            out.append(FakeRecord(TOPIC, partition, offset, b"k", b"\x00garbage", []))
+            continue
+        assert not isinstance(item, str)
+        message = encode(item)
+        headers = message.headers
+        if getattr(item, "text", "") == "from the future":
+            headers = [
+                (k, b"csc.intake.ComplaintEscalated.v1" if k == "ce_type" else v)
+                for k, v in headers
+            ]
+        out.append(FakeRecord(TOPIC, partition, offset, message.key, message.value, headers))
+    return out
+
+
+@pytest.fixture
+def apps(tmp_path: Path) -> Iterator[tuple[Cases, Cases]]:
+    one = Cases(env=eventsourcing_env(ServiceSettings(data_dir=tmp_path / "one"), "cases"))
+    run = Cases(env=eventsourcing_env(ServiceSettings(data_dir=tmp_path / "run"), "cases"))
+    yield one, run
+    one.close()
+    run.close()
+
+
+def one_by_one(app: Cases, batch: list[Record]) -> tuple[list[Outcome], Ingestor]:
+    ingestor = Ingestor(app, None)
+
+    async def go() -> list[Outcome]:
+        return [await ingestor.handle(r) for r in batch]
+
+    return asyncio.run(go()), ingestor
+
+
+def as_run(app: Cases, batch: list[Record]) -> tuple[list[Outcome], Ingestor]:
+    ingestor = Ingestor(app, None)
+    return asyncio.run(ingestor.handle_run(batch)), ingestor
+
+
+def stored(app: Cases) -> list[tuple[str, int, str, bytes]]:
+    # Event timestamps differ between the two stores; everything else must not.
+    return [
+        (str(n.originator_id), n.originator_version, n.topic, n.state.split(b'"timestamp"')[0])
+        for n in app.recorder.select_notifications(1, 1000)
+    ]
+
+
+def test_a_run_stores_what_one_by_one_stores(apps: tuple[Cases, Cases]) -> None:
+    first, second = uuid4(), uuid4()
+    opened = complaint(first)
+    batch = records(
+        [
+            opened,
+            feedback(first, "called back"),  # changes the case opened just before, same run
+            complaint(second),
+            opened,  # republished at a new offset: no second case
+            "poison",
+            complaint(uuid4(), "from the future"),  # a type this consumer does not know
+            feedback(second, "on site tomorrow"),
+        ]
+    )
+    one_app, run_app = apps
+    outcomes_one, ingest_one = one_by_one(one_app, batch)
+    outcomes_run, ingest_run = as_run(run_app, batch)
+
+    assert outcomes_run == outcomes_one
+    assert (
+        ingest_run.stats.counts
+        == ingest_one.stats.counts
+        == {
+            "applied": 5,
+            "duplicate": 0,
+            "skipped_unknown_type": 1,
+            "dead_lettered": 1,
+        }
+    )
+    assert stored(run_app) == stored(one_app)
+    assert run_app.repository.get(first).notes == ["cracked housings", "called back"]
+    assert run_app.recorder.max_tracking_id(f"{TOPIC}:0") == len(batch)
+    assert one_app.recorder.max_tracking_id(f"{TOPIC}:0") == len(batch)
+    assert run_app.policies_inside and all(run_app.policies_inside)
+
+
+def test_a_redelivered_run_changes_nothing(apps: tuple[Cases, Cases]) -> None:
+    _, app = apps
+    batch = records([complaint(uuid4()), complaint(uuid4()), complaint(uuid4())])
+    as_run(app, batch)
+    before = stored(app)
+
+    outcomes, ingestor = as_run(app, batch)
+
+    assert outcomes == [Outcome.DUPLICATE] * 3
+    assert ingestor.stats.counts["duplicate"] == 3
+    assert stored(app) == before
+    # Part of it again, beside new records: only the new ones count.
+    more = records([complaint(uuid4()), complaint(uuid4()), complaint(uuid4()), complaint(uuid4())])
+    outcomes, _ = as_run(app, [*batch[1:], more[3]])
+    assert outcomes == [Outcome.DUPLICATE, Outcome.DUPLICATE, Outcome.APPLIED]
+
+
+def test_a_run_that_ends_in_unknown_types_records_no_position_for_them(
+    apps: tuple[Cases, Cases],
+) -> None:
+    _, app = apps
+    batch = records([complaint(uuid4()), complaint(uuid4(), "from the future")])
+    as_run(app, batch)
+    assert app.recorder.max_tracking_id(f"{TOPIC}:0") == 1
+
+
+def test_a_record_whose_policy_fails_is_dead_lettered_and_the_rest_applied(
+    apps: tuple[Cases, Cases],
+) -> None:
+    one_app, run_app = apps
+    batch = records([complaint(uuid4()), complaint(uuid4(), "explode"), complaint(uuid4())])
+    outcomes_one, _ = one_by_one(one_app, batch)
+    outcomes_run, ingestor = as_run(run_app, batch)
+
+    assert (
+        outcomes_run
+        == outcomes_one
+        == [
+            Outcome.APPLIED,
+            Outcome.DEAD_LETTERED,
+            Outcome.APPLIED,
+        ]
+    )
+    assert ingestor.stats.counts["dead_lettered"] == 1
+    assert stored(run_app) == stored(one_app)
+    assert run_app.recorder.max_tracking_id(f"{TOPIC}:0") == 3
+
+
+def test_a_run_holds_one_partition(apps: tuple[Cases, Cases]) -> None:
+    _, app = apps
+    mixed = [*records([complaint(uuid4())], 0), *records([complaint(uuid4())], 1)]
+    with pytest.raises(ValueError, match="one partition"):
+        as_run(app, mixed)
+
+
+def test_records_one_by_one_still_see_only_what_is_stored(apps: tuple[Cases, Cases]) -> None:
+    _, app = apps
+    case_id = uuid4()
+    one_by_one(app, records([complaint(case_id), feedback(case_id, "noted")]))
+    assert app.repository.get(case_id).notes == ["cracked housings", "noted"]
+    assert app.find(uuid4(), Case) is None
