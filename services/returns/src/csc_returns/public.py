@@ -15,119 +15,51 @@ SYSTEM: dict[str, str] = {"user": "returns", "department": "system"}
 
 C = ReturnCase
 
+# Internal and public events carry the same field names, so the mapping is a table;
+# the contract's models validate and drop what is internal. PNPR steps (4.3.3) also
+# carry the report's number.
+PUBLIC: dict[type[Any], tuple[type[PublicEvent], bool]] = {
+    C.Opened: (pub.ReturnCaseOpened, False),
+    C.ReplacementAgreed: (pub.ReplacementAgreed, False),
+    C.ReplacementShipped: (pub.ReplacementShipped, False),
+    C.ReturnRequested: (pub.ReturnRequested, False),
+    C.ConfirmationRequested: (pub.ReturnConfirmationRequested, False),
+    C.ConfirmedByQuality: (pub.ReturnConfirmedByQuality, False),
+    C.RejectedByQuality: (pub.ReturnRejectedByQuality, False),
+    C.ReceiptAuthorized: (pub.ReturnReceiptAuthorized, False),
+    C.Received: (pub.ReturnReceived, False),
+    C.SamplesTaken: (pub.ReturnSamplesTaken, False),
+    C.Identified: (pub.NonconformingProductIdentified, True),
+    C.Isolated: (pub.NonconformingProductIsolated, True),
+    C.NonconformanceReported: (pub.NonconformanceReported, True),
+    C.Reviewed: (pub.NonconformanceReviewed, True),
+    C.Dispositioned: (pub.NonconformanceDispositioned, True),
+}
+
 
 def to_public(domain_event: Any) -> PublicEvent | None:
     if not isinstance(domain_event, ReturnCase.Event):
         return None
     e: Any = domain_event
-    common: dict[str, Any] = {
+    found = next((v for k, v in PUBLIC.items() if isinstance(e, k)), None)
+    if found is None:
+        return None
+    cls, is_pnpr = found
+    fields = dict(vars(e))
+    fields.update(
         # The same id however often the relay publishes this event.
-        "event_id": uuid5(EVENT_NAMESPACE, f"returns:{e.originator_id}:{e.originator_version}"),
-        "case_id": e.originator_id,
+        event_id=uuid5(EVENT_NAMESPACE, f"returns:{e.originator_id}:{e.originator_version}"),
+        case_id=e.originator_id,
         # An opening replayed from Kafka is stored anew, at a new time; the customer's
         # report it follows is the same, so the public event (and its digest) is too.
-        "occurred_at": e.reported_at if isinstance(e, C.Opened) else e.timestamp,
-        "actor": getattr(e, "actor", SYSTEM),
-        "clause": CLAUSES[type(e)],
-    }
-    pnpr = {**common, "report_no": report_no(e.originator_id)}
-    match e:
-        case C.Opened():
-            return pub.ReturnCaseOpened(
-                **common,
-                opened_by_event=e.opened_by_event,
-                opened_by_type=e.opened_by_type,
-                reported_at=e.reported_at,
-                customer=e.customer,
-                product=e.product,
-                lot=e.lot,
-                description=e.description,
-            )
-        case C.ReplacementAgreed():
-            return pub.ReplacementAgreed(
-                **common,
-                customer=e.customer,
-                product=e.product,
-                delivery=e.delivery,
-                lot=e.lot,
-                quantity=e.quantity,
-                units=tuple(e.units),
-                agreed_with=e.agreed_with,
-            )
-        case C.ReplacementShipped():
-            return pub.ReplacementShipped(
-                **common,
-                quantity=e.quantity,
-                lot=e.lot,
-                units=tuple(e.units),
-                shipped_at=e.shipped_at,
-                shipping_note=e.shipping_note,
-            )
-        case C.ReturnRequested():
-            return pub.ReturnRequested(
-                **common,
-                customer=e.customer,
-                product=e.product,
-                delivery=e.delivery,
-                lot=e.lot,
-                quantity=e.quantity,
-                reason=e.reason,
-            )
-        case C.ConfirmationRequested():
-            return pub.ReturnConfirmationRequested(**common, note=e.note)
-        case C.ConfirmedByQuality():
-            return pub.ReturnConfirmedByQuality(**common, finding=e.finding)
-        case C.RejectedByQuality():
-            return pub.ReturnRejectedByQuality(**common, reason=e.reason)
-        case C.ReceiptAuthorized():
-            return pub.ReturnReceiptAuthorized(**common, quantity=e.quantity, lot=e.lot)
-        case C.Received():
-            return pub.ReturnReceived(
-                **common,
-                quantity=e.quantity,
-                location=e.location,
-                lot=e.lot,
-                received_at=e.received_at,
-            )
-        case C.SamplesTaken():
-            return pub.ReturnSamplesTaken(
-                **common,
-                condition=e.condition,
-                sample_count=len(e.sample_ids),
-                sample_ids=tuple(e.sample_ids),
-            )
-        case C.Identified():
-            return pub.NonconformingProductIdentified(**pnpr, tag=e.tag, quantity=e.quantity)
-        case C.Isolated():
-            return pub.NonconformingProductIsolated(
-                **pnpr, location=e.location, quantity=e.quantity
-            )
-        case C.NonconformanceReported():
-            return pub.NonconformanceReported(
-                **pnpr,
-                customer=e.customer,
-                product=e.product,
-                delivery=e.delivery,
-                lot=e.lot,
-                quantity=e.quantity,
-                description=e.description,
-                sample_ids=tuple(e.sample_ids),
-                tag=e.tag,
-                location=e.location,
-            )
-        case C.Reviewed():
-            return pub.NonconformanceReviewed(
-                **pnpr, board=tuple(e.board), decision=tuple(e.decision), note=e.note
-            )
-        case C.Dispositioned():
-            return pub.NonconformanceDispositioned(
-                **pnpr,
-                disposition=e.disposition,
-                quantity=e.quantity,
-                concession=e.concession,
-                note=e.note,
-                dispositioned=e.dispositioned,
-                remaining=e.remaining,
-                complete=e.remaining == 0,
-            )
-    return None
+        occurred_at=e.reported_at if isinstance(e, C.Opened) else e.timestamp,
+        actor=getattr(e, "actor", SYSTEM),
+        clause=CLAUSES[type(e)],
+    )
+    if is_pnpr:
+        fields["report_no"] = report_no(e.originator_id)
+    if isinstance(e, C.SamplesTaken):
+        fields["sample_count"] = len(e.sample_ids)
+    if isinstance(e, C.Dispositioned):
+        fields["complete"] = e.remaining == 0
+    return cls.model_validate(fields)
