@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from csc_audit.cli import app as audit_app
 from csc_contracts import SERVICES, Department, Topics
 from csc_devkit.catalog import app as catalog_app
 from csc_devkit.processes import SERVICE_PORTS, ServiceProcess
@@ -24,6 +25,7 @@ app = typer.Typer(help="Customer Service Control, run locally.", no_args_is_help
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(audit_app, name="audit")
 
 DataDir = Annotated[
     Path, typer.Option(help="Where Kafka's logs and the services' stores are kept.")
