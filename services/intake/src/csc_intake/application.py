@@ -21,6 +21,7 @@ from csc_intake.domain import (
     RuleViolation,
 )
 from csc_intake.permissions import authorize
+from csc_messaging.rules import NotFound
 
 # Case ids from an Idempotency-Key: a retried request finds the case it created.
 CASE_NAMESPACE = UUID("6f0f2f43-3a55-4b8e-9d37-5d1b0c7f6a01")
@@ -33,10 +34,6 @@ E = TypeVar("E", FeedbackEntry, Complaint)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class NotFound(Exception):
-    """The case, customer or record named does not exist."""
 
 
 class IntakeApplication(Application[UUID]):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from csc_contracts import Actor, Department
+from csc_contracts import Department
+from csc_messaging.rules import Permissions
 
 M = Department.MARKETING
 AS = Department.AFTER_SALES
@@ -33,19 +34,5 @@ WRITES: dict[str, tuple[frozenset[Department], str]] = {
 }
 
 
-class Forbidden(Exception):
-    def __init__(self, action: str, actor: Actor) -> None:
-        allowed, clause = WRITES[action]
-        names = ", ".join(sorted(d.value for d in allowed))
-        super().__init__(
-            f"{clause}: {action.replace('_', ' ')} is for {names}; "
-            f"{actor.user} acts for {actor.department.value}"
-        )
-        self.clause = clause
-        self.allowed = allowed
-
-
-def authorize(action: str, actor: Actor) -> None:
-    allowed, _ = WRITES[action]
-    if actor.department not in allowed:
-        raise Forbidden(action, actor)
+PERMISSIONS = Permissions(WRITES)
+authorize = PERMISSIONS.authorize

@@ -21,6 +21,7 @@ from eventsourcing.persistence import Tracking
 
 from csc_contracts import Actor, ComplaintCategory, ComplaintLogged, FeedbackKind, FeedbackReceived
 from csc_messaging.application import ConsumerApplication
+from csc_messaging.rules import NotFound
 from csc_returns import commands as c
 from csc_returns.domain import ReturnCase, RuleViolation
 from csc_returns.permissions import authorize
@@ -35,10 +36,6 @@ Now = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-class NotFound(Exception):
-    """The case named does not exist in returns."""
 
 
 class ReturnsApplication(ConsumerApplication):

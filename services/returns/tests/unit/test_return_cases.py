@@ -23,10 +23,11 @@ from fastapi.testclient import TestClient
 import csc_contracts as pub
 from csc_contracts import Actor, Department
 from csc_messaging.auth import issue_token
+from csc_messaging.rules import install_error_handlers
 from csc_messaging.runtime import ConsumingService
 from csc_returns.application import ReturnsApplication
 from csc_returns.bootstrap import RETURNS, ReturnsSettings
-from csc_returns.entrypoints.http import error_handlers, routes
+from csc_returns.entrypoints.http import routes
 from csc_returns.permissions import WRITES
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
@@ -51,7 +52,7 @@ class Desk:
         self.offsets = count(1)
         http = FastAPI()
         http.include_router(routes(service))
-        error_handlers(http)
+        install_error_handlers(http)
         self.http = TestClient(http)
 
     def feed(self, event: pub.PublicEvent) -> None:

@@ -16,23 +16,18 @@ from fastapi import (
     APIRouter,
     Depends,
     FastAPI,
-    HTTPException,
     Query,
-    Request,
     Response,
     status,
 )
-from fastapi.responses import JSONResponse
 
 from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
 from csc_intake import commands as c
-from csc_intake.application import NotFound
 from csc_intake.bootstrap import Intake, bootstrap
-from csc_intake.domain import RuleViolation
-from csc_intake.permissions import Forbidden
 from csc_intake.projections import history
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.params import IdempotencyKey, Month
+from csc_messaging.rules import found, install_error_handlers
 from csc_messaging.runtime import probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
 
@@ -68,7 +63,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         lifespan=lifespan,
     )
     app.include_router(probes({"store": store_check(intake.app), "relay": relay_check}))
-    _error_handlers(app)
+    install_error_handlers(app)
     current_actor = authenticator(TokenVerifier(intake.settings.auth))
     Caller = Annotated[Actor, Depends(current_actor)]
     api = APIRouter(dependencies=[Depends(current_actor)])
@@ -80,7 +75,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     def entry_out(aggregate: Any) -> dict[str, Any]:
         published(aggregate)
-        return _found(view.entry(str(aggregate.id)), f"register entry {aggregate.id}")
+        return found(view.entry(str(aggregate.id)), f"register entry {aggregate.id}")
 
     def created(
         response: Response, pair: tuple[Any, bool], out: Callable[[Any], dict[str, Any]]
@@ -94,7 +89,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     def customer_out(customer: Any) -> dict[str, Any]:
         published(customer)
-        return _found(view.customer(customer.code), f"customer {customer.code}")
+        return found(view.customer(customer.code), f"customer {customer.code}")
 
     @api.post("/customers", status_code=201, tags=["customers"])
     def register_customer(
@@ -131,7 +126,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
     @api.get("/customers/{code}", tags=["customers"])
     def customer_page(code: str) -> dict[str, Any]:
         """The customer's page: archive, contacts, contact log, visits, surveys, entries."""
-        return _found(view.customer(code), f"customer {code}")
+        return found(view.customer(code), f"customer {code}")
 
     # The Register (4.1.2-4.1.3, 4.4.1) ---------------------------------------------------
 
@@ -176,7 +171,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     @api.get("/register-entries/{case_id}", tags=["register"])
     def get_entry(case_id: UUID) -> dict[str, Any]:
-        return _found(view.entry(str(case_id)), f"register entry {case_id}")
+        return found(view.entry(str(case_id)), f"register entry {case_id}")
 
     @api.get("/register-entries/{case_id}/history", tags=["register"])
     def entry_history(case_id: UUID) -> list[dict[str, Any]]:
@@ -268,7 +263,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     def record_out(record: Any) -> dict[str, Any]:
         published(record)
-        return _found(view.field_service_record(str(record.id)), f"record {record.id}")
+        return found(view.field_service_record(str(record.id)), f"record {record.id}")
 
     @api.post("/field-service-records", status_code=201, tags=["field service"])
     def record_field_service(
@@ -303,7 +298,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     @api.get("/field-service-records/{record_id}", tags=["field service"])
     def get_field_service(record_id: UUID) -> dict[str, Any]:
-        return _found(view.field_service_record(str(record_id)), f"record {record_id}")
+        return found(view.field_service_record(str(record_id)), f"record {record_id}")
 
     # Operations ------------------------------------------------------------------------------
 
@@ -325,31 +320,3 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     app.include_router(api)
     return app
-
-
-def _error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RuleViolation)
-    async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
-        code = (
-            status.HTTP_422_UNPROCESSABLE_CONTENT
-            if exc.kind == "invalid"
-            else status.HTTP_409_CONFLICT
-        )
-        return JSONResponse(
-            status_code=code,
-            content={"detail": [{"rule": exc.clause, "loc": exc.field, "msg": exc.message}]},
-        )
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(exc)})
-
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc)})
-
-
-def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
-    return row

@@ -16,25 +16,22 @@ from fastapi import (
     APIRouter,
     Depends,
     FastAPI,
-    HTTPException,
     Query,
-    Request,
     Response,
     status,
 )
-from fastapi.responses import JSONResponse
 
 from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.params import IdempotencyKey, Month
+from csc_messaging.rules import found, install_error_handlers
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_returns import commands as c
-from csc_returns.application import NotFound, ReturnsApplication
+from csc_returns.application import ReturnsApplication
 from csc_returns.bootstrap import RETURNS
-from csc_returns.domain import STATUSES, RuleViolation
-from csc_returns.permissions import Forbidden
+from csc_returns.domain import STATUSES
 from csc_returns.pnpr_form import filename, pnpr_form
 from csc_returns.projections import ReturnCases
 
@@ -52,7 +49,7 @@ def routes(service: ConsumingService) -> APIRouter:
     Caller = Annotated[Actor, Depends(current_actor)]
 
     def case_out(case_id: UUID) -> dict[str, Any]:
-        return _found(view.case(str(case_id)), f"return case {case_id}")
+        return found(view.case(str(case_id)), f"return case {case_id}")
 
     # Opening a replacement or a return ----------------------------------------------------
 
@@ -152,7 +149,7 @@ def routes(service: ConsumingService) -> APIRouter:
         return view.quarantine()
 
     def report_of(case_id: UUID) -> dict[str, Any]:
-        return _found(view.pnpr(str(case_id)), f"PNPR of case {case_id} (goods not tagged)")
+        return found(view.pnpr(str(case_id)), f"PNPR of case {case_id} (goods not tagged)")
 
     def document(case_id: UUID, kind: Literal["pdf", "xlsx"]) -> Response:
         # The footer's digest must describe the very state the report was read from.
@@ -198,35 +195,7 @@ def routes(service: ConsumingService) -> APIRouter:
     return router
 
 
-def error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RuleViolation)
-    async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
-        code = (
-            status.HTTP_422_UNPROCESSABLE_CONTENT
-            if exc.kind == "invalid"
-            else status.HTTP_409_CONFLICT
-        )
-        return JSONResponse(
-            status_code=code,
-            content={"detail": [{"rule": exc.clause, "loc": exc.field, "msg": exc.message}]},
-        )
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(exc)})
-
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc)})
-
-
-def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
-    return row
-
-
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = RETURNS.http_app(routes, settings)
-    error_handlers(app)
+    install_error_handlers(app)
     return app
