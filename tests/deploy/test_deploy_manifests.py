@@ -23,7 +23,6 @@ CUSTOM_KINDS = {
     ("postgresql.cnpg.io/v1", "Cluster"),
 }
 CONSUMERS = [s for s in SERVICES if s != "intake"]
-EVENT_PARTITIONS = 3
 # Secrets the operators write; the manifests only ever refer to them.
 OPERATOR_SECRETS = (
     {f"csc-{s}" for s in SERVICES}  # Strimzi: KafkaUser passwords
@@ -103,10 +102,14 @@ def test_prod_pods_run_unprivileged_on_a_read_only_root(prod: list[dict[str, Any
             assert sc.get("privileged", False) is False, name
             assert sc["capabilities"]["drop"] == ["ALL"], name
             assert not sc["capabilities"].get("add"), name
-            # The only writable paths are emptyDirs of bounded size.
+            # The only writable paths are emptyDirs of bounded size, and capa's evidence
+            # volume (4.4.3), a claim of fixed size.
             volumes = {v["name"]: v for v in spec["volumes"]}
             for mount in container["volumeMounts"]:
                 volume = volumes[mount["name"]]
+                if name == "csc-capa" and mount["name"] == "evidence":
+                    assert volume["persistentVolumeClaim"]["claimName"] == "csc-capa-evidence"
+                    continue
                 assert mount.get("readOnly") or "sizeLimit" in volume.get("emptyDir", {}), (
                     f"{name}: {mount['mountPath']} is writable and unbounded"
                 )
@@ -141,12 +144,10 @@ def test_prod_replicas_follow_the_relay_and_the_partitions(prod: list[dict[str, 
     intake = deployments["csc-intake"]["spec"]
     assert intake["replicas"] == 1, "a second relay would fence the first (csc-relay-intake)"
     assert intake["strategy"]["type"] == "Recreate"
-    for service in ("sla", "returns"):
+    for service in ("sla", "returns", "capa"):
         spec = deployments[f"csc-{service}"]["spec"]
         assert spec["replicas"] == 1, f"a second relay would fence the first (csc-relay-{service})"
         assert spec["strategy"]["type"] == "Recreate"
-    replicas = deployments["csc-capa"]["spec"]["replicas"]
-    assert 2 <= replicas <= EVENT_PARTITIONS, f"csc-capa: {replicas} replicas"
 
 
 def test_prod_every_service_has_a_service_a_budget_and_a_network_policy(
@@ -303,9 +304,9 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
             ("group", "subscriber-", "prefix"): {"Read", "Describe"},
         },
     }
-    # sla publishes its clocks, returns its decisions, each through its own
-    # transactional outbox relay.
-    for service in ("sla", "returns"):
+    # sla publishes its clocks, returns and capa their decisions, each through its
+    # own transactional outbox relay.
+    for service in ("sla", "returns", "capa"):
         expected[f"csc-{service}"] |= {
             ("topic", topics.relay_offsets, "literal"): {"Read", "Write", "Describe"},
             ("transactionalId", f"csc-relay-{service}", "literal"): {"Write", "Describe"},
@@ -314,6 +315,11 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
     # sla also reads returns' topic (the monthly report counts returns), dead-lettering
     # what it cannot read there.
     expected["csc-sla"] |= {
+        ("topic", topics.events("returns"), "literal"): {"Read", "Describe"},
+        ("topic", topics.dlq(topics.events("returns")), "literal"): {"Write", "Describe"},
+    }
+    # capa reads returns' topic too: a PNPR opens or confirms an investigation (4.3.4).
+    expected["csc-capa"] |= {
         ("topic", topics.events("returns"), "literal"): {"Read", "Describe"},
         ("topic", topics.dlq(topics.events("returns")), "literal"): {"Write", "Describe"},
     }

@@ -1,20 +1,86 @@
-"""CAPA's reactions to other services' public events."""
+"""CAPA's reactions to other services' public events, and QC's commands over HTTP.
+
+From Kafka: a quality complaint opens an investigation (4.4.3), Marketing's
+impact assessment joins it (4.4.2), Marketing's misuse finding closes it
+without CAPA (4.2.3), and a PNPR of returned goods opens or confirms one
+(4.3.4). Everything QC and the team decide is recorded in capa's store, the
+system of record of those decisions, and published on ``csc.capa.v1``.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from functools import singledispatchmethod
-from typing import Any
+from hashlib import sha256
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import Tracking
 
-from csc_capa.domain import Investigation
-from csc_contracts import ComplaintCategory, ComplaintLogged, Department
+from csc_capa import commands as c
+from csc_capa.blobs import BlobStore
+from csc_capa.domain import CustomerReportFormat, Investigation, RuleViolation, format_id
+from csc_capa.permissions import authorize
+from csc_contracts import (
+    Actor,
+    ComplaintCategory,
+    ComplaintLogged,
+    Department,
+    MisuseDetermined,
+    NonconformanceReported,
+    QualityImpactAssessed,
+)
+from csc_contracts.capa import InvestigationSource, ReportFormat
 from csc_messaging.application import ConsumerApplication
+from csc_messaging.rules import NotFound
+
+CLOCK_SKEW = timedelta(minutes=5)
+DEFAULT_FORMAT = ReportFormat.CPAR  # 4.3.4: "otherwise the company's own form"
+
+Now = Callable[[], datetime]
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class EvidenceRefused(Exception):
+    """An upload the evidence rules refuse: ``status`` 413 (too large) or 415 (type)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class CapaApplication(ConsumerApplication):
     name = "capa"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        blobs: BlobStore | None = None,
+        max_evidence_bytes: int = 25 * 1024 * 1024,
+        evidence_media_types: frozenset[str] = frozenset(),
+        now: Now = utcnow,
+    ) -> None:
+        super().__init__(env)
+        self.blobs = blobs
+        self.max_evidence_bytes = max_evidence_bytes
+        self.evidence_media_types = evidence_media_types
+        self.now = now
+        # Events from Kafka and commands over HTTP change the same cases: one at a time.
+        self.lock = threading.RLock()
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        with self.lock:
+            super().process_event(domain_event, tracking)
+
+    # Reactions ----------------------------------------------------------------------------
 
     @singledispatchmethod
     def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
@@ -30,15 +96,474 @@ class CapaApplication(ConsumerApplication):
         processing_event.collect_events(
             Investigation(
                 case_id=event.case_id,
-                complaint_event=event.event_id,
-                complained_at=event.received_at,
+                source=InvestigationSource.COMPLAINT.value,
+                source_event_id=event.event_id,
+                reported_at=event.received_at,
                 customer=event.customer.model_dump(mode="json"),
                 product=event.product,
                 lot=event.lot,
-                complaint=event.text,
+                description=event.text,
                 owner_department=Department.QUALITY.value,
             )
         )
 
+    @policy.register
+    def _(self, event: QualityImpactAssessed, processing_event: ProcessingEvent[UUID]) -> None:
+        # 4.4.2: what the customer needs to keep producing shapes D0 and D3.
+        found = self.investigation(event.case_id)
+        if found is None:
+            return
+        found.note_impact(
+            lines_stopped=event.lines_stopped,
+            quantity_affected=event.quantity_affected,
+            remedial_measure=str(event.remedial_measure),
+            remedial_details=event.remedial_details,
+            at=event.occurred_at,
+        )
+        processing_event.collect_events(found)
+
+    @policy.register
+    def _(self, event: MisuseDetermined, processing_event: ProcessingEvent[UUID]) -> None:
+        # 4.2.3: the customer's responsibility; no CAPA.
+        found = self.investigation(event.case_id)
+        if found is not None and found.misuse_from_intake(event.finding, event.occurred_at):
+            processing_event.collect_events(found)
+
+    @policy.register
+    def _(self, event: NonconformanceReported, processing_event: ProcessingEvent[UUID]) -> None:
+        # 4.3.4: corrective action on returns starts from the PNPR's report (4.3.3).
+        found = self.investigation(event.case_id)
+        if found is None:
+            found = Investigation(
+                case_id=event.case_id,
+                source=InvestigationSource.PNPR.value,
+                source_event_id=event.event_id,
+                reported_at=event.occurred_at,
+                customer=event.customer.model_dump(mode="json"),
+                product=event.product,
+                lot=event.lot,
+                description=event.description,
+                owner_department=Department.QUALITY.value,
+            )
+        found.link_nonconformance(
+            report_no=event.report_no,
+            description=event.description,
+            lot=event.lot,
+            quantity=event.quantity,
+            source_event_id=event.event_id,
+            at=event.occurred_at,
+        )
+        processing_event.collect_events(found)
+
+    # Reading ------------------------------------------------------------------------------
+
     def investigation(self, case_id: UUID) -> Investigation | None:
         return self.find(case_id, Investigation)
+
+    def report_format_of(self, customer_code: str) -> CustomerReportFormat | None:
+        return self.find(format_id(customer_code), CustomerReportFormat)
+
+    # Investigation (4.4.3) ------------------------------------------------------------------
+
+    def contact_customer(
+        self, case_id: UUID, command: c.ContactCustomer, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("contact_customer", actor)
+        contacted_at = self._not_future(command.contacted_at, "contacted_at")
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.contact_customer(
+                contacted_at=contacted_at,
+                contact=command.contact,
+                means=command.means,
+                summary=command.summary,
+                **_by(actor, key),
+            ),
+        )
+
+    def request_evidence(
+        self, case_id: UUID, command: c.RequestEvidence, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("request_evidence", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.request_evidence(
+                kinds=list(command.kinds),
+                details=command.details,
+                due=command.due,
+                **_by(actor, key),
+            ),
+        )
+
+    def receive_evidence(
+        self,
+        case_id: UUID,
+        data: bytes,
+        *,
+        filename: str,
+        media_type: str,
+        description: str | None,
+        request_no: int | None,
+        actor: Actor,
+        key: str | None = None,
+    ) -> tuple[Investigation, str]:
+        """Store the bytes by their hash, then record their arrival (4.4.3)."""
+        authorize("receive_evidence", actor)
+        media_type = media_type.split(";")[0].strip().lower()
+        if not data:
+            raise EvidenceRefused(422, "the upload is empty: send the file's bytes as the body")
+        if len(data) > self.max_evidence_bytes:
+            raise EvidenceRefused(
+                413,
+                f"{filename} is {len(data):,} bytes; evidence is limited to "
+                f"{self.max_evidence_bytes:,} bytes (CSC_EVIDENCE_MAX_BYTES)",
+            )
+        if media_type not in self.evidence_media_types:
+            allowed = ", ".join(sorted(self.evidence_media_types))
+            raise EvidenceRefused(
+                415, f"{filename} is {media_type or 'of no type'}; evidence may be {allowed}"
+            )
+        if self.blobs is None:
+            raise RuntimeError("capa has no evidence store")
+        with self.lock:
+            case = self._get(case_id)
+            # Check the case before storing bytes for it; the same check runs again below.
+            if case.status in ("not_confirmed", "misuse", "closed") and not case.has_handled(key):
+                raise RuleViolation(
+                    "4.4.3", f"evidence is received: the case is {case.status}, nothing more"
+                )
+            digest = self.blobs.put(data)
+        case = self._step(
+            case_id,
+            key,
+            lambda case: case.receive_evidence(
+                sha256=digest,
+                filename=filename,
+                media_type=media_type,
+                size=len(data),
+                description=description,
+                request_no=request_no,
+                **_by(actor, key),
+            ),
+        )
+        return case, digest
+
+    def evidence(self, case_id: UUID, digest: str) -> bytes:
+        case = self._get(case_id)
+        if digest not in case.evidence or self.blobs is None:
+            raise NotFound(f"no evidence {digest} on case {case_id}")
+        data = self.blobs.get(digest)
+        if data is None:
+            raise NotFound(f"evidence {digest} is on record but missing from the evidence store")
+        return data
+
+    def confirm(
+        self, case_id: UUID, command: c.Confirm, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("confirm", actor)
+        return self._step(
+            case_id, key, lambda case: case.confirm(finding=command.finding, **_by(actor, key))
+        )
+
+    def not_confirm(
+        self, case_id: UUID, command: c.NotConfirm, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("not_confirm", actor)
+        return self._step(
+            case_id, key, lambda case: case.not_confirm(reason=command.reason, **_by(actor, key))
+        )
+
+    def find_misuse(
+        self, case_id: UUID, command: c.FindMisuse, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("find_misuse", actor)
+        return self._step(
+            case_id, key, lambda case: case.find_misuse(finding=command.finding, **_by(actor, key))
+        )
+
+    # CAPA (4.4.4, 4.3.4) ---------------------------------------------------------------------
+
+    def convene_team(
+        self, case_id: UUID, command: c.ConveneTeam, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("convene_team", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.convene_team(
+                leader=command.leader.model_dump(mode="json"),
+                members=[m.model_dump(mode="json") for m in command.members],
+                **_by(actor, key),
+            ),
+        )
+
+    def record_emergency_response(
+        self,
+        case_id: UUID,
+        command: c.RecordEmergencyResponse,
+        actor: Actor,
+        key: str | None = None,
+    ) -> Investigation:
+        authorize("record_emergency_response", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.record_emergency_response(actions=command.actions, **_by(actor, key)),
+        )
+
+    def describe_problem(
+        self, case_id: UUID, command: c.DescribeProblem, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("describe_problem", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.describe_problem(
+                problem=command.model_dump(mode="json"), **_by(actor, key)
+            ),
+        )
+
+    def record_containment(
+        self, case_id: UUID, command: c.RecordContainment, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("record_containment", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.record_containment(
+                actions=command.actions,
+                scope=command.scope,
+                quantity=command.quantity,
+                **_by(actor, key),
+            ),
+        )
+
+    def identify_root_cause(
+        self, case_id: UUID, command: c.IdentifyRootCause, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("identify_root_cause", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.identify_root_cause(
+                root_cause=command.root_cause,
+                escape_point=command.escape_point,
+                method=command.method,
+                **_by(actor, key),
+            ),
+        )
+
+    def plan_action(
+        self, case_id: UUID, command: c.PlanAction, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("plan_action", actor)
+        today = self.now().date()
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.plan_action(
+                kind=command.kind.value,
+                description=command.description,
+                owner=command.owner.model_dump(mode="json"),
+                due=command.due,
+                today=today,
+                **_by(actor, key),
+            ),
+        )
+
+    def implement_action(
+        self,
+        case_id: UUID,
+        action_no: int,
+        command: c.ImplementAction,
+        actor: Actor,
+        key: str | None = None,
+    ) -> Investigation:
+        authorize("implement_action", actor)
+        implemented_on = self._not_future_day(command.implemented_on, "implemented_on")
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.implement_action(
+                action_no=action_no,
+                implemented_on=implemented_on,
+                validation=command.validation,
+                **_by(actor, key),
+            ),
+        )
+
+    def verify_effectiveness(
+        self, case_id: UUID, command: c.VerifyEffectiveness, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("verify_effectiveness", actor)
+        verified_on = self._not_future_day(command.verified_on, "verified_on")
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.verify_effectiveness(
+                effective=command.effective,
+                method=command.method,
+                result=command.result,
+                verified_on=verified_on,
+                **_by(actor, key),
+            ),
+        )
+
+    def prevent_recurrence(
+        self, case_id: UUID, command: c.PreventRecurrence, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("prevent_recurrence", actor)
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.prevent_recurrence(
+                updates=[u.model_dump(mode="json") for u in command.updates],
+                note=command.note,
+                **_by(actor, key),
+            ),
+        )
+
+    def close_capa(
+        self, case_id: UUID, command: c.Close, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("close", actor)
+        closed_at = self.now()
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.close(
+                summary=command.summary,
+                recognition=command.recognition,
+                closed_at=closed_at,
+                **_by(actor, key),
+            ),
+        )
+
+    # Report formats (4.3.4) --------------------------------------------------------------------
+
+    def choose_report_format(
+        self, case_id: UUID, command: c.ChooseReportFormat, actor: Actor, key: str | None = None
+    ) -> Investigation:
+        authorize("choose_report_format", actor)
+        if command.format is ReportFormat.CUSTOMER:
+            case = self._get(case_id)
+            registered = self.report_format_of(str(case.customer["code"]))
+            if registered is None or registered.template is None:
+                raise RuleViolation(
+                    "4.3.4",
+                    f"customer {case.customer['code']} has no report format of its own "
+                    "registered: register its template first",
+                    field="format",
+                    kind="invalid",
+                )
+        return self._step(
+            case_id,
+            key,
+            lambda case: case.choose_report_format(
+                format=command.format.value, reason=command.reason, **_by(actor, key)
+            ),
+        )
+
+    def register_report_format(
+        self,
+        customer_code: str,
+        command: c.RegisterReportFormat,
+        actor: Actor,
+        key: str | None = None,
+    ) -> tuple[CustomerReportFormat, bool]:
+        """Register (or revise) how a customer wants its CAPAs reported. (registration, new)."""
+        authorize("register_report_format", actor)
+        template = command.template
+        if command.format is ReportFormat.CUSTOMER:
+            if template is None:
+                raise RuleViolation(
+                    "4.3.4",
+                    "the customer's own format needs its template",
+                    field="template",
+                    kind="invalid",
+                )
+            from csc_capa.report_forms import TemplateProblem, validate_template
+
+            try:
+                validate_template(template)
+            except TemplateProblem as problem:
+                raise RuleViolation(
+                    "4.3.4",
+                    f"the template does not render: {problem}",
+                    field="template",
+                    kind="invalid",
+                ) from problem
+        elif template is not None:
+            raise RuleViolation(
+                "4.3.4",
+                f"a template belongs to format 'customer', not {command.format.value!r}",
+                field="template",
+                kind="invalid",
+            )
+        fields: dict[str, Any] = {
+            "format": command.format.value,
+            "title": command.title,
+            "template": template,
+            "template_sha256": sha256(template.encode()).hexdigest() if template else None,
+            "actor": actor.model_dump(mode="json"),
+            "request_key": key,
+        }
+        with self.lock:
+            existing = self.report_format_of(customer_code)
+            if existing is None:
+                registration = CustomerReportFormat(customer_code=customer_code, **fields)
+                self.save(registration)
+                return registration, True
+            existing.revise(**fields)
+            self.save(existing)
+            return existing, False
+
+    def report_format(self, case: Investigation) -> tuple[str, str]:
+        """The format a case's CAPA is reported in, and why: case > customer > CPAR (4.3.4)."""
+        if case.report_format is not None:
+            return case.report_format, "case"
+        registered = self.report_format_of(str(case.customer["code"]))
+        if registered is not None:
+            return registered.format, "customer"
+        return DEFAULT_FORMAT.value, "default"
+
+    # Shared -----------------------------------------------------------------------------
+
+    def _get(self, case_id: UUID) -> Investigation:
+        case = self.investigation(case_id)
+        if case is None:
+            raise NotFound(f"no investigation of case {case_id}")
+        return case
+
+    def _step(
+        self, case_id: UUID, key: str | None, change: Callable[[Investigation], object]
+    ) -> Investigation:
+        with self.lock:
+            case = self._get(case_id)
+            # A retried request (same Idempotency-Key) finds its effect already recorded.
+            if not case.has_handled(key):
+                change(case)
+                self.save(case)
+            return case
+
+    def _not_future(self, moment: datetime | None, field: str) -> datetime:
+        now = self.now()
+        if moment is None:
+            return now
+        if moment > now + CLOCK_SKEW:
+            raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
+        return moment
+
+    def _not_future_day(self, day: date | None, field: str) -> date:
+        today = self.now().date()
+        if day is None:
+            return today
+        if day > today:
+            raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
+        return day
+
+
+def _by(actor: Actor, key: str | None) -> dict[str, Any]:
+    return {"actor": actor.model_dump(mode="json"), "request_key": key, "happened_at": None}

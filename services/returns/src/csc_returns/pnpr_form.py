@@ -10,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from csc_contracts import Department, Disposition
+from csc_contracts import Disposition
 from csc_forms import (
+    DEPARTMENTS,
     PREPARED_REVIEWED_APPROVED,
     Cell,
     Column,
@@ -32,16 +33,6 @@ DISPOSITIONS: Labels = {
     Disposition.SCRAP: ("报废", "scrap"),
     Disposition.USE_AS_IS: ("让步接收", "use as is by concession"),
     Disposition.RETURN_TO_SUPPLIER: ("退回供方", "return to supplier"),
-}
-DEPARTMENTS: Labels = {
-    Department.MARKETING: ("市场部", "Marketing"),
-    Department.AFTER_SALES: ("售后服务", "After-sales"),
-    Department.QUALITY: ("品管部", "Quality"),
-    Department.ENGINEERING: ("工程部", "Engineering"),
-    Department.DEVELOPMENT: ("开发部", "Development"),
-    Department.PRODUCTION: ("生产部", "Production"),
-    Department.WAREHOUSE: ("仓务部", "Warehouse"),
-    Department.CHIEF_ENGINEER: ("总工", "Chief Engineer"),
 }
 STATUSES: Labels = {
     "identified": ("已标识", "identified"),

@@ -10,53 +10,26 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from itertools import count
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.persistence import Tracking
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 
 import csc_contracts as pub
 from csc_contracts import Actor, Department
-from csc_messaging.auth import issue_token
-from csc_messaging.rules import install_error_handlers
-from csc_messaging.runtime import ConsumingService
+from csc_devkit.desk import SECRET, Desk, refused
 from csc_returns.application import ReturnsApplication
 from csc_returns.bootstrap import RETURNS, ReturnsSettings
 from csc_returns.entrypoints.http import routes
 from csc_returns.permissions import WRITES
 
-SECRET = "unit-test-secret-of-at-least-32-bytes"
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 LOT = "L2026-11-07"
 
 
-def auth(department: str, user: str | None = None, key: str | None = None) -> dict[str, str]:
-    token = issue_token(SECRET, user or f"{department}.user", Department(department))
-    headers = {"Authorization": f"Bearer {token}"}
-    if key:
-        headers["Idempotency-Key"] = key
-    return headers
-
-
-class Desk:
+class ReturnsDesk(Desk):
     """Returns' service without its consumer or relay: intake's events fed by hand, HTTP out."""
-
-    def __init__(self, service: ConsumingService) -> None:
-        assert isinstance(service.app, ReturnsApplication)
-        self.service, self.app = service, service.app
-        self.offsets = count(1)
-        http = FastAPI()
-        http.include_router(routes(service))
-        install_error_handlers(http)
-        self.http = TestClient(http)
-
-    def feed(self, event: pub.PublicEvent) -> None:
-        self.app.apply_public(event, Tracking("csc.intake.v1:0", next(self.offsets)))
 
     def complaint(self, category: str = "quality", case_id: UUID | None = None) -> str:
         """A complaint as intake publishes it; returns the case id."""
@@ -78,13 +51,6 @@ class Desk:
             )
         )
         return str(case_id)
-
-    def post(self, path: str, body: dict[str, Any], department: str, key: str | None = None) -> Any:
-        return self.http.post(path, json=body, headers=auth(department, key=key))
-
-    def events(self) -> int:
-        """How many events the store holds: a refused command adds none."""
-        return self.app.recorder.max_notification_id() or 0
 
 
 RETURN = {"delivery": "DN-2026-1107", "lot": LOT, "quantity": 40, "reason": "cracked housings"}
@@ -114,24 +80,26 @@ WHOLE_BATCH: list[tuple[str, dict[str, Any], str]] = [
 
 
 @pytest.fixture
-def desk(tmp_path: Path) -> Iterator[Desk]:
+def desk(tmp_path: Path) -> Iterator[ReturnsDesk]:
     service = RETURNS.bootstrap(
         ReturnsSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
     )
     assert isinstance(service.app, ReturnsApplication)
     service.app.now = lambda: T0
-    yield Desk(service)
+    yield ReturnsDesk(service, routes)
     service.app.close()
 
 
-def requested(desk: Desk) -> str:
+def requested(desk: ReturnsDesk) -> str:
     case = desk.complaint()
     response = desk.post("/returns", {**RETURN, "case_id": case}, "marketing")
     assert response.status_code == 201, response.text
     return case
 
 
-def walk(desk: Desk, case: str, steps: list[tuple[str, dict[str, Any], str]]) -> dict[str, Any]:
+def walk(
+    desk: ReturnsDesk, case: str, steps: list[tuple[str, dict[str, Any], str]]
+) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for path, body, department in steps:
         response = desk.post(f"/cases/{case}/{path}", body, department)
@@ -140,18 +108,10 @@ def walk(desk: Desk, case: str, steps: list[tuple[str, dict[str, Any], str]]) ->
     return row
 
 
-def refused(response: Any, code: int, clause: str) -> str:
-    assert response.status_code == code, response.text
-    detail = response.json()["detail"]
-    message = detail if isinstance(detail, str) else detail[0]["rule"] + ": " + detail[0]["msg"]
-    assert message.startswith(f"{clause}:"), message
-    return str(message)
-
-
 # Opening (4.3) ----------------------------------------------------------------------------
 
 
-def test_4_3_a_quality_complaint_opens_a_case_other_complaints_do_not(desk: Desk) -> None:
+def test_4_3_a_quality_complaint_opens_a_case_other_complaints_do_not(desk: ReturnsDesk) -> None:
     quality = desk.complaint("quality")
     delivery = desk.complaint("delivery")
     assert desk.http.get(f"/cases/{quality}").json()["status"] == "reported"
@@ -162,7 +122,7 @@ def test_4_3_a_quality_complaint_opens_a_case_other_complaints_do_not(desk: Desk
     ]
 
 
-def test_4_3_a_return_names_a_case_returns_has_seen_or_opens_its_own(desk: Desk) -> None:
+def test_4_3_a_return_names_a_case_returns_has_seen_or_opens_its_own(desk: ReturnsDesk) -> None:
     unknown = desk.post("/returns", {**RETURN, "case_id": str(uuid4())}, "marketing")
     refused(unknown, 422, "4.3")
     nobody = desk.post("/returns", RETURN, "marketing", key="r-1")
@@ -181,7 +141,7 @@ def test_4_3_a_return_names_a_case_returns_has_seen_or_opens_its_own(desk: Desk)
 # The whole-batch return and the PNPR (4.3.2-4.3.3) --------------------------------------------
 
 
-def test_4_3_2_whole_batch_return_to_a_dispositioned_pnpr(desk: Desk) -> None:
+def test_4_3_2_whole_batch_return_to_a_dispositioned_pnpr(desk: ReturnsDesk) -> None:
     case = requested(desk)
     row = walk(desk, case, WHOLE_BATCH[:-2])
     assert row["status"] == "reviewed"
@@ -239,7 +199,7 @@ ATTEMPTS: dict[str, tuple[dict[str, Any], str, str]] = {
 }
 
 
-def test_4_3_2_no_step_can_be_skipped_or_repeated(desk: Desk) -> None:
+def test_4_3_2_no_step_can_be_skipped_or_repeated(desk: ReturnsDesk) -> None:
     """In every state of the path, every step but the next is refused and records nothing."""
     case = requested(desk)
     legal = [path for path, _, _ in WHOLE_BATCH]
@@ -268,7 +228,7 @@ def test_4_3_2_no_step_can_be_skipped_or_repeated(desk: Desk) -> None:
 
 
 def test_4_3_2_2_receiving_before_confirmation_or_more_than_requested_is_refused(
-    desk: Desk,
+    desk: ReturnsDesk,
 ) -> None:
     case = requested(desk)
     before = desk.events()
@@ -286,7 +246,7 @@ def test_4_3_2_2_receiving_before_confirmation_or_more_than_requested_is_refused
 
 
 def test_4_3_2_3_sampling_needs_received_goods_and_no_more_samples_than_units(
-    desk: Desk,
+    desk: ReturnsDesk,
 ) -> None:
     case = requested(desk)
     walk(desk, case, WHOLE_BATCH[:3])
@@ -297,7 +257,7 @@ def test_4_3_2_3_sampling_needs_received_goods_and_no_more_samples_than_units(
     assert desk.post(f"/cases/{case}/samples", mismatch, "quality").status_code == 422
 
 
-def test_4_3_2_2_a_rejection_ends_the_case_with_its_reason_for_marketing(desk: Desk) -> None:
+def test_4_3_2_2_a_rejection_ends_the_case_with_its_reason_for_marketing(desk: ReturnsDesk) -> None:
     case = requested(desk)
     walk(desk, case, WHOLE_BATCH[:1])
     row = walk(desk, case, [("quality-rejection", {"reason": "scratches only"}, "quality")])
@@ -316,7 +276,7 @@ def test_4_3_2_2_a_rejection_ends_the_case_with_its_reason_for_marketing(desk: D
     assert desk.events() == before
 
 
-def test_4_3_3_quantities_add_up(desk: Desk) -> None:
+def test_4_3_3_quantities_add_up(desk: ReturnsDesk) -> None:
     case = requested(desk)
     walk(desk, case, WHOLE_BATCH[:8])
     before = desk.events()
@@ -351,7 +311,7 @@ def test_4_3_3_quantities_add_up(desk: Desk) -> None:
 # Partial replacement (4.3.1) ----------------------------------------------------------------
 
 
-def test_4_3_1_partial_replacement_agreed_then_shipped(desk: Desk) -> None:
+def test_4_3_1_partial_replacement_agreed_then_shipped(desk: ReturnsDesk) -> None:
     case = desk.complaint()
     body = {"case_id": case, "lot": LOT, "quantity": 2, "units": ["U-17", "U-18"],
             "agreed_with": "Zhang San (SQE)"}  # fmt: skip
@@ -392,7 +352,7 @@ ACTION_PATHS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def test_every_write_is_for_the_departments_the_procedure_names(desk: Desk) -> None:
+def test_every_write_is_for_the_departments_the_procedure_names(desk: ReturnsDesk) -> None:
     assert set(ACTION_PATHS) == set(WRITES)
     case = desk.complaint()
     for action, (template, body) in ACTION_PATHS.items():
@@ -420,7 +380,7 @@ def test_every_write_is_for_the_departments_the_procedure_names(desk: Desk) -> N
 # Read side ---------------------------------------------------------------------------------
 
 
-def test_cases_by_status_customer_and_month(desk: Desk) -> None:
+def test_cases_by_status_customer_and_month(desk: ReturnsDesk) -> None:
     first, second = requested(desk), desk.complaint()
     assert [r["case_id"] for r in desk.http.get("/cases?status=return_requested").json()] == [first]
     assert {r["case_id"] for r in desk.http.get("/cases?customer=OEM-001").json()} == {
@@ -434,7 +394,7 @@ def test_cases_by_status_customer_and_month(desk: Desk) -> None:
     assert "timeline" not in desk.http.get("/cases").json()[0]
 
 
-def test_pnpr_as_json_pdf_and_xlsx_in_chinese_and_english(desk: Desk) -> None:
+def test_pnpr_as_json_pdf_and_xlsx_in_chinese_and_english(desk: ReturnsDesk) -> None:
     from openpyxl import load_workbook
     from pypdf import PdfReader
 

@@ -14,14 +14,16 @@ from pydantic import Field
 from csc_contracts.common import CustomerRef, UtcDatetime
 from csc_contracts.events import PublicEvent
 
-ClockKind = Literal["reply", "on_site", "important_ack"]
+ClockKind = Literal["reply", "on_site", "important_ack", "qc_contact"]
 
 
 class _ClockEvent(PublicEvent):
     service: ClassVar[str] = "sla"
 
     clock_id: UUID
-    clock: ClockKind = Field(description="reply (4.2.1), on_site (4.2.2) or important_ack (4.1.3).")
+    clock: ClockKind = Field(
+        description="reply (4.2.1), on_site (4.2.2), important_ack (4.1.3) or qc_contact (4.4.3)."
+    )
     clause: str = Field(description="The procedure's clause that makes the promise.")
 
 

@@ -27,6 +27,11 @@ class Topics:
         return f"{self.prefix}csc.relay.offsets"
 
     @property
+    def audit(self) -> str:
+        """Each relay's hash-chain checkpoints (ISO 9001 §7.5.3), key = service; kept forever."""
+        return f"{self.prefix}csc.audit.v1"
+
+    @property
     def intake(self) -> str:
         return self.events("intake")
 

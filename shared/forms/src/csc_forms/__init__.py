@@ -1,5 +1,6 @@
 """The procedure's printed forms: one bilingual document model, rendered as PDF and XLSX."""
 
+from csc_forms.departments import DEPARTMENTS
 from csc_forms.model import (
     EMPTY_CELL,
     PREPARED_REVIEWED_APPROVED,
@@ -21,6 +22,7 @@ PDF_MEDIA_TYPE = "application/pdf"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 __all__ = [
+    "DEPARTMENTS",
     "EMPTY_CELL",
     "PDF_MEDIA_TYPE",
     "PREPARED_REVIEWED_APPROVED",

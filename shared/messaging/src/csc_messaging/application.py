@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import JSONTranscoder, Tracking, Transcoding
 from eventsourcing.projection import EventSourcedProjection
 
 from csc_contracts import PublicEvent
 
 A = TypeVar("A")
+
+
+class DateAsISO(Transcoding):
+    """Calendar dates (due dates, days of work) as ISO strings in stored events."""
+
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
 
 
 class ConsumerApplication(EventSourcedProjection[UUID]):
@@ -21,6 +35,10 @@ class ConsumerApplication(EventSourcedProjection[UUID]):
     aggregate events; they are stored with the record's tracking position in
     one transaction.
     """
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
 
     def apply_public(self, event: PublicEvent, tracking: Tracking) -> None:
         # eventsourcing's process_event is typed for its own domain events; policy

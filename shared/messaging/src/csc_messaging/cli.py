@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
@@ -16,11 +17,47 @@ from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import wipe_store
 
 
+def decisions_recorded(
+    settings: ServiceSettings,
+    bootstrap: Callable[[ServiceSettings], Any],
+    derived: Callable[[Any], bool],
+) -> int:
+    """How many stored events were recorded over HTTP rather than derived from Kafka."""
+    app = bootstrap(settings).app
+    try:
+        found, position = 0, 0
+        while notifications := app.recorder.select_notifications(position + 1, 1000):
+            for notification in notifications:
+                if not derived(app.mapper.to_domain_event(notification)):
+                    found += 1
+                position = notification.id
+        return found
+    finally:
+        app.close()
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """A consumer whose store is also the system of record of decisions made over HTTP.
+
+    No topic it consumes can give those back, so ``replay --wipe`` refuses a
+    store that holds any; rebuild into an empty store (another ``CSC_DATA_DIR``
+    or schema) to compare digests instead.
+    """
+
+    bootstrap: Callable[[ServiceSettings], Any]
+    derived: Callable[[Any], bool]
+    """True for a stored event that a replay of the consumed topics makes again."""
+    clauses: str
+    published_on: str
+
+
 def service_cli(
     service: str,
     settings_factory: Callable[[], ServiceSettings],
     http_factory: Callable[[ServiceSettings], FastAPI],
     replay: Callable[[ServiceSettings], Any] | None = None,
+    decisions: Decisions | None = None,
 ) -> typer.Typer:
     cli = typer.Typer(
         help=f"The {service} service of Customer Service Control.", no_args_is_help=True
@@ -58,6 +95,18 @@ def service_cli(
             settings = settings_factory()
             configure_logging(service, "console")
             if wipe:
+                if decisions is not None:
+                    held = decisions_recorded(settings, decisions.bootstrap, decisions.derived)
+                    if held:
+                        typer.echo(
+                            f"refusing to wipe: this store holds {held} decisions recorded "
+                            f"over HTTP ({decisions.clauses}) that the topics {service} "
+                            f"consumes cannot give back; they are published on "
+                            f"{decisions.published_on}. Replay into an empty store (another "
+                            "CSC_DATA_DIR or schema) to compare digests.",
+                            err=True,
+                        )
+                        raise typer.Exit(2)
                 wipe_store(settings, service)
             result = asyncio.run(replay_fn(settings))
             typer.echo(json.dumps(result, sort_keys=True))

@@ -1,49 +1,25 @@
-"""Investigations and corrective action. Pure: no I/O."""
+"""Investigations and their CAPAs. Pure: no I/O."""
 
-from __future__ import annotations
+from csc_capa.domain.investigation import (
+    CLAUSES,
+    FINISHED,
+    STATUSES,
+    TEAM_DEPARTMENTS,
+    CustomerReportFormat,
+    Investigation,
+    capa_no,
+    format_id,
+)
+from csc_messaging.rules import RuleViolation
 
-from datetime import datetime
-from typing import Any
-from uuid import UUID
-
-from eventsourcing.domain import Aggregate, event
-
-
-class Investigation(Aggregate):
-    """QC's investigation of a product-quality complaint (4.4.3), before any CAPA (4.4.4)."""
-
-    @staticmethod
-    def create_id(case_id: UUID) -> UUID:
-        return case_id
-
-    class Opened(Aggregate.Created):
-        case_id: UUID
-        complaint_event: UUID
-        complained_at: datetime
-        customer: dict[str, Any]
-        product: str | None
-        lot: str | None
-        complaint: str
-        owner_department: str
-
-    @event(Opened)
-    def __init__(
-        self,
-        *,
-        case_id: UUID,
-        complaint_event: UUID,
-        complained_at: datetime,
-        customer: dict[str, Any],
-        product: str | None,
-        lot: str | None,
-        complaint: str,
-        owner_department: str,
-    ) -> None:
-        self.complaint_event = complaint_event
-        self.complained_at = complained_at
-        self.customer = customer
-        self.product = product
-        self.lot = lot
-        self.complaint = complaint
-        self.owner_department = owner_department
-        self.status = "open"
+__all__ = [
+    "CLAUSES",
+    "FINISHED",
+    "STATUSES",
+    "TEAM_DEPARTMENTS",
+    "CustomerReportFormat",
+    "Investigation",
+    "RuleViolation",
+    "capa_no",
+    "format_id",
+]

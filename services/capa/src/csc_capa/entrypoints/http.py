@@ -1,37 +1,342 @@
-"""CAPA's HTTP API: investigations."""
+"""CAPA's HTTP API: QC's investigation (4.4.3), the 8D (4.4.4) and its reports (4.3.4).
 
-from __future__ import annotations
+Every POST carries a bearer token naming the user and department (401
+without one); ``csc_capa.permissions`` says who may record what (403 naming
+the clause and who may). A step the case does not allow yet is refused with
+409 naming the clause, and nothing is recorded. Every POST takes an
+``Idempotency-Key``: a retry returns the first result and records nothing twice.
+"""
 
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, FastAPI, HTTPException, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    Query,
+    Request,
+    Response,
+    status,
+)
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
+from csc_capa import commands as c
+from csc_capa.application import CapaApplication, EvidenceRefused
+from csc_capa.blobs import BlobCorrupted
 from csc_capa.bootstrap import CAPA
+from csc_capa.domain import STATUSES, RuleViolation
 from csc_capa.projections import Investigations
+from csc_contracts import Actor
+from csc_contracts.capa import ReportFormat
+from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.auth import TokenVerifier, authenticator
+from csc_messaging.params import IdempotencyKey
+from csc_messaging.rules import found, install_error_handlers
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 
+StatusFilter = Annotated[
+    str | None,
+    Query(alias="status", pattern=f"^({'|'.join(STATUSES)})$", description="Where cases stand."),
+]
+MAX_FILENAME = 200
+
 
 def routes(service: ConsumingService) -> APIRouter:
-    view = service.read_model
-    assert isinstance(view, Investigations)
-    router = APIRouter(tags=["investigations"])
+    view, app = service.read_model, service.app
+    assert isinstance(view, Investigations) and isinstance(app, CapaApplication)
+    router = APIRouter()
+    current_actor = authenticator(TokenVerifier(service.settings.auth))
+    Caller = Annotated[Actor, Depends(current_actor)]
 
-    @router.get("/investigations")
-    def list_investigations() -> list[dict[str, Any]]:
-        """QC's investigations of quality complaints, oldest complaint first."""
-        return view.list()
+    def case_out(case_id: UUID) -> dict[str, Any]:
+        return found(view.get(str(case_id), app.now().date()), f"investigation of case {case_id}")
 
-    @router.get("/investigations/{case_id}")
+    def step(
+        path: str, action: Callable[..., Any], body_type: type[BaseModel], tag: str, doc: str
+    ) -> None:
+        def endpoint(
+            case_id: UUID, body: Any, actor: Caller, key: IdempotencyKey = None
+        ) -> dict[str, Any]:
+            action(case_id, body, actor, key)
+            return case_out(case_id)
+
+        endpoint.__annotations__["body"] = body_type
+        endpoint.__doc__ = doc
+        endpoint.__name__ = action.__name__
+        router.post(f"/investigations/{{case_id}}/{path}", status_code=201, tags=[tag])(endpoint)
+
+    inv, capa, rep = "investigation 4.4.3", "CAPA 8D 4.4.4", "reports 4.3.4"
+    step("contacts", app.contact_customer, c.ContactCustomer, inv,
+         "QC contacted the customer about the complaint (4.4.3).")  # fmt: skip
+    step("evidence-requests", app.request_evidence, c.RequestEvidence, inv,
+         "QC asks the customer for samples or photos (4.4.3).")  # fmt: skip
+    step("confirmation", app.confirm, c.Confirm, inv,
+         "QC confirms the nonconformity, after contacting the customer (4.4.3).")  # fmt: skip
+    step("non-confirmation", app.not_confirm, c.NotConfirm, inv,
+         "No nonconformity: the investigation closes with the reason (4.4.3).")  # fmt: skip
+    step("misuse", app.find_misuse, c.FindMisuse, inv,
+         "Misuse: the customer's responsibility, closed without CAPA (4.2.3).")  # fmt: skip
+    step("team", app.convene_team, c.ConveneTeam, capa,
+         "D1: QC convenes the cross-functional team (marketing, development, engineering, "
+         "production at least, and a leader); the CAPA starts (4.4.4).")  # fmt: skip
+    step("d0/emergency-response", app.record_emergency_response, c.RecordEmergencyResponse,
+         capa, "D0: what kept the customer producing.")  # fmt: skip
+    step("d2/problem", app.describe_problem, c.DescribeProblem, capa,
+         "D2: the problem in 5W2H.")  # fmt: skip
+    step("d3/containment", app.record_containment, c.RecordContainment, capa,
+         "D3: interim containment.")  # fmt: skip
+    step("d4/root-cause", app.identify_root_cause, c.IdentifyRootCause, capa,
+         "D4: root cause and escape point (4.3.4).")  # fmt: skip
+    step("d5/actions", app.plan_action, c.PlanAction, capa,
+         "D5: a chosen permanent corrective or preventive action, owner and due date "
+         "(4.3.4).")  # fmt: skip
+    step("effectiveness", app.verify_effectiveness, c.VerifyEffectiveness, capa,
+         "Verification of effectiveness (4.3.4); not effective reopens the CAPA at "
+         "D4.")  # fmt: skip
+    step("d7/prevention", app.prevent_recurrence, c.PreventRecurrence, capa,
+         "D7: standards, FMEA, control plans updated against recurrence.")  # fmt: skip
+    step("d8/closure", app.close_capa, c.Close, capa,
+         "D8: closure and team recognition; only after effectiveness is verified "
+         "(4.3.4).")  # fmt: skip
+    step("report-format", app.choose_report_format, c.ChooseReportFormat, rep,
+         "This case's report format, over the customer's (4.3.4).")  # fmt: skip
+
+    @router.post(
+        "/investigations/{case_id}/d6/actions/{action_no}/implementation",
+        status_code=201,
+        tags=[capa],
+    )
+    def implement_action(
+        case_id: UUID,
+        action_no: int,
+        body: c.ImplementAction,
+        actor: Caller,
+        key: IdempotencyKey = None,
+    ) -> dict[str, Any]:
+        """D6: an action implemented and validated; days past due are recorded (4.3.4)."""
+        app.implement_action(case_id, action_no, body, actor, key)
+        return case_out(case_id)
+
+    # Evidence (4.4.3) ---------------------------------------------------------------------
+
+    @router.post(
+        "/investigations/{case_id}/evidence",
+        status_code=201,
+        tags=[inv],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    async def receive_evidence(
+        case_id: UUID,
+        request: Request,
+        actor: Caller,
+        filename: Annotated[str, Query(min_length=1, max_length=MAX_FILENAME)],
+        content_type: Annotated[str, Header()] = "",
+        description: Annotated[str | None, Query(max_length=2000)] = None,
+        request_no: Annotated[int | None, Query(ge=1)] = None,
+        key: IdempotencyKey = None,
+    ) -> dict[str, Any]:
+        """Evidence from the customer: the file's bytes as the body, its type as Content-Type.
+
+        Stored by SHA-256 (in the event; bytes in the evidence store); too large → 413,
+        a type evidence may not have → 415, each saying why.
+        """
+        limit = app.max_evidence_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise EvidenceRefused(
+                413,
+                f"{filename} is {int(declared):,} bytes; evidence is limited to {limit:,} bytes "
+                "(CSC_EVIDENCE_MAX_BYTES)",
+            )
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > limit:
+                raise EvidenceRefused(
+                    413, f"{filename} exceeds the evidence limit of {limit:,} bytes"
+                )
+        from starlette.concurrency import run_in_threadpool
+
+        _, digest = await run_in_threadpool(
+            lambda: app.receive_evidence(
+                case_id,
+                bytes(data),
+                filename=filename,
+                media_type=content_type,
+                description=description,
+                request_no=request_no,
+                actor=actor,
+                key=key,
+            )
+        )
+        return {"sha256": digest, "investigation": case_out(case_id)}
+
+    @router.get("/investigations/{case_id}/evidence/{sha256}", tags=[inv])
+    def get_evidence(case_id: UUID, sha256: str) -> Response:
+        """The evidence's bytes, checked against their hash."""
+        row = case_out(case_id)
+        entry = next((e for e in row["evidence"] if e["sha256"] == sha256), None)
+        data = app.evidence(case_id, sha256)
+        media_type = entry["media_type"] if entry else "application/octet-stream"
+        name = entry["filename"] if entry else sha256
+        return Response(
+            data,
+            media_type=media_type,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    # Reading ----------------------------------------------------------------------------
+
+    @router.get("/investigations", tags=[inv])
+    def list_investigations(
+        status_: StatusFilter = None, customer: str | None = None
+    ) -> list[dict[str, Any]]:
+        """QC's investigations and CAPAs, oldest report first, by status and customer."""
+        return view.investigations(status_, customer, app.now().date())
+
+    @router.get("/investigations/{case_id}", tags=[inv])
     def get_investigation(case_id: UUID) -> dict[str, Any]:
-        found = view.get(str(case_id))
-        if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no investigation for case {case_id}")
-        return found
+        """One investigation and its CAPA: every step, who and when, overdue actions flagged."""
+        return case_out(case_id)
+
+    @router.get("/investigations/{case_id}/timeline", tags=[inv])
+    def timeline(case_id: UUID) -> list[dict[str, Any]]:
+        """Everything that happened to one case in capa, in the public events' words."""
+        return case_out(case_id)["timeline"]  # type: ignore[no-any-return]
+
+    @router.get("/overdue-actions", tags=[capa])
+    def overdue_actions() -> list[dict[str, Any]]:
+        """Corrective and preventive actions past due and not implemented, most late first."""
+        return view.overdue_actions(app.now().date())
+
+    # Report formats and reports (4.3.4) ------------------------------------------------------
+
+    @router.put("/report-formats/{customer_code}", tags=[rep])
+    def register_report_format(
+        customer_code: str,
+        body: c.RegisterReportFormat,
+        actor: Caller,
+        response: Response,
+        key: IdempotencyKey = None,
+    ) -> dict[str, Any]:
+        """How this customer wants its CAPAs reported: its own Jinja2 template, 8D or CPAR.
+
+        A template that does not render against a sample CAPA is refused with 422
+        naming the line.
+        """
+        _, new = app.register_report_format(customer_code, body, actor, key)
+        response.status_code = status.HTTP_201_CREATED if new else status.HTTP_200_OK
+        return found(view.report_format(customer_code), f"report format of {customer_code}")
+
+    @router.get("/report-formats/{customer_code}", tags=[rep])
+    def get_report_format(customer_code: str) -> dict[str, Any]:
+        return found(view.report_format(customer_code), f"report format of {customer_code}")
+
+    def document(case_id: UUID, kind: Literal["pdf", "xlsx"], fmt: ReportFormat | None) -> Response:
+        from csc_capa.report_forms import (
+            TemplateProblem,
+            cpar_form,
+            customer_form,
+            eight_d_form,
+            filename,
+        )
+
+        # The footer's digest must describe the very state the report was read from.
+        for _ in range(5):
+            row = case_out(case_id)
+            position = view.position
+            digest = view.digest()
+            if view.position == position:
+                break
+        chosen = fmt.value if fmt is not None else row["report_format"]
+        now = app.now()
+        if chosen == ReportFormat.CUSTOMER.value:
+            registered = view.report_format(row["customer"].get("code", ""))
+            if registered is None or not registered.get("template"):
+                raise RuleViolation(
+                    "4.3.4",
+                    f"customer {row['customer'].get('code')} has no report format of its own "
+                    "registered",
+                )
+            try:
+                form = customer_form(
+                    row,
+                    template=registered["template"],
+                    title=registered["title"],
+                    digest=digest,
+                    position=position,
+                    generated_at=now,
+                )
+            except TemplateProblem as problem:
+                # Registration renders a sample CAPA; a branch only this case reaches may fail.
+                raise RuleViolation(
+                    "4.3.4",
+                    f"customer {row['customer'].get('code')}'s template does not render this "
+                    f"CAPA: {problem}; fix the template or print as 8d or cpar",
+                ) from problem
+        elif chosen == ReportFormat.EIGHT_D.value:
+            form = eight_d_form(row, digest=digest, position=position, generated_at=now)
+        else:
+            form = cpar_form(row, digest=digest, position=position, generated_at=now)
+        content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
+        return Response(
+            content,
+            media_type=PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="{filename(row, chosen, kind)}"'
+            },
+        )
+
+    FormatOverride = Annotated[
+        ReportFormat | None,
+        Query(alias="format", description="Print in this format instead of the case's own."),
+    ]
+
+    @router.get(
+        "/investigations/{case_id}/report.pdf",
+        tags=[rep],
+        response_class=Response,
+        responses={200: {"content": {PDF_MEDIA_TYPE: {}}}},
+    )
+    def report_pdf(case_id: UUID, fmt: FormatOverride = None) -> Response:
+        """The CAPA report to print and sign, in the case's format (or ``format``)."""
+        return document(case_id, "pdf", fmt)
+
+    @router.get(
+        "/investigations/{case_id}/report.xlsx",
+        tags=[rep],
+        response_class=Response,
+        responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}},
+    )
+    def report_xlsx(case_id: UUID, fmt: FormatOverride = None) -> Response:
+        """The CAPA report as a spreadsheet, in the case's format (or ``format``)."""
+        return document(case_id, "xlsx", fmt)
 
     return router
 
 
+def _evidence_handlers(app: FastAPI) -> None:
+    @app.exception_handler(EvidenceRefused)
+    async def refused(_: Request, exc: EvidenceRefused) -> JSONResponse:
+        return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
+
+    @app.exception_handler(BlobCorrupted)
+    async def corrupted(_: Request, exc: BlobCorrupted) -> JSONResponse:
+        return JSONResponse(status_code=500, content={"detail": str(exc)})
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return CAPA.http_app(routes, settings)
+    app = CAPA.http_app(routes, settings)
+    install_error_handlers(app)
+    _evidence_handlers(app)
+    return app

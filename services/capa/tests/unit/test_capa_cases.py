@@ -1,0 +1,473 @@
+"""Capa over HTTP, without Kafka: the investigation, the 8D to closure, evidence and who may act.
+
+Intake's and returns' events are fed by hand (as Kafka would), commands go
+over HTTP against a real SQLite store. Each refused step must name its
+clause and record nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+import csc_contracts as pub
+from csc_capa.application import CapaApplication
+from csc_capa.bootstrap import CAPA, CapaSettings
+from csc_capa.entrypoints.http import _evidence_handlers, routes
+from csc_capa.permissions import WRITES
+from csc_contracts import Actor, Department
+from csc_devkit.desk import SECRET, Desk, auth, refused
+
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+LOT = "L2026-11-07"
+CUSTOMER = pub.CustomerRef(code="OEM-001", name="Dongfeng Motor", oem=True)
+MARKETING = Actor(user="li.wei", department=Department.MARKETING)
+
+CONTACT = {"contact": "Mr. Zhao, SQE", "means": "phone", "summary": "Cracks at the gate."}
+TEAM = {
+    "leader": {"name": "Wang Fang", "department": "quality"},
+    "members": [
+        {"name": "Li Wei", "department": "marketing", "role": "customer contact"},
+        {"name": "Sun Li", "department": "development", "role": "design"},
+        {"name": "Chen Jie", "department": "engineering", "role": "process engineer"},
+        {"name": "Zhou Min", "department": "production", "role": "line 3 lead"},
+    ],
+}
+PROBLEM = {
+    "what": "Housing cracks at the gate",
+    "where": "Customer line 3, Wuhan plant 2",
+    "when": "2026-11-23 night shift",
+    "who": "Customer's incoming inspection",
+    "why": "Drawing CN-220 rev C: no cracks",
+    "how": "Visual inspection at assembly",
+    "how_many": "40 of 2,000",
+}
+ROOT_CAUSE = {
+    "root_cause": "Mould gate temperature 15 K low after a heater change",
+    "escape_point": "Final inspection samples 5 per lot; cracks under 0.2 mm not visible",
+    "method": "5 whys",
+}
+
+
+class CapaDesk(Desk):
+    @property
+    def app(self) -> CapaApplication:
+        assert isinstance(self.service.app, CapaApplication)
+        return self.service.app
+
+    def complaint(self, category: str = "quality") -> str:
+        case_id = uuid4()
+        self.feed(
+            pub.ComplaintLogged(
+                event_id=uuid4(),
+                case_id=case_id,
+                occurred_at=T0,
+                actor=MARKETING,
+                category=pub.ComplaintCategory(category),
+                channel=pub.Channel.PHONE,
+                receiving_department=Department.AFTER_SALES,
+                received_at=T0,
+                customer=CUSTOMER,
+                text="Housings cracked on line 3; 40 units affected.",
+                product="CN-220 connector",
+                lot=LOT,
+            )
+        )
+        return str(case_id)
+
+    def get(self, case: str) -> dict[str, Any]:
+        response = self.http.get(f"/investigations/{case}")
+        assert response.status_code == 200, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def step(self, case: str, path: str, body: dict[str, Any], department: str = "quality") -> Any:
+        response = self.post(f"/investigations/{case}/{path}", body, department)
+        assert response.status_code == 201, (path, response.text)
+        return response.json()
+
+    def upload(
+        self, case: str, data: bytes, media_type: str, name: str = "photo.jpg", **params: Any
+    ) -> Any:
+        return self.http.post(
+            f"/investigations/{case}/evidence",
+            content=data,
+            params={"filename": name, **params},
+            headers={**auth("quality"), "Content-Type": media_type},
+        )
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[CapaDesk]:
+    service = CAPA.bootstrap(
+        CapaSettings(
+            data_dir=tmp_path,
+            relay_enabled=False,
+            auth_hs256_secret=SECRET,
+            evidence_max_bytes=1000,
+        )
+    )
+    assert isinstance(service.app, CapaApplication)
+    service.app.now = lambda: T0 + timedelta(hours=2)
+    yield CapaDesk(service, routes, _evidence_handlers)
+    service.app.close()
+
+
+def confirmed(desk: CapaDesk) -> str:
+    case = desk.complaint()
+    desk.step(case, "contacts", CONTACT)
+    desk.step(case, "confirmation", {"finding": "Cracks confirmed on 2 returned samples"})
+    return case
+
+
+def in_progress(desk: CapaDesk) -> str:
+    case = confirmed(desk)
+    desk.step(case, "team", TEAM)
+    desk.step(case, "d2/problem", PROBLEM)
+    desk.step(case, "d3/containment", {"actions": "Sort stock", "scope": "FG stock", "quantity": 0})
+    desk.step(case, "d4/root-cause", ROOT_CAUSE)
+    return case
+
+
+def plan(desk: CapaDesk, case: str, due: str = "2026-12-10") -> int:
+    row = desk.step(
+        case,
+        "d5/actions",
+        {
+            "description": "Gate heater alarm at 5 K",
+            "owner": {"name": "Chen Jie", "department": "engineering"},
+            "due": due,
+        },
+        "engineering",
+    )
+    return int(row["actions"][-1]["action_no"])
+
+
+# Investigation (4.4.3) ------------------------------------------------------------------------
+
+
+def test_4_4_3_a_quality_complaint_opens_an_investigation_owned_by_qc(desk: CapaDesk) -> None:
+    quality = desk.complaint("quality")
+    service = desk.complaint("service")
+    row = desk.get(quality)
+    assert (row["status"], row["owner_department"], row["source"]) == (
+        "investigating",
+        "quality",
+        "complaint",
+    )
+    assert row["capa_no"] == f"CAPA-{UUID(quality).hex[:8].upper()}"
+    assert desk.http.get(f"/investigations/{service}").status_code == 404
+    [opened] = desk.http.get(f"/investigations/{quality}/timeline").json()
+    assert (opened["event"], opened["clause"], opened["actor"]["department"]) == (
+        "InvestigationOpened",
+        "4.4.3",
+        "system",
+    )
+
+
+def test_4_4_3_confirmation_follows_a_contact_with_the_customer(desk: CapaDesk) -> None:
+    case = desk.complaint()
+    before = desk.events()
+    refused(desk.post(f"/investigations/{case}/confirmation", {"finding": "x"}, "quality"),
+            409, "4.4.3")  # fmt: skip
+    early = {**CONTACT, "contacted_at": (T0 - timedelta(hours=1)).isoformat()}
+    refused(desk.post(f"/investigations/{case}/contacts", early, "quality"), 422, "4.4.3")
+    assert desk.events() == before
+    desk.step(case, "contacts", CONTACT)
+    request = desk.step(case, "evidence-requests", {"kinds": ["samples", "photos"],
+                                                    "details": "2 cracked units"})  # fmt: skip
+    assert request["evidence_requests"][0]["request_no"] == 1
+    row = desk.step(case, "confirmation", {"finding": "Cracks confirmed"})
+    assert row["status"] == "confirmed" and row["finding"]["outcome"] == "confirmed"
+
+
+def test_4_4_3_evidence_is_stored_by_content_and_refused_with_a_reason(desk: CapaDesk) -> None:
+    case = desk.complaint()
+    desk.step(case, "evidence-requests", {"kinds": ["photos"], "details": "Of the crack"})
+    photo = b"\xff\xd8\xff\xe0 a small JPEG " * 10
+    stored = desk.upload(case, photo, "image/jpeg", request_no=1, description="crack, unit 7")
+    assert stored.status_code == 201, stored.text
+    digest = hashlib.sha256(photo).hexdigest()
+    assert stored.json()["sha256"] == digest
+    [entry] = stored.json()["investigation"]["evidence"]
+    assert (entry["sha256"], entry["size"], entry["media_type"], entry["request_no"]) == (
+        digest,
+        len(photo),
+        "image/jpeg",
+        1,
+    )
+    back = desk.http.get(f"/investigations/{case}/evidence/{digest}")
+    assert back.status_code == 200 and back.content == photo
+
+    before = desk.events()
+    too_big = desk.upload(case, b"x" * 1001, "image/jpeg")
+    assert too_big.status_code == 413 and "1,000 bytes" in too_big.json()["detail"]
+    wrong_type = desk.upload(case, b"MZ\x90\x00", "application/x-msdownload", name="a.exe")
+    assert wrong_type.status_code == 415
+    assert "application/x-msdownload" in wrong_type.json()["detail"]
+    assert desk.upload(case, b"", "image/jpeg").status_code == 422
+    unknown_request = desk.upload(case, b"png", "image/png", name="b.png", request_no=9)
+    refused(unknown_request, 422, "4.4.3")
+    assert desk.events() == before
+
+    # Evidence edited in the store no longer matches its hash: served as an error, not as bytes.
+    blob = next((desk.service.settings.data_dir / "capa-evidence").rglob(digest[2:]))
+    blob.write_bytes(b"edited")
+    assert desk.http.get(f"/investigations/{case}/evidence/{digest}").status_code == 500
+
+
+def test_4_4_3_not_confirmed_closes_the_investigation_with_its_reason(desk: CapaDesk) -> None:
+    case = desk.complaint()
+    row = desk.step(case, "non-confirmation", {"reason": "Samples meet the drawing"})
+    assert row["status"] == "not_confirmed" and row["finding"]["text"] == "Samples meet the drawing"
+    refused(desk.post(f"/investigations/{case}/team", TEAM, "quality"), 409, "4.4.4")
+
+
+def test_4_2_3_misuse_from_intake_closes_the_investigation_without_capa(desk: CapaDesk) -> None:
+    case = desk.complaint()
+    desk.feed(
+        pub.MisuseDetermined(
+            event_id=uuid4(),
+            case_id=UUID(case),
+            occurred_at=T0 + timedelta(hours=1),
+            actor=MARKETING,
+            finding="Connector forced in at an angle",
+        )
+    )
+    row = desk.get(case)
+    assert row["status"] == "misuse" and row["finding"]["determined_by"] == "intake"
+    assert row["closed_at"] == (T0 + timedelta(hours=1)).isoformat()
+    before = desk.events()
+    refused(desk.post(f"/investigations/{case}/contacts", CONTACT, "quality"), 409, "4.4.3")
+    refused(desk.post(f"/investigations/{case}/team", TEAM, "quality"), 409, "4.4.4")
+    assert desk.events() == before
+
+
+def test_4_3_4_a_pnpr_opens_a_confirmed_investigation(desk: CapaDesk) -> None:
+    case_id = uuid4()
+    desk.feed(
+        pub.NonconformanceReported(
+            event_id=uuid4(),
+            case_id=case_id,
+            occurred_at=T0,
+            actor=Actor(user="wang.fang", department=Department.QUALITY),
+            clause="4.3.3",
+            report_no="PNPR-1234ABCD",
+            customer=CUSTOMER,
+            lot=LOT,
+            quantity=40,
+            description="Housing cracks at the gate, 40 of 40",
+            tag="NC-0042",
+            location="Q-1",
+        )
+    )
+    row = desk.get(str(case_id))
+    assert (row["source"], row["status"]) == ("pnpr", "confirmed")
+    assert row["finding"]["by_pnpr"] is True and row["pnprs"][0]["report_no"] == "PNPR-1234ABCD"
+    assert [t["event"] for t in row["timeline"]] == [
+        "InvestigationOpened",
+        "NonconformanceLinked",
+        "ComplaintConfirmed",
+    ]
+    desk.step(str(case_id), "team", TEAM)
+
+
+# CAPA as 8D (4.4.4, 4.3.4) ----------------------------------------------------------------------
+
+
+def test_4_4_4_the_team_is_cross_functional(desk: CapaDesk) -> None:
+    case = confirmed(desk)
+    before = desk.events()
+    members: list[dict[str, str]] = list(TEAM["members"])  # type: ignore[arg-type]
+    no_production = {**TEAM, "members": [*members[:3], {**members[0], "name": "X"}]}
+    message = refused(desk.post(f"/investigations/{case}/team", no_production, "quality"),
+                      422, "4.4.4")  # fmt: skip
+    assert "missing: production" in message
+    refused(desk.post(f"/investigations/{case}/d2/problem", PROBLEM, "quality"), 409, "4.4.4")
+    assert desk.events() == before
+    assert desk.step(case, "team", TEAM)["status"] == "in_progress"
+
+
+def test_4_4_4_8d_to_closure_with_effectiveness_and_a_reopening(desk: CapaDesk) -> None:
+    case = confirmed(desk)
+    desk.step(case, "d0/emergency-response", {"actions": "Sorted 2,000 units at the customer"})
+    desk.step(case, "team", TEAM)
+    refused(desk.post(f"/investigations/{case}/d4/root-cause", ROOT_CAUSE, "quality"),
+            409, "4.4.4")  # fmt: skip
+    desk.step(case, "d2/problem", PROBLEM)
+    desk.step(case, "d3/containment", {"actions": "Block lot", "scope": "FG, WIP", "quantity": 800})
+    desk.step(case, "d4/root-cause", ROOT_CAUSE, "engineering")
+    first = plan(desk, case)
+    refused(desk.post(f"/investigations/{case}/effectiveness",
+                      {"effective": True, "method": "m", "result": "r"}, "quality"),
+            409, "4.3.4")  # fmt: skip
+    desk.step(case, f"d6/actions/{first}/implementation", {"validation": "Alarm tested"},
+              "engineering")  # fmt: skip
+    refused(desk.post(f"/investigations/{case}/d8/closure",
+                      {"summary": "s", "recognition": "r"}, "quality"), 409, "4.3.4")  # fmt: skip
+
+    # Not effective: back to D4 for a new root cause and new actions (4.3.4).
+    row = desk.step(case, "effectiveness", {"effective": False, "method": "3 lots audited",
+                                            "result": "Cracks again on lot 3"})  # fmt: skip
+    assert row["round"] == 2 and row["reopenings"][0]["round"] == 2
+    refused(desk.post(f"/investigations/{case}/effectiveness",
+                      {"effective": True, "method": "m", "result": "r"}, "quality"),
+            409, "4.3.4")  # fmt: skip
+    desk.step(case, "d4/root-cause", {**ROOT_CAUSE, "root_cause": "Resin moisture too high"})
+    second = plan(desk, case)
+    desk.step(case, f"d6/actions/{second}/implementation", {"validation": "Dryer added"})
+    desk.step(case, "effectiveness", {"effective": True, "method": "5 lots audited",
+                                      "result": "No cracks in 10,000 units"})  # fmt: skip
+    refused(desk.post(f"/investigations/{case}/d8/closure",
+                      {"summary": "s", "recognition": "r"}, "quality"), 409, "4.4.4")  # fmt: skip
+    desk.step(case, "d7/prevention", {"updates": [
+        {"kind": "fmea", "reference": "PFMEA-220 rev D", "change": "Gate temperature cause"},
+        {"kind": "control_plan", "reference": "CP-220 rev F", "change": "Dryer dew point"},
+    ]})  # fmt: skip
+    closure = {"summary": "Effective after round 2", "recognition": "Team thanked"}
+    row = desk.step(case, "d8/closure", closure)
+    assert row["status"] == "closed" and row["closure"]["days_open"] == 0
+    assert [d["round"] for d in row["d4"]] == [1, 2]
+    assert [v["effective"] for v in row["verifications"]] == [False, True]
+    assert [t["event"] for t in row["timeline"]] == [
+        "InvestigationOpened",
+        "CustomerContactedByQuality",
+        "ComplaintConfirmed",
+        "EmergencyResponseRecorded",
+        "TeamConvened",
+        "ProblemDescribed",
+        "ContainmentRecorded",
+        "RootCauseIdentified",
+        "CorrectiveActionPlanned",
+        "CorrectiveActionImplemented",
+        "EffectivenessVerified",
+        "CapaReopened",
+        "RootCauseIdentified",
+        "CorrectiveActionPlanned",
+        "CorrectiveActionImplemented",
+        "EffectivenessVerified",
+        "RecurrencePrevented",
+        "CapaClosed",
+    ]
+    refused(desk.post(f"/investigations/{case}/d3/containment",
+                      {"actions": "a", "scope": "s"}, "quality"), 409, "4.4.4")  # fmt: skip
+
+
+def test_4_4_4_overdue_actions_are_visible(desk: CapaDesk) -> None:
+    case = in_progress(desk)
+    on_time, late = plan(desk, case, "2026-11-25"), plan(desk, case, "2026-11-30")
+    assert desk.http.get("/overdue-actions").json() == []
+    desk.app.now = lambda: datetime(2026, 12, 3, 9, tzinfo=UTC)
+    desk.step(case, f"d6/actions/{on_time}/implementation",
+              {"validation": "done", "implemented_on": "2026-11-27"})  # fmt: skip
+    [overdue] = desk.http.get("/overdue-actions").json()
+    assert (overdue["action_no"], overdue["days_overdue"], overdue["capa_no"]) == (
+        late,
+        3,
+        desk.get(case)["capa_no"],
+    )
+    row = desk.get(case)
+    assert [a["overdue"] for a in row["actions"]] == [False, True]
+    assert row["actions"][0]["overdue_days"] == 2  # implemented two days after its due date
+    past_due = {"description": "d", "owner": {"name": "n", "department": "quality"},
+                "due": date(2026, 12, 2).isoformat()}  # fmt: skip
+    refused(desk.post(f"/investigations/{case}/d5/actions", past_due, "quality"), 422, "4.4.4")
+
+
+def test_retries_record_nothing_twice(desk: CapaDesk) -> None:
+    case = desk.complaint()
+    first = desk.post(f"/investigations/{case}/contacts", CONTACT, "quality", key="c-1")
+    before = desk.events()
+    again = desk.post(f"/investigations/{case}/contacts", CONTACT, "quality", key="c-1")
+    assert first.status_code == again.status_code == 201
+    assert desk.events() == before and len(again.json()["contacts"]) == 1
+
+
+# Who may do what --------------------------------------------------------------------------------
+
+ACTIONS: dict[str, tuple[str, dict[str, Any]]] = {
+    "contact_customer": ("contacts", CONTACT),
+    "request_evidence": ("evidence-requests", {"kinds": ["photos"], "details": "d"}),
+    "confirm": ("confirmation", {"finding": "f"}),
+    "not_confirm": ("non-confirmation", {"reason": "r"}),
+    "find_misuse": ("misuse", {"finding": "f"}),
+    "convene_team": ("team", TEAM),
+    "record_emergency_response": ("d0/emergency-response", {"actions": "a"}),
+    "describe_problem": ("d2/problem", PROBLEM),
+    "record_containment": ("d3/containment", {"actions": "a", "scope": "s"}),
+    "identify_root_cause": ("d4/root-cause", ROOT_CAUSE),
+    "plan_action": ("d5/actions", {"description": "d", "due": "2026-12-31",
+                                   "owner": {"name": "n", "department": "quality"}}),
+    "implement_action": ("d6/actions/1/implementation", {"validation": "v"}),
+    "verify_effectiveness": ("effectiveness", {"effective": True, "method": "m", "result": "r"}),
+    "prevent_recurrence": ("d7/prevention", {"updates": [{"kind": "fmea", "reference": "r",
+                                                          "change": "c"}]}),
+    "close": ("d8/closure", {"summary": "s", "recognition": "r"}),
+    "choose_report_format": ("report-format", {"format": "8d"}),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+def test_each_step_is_refused_to_departments_outside_its_remit(desk: CapaDesk, action: str) -> None:
+    case = desk.complaint()
+    path, body = ACTIONS[action]
+    allowed, clause = WRITES[action]
+    before = desk.events()
+    for department in Department:
+        if department in allowed or department is Department.SYSTEM:
+            continue
+        response = desk.post(f"/investigations/{case}/{path}", body, department.value)
+        assert response.status_code == 403, (department, response.text)
+        assert response.json()["detail"].startswith(f"{clause}:")
+    assert desk.events() == before
+    assert desk.http.post(f"/investigations/{case}/{path}", json=body).status_code == 401
+
+
+# Report formats (4.3.4) -------------------------------------------------------------------------
+
+
+def test_4_3_4_the_customers_format_applies_unless_the_case_overrides_it(desk: CapaDesk) -> None:
+    from csc_capa.report_forms import EXAMPLE_TEMPLATE
+
+    case = in_progress(desk)
+    assert (desk.get(case)["report_format"], desk.get(case)["report_format_source"]) == (
+        "cpar",
+        "default",
+    )
+    refused(desk.post(f"/investigations/{case}/report-format", {"format": "customer"}, "quality"),
+            422, "4.3.4")  # fmt: skip
+
+    def register(body: dict[str, Any]) -> Any:
+        return desk.http.put(
+            "/report-formats/OEM-001",
+            json=body,
+            headers=auth("quality", key=hashlib.sha256(repr(body).encode()).hexdigest()),
+        )
+
+    broken = register({"format": "customer", "template": "x | y: {{ capa.capa_no }\n"})
+    assert "line 1" in refused(broken, 422, "4.3.4")
+    unknown = register({"format": "customer", "template": "a | b: {{ capa.no_such_field.x }}"})
+    refused(unknown, 422, "4.3.4")
+    refused(register({"format": "8d", "template": EXAMPLE_TEMPLATE}), 422, "4.3.4")
+
+    first = register({"format": "customer", "template": EXAMPLE_TEMPLATE, "title": "DFM 8D"})
+    assert first.status_code == 201 and first.json()["revision"] == 1
+    assert desk.get(case)["report_format"] == "customer"
+    assert desk.get(case)["report_format_source"] == "customer"
+    pdf = desk.http.get(f"/investigations/{case}/report.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert "customer.pdf" in pdf.headers["content-disposition"]
+
+    revised = register({"format": "8d"})
+    assert revised.status_code == 200 and revised.json()["revision"] == 2
+    assert desk.get(case)["report_format"] == "8d"
+    desk.step(case, "report-format", {"format": "cpar", "reason": "customer asked for ours"})
+    row = desk.get(case)
+    assert (row["report_format"], row["report_format_source"]) == ("cpar", "case")
+    xlsx = desk.http.get(f"/investigations/{case}/report.xlsx", params={"format": "8d"})
+    assert xlsx.status_code == 200 and "8d.xlsx" in xlsx.headers["content-disposition"]
