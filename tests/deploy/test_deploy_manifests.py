@@ -312,17 +312,25 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
             ("transactionalId", f"csc-relay-{service}", "literal"): {"Write", "Describe"},
             ("cluster", "*", "literal"): {"IdempotentWrite"},
         }
-    # sla also reads returns' topic (the monthly report counts returns), dead-lettering
-    # what it cannot read there.
+    # sla also reads returns' topic (the monthly report counts returns) and capa's (QC's
+    # contact clock, 4.4.3; CAPAs in the monthly report), dead-lettering what it cannot
+    # read there.
     expected["csc-sla"] |= {
-        ("topic", topics.events("returns"), "literal"): {"Read", "Describe"},
-        ("topic", topics.dlq(topics.events("returns")), "literal"): {"Write", "Describe"},
+        ("topic", topics.events(source), "literal"): {"Read", "Describe"}
+        for source in ("returns", "capa")
+    } | {
+        ("topic", topics.dlq(topics.events(source)), "literal"): {"Write", "Describe"}
+        for source in ("returns", "capa")
     }
     # capa reads returns' topic too: a PNPR opens or confirms an investigation (4.3.4).
     expected["csc-capa"] |= {
         ("topic", topics.events("returns"), "literal"): {"Read", "Describe"},
         ("topic", topics.dlq(topics.events("returns")), "literal"): {"Write", "Describe"},
     }
+    # Each relay checkpoints its hash chain to csc.audit.v1; auditors read it (7.5.3).
+    for service in SERVICES:
+        expected[f"csc-{service}"] |= {("topic", topics.audit, "literal"): {"Write", "Describe"}}
+    expected["csc-subscriber"] |= {("topic", topics.audit, "literal"): {"Read", "Describe"}}
     assert set(users) == set(expected)
     for name, user in users.items():
         assert user["spec"]["authentication"]["type"] == "scram-sha-512", name

@@ -37,5 +37,7 @@ def bootstrap(settings: ServiceSettings | None = None, clock: Clock = utcnow) ->
         topics=settings.topics,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
+        checkpoint_every=settings.audit_checkpoint_every,
+        checkpoint_seconds=settings.audit_checkpoint_seconds,
     )
     return Intake(settings=settings, app=app, view=IntakeView(app), relay=relay)

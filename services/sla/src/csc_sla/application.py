@@ -1,4 +1,4 @@
-"""SLA's reactions to intake's public events, its timer, and pause/resume."""
+"""SLA's reactions to intake's, returns' and capa's public events, its timer, and pause/resume."""
 
 from __future__ import annotations
 
@@ -13,9 +13,17 @@ from eventsourcing.application import ProcessingEvent
 from eventsourcing.persistence import Tracking
 
 import csc_contracts as pub
+import csc_contracts.capa as capa
 from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
-from csc_sla.domain import CaseFile, Clock, ClockRuleViolation, CustomerProfile, ReturnFile
+from csc_sla.domain import (
+    CapaFile,
+    CaseFile,
+    Clock,
+    ClockRuleViolation,
+    CustomerProfile,
+    ReturnFile,
+)
 from csc_sla.policy import CLAUSES, OWNERS, ClockKind, SlaPolicy, hours
 
 Now = Callable[[], datetime]
@@ -167,6 +175,89 @@ class SlaApplication(ConsumerApplication):
             returned.close(at=at, how=how)
             pe.collect_events(returned)
 
+    # Capa (4.4.3-4.4.4): QC's first contact, and CAPAs for the monthly report -----------------
+
+    @policy.register
+    def _(self, event: capa.InvestigationOpened, pe: ProcessingEvent[UUID]) -> None:
+        if self.find(CapaFile.create_id(event.case_id), CapaFile) is None:
+            pe.collect_events(
+                CapaFile(
+                    case_id=event.case_id,
+                    capa_no=event.capa_no,
+                    source=event.source.value,
+                    customer=event.customer.model_dump(mode="json"),
+                    reported_at=event.reported_at,
+                )
+            )
+        # 4.4.3: QC owes the customer a contact on a quality complaint. A PNPR (4.3.4) is
+        # QC's own report on returned goods: no complaint, so no contact owed, no clock.
+        if event.source is not capa.InvestigationSource.COMPLAINT:
+            return
+        # It runs from when QC learnt of the complaint: the investigation's opening,
+        # whose occurred_at capa dates at the customer's report (the complaint's
+        # received_at), so a replay of any topic starts it at the same moment. The
+        # event names the customer: intake's ComplaintLogged, on another topic, may
+        # not have been read yet.
+        self._start_clock(
+            event.case_id,
+            event.customer.model_dump(mode="json"),
+            ClockKind.QC_CONTACT,
+            event.occurred_at,
+            event.event_id,
+            pe,
+        )
+
+    @policy.register
+    def _(self, event: capa.CustomerContactedByQuality, pe: ProcessingEvent[UUID]) -> None:
+        # The first contact meets the promise, at the time QC says it spoke to the customer.
+        self._meet(event.case_id, ClockKind.QC_CONTACT, event.contacted_at, event.event_id, pe)
+
+    # An investigation that finishes before QC contacted anyone (not confirmed, misuse,
+    # or a CAPA closed, e.g. confirmed by a PNPR, without a contact on record) meets the
+    # clock at its closing: capa records no contact on a finished case, and the clock
+    # contract has no cancel. QC answered the case; within_target says whether in time.
+
+    @policy.register
+    def _(self, event: capa.ComplaintNotConfirmed, pe: ProcessingEvent[UUID]) -> None:
+        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event.event_id, pe)
+
+    @policy.register
+    def _(self, event: capa.InvestigationClosedAsMisuse, pe: ProcessingEvent[UUID]) -> None:
+        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event.event_id, pe)
+
+    @policy.register
+    def _(self, event: capa.TeamConvened, pe: ProcessingEvent[UUID]) -> None:
+        # 4.4.4: the CAPA starts when QC convenes the cross-functional team.
+        found = self._capa(event.case_id)
+        if found is not None and not found.started:
+            found.start(at=event.occurred_at)
+            pe.collect_events(found)
+
+    @policy.register
+    def _(self, event: capa.CorrectiveActionPlanned, pe: ProcessingEvent[UUID]) -> None:
+        found = self._capa(event.case_id)
+        if found is not None and event.action_no not in found.actions:
+            found.plan(action_no=event.action_no, due=event.due, at=event.occurred_at)
+            pe.collect_events(found)
+
+    @policy.register
+    def _(self, event: capa.CorrectiveActionImplemented, pe: ProcessingEvent[UUID]) -> None:
+        found = self._capa(event.case_id)
+        if found is not None and found.actions.get(event.action_no) is False:
+            found.implement(action_no=event.action_no, implemented_on=event.implemented_on)
+            pe.collect_events(found)
+
+    @policy.register
+    def _(self, event: capa.CapaClosed, pe: ProcessingEvent[UUID]) -> None:
+        found = self._capa(event.case_id)
+        if found is not None and not found.closed:
+            found.close(at=event.occurred_at)
+            pe.collect_events(found)
+        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event.event_id, pe)
+
+    def _capa(self, case_id: UUID) -> CapaFile | None:
+        return self.find(CapaFile.create_id(case_id), CapaFile)
+
     def _known(
         self,
         code: str,
@@ -235,27 +326,38 @@ class SlaApplication(ConsumerApplication):
         by_event: UUID,
         pe: ProcessingEvent[UUID],
     ) -> None:
-        if self.find(Clock.create_id(case.case_id, kind.value), Clock) is not None:
+        self._start_clock(case.case_id, case.customer, kind, at, by_event, pe)
+
+    def _start_clock(
+        self,
+        case_id: UUID,
+        customer: dict[str, Any],
+        kind: ClockKind,
+        at: datetime,
+        by_event: UUID,
+        pe: ProcessingEvent[UUID],
+    ) -> None:
+        if self.find(Clock.create_id(case_id, kind.value), Clock) is not None:
             return
         # The event names the customer's class and zone; the profile is only for
         # events recorded before they did.
-        profile = self._profile(case.customer["code"])
-        oem = case.customer.get("oem")
+        profile = self._profile(customer["code"])
+        oem = customer.get("oem")
         if oem is None:
             oem = bool(profile and profile.oem)
         rules = self.sla_policy.for_class(oem)
-        target = rules.targets[kind]
+        target = self.sla_policy.target(oem, kind)
         timezone = (
-            case.customer.get("timezone")
+            customer.get("timezone")
             or (profile and profile.timezone)
             or self.sla_policy.default_timezone
         )
         pe.collect_events(
             Clock.start(
-                case_id=case.case_id,
+                case_id=case_id,
                 kind=kind.value,
                 clause=CLAUSES[kind],
-                customer=case.customer,
+                customer=customer,
                 customer_class="oem" if oem else "standard",
                 started_at=at,
                 started_by_event=by_event,

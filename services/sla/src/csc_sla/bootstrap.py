@@ -62,11 +62,12 @@ SLA = ConsumerSpec(
     settings_class=SlaSettings,
     application_class=SlaApplication,
     read_model_class=ClockBoard,
-    subscribes_to=["intake", "returns"],
+    subscribes_to=["intake", "returns", "capa"],
     title="Customer Service Control — sla",
     description="The procedure's promises as clocks: reply (4.2.1), on site (4.2.2), "
-    "important information acknowledged (4.1.3); schedules (4.1.5, 4.5, 4.6); "
-    "the monthly field service report (att. 4).",
+    "important information acknowledged (4.1.3), QC's first contact on a quality "
+    "complaint (4.4.3); schedules (4.1.5, 4.5, 4.6); the monthly field service report "
+    "(att. 4), with returns and CAPAs.",
     to_public=to_public,
     make_application=_application,
     background=_timer,

@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from csc_messaging.readmodel import ReadModel
-from csc_sla.domain import CaseFile, Clock, CustomerProfile, ReturnFile
+from csc_sla.domain import CapaFile, CaseFile, Clock, CustomerProfile, ReturnFile
 
 VISIT_INTERVAL_MONTHS = 6  # 4.5: every half year
 SURVEY_INTERVAL_MONTHS = 12  # 4.1.5: once a year
@@ -59,6 +59,7 @@ class ClockBoard(ReadModel):
         self._deadlines: list[tuple[datetime, str]] = []
         self._profiles: dict[UUID, dict[str, Any]] = {}
         self._returns: dict[UUID, dict[str, Any]] = {}
+        self._capas: dict[UUID, dict[str, Any]] = {}
 
     def apply(self, event: Any) -> None:
         key = str(event.originator_id)
@@ -121,6 +122,33 @@ class ClockBoard(ReadModel):
             self._returns[event.originator_id].update(
                 closed_month=month_of(event.at), closed_how=event.how
             )
+        elif isinstance(event, CapaFile.Opened):
+            self._capas[event.originator_id] = {
+                "case_id": str(event.case_id),
+                "capa_no": event.capa_no,
+                "source": event.source,
+                "customer": event.customer,
+                "opened_month": None,
+                "opened_on": None,
+                "closed_month": None,
+                "closed_on": None,
+                "actions": [],
+            }
+        elif isinstance(event, CapaFile.Event):
+            row = self._capas[event.originator_id]
+            if isinstance(event, CapaFile.Started):
+                row.update(opened_month=month_of(event.at), opened_on=event.at.date().isoformat())
+            elif isinstance(event, CapaFile.ActionPlanned):
+                row["actions"].append(
+                    {"action_no": event.action_no, "due": event.due.isoformat(),
+                     "implemented_on": None}
+                )  # fmt: skip
+            elif isinstance(event, CapaFile.ActionImplemented):
+                for action in row["actions"]:
+                    if action["action_no"] == event.action_no:
+                        action["implemented_on"] = event.implemented_on.isoformat()
+            elif isinstance(event, CapaFile.Closed):
+                row.update(closed_month=month_of(event.at), closed_on=event.at.date().isoformat())
         elif isinstance(event, CustomerProfile.Known):
             self._customers[event.code] = self._profiles[event.originator_id] = {
                 "code": event.code,
@@ -180,6 +208,7 @@ class ClockBoard(ReadModel):
             {"clocks": sorted(self._clocks.values(), key=lambda r: (r["due_at"], r["clock_id"]))},
             {"cases": sorted(self._cases.values(), key=lambda r: r["case_id"])},
             {"returns": sorted(self._returns.values(), key=lambda r: r["case_id"])},
+            {"capas": sorted(self._capas.values(), key=lambda r: r["case_id"])},
             # Lists inside a customer come from several partitions: sorted, so the
             # order Kafka delivered them in does not show.
             {
@@ -267,7 +296,11 @@ class ClockBoard(ReadModel):
 
     # Monthly Field Service Report (att. 4) -----------------------------------------------
 
-    def monthly_report(self, month: str, customer: str | None = None) -> dict[str, Any]:
+    def monthly_report(
+        self, month: str, customer: str | None = None, today: date | None = None
+    ) -> dict[str, Any]:
+        """The report of ``month``; ``today`` (when read) only matters while the month
+        runs: CAPA actions overdue are then counted as of today, not the month's end."""
         self.catch_up()
 
         def mine(row: dict[str, Any]) -> bool:
@@ -335,5 +368,47 @@ class ClockBoard(ReadModel):
                     and (r["closed_month"] is None or r["closed_month"] > month)
                 ),
             },
-            "capa": None,  # capa publishes nothing yet (csc.capa.v1)
+            "capa": self._capa_counts(month, [r for r in self._capas.values() if mine(r)], today),
+        }
+
+    @staticmethod
+    def _capa_counts(month: str, capas: list[dict[str, Any]], today: date | None) -> dict[str, int]:
+        """CAPAs (4.4.4, 4.3.4) of the month: opened, closed, open at month end, overdue.
+
+        Opened: QC convened the cross-functional team (4.4.4) in the month; closed: D8
+        in the month (UTC months, like every count here). Overdue: CAPAs open as of the
+        month's last day (or of ``today`` while the month runs) with an action whose due
+        day was over by then and no implementation dated on or before then. A past
+        month's figure never changes; the running month's is the overdue list of today,
+        as capa's own: due before today, not implemented.
+        """
+        last_day = _add_months(date.fromisoformat(f"{month}-01"), 1) - timedelta(days=1)
+        running = today is not None and today <= last_day
+        as_of = today if running and today is not None else last_day
+
+        def late(action: dict[str, Any]) -> bool:
+            due = date.fromisoformat(action["due"])
+            over = due < as_of if running else due <= as_of
+            done = action["implemented_on"]
+            return over and (done is None or date.fromisoformat(done) > as_of)
+
+        def open_then(capa: dict[str, Any]) -> bool:
+            closed = capa["closed_on"]
+            return capa["opened_on"] <= as_of.isoformat() and (
+                closed is None or closed > as_of.isoformat()
+            )
+
+        started = [c for c in capas if c["opened_month"] is not None]
+        return {
+            "opened": sum(1 for c in started if c["opened_month"] == month),
+            "closed": sum(1 for c in started if c["closed_month"] == month),
+            "open_at_month_end": sum(
+                1
+                for c in started
+                if c["opened_month"] <= month
+                and (c["closed_month"] is None or c["closed_month"] > month)
+            ),
+            "overdue": sum(
+                1 for c in started if open_then(c) and any(late(a) for a in c["actions"])
+            ),
         }

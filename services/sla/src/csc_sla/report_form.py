@@ -60,6 +60,7 @@ CLOCKS: Labels = {
     ClockKind.REPLY: ("答复", "reply"),
     ClockKind.ON_SITE: ("到达现场", "on site"),
     ClockKind.IMPORTANT_ACK: ("重要信息确认", "important information acknowledged"),
+    ClockKind.QC_CONTACT: ("品管联系顾客", "QC contacted the customer"),
 }
 PAUSE_REASONS: Labels = {
     "customer_unreachable": ("联系不上顾客", "customer unreachable"),
@@ -83,14 +84,16 @@ MEASURES = {
     "visits_due": ("走访（到期或逾期）", "visits due or overdue"),
     "field_service_days": ("现场服务天数", "field service days"),
     "returns": ("退货", "returns"),
-    "capa": ("纠正和预防措施", "CAPA"),
+    "capa": ("纠正预防措施", "CAPA"),
 }
 TOTAL = ("合计", "Total")
-NOT_YET_PUBLISHED = ("暂无", "not yet published")
-RETURN_COUNTS = {
-    "opened": ("本月新增", "opened"),
-    "closed": ("本月关闭", "closed"),
+# The columns of "Returns and CAPA", in the JSON report's keys; returns have no due
+# dates, so no overdue figure (printed as a dash, not a zero).
+CASE_COUNTS: Labels = {
+    "opened": ("已开启", "opened"),
+    "closed": ("已关闭", "closed"),
     "open_at_month_end": ("月末未结", "open at month end"),
+    "overdue": ("逾期", "overdue"),
 }
 ALL_CUSTOMERS = ("全部顾客", "all customers")
 
@@ -188,23 +191,13 @@ def _field_service(report: Mapping[str, Any]) -> Section:
 
 
 def _returns_capa(report: Mapping[str, Any]) -> Section:
-    # What a service does not publish yet is said so, rather than printed as zeros
-    # that would read as "nothing happened".
     rows: list[list[Cell]] = [
-        [bilingual(*MEASURES[key]), _published(report[key])] for key in ("returns", "capa")
+        [bilingual(*MEASURES[key]), *(report[key].get(count) for count in CASE_COUNTS)]
+        for key in ("returns", "capa")
     ]
-    return _section("returns_capa", [Column("项目", "Item", 3), Column("情况", "Status")], rows)
-
-
-def _published(value: Any) -> Cell:
-    if value is None:
-        return bilingual(*NOT_YET_PUBLISHED)
-    if isinstance(value, Mapping):
-        return "\n".join(
-            f"{bilingual(*RETURN_COUNTS[k]) if k in RETURN_COUNTS else k}: {v}"
-            for k, v in value.items()
-        )
-    return str(value)
+    columns = [Column("项目", "Item", 3)]
+    columns += [Column(zh, en, 1.2) for zh, en in CASE_COUNTS.values()]
+    return _section("returns_capa", columns, rows)
 
 
 def _moment(value: str | None) -> str | None:

@@ -23,6 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from pypdf import PdfReader
 
 import csc_contracts as pub
+import csc_contracts.capa as capa
 from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
 from csc_forms import label
 from csc_messaging.runtime import ConsumingService
@@ -202,8 +203,11 @@ def test_the_pdf_is_the_monthly_report_in_both_languages(
     assert str(october["on_time"]) not in text
     assert re.search(r"现场服务天数 field service days\s+3", text)
     assert re.search(r"走访（本月已完成） visits made this month\s+1", text)
-    assert text.count("暂无 not yet published") == 1  # CAPA; returns are counted
-    assert "本月新增 opened: 0" in text
+    assert "暂无 not yet published" not in text  # returns and CAPAs are both counted
+    assert re.search(r"已开启\s+opened\s+已关闭\s+closed\s+月末未结\s+open\s+at\s+month\s+end\s+"
+                     r"逾期\s+overdue", text), "the columns of Returns and CAPA"  # fmt: skip
+    assert re.search(r"退货 returns\s+0\s+0\s+0\s+—", text)  # returns have no due dates
+    assert re.search(r"纠正预防措施 CAPA\s+0\s+0\s+0\s+0", text)
     assert "2026-11-02T08:30:00Z" in text
     assert desk.service.read_model.digest() in text
 
@@ -243,13 +247,65 @@ def test_the_xlsx_holds_the_numbers_of_the_json_report(
     assert sheet["走访（到期或逾期） visits due or overdue"][0] == report["visits_due"]
     [breach] = report["breaches"]
     assert sheet[breach["case_id"]][0] == "答复 reply"
-    assert sheet["纠正和预防措施 CAPA"][0] == "暂无 not yet published"
-    assert (
-        sheet["退货 returns"][0]
-        == "本月新增 opened: 0\n本月关闭 closed: 0\n月末未结 open at month end: 0"
-    )
+    assert sheet["纠正预防措施 CAPA"][:4] == [
+        report["capa"][k] for k in ("opened", "closed", "open_at_month_end", "overdue")
+    ]
+    assert sheet["退货 returns"][:4] == [
+        report["returns"][k] for k in ("opened", "closed", "open_at_month_end")
+    ] + ["—"]  # returns have no due dates: no overdue figure, not a zero
+    header = ["项目\nItem", "已开启\nopened", "已关闭\nclosed", "月末未结\nopen at month end",
+              "逾期\noverdue"]  # fmt: skip
+    workbook = load_workbook(io.BytesIO(response.content)).active
+    assert isinstance(workbook, Worksheet)
+    assert header in [list(r[:5]) for r in workbook.iter_rows(values_only=True)]
     assert sheet["8小时响应 Response within 8 hours"][0] is None
     assert sheet["案件\nCase"][:2] == ["时钟\nClock", "到期\nDue (UTC)"]
+
+
+def capa_of(team: datetime, due: date, closed: datetime | None = None) -> list[pub.PublicEvent]:
+    """A CAPA (4.4.4): opened, team convened, one action due, perhaps closed."""
+    case_id = uuid4()
+    no = f"CAPA-{case_id.hex[:8].upper()}"
+
+    def common(at: datetime, clause: str = "4.4.4") -> dict[str, Any]:
+        return {**base(case_id, at), "clause": clause, "capa_no": no}
+
+    team_members = [{"name": n, "department": d} for n, d in (
+        ("Li Wei", "marketing"), ("Sun Li", "development"), ("Chen Jie", "engineering"),
+        ("Zhou Min", "production"))]  # fmt: skip
+    owner = {"name": "Chen Jie", "department": "engineering"}
+    events: list[pub.PublicEvent] = [
+        capa.InvestigationOpened(
+            **common(team, "4.4.3"), source="complaint", source_event_id=uuid4(),
+            reported_at=team, customer={"code": "OEM-001"}, description="cracked",
+        ),
+        capa.TeamConvened(**common(team), leader={"name": "Wang Fang", "department": "quality"},
+                          members=team_members),
+        capa.CorrectiveActionPlanned(**common(team, "4.3.4"), action_no=1, kind="corrective",
+                                     description="alarm", owner=owner, due=due),
+    ]  # fmt: skip
+    if closed is not None:
+        events.append(capa.CapaClosed(**common(closed), summary="s", recognition="r",
+                                      opened_at=team, days_open=(closed - team).days))  # fmt: skip
+    return events
+
+
+def test_the_capa_row_says_what_the_json_report_says(desk: Desk) -> None:
+    # October: two CAPAs opened, one closed; the open one's action was due 20 October.
+    for event in [
+        *capa_of(OCTOBER, date(2026, 10, 20)),
+        *capa_of(OCTOBER + timedelta(days=1), date(2026, 10, 15), OCTOBER + timedelta(days=9)),
+    ]:
+        desk.feed(event)
+    report = desk.http.get("/reports/monthly/2026-10").json()
+    assert report["capa"] == {"opened": 2, "closed": 1, "open_at_month_end": 1, "overdue": 1}
+    sheet = rows(desk.http.get("/reports/monthly/2026-10.xlsx").content)
+    assert sheet["纠正预防措施 CAPA"][:4] == [2, 1, 1, 1]
+    text = pdf_text(desk.http.get("/reports/monthly/2026-10.pdf").content)
+    assert re.search(r"纠正预防措施 CAPA\s+2\s+1\s+1\s+1", text)
+    # One customer's report counts its own CAPAs only.
+    other = desk.http.get("/reports/monthly/2026-10", params={"customer": "OEM-002"}).json()
+    assert other["capa"] == {"opened": 0, "closed": 0, "open_at_month_end": 0, "overdue": 0}
 
 
 def test_one_customers_report_is_named_after_it(desk: Desk, october: dict[str, UUID]) -> None:
@@ -261,7 +317,8 @@ def test_one_customers_report_is_named_after_it(desk: Desk, october: dict[str, U
     assert sheet["顾客 Customer"][0] == "OEM-002"
     assert sheet["服务 service"][0] == 1 and sheet["质量 quality"][0] == 0
     assert sheet["8小时内答复率 replied within 8 h"][:3] == [1, 0, 0]
-    assert "本月新增 opened: 0" in str(sheet["退货 returns"][0])
+    assert sheet["退货 returns"][0] == 0
+    assert sheet["纠正预防措施 CAPA"][:4] == [0, 0, 0, 0]
 
 
 def test_a_month_without_events_prints_zeros_and_no_breach(desk: Desk) -> None:

@@ -33,6 +33,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from csc_contracts import EVENT_TYPES, SERVICES, PublicEvent, Topics
+from csc_messaging import chain
 from csc_messaging.runtime import ConsumerSpec
 from csc_messaging.settings import ServiceSettings
 
@@ -58,6 +59,7 @@ _CLOUDEVENT_HEADERS: dict[str, Any] = {
         "ce_subject",
         "ce_time",
         "content-type",
+        *(f"ce_{name}" for name in chain.EXTENSIONS),
     ],
     "properties": {
         "ce_specversion": {"type": "string", "const": "1.0"},
@@ -94,6 +96,68 @@ _CLOUDEVENT_HEADERS: dict[str, Any] = {
             "description": "The record key: the case id (CloudEvents partitioning extension).",
         },
         "content-type": {"type": "string", "const": "application/json"},
+        f"ce_{chain.SEQ}": {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": "Hash chain (extension): the position in the publishing service's "
+            "event log (notification id) this event was published from; increases within "
+            "a partition.",
+        },
+        f"ce_{chain.PREV}": {
+            "type": "string",
+            "pattern": "^[0-9]+$",
+            "description": "Hash chain: the cscseq of the record the service published just "
+            "before this one (on any partition), 0 for its first.",
+        },
+        f"ce_{chain.AGG}": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "Hash chain: SHA-256 over the stored event and its aggregate's "
+            "previous hash (see csc_messaging.chain).",
+        },
+        f"ce_{chain.CHAIN}": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "Hash chain: the service's whole event log chained up to cscseq; "
+            "compare with the checkpoints on csc.audit.v1.",
+        },
+        f"ce_{chain.LINK}": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "Hash chain: SHA-256 over this record (key, value, other headers) "
+            "and the previous record's csclink; `csc audit verify --kafka-only` checks it.",
+        },
+    },
+}
+
+_CHECKPOINT_PAYLOAD: dict[str, Any] = {
+    "type": "object",
+    "description": "A relay's hash-chain head (csc_messaging.chain.Checkpoint).",
+    "required": ["type", "service", "position", "head", "records", "link", "at"],
+    "properties": {
+        "type": {"type": "string", "const": chain.CHECKPOINT_TYPE},
+        "service": {"type": "string", "enum": list(SERVICES)},
+        "position": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The last notification of the service's event log it covers.",
+        },
+        "head": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "The log chain (cscchain) after `position`.",
+        },
+        "records": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "How many records the relay had published by then.",
+        },
+        "link": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$",
+            "description": "The csclink of the last of them.",
+        },
+        "at": {"type": "string", "format": "date-time"},
     },
 }
 
@@ -138,6 +202,11 @@ service (`csc.<service>.v1`). See docs/subscribing.md for a worked consumer.
   have moved.
 - **History.** Event topics keep every event forever: a new subscriber can
   read from the earliest offset to build its state.
+- **Tamper evidence.** Every record carries the publishing service's hash
+  chain as CloudEvents extension attributes (`ce_cscseq`, `ce_cscprev`,
+  `ce_cscagg`, `ce_cscchain`, `ce_csclink`); each relay checkpoints the
+  chain's head to `csc.audit.v1`. `csc audit verify` recomputes them
+  (ISO 9001 §7.5.3). Ignore them if you do not audit.
 """
 
 
@@ -310,6 +379,28 @@ def _dead_letter_channel(topic: str, description: str | None) -> dict[str, Any]:
     }
 
 
+def _audit_channel(topic: str) -> dict[str, Any]:
+    return {
+        "address": topic,
+        "title": topic,
+        "description": "Each relay's hash-chain checkpoints, key = service; every one kept "
+        "(not compacted), one partition.",
+        "messages": {"ChainCheckpoint": {"$ref": "#/components/messages/ChainCheckpoint"}},
+        "bindings": {
+            "kafka": {
+                "topic": topic,
+                "partitions": 1,
+                "topicConfiguration": {
+                    "cleanup.policy": ["delete"],
+                    "retention.ms": -1,
+                    "retention.bytes": -1,
+                },
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+
+
 def asyncapi_document() -> dict[str, Any]:
     """The AsyncAPI 3.0 document of every public topic and event."""
     topics = Topics()
@@ -378,6 +469,31 @@ def asyncapi_document() -> dict[str, Any]:
     messages: dict[str, Any] = {
         ce_type: _message(ce_type, cls) for ce_type, cls in EVENT_TYPES.items()
     }
+    audit = topics.audit
+    channels[audit] = _audit_channel(audit)
+    for service, events in by_service.items():
+        if events:
+            operations[f"{service}.checkpoint"] = {
+                "action": "send",
+                "title": f"{service} checkpoints its hash chain",
+                "summary": "Every CSC_AUDIT_CHECKPOINT_EVERY notifications or "
+                "CSC_AUDIT_CHECKPOINT_SECONDS seconds, in the same transaction as a batch.",
+                "channel": {"$ref": f"#/channels/{audit}"},
+                "messages": [{"$ref": f"#/channels/{audit}/messages/ChainCheckpoint"}],
+            }
+    messages["ChainCheckpoint"] = {
+        "name": "ChainCheckpoint",
+        "title": "Hash-chain checkpoint",
+        "summary": "A relay's chain head: what `csc audit verify` compares stores and topics with.",
+        "contentType": "application/json",
+        "payload": {"$ref": "#/components/schemas/ChainCheckpoint"},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "The service, UTF-8."},
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
     messages["DeadLetter"] = {
         "name": "DeadLetter",
         "title": "Dead letter",
@@ -392,6 +508,7 @@ def asyncapi_document() -> dict[str, Any]:
     schemas: dict[str, Any] = {
         "CloudEventHeaders": _CLOUDEVENT_HEADERS,
         "DeadLetterHeaders": _DEAD_LETTER_HEADERS,
+        "ChainCheckpoint": _CHECKPOINT_PAYLOAD,
         **_payload_schemas(),
     }
     return {

@@ -1,13 +1,16 @@
 """Public events on Kafka: CloudEvents 1.0 in Kafka binary content mode.
 
 Attributes travel as ``ce_*`` headers, the event's JSON as the value, the
-case id as the key (so one case stays in order on one partition).
+case id as the key (so one case stays in order on one partition). Extension
+attributes (the hash chain's ``cscseq``, ``cscchain`` ..., see
+``csc_messaging.chain``) are ``ce_<name>`` headers like the others.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cloudevents.core.bindings import kafka as ce_kafka
 from cloudevents.core.v1.event import CloudEvent
@@ -16,6 +19,9 @@ from pydantic import ValidationError
 from csc_contracts import EVENT_TYPES, PublicEvent
 
 CONTENT_TYPE = "application/json"
+HEADER_PREFIX = "ce_"
+# CloudEvents 1.0: attribute names are lower-case ASCII letters and digits, at most 20 SHOULD.
+_EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 
 
 class PoisonMessage(Exception):
@@ -49,6 +55,36 @@ def encode(event: PublicEvent) -> OutgoingMessage:
     message = ce_kafka.to_binary_event(cloud_event)
     key = message.key.encode() if isinstance(message.key, str) else (message.key or b"")
     return OutgoingMessage(key=key, value=message.value, headers=list(message.headers.items()))
+
+
+def extension_header(name: str) -> str:
+    """The Kafka header of a CloudEvents extension attribute (binary mode: ``ce_<name>``)."""
+    if not _EXTENSION_NAME.match(name):
+        raise ValueError(f"{name!r} is no CloudEvents attribute name (a-z, 0-9, 1-20)")
+    return f"{HEADER_PREFIX}{name}"
+
+
+def add_extensions(message: OutgoingMessage, attributes: Mapping[str, str]) -> OutgoingMessage:
+    """The message with CloudEvents extension attributes added (binary mode: ``ce_<name>``)."""
+    for name in attributes:
+        extension_header(name)
+    present = {name for name, _ in message.headers}
+    clashing = sorted(f"{HEADER_PREFIX}{n}" for n in attributes if f"{HEADER_PREFIX}{n}" in present)
+    if clashing:
+        raise ValueError(f"the message already has {clashing}")
+    extra = [(f"{HEADER_PREFIX}{name}", value.encode()) for name, value in attributes.items()]
+    return replace(message, headers=[*message.headers, *extra])
+
+
+def ce_attributes(
+    headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes],
+) -> dict[str, str]:
+    """Every CloudEvents attribute of a record in binary mode, by name without ``ce_``."""
+    return {
+        name.removeprefix(HEADER_PREFIX): value.decode("utf-8", "replace")
+        for name, value in _headers_dict(headers).items()
+        if name.startswith(HEADER_PREFIX)
+    }
 
 
 def _headers_dict(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]) -> dict[str, bytes]:

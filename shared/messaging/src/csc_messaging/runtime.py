@@ -233,6 +233,8 @@ class ConsumerSpec:
                 topics=service.settings.topics,
                 batch_size=service.settings.relay_batch_size,
                 poll_seconds=service.settings.relay_poll_seconds,
+                checkpoint_every=service.settings.audit_checkpoint_every,
+                checkpoint_seconds=service.settings.audit_checkpoint_seconds,
             )
         return service.http_app(
             routes(service),

@@ -74,6 +74,18 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.05, gt=0)
+    audit_checkpoint_every: int = Field(
+        default=1000,
+        ge=1,
+        description="The relay checkpoints its chain head to csc.audit.v1 every this many "
+        "notifications (CSC_AUDIT_CHECKPOINT_EVERY) ...",
+    )
+    audit_checkpoint_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="... or this many seconds, whichever comes first, when the log moved "
+        "(CSC_AUDIT_CHECKPOINT_SECONDS).",
+    )
 
     log_format: Literal["json", "console"] = "json"
 

@@ -2,6 +2,14 @@
 
 from csc_sla.domain.calendar import Calendar
 from csc_sla.domain.clocks import Clock, ClockRuleViolation
-from csc_sla.domain.facts import CaseFile, CustomerProfile, ReturnFile
+from csc_sla.domain.facts import CapaFile, CaseFile, CustomerProfile, ReturnFile
 
-__all__ = ["Calendar", "CaseFile", "Clock", "ClockRuleViolation", "CustomerProfile", "ReturnFile"]
+__all__ = [
+    "Calendar",
+    "CapaFile",
+    "CaseFile",
+    "Clock",
+    "ClockRuleViolation",
+    "CustomerProfile",
+    "ReturnFile",
+]

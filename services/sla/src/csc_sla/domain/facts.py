@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID, uuid5
 
@@ -163,4 +163,70 @@ class ReturnFile(Aggregate):
 
     @event(Closed)
     def close(self, *, at: datetime, how: str) -> None:
+        self.closed = True
+
+
+class CapaFile(Aggregate):
+    """A quality case's CAPA as the monthly report counts it (4.4.4, 4.3.4; att. 4).
+
+    Started by capa's InvestigationOpened, which names the customer; the CAPA
+    itself opens when QC convenes the team (4.4.4) and closes at D8. Its actions'
+    due dates and implementation days say when it was overdue. capa publishes a
+    case's events in order on one partition (key = case id), so the opening comes first.
+    """
+
+    @staticmethod
+    def create_id(case_id: UUID) -> UUID:
+        return uuid5(FACTS_NAMESPACE, f"capa:{case_id}")
+
+    class Opened(Aggregate.Created):
+        case_id: UUID
+        capa_no: str
+        source: str
+        customer: dict[str, Any]
+        reported_at: datetime
+
+    class Started(Aggregate.Event):
+        at: datetime
+
+    class ActionPlanned(Aggregate.Event):
+        action_no: int
+        due: date
+        at: datetime
+
+    class ActionImplemented(Aggregate.Event):
+        action_no: int
+        implemented_on: date
+
+    class Closed(Aggregate.Event):
+        at: datetime
+
+    @event(Opened)
+    def __init__(
+        self,
+        *,
+        case_id: UUID,
+        capa_no: str,
+        source: str,
+        customer: dict[str, Any],
+        reported_at: datetime,
+    ) -> None:
+        self.started = False
+        self.closed = False
+        self.actions: dict[int, bool] = {}  # action_no -> implemented
+
+    @event(Started)
+    def start(self, *, at: datetime) -> None:
+        self.started = True
+
+    @event(ActionPlanned)
+    def plan(self, *, action_no: int, due: date, at: datetime) -> None:
+        self.actions[action_no] = False
+
+    @event(ActionImplemented)
+    def implement(self, *, action_no: int, implemented_on: date) -> None:
+        self.actions[action_no] = True
+
+    @event(Closed)
+    def close(self, *, at: datetime) -> None:
         self.closed = True

@@ -103,7 +103,7 @@ def routes(service: ConsumingService) -> APIRouter:
         # The footer's digest must describe the very state the figures were read
         # from; events arriving in between would make it a different one.
         for _ in range(5):
-            report = board.monthly_report(month, customer)
+            report = board.monthly_report(month, customer, app.now().date())
             position = board.position
             digest = board.digest()
             if board.position == position:
@@ -147,8 +147,11 @@ def routes(service: ConsumingService) -> APIRouter:
         month: Month,
         customer: str | None = None,
     ) -> dict[str, Any]:
-        """The Field Service Monthly Report (att. 4) as JSON, for all customers or one."""
-        return board.monthly_report(month, customer)
+        """The Field Service Monthly Report (att. 4) as JSON, for all customers or one.
+
+        CAPAs overdue are counted as of the month's last day, or as of today while the
+        month runs."""
+        return board.monthly_report(month, customer, app.now().date())
 
     return router
 
