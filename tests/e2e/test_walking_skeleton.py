@@ -66,7 +66,7 @@ def test_a_delivery_complaint_starts_a_clock_but_no_quality_work(stack) -> None:
     delivery = marketing.post("/complaints", json=complaint(2, category="delivery")).json()
 
     def reply_clocks() -> int:
-        return sum(c["kind"] == "reply" for c in httpx.get(f"{sla.url}/clocks").json())
+        return sum(c["clock"] == "reply" for c in httpx.get(f"{sla.url}/clocks").json())
 
     wait_until(lambda: reply_clocks() == 2, what="two reply clocks")
     wait_until(
