@@ -9,16 +9,13 @@ system of record of those decisions, and published on ``csc.capa.v1``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
 from functools import singledispatchmethod
 from hashlib import sha256
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import Tracking
 
 from csc_capa import commands as c
 from csc_capa.blobs import BlobStore
@@ -35,17 +32,12 @@ from csc_contracts import (
 )
 from csc_contracts.capa import InvestigationSource, ReportFormat
 from csc_messaging.application import ConsumerApplication
+from csc_messaging.commands import Now, by, not_future, not_future_day, utcnow
 from csc_messaging.rules import NotFound
 
-CLOCK_SKEW = timedelta(minutes=5)
 DEFAULT_FORMAT = ReportFormat.CPAR  # 4.3.4: "otherwise the company's own form"
 
-Now = Callable[[], datetime]
 T = TypeVar("T")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class EvidenceRefused(Exception):
@@ -73,12 +65,6 @@ class CapaApplication(ConsumerApplication):
         self.max_evidence_bytes = max_evidence_bytes
         self.evidence_media_types = evidence_media_types
         self.now = now
-        # Events from Kafka and commands over HTTP change the same cases: one at a time.
-        self.lock = threading.RLock()
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        with self.lock:
-            super().process_event(domain_event, tracking)
 
     # Reactions ----------------------------------------------------------------------------
 
@@ -169,7 +155,7 @@ class CapaApplication(ConsumerApplication):
         self, case_id: UUID, command: c.ContactCustomer, actor: Actor, key: str | None = None
     ) -> Investigation:
         authorize("contact_customer", actor)
-        contacted_at = self._not_future(command.contacted_at, "contacted_at")
+        contacted_at = not_future(command.contacted_at, self.now(), "contacted_at")
         return self._step(
             case_id,
             key,
@@ -382,7 +368,7 @@ class CapaApplication(ConsumerApplication):
         key: str | None = None,
     ) -> Investigation:
         authorize("implement_action", actor)
-        implemented_on = self._not_future_day(command.implemented_on, "implemented_on")
+        implemented_on = not_future_day(command.implemented_on, self.now().date(), "implemented_on")
         return self._step(
             case_id,
             key,
@@ -398,7 +384,7 @@ class CapaApplication(ConsumerApplication):
         self, case_id: UUID, command: c.VerifyEffectiveness, actor: Actor, key: str | None = None
     ) -> Investigation:
         authorize("verify_effectiveness", actor)
-        verified_on = self._not_future_day(command.verified_on, "verified_on")
+        verified_on = not_future_day(command.verified_on, self.now().date(), "verified_on")
         return self._step(
             case_id,
             key,
@@ -548,22 +534,6 @@ class CapaApplication(ConsumerApplication):
                 self.save(case)
             return case
 
-    def _not_future(self, moment: datetime | None, field: str) -> datetime:
-        now = self.now()
-        if moment is None:
-            return now
-        if moment > now + CLOCK_SKEW:
-            raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
-        return moment
-
-    def _not_future_day(self, day: date | None, field: str) -> date:
-        today = self.now().date()
-        if day is None:
-            return today
-        if day > today:
-            raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
-        return day
-
 
 def _by(actor: Actor, key: str | None) -> dict[str, Any]:
-    return {"actor": actor.model_dump(mode="json"), "request_key": key, "happened_at": None}
+    return by(actor, key, happened_at=None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
 
@@ -21,25 +20,20 @@ from csc_intake.domain import (
     RuleViolation,
 )
 from csc_intake.permissions import authorize
+from csc_messaging.commands import Now, by, not_future, utcnow
 from csc_messaging.rules import NotFound
 
 # Case ids from an Idempotency-Key: a retried request finds the case it created.
 CASE_NAMESPACE = UUID("6f0f2f43-3a55-4b8e-9d37-5d1b0c7f6a01")
-CLOCK_SKEW = timedelta(minutes=5)
 
-Clock = Callable[[], datetime]
 A = TypeVar("A", bound=Aggregate)
 E = TypeVar("E", FeedbackEntry, Complaint)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class IntakeApplication(Application[UUID]):
     name = "intake"
 
-    def __init__(self, env: dict[str, str] | None = None, clock: Clock = utcnow) -> None:
+    def __init__(self, env: dict[str, str] | None = None, clock: Now = utcnow) -> None:
         super().__init__(env)
         self.clock = clock
 
@@ -83,7 +77,7 @@ class IntakeApplication(Application[UUID]):
         self, code: str, command: c.LogContact, actor: Actor, request_key: str | None = None
     ) -> Customer:
         authorize("log_contact", actor)
-        contacted_at = self._not_future(command.contacted_at, "contacted_at")
+        contacted_at = not_future(command.contacted_at, self.clock(), "contacted_at")
         return self._act(
             self.customer(code),
             request_key,
@@ -161,7 +155,7 @@ class IntakeApplication(Application[UUID]):
             case_id=case_id,
             channel=command.channel.value,
             receiving_department=command.receiving_department.value,
-            received_at=self._not_future(command.received_at, "received_at"),
+            received_at=not_future(command.received_at, self.clock(), "received_at"),
             customer=customer.ref,
             text=command.text,
             product=command.product,
@@ -205,7 +199,7 @@ class IntakeApplication(Application[UUID]):
         self, case_id: UUID, command: c.SendReply, actor: Actor, key: str | None = None
     ) -> RegisterEntry:
         authorize("send_reply", actor)
-        replied_at = self._not_future(command.replied_at, "replied_at")
+        replied_at = not_future(command.replied_at, self.clock(), "replied_at")
         return self._on_entry(
             case_id,
             key,
@@ -233,7 +227,7 @@ class IntakeApplication(Application[UUID]):
         self, case_id: UUID, command: c.CompleteVisit, actor: Actor, key: str | None = None
     ) -> RegisterEntry:
         authorize("complete_visit", actor)
-        arrived_at = self._not_future(command.arrived_at, "arrived_at")
+        arrived_at = not_future(command.arrived_at, self.clock(), "arrived_at")
         return self._on_entry(
             case_id,
             key,
@@ -400,14 +394,6 @@ class IntakeApplication(Application[UUID]):
             raise NotFound(f"{aggregate_id} is not a {cls.__name__}")
         return found
 
-    def _not_future(self, moment: datetime | None, field: str) -> datetime:
-        now = self.clock()
-        if moment is None:
-            return now
-        if moment > now + CLOCK_SKEW:
-            raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
-        return moment
-
     @staticmethod
     def _customer_details(command: c.CustomerDetails) -> dict[str, Any]:
         return {
@@ -422,8 +408,7 @@ def _actor(actor: Actor) -> dict[str, str]:
     return actor.model_dump(mode="json")
 
 
-def _by(actor: Actor, key: str | None) -> dict[str, Any]:
-    return {"actor": _actor(actor), "request_key": key}
+_by = by
 
 
 def _details(command: c.FieldServiceDetails) -> dict[str, Any]:

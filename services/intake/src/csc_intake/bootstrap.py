@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from csc_intake.application import Clock, IntakeApplication, utcnow
+from csc_intake.application import IntakeApplication
 from csc_intake.projections import IntakeView
 from csc_intake.public import to_public
+from csc_messaging.commands import Now, utcnow
 from csc_messaging.relay import OutboxRelay
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env
@@ -26,7 +27,7 @@ class Intake:
     relay: OutboxRelay
 
 
-def bootstrap(settings: ServiceSettings | None = None, clock: Clock = utcnow) -> Intake:
+def bootstrap(settings: ServiceSettings | None = None, clock: Now = utcnow) -> Intake:
     settings = settings or IntakeSettings()
     app = IntakeApplication(env=eventsourcing_env(settings, SERVICE), clock=clock)
     relay = OutboxRelay(

@@ -9,18 +9,16 @@ auditor replays the decisions from ``csc.returns.v1``.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import Tracking
 
 from csc_contracts import Actor, ComplaintCategory, ComplaintLogged, FeedbackKind, FeedbackReceived
 from csc_messaging.application import ConsumerApplication
+from csc_messaging.commands import Now, by, not_future, utcnow
 from csc_messaging.rules import NotFound
 from csc_returns import commands as c
 from csc_returns.domain import ReturnCase, RuleViolation
@@ -29,13 +27,6 @@ from csc_returns.permissions import authorize
 # Case ids of requests made before any complaint: a retry (same Idempotency-Key)
 # finds the case its first attempt opened.
 CASE_NAMESPACE = UUID("0d7c3a52-8e4b-4f61-a2c9-3b5e7f1d9a64")
-CLOCK_SKEW = timedelta(minutes=5)
-
-Now = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class ReturnsApplication(ConsumerApplication):
@@ -44,12 +35,6 @@ class ReturnsApplication(ConsumerApplication):
     def __init__(self, env: dict[str, str] | None = None, now: Now = utcnow) -> None:
         super().__init__(env)
         self.now = now
-        # Events from Kafka and commands over HTTP change the same cases: one at a time.
-        self.lock = threading.RLock()
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        with self.lock:
-            super().process_event(domain_event, tracking)
 
     # Reactions --------------------------------------------------------------------------
 
@@ -194,7 +179,7 @@ class ReturnsApplication(ConsumerApplication):
         self, case_id: UUID, command: c.ShipReplacement, actor: Actor, key: str | None = None
     ) -> ReturnCase:
         authorize("ship_replacement", actor)
-        shipped_at = self._not_future(command.shipped_at, "shipped_at")
+        shipped_at = not_future(command.shipped_at, self.now(), "shipped_at")
         return self._step(
             case_id,
             key,
@@ -244,7 +229,7 @@ class ReturnsApplication(ConsumerApplication):
         self, case_id: UUID, command: c.ReceiveReturn, actor: Actor, key: str | None = None
     ) -> ReturnCase:
         authorize("receive_return", actor)
-        received_at = self._not_future(command.received_at, "received_at")
+        received_at = not_future(command.received_at, self.now(), "received_at")
         return self._step(
             case_id,
             key,
@@ -347,14 +332,5 @@ class ReturnsApplication(ConsumerApplication):
                 self.save(case)
             return case
 
-    def _not_future(self, moment: datetime | None, field: str) -> datetime:
-        now = self.now()
-        if moment is None:
-            return now
-        if moment > now + CLOCK_SKEW:
-            raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
-        return moment
 
-
-def _by(actor: Actor, key: str | None) -> dict[str, Any]:
-    return {"actor": actor.model_dump(mode="json"), "request_key": key}
+_by = by

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
-from eventsourcing.persistence import Tracking
 
 import csc_contracts as pub
 import csc_contracts.capa as capa
 from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
+from csc_messaging.commands import Now, utcnow
 from csc_sla.domain import (
     CapaFile,
     CaseFile,
@@ -25,12 +24,6 @@ from csc_sla.domain import (
     ReturnFile,
 )
 from csc_sla.policy import CLAUSES, OWNERS, ClockKind, SlaPolicy, hours
-
-Now = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 class SlaApplication(ConsumerApplication):
@@ -42,12 +35,6 @@ class SlaApplication(ConsumerApplication):
         super().__init__(env)
         self.sla_policy = policy or SlaPolicy()
         self.now = now
-        # Events from Kafka, the timer and pause/resume all change clocks: one at a time.
-        self.lock = threading.RLock()
-
-    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        with self.lock:
-            super().process_event(domain_event, tracking)
 
     # Reactions ------------------------------------------------------------------------
 

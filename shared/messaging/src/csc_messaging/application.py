@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -34,7 +35,18 @@ class ConsumerApplication(EventSourcedProjection[UUID]):
     ``policy`` (singledispatch on the public event's class) collects the new
     aggregate events; they are stored with the record's tracking position in
     one transaction.
+
+    Events from Kafka and commands over HTTP (or a timer) change the same
+    aggregates: ``lock`` makes them take turns.
     """
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.lock = threading.RLock()
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        with self.lock:
+            super().process_event(domain_event, tracking)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -1,8 +1,10 @@
 """HTTP parameters every service that takes commands reads the same way."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
+from uuid import UUID
 
-from fastapi import Header, Query
+from fastapi import APIRouter, Header, Query
 
 IdempotencyKey = Annotated[
     str | None,
@@ -14,3 +16,37 @@ IdempotencyKey = Annotated[
     ),
 ]
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+class CaseSteps:
+    """``POST {prefix}/{case_id}/{path}`` endpoints that each run one command on one case.
+
+    ``action(case_id, body, actor, key)`` records the step; ``answer(case_id, result)``
+    is what the caller gets back (201). ``caller`` is the dependency that names the actor.
+    """
+
+    def __init__(
+        self,
+        router: APIRouter,
+        prefix: str,
+        caller: Any,
+        answer: Callable[[UUID, Any], dict[str, Any]],
+    ) -> None:
+        self.router, self.prefix, self.caller, self.answer = router, prefix, caller, answer
+
+    def __call__(
+        self, path: str, action: Callable[..., Any], body_type: type[Any], tag: str, doc: str
+    ) -> None:
+        answer = self.answer
+
+        def endpoint(
+            case_id: UUID, body: Any, actor: Any, key: IdempotencyKey = None
+        ) -> dict[str, Any]:
+            return answer(case_id, action(case_id, body, actor, key))
+
+        endpoint.__annotations__["body"] = body_type
+        endpoint.__annotations__["actor"] = self.caller
+        endpoint.__doc__ = doc
+        endpoint.__name__ = action.__name__
+        route = f"{self.prefix}/{{case_id}}/{path}"
+        self.router.post(route, status_code=201, tags=[tag])(endpoint)

@@ -7,7 +7,6 @@ the clause and who may). A step the case does not allow yet is refused with
 ``Idempotency-Key``: a retry returns the first result and records nothing twice.
 """
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -22,7 +21,6 @@ from fastapi import (
     status,
 )
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from csc_capa import commands as c
 from csc_capa.application import CapaApplication, EvidenceRefused
@@ -34,7 +32,7 @@ from csc_contracts import Actor
 from csc_contracts.capa import ReportFormat
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.auth import TokenVerifier, authenticator
-from csc_messaging.params import IdempotencyKey
+from csc_messaging.params import CaseSteps, IdempotencyKey
 from csc_messaging.rules import found, install_error_handlers
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
@@ -56,19 +54,7 @@ def routes(service: ConsumingService) -> APIRouter:
     def case_out(case_id: UUID) -> dict[str, Any]:
         return found(view.get(str(case_id), app.now().date()), f"investigation of case {case_id}")
 
-    def step(
-        path: str, action: Callable[..., Any], body_type: type[BaseModel], tag: str, doc: str
-    ) -> None:
-        def endpoint(
-            case_id: UUID, body: Any, actor: Caller, key: IdempotencyKey = None
-        ) -> dict[str, Any]:
-            action(case_id, body, actor, key)
-            return case_out(case_id)
-
-        endpoint.__annotations__["body"] = body_type
-        endpoint.__doc__ = doc
-        endpoint.__name__ = action.__name__
-        router.post(f"/investigations/{{case_id}}/{path}", status_code=201, tags=[tag])(endpoint)
+    step = CaseSteps(router, "/investigations", Caller, lambda case_id, _: case_out(case_id))
 
     inv, capa, rep = "investigation 4.4.3", "CAPA 8D 4.4.4", "reports 4.3.4"
     step("contacts", app.contact_customer, c.ContactCustomer, inv,

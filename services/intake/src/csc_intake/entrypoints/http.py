@@ -26,7 +26,7 @@ from csc_intake import commands as c
 from csc_intake.bootstrap import Intake, bootstrap
 from csc_intake.projections import history
 from csc_messaging.auth import TokenVerifier, authenticator
-from csc_messaging.params import IdempotencyKey, Month
+from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.rules import found, install_error_handlers
 from csc_messaging.runtime import probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
@@ -179,20 +179,12 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         run.entry(case_id)
         return history(list(run.events.get(case_id)))
 
+    steps = CaseSteps(api, "/register-entries", Caller, lambda _, entry: entry_out(entry))
+
     def entry_command(
         path: str, action: Callable[..., Any], body_type: type[c.Command], doc: str
     ) -> None:
-        def endpoint(
-            case_id: UUID, body: Any, actor: Caller, key: IdempotencyKey = None
-        ) -> dict[str, Any]:
-            return entry_out(action(case_id, body, actor, key))
-
-        endpoint.__annotations__["body"] = body_type
-        endpoint.__doc__ = doc
-        endpoint.__name__ = action.__name__
-        api.post(f"/register-entries/{{case_id}}/{path}", status_code=201, tags=["register"])(
-            endpoint
-        )
+        steps(path, action, body_type, "register", doc)
 
     entry_command(
         "important",

@@ -8,7 +8,6 @@ with 409 naming the clause, and nothing is recorded. Every POST takes an
 nothing twice. Reading needs no token, as for the other consuming services.
 """
 
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -24,7 +23,7 @@ from fastapi import (
 from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.auth import TokenVerifier, authenticator
-from csc_messaging.params import IdempotencyKey, Month
+from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.rules import found, install_error_handlers
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
@@ -75,19 +74,7 @@ def routes(service: ConsumingService) -> APIRouter:
 
     # Steps of a case --------------------------------------------------------------------------
 
-    def step(
-        path: str, action: Callable[..., Any], body_type: type[c.Command], tag: str, doc: str
-    ) -> None:
-        def endpoint(
-            case_id: UUID, body: Any, actor: Caller, key: IdempotencyKey = None
-        ) -> dict[str, Any]:
-            action(case_id, body, actor, key)
-            return case_out(case_id)
-
-        endpoint.__annotations__["body"] = body_type
-        endpoint.__doc__ = doc
-        endpoint.__name__ = action.__name__
-        router.post(f"/cases/{{case_id}}/{path}", status_code=201, tags=[tag])(endpoint)
+    step = CaseSteps(router, "/cases", Caller, lambda case_id, _: case_out(case_id))
 
     replacement, whole, pnpr = "replacement 4.3.1", "whole-batch return 4.3.2", "PNPR 4.3.3"
     step("replacement/shipment", app.ship_replacement, c.ShipReplacement, replacement,
