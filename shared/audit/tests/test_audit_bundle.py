@@ -177,3 +177,24 @@ def test_verify_bundle_command_exits_1_on_any_problem(
     bad = runner.invoke(app, ["verify-bundle", str(tampered), "--json"])
     assert bad.exit_code == 1
     assert json.loads(bad.output)["ok"] is False
+
+
+def test_verify_with_bundle_checks_it_on_its_own(
+    case_bundle: BundleSummary, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(
+        app,
+        ["verify", "--bundle", str(case_bundle.path),
+         "--expect-manifest-sha256", case_bundle.manifest_sha256],
+    )  # fmt: skip
+    assert ok.exit_code == 0, ok.output
+    assert ": OK" in ok.output
+    wrong = runner.invoke(
+        app, ["verify", "--bundle", str(case_bundle.path), "--expect-manifest-sha256", "0" * 64]
+    )
+    assert wrong.exit_code == 1
+    assert "manifest" in wrong.output
+    mixed = runner.invoke(app, ["verify", "--bundle", str(case_bundle.path), "--kafka-only"])
+    assert mixed.exit_code == 2
+    assert "checked on its own" in mixed.output

@@ -28,6 +28,7 @@ from eventsourcing.persistence import Notification
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from csc_audit.bundle import verify_bundle
 from csc_audit.chain_verify import (
     Finding,
     PublicOf,
@@ -215,12 +216,34 @@ def verify(
         typer.Option(help="Where the SQLite stores are (default: CSC_DATA_DIR)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="Check a bundle made by `csc audit export` on its own, with no Kafka or store."
+        ),
+    ] = None,
+    expect: Annotated[
+        str | None,
+        typer.Option("--expect-manifest-sha256", help="With --bundle: the sha256 noted at export."),
+    ] = None,
 ) -> None:
     """Recompute the hash chains from the stores and from Kafka; report the first broken link.
 
     Any edited, deleted, reordered or inserted event, in a store or on a topic, is a
-    broken link (ISO 9001 §7.5.3: records protected from loss of integrity).
+    broken link (ISO 9001 §7.5.3: records protected from loss of integrity). With
+    --bundle, check an export bundle instead: hashes, sizes, counts, every event.
     """
+    if bundle is not None:
+        if service != "all" or topic is not None or kafka_only or data_dir is not None:
+            raise typer.BadParameter(
+                "a bundle is checked on its own: leave out --service, --topic, --kafka-only "
+                "and --data-dir",
+                param_hint="--bundle",
+            )
+        check_bundle(bundle, expect, as_json)
+        return
+    if expect is not None:
+        raise typer.BadParameter("goes with --bundle", param_hint="--expect-manifest-sha256")
     if service != "all" and service not in SERVICES:
         raise typer.BadParameter(f"one of {', '.join(SERVICES)}, or all", param_hint="--service")
     services = list(SERVICES) if service == "all" else [service]
@@ -262,4 +285,16 @@ def verify(
         raise typer.Exit(1)
 
 
-__all__ = ["verify", "verify_one"]
+def check_bundle(bundle: Path, expect: str | None, as_json: bool) -> None:
+    """Print what ``verify_bundle`` found; exit 1 when anything is wrong."""
+    report = verify_bundle(bundle, expect_manifest_sha256=expect)
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        for line in report.lines():
+            typer.echo(line)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+__all__ = ["check_bundle", "verify", "verify_one"]

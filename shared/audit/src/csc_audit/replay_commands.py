@@ -30,7 +30,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from csc_audit.bundle import verify_bundle
+from csc_audit.chain_commands import check_bundle
 from csc_audit.cli import app
 from csc_audit.export import (
     case_timeline,
@@ -262,7 +262,7 @@ def export(
 ) -> None:
     """A bundle (zip) of a case's or a month's events (JSON Lines), forms and manifest.
 
-    Check it later on its own with `csc audit verify-bundle`, giving the manifest
+    Check it later on its own with `csc audit verify --bundle`, giving the manifest
     sha256 printed here (keep it with the audit's papers).
     """
     if (case is None) == (month is None):
@@ -298,18 +298,11 @@ def verify_bundle_command(
     ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Check an export bundle on its own: hashes, sizes, counts, every event's contract.
+    """The same as `csc audit verify --bundle BUNDLE`.
 
     Exits 1 when anything is wrong, naming each problem.
     """
-    report = verify_bundle(bundle, expect_manifest_sha256=expect)
-    if as_json:
-        _echo_json(report.to_json())
-    else:
-        for line in report.lines():
-            typer.echo(line)
-    if not report.ok:
-        raise typer.Exit(1)
+    check_bundle(bundle, expect, as_json)
 
 
 @forms_app.command("register")
