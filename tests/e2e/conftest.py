@@ -19,13 +19,12 @@ from typing import Any
 
 import pytest
 
-from csc_contracts import Department, Topics
+from csc_contracts import Topics
 from csc_devkit.processes import ServiceProcess, free_port
-from csc_messaging.auth import issue_token
 from csc_messaging.topology import ensure_topics
+from e2e.support import SECRET, auth
 
 STORE = os.environ.get("CSC_TEST_STORE", "sqlite")
-SECRET = "e2e-secret-of-at-least-thirty-two-bytes"
 
 
 @dataclass
@@ -57,8 +56,7 @@ class Stack:
         return env
 
     def auth(self, department: str, user: str | None = None) -> dict[str, str]:
-        token = issue_token(SECRET, user or f"{department}.user", Department(department))
-        return {"Authorization": f"Bearer {token}"}
+        return auth(department, user)
 
     def start(self, service: str, *, ready: bool = True, **extra_env: str) -> ServiceProcess:
         process = ServiceProcess(

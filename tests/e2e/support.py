@@ -11,9 +11,24 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
 
+from csc_contracts import Department
+from csc_messaging.auth import issue_token
 from csc_messaging.kafka_io import read_to_end
 
 T = TypeVar("T")
+SECRET = "e2e-secret-of-at-least-thirty-two-bytes"
+
+
+def auth(department: str, user: str | None = None) -> dict[str, str]:
+    """A bearer token the test services accept, for ``user`` acting for ``department``."""
+    token = issue_token(SECRET, user or f"{department}.user", Department(department))
+    return {"Authorization": f"Bearer {token}"}
+
+
+def read(url: str, department: str = "auditor", **kwargs: Any) -> httpx.Response:
+    """GET as someone of ``department``: every service's reads need a token."""
+    headers = {**auth(department), **kwargs.pop("headers", {})}
+    return httpx.get(url, headers=headers, **kwargs)
 
 
 def wait_until(probe: Callable[[], T | None], timeout: float = 60, what: str = "") -> T:
@@ -97,7 +112,7 @@ def wait_caught_up(intake: httpx.Client, consumer_url: str, timeout: float = 60)
     def caught_up() -> bool:
         if intake.get("/relay").json()["position"] < stored:
             return False
-        stats = httpx.get(f"{consumer_url}/ingest-stats").json()
+        stats = read(f"{consumer_url}/ingest-stats").json()
         handled = sum(sum(c.values()) for topic, c in stats.items() if "intake" in topic)
         return bool(handled >= stored)
 

@@ -19,7 +19,6 @@ from contextlib import closing
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
-import httpx
 import psycopg
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -32,7 +31,7 @@ from csc_devkit.processes import ServiceProcess
 from csc_messaging.codec import encode
 from csc_messaging.topology import TopicSpec, create_topics
 from e2e.conftest import STORE, Stack
-from e2e.support import complaint, intake_client, read_topic, wait_caught_up, wait_until
+from e2e.support import complaint, intake_client, read, read_topic, wait_caught_up, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -129,7 +128,7 @@ def test_every_service_verifies_from_its_store_and_from_kafka(published: Publish
         assert code == 0, found
         lines += found
     intake_line, returns_line, capa_line, sla_line = lines
-    digest = httpx.get(f"{published.intake.url}/digest", headers=stack.auth("auditor"))
+    digest = read(f"{published.intake.url}/digest")
     stored = digest.json()["position"]
     assert intake_line.startswith(f"intake: OK {stored} events, head ")
     assert sla_line.startswith("sla: OK ")

@@ -22,7 +22,7 @@ import pytest
 
 from csc_contracts import EVENT_TYPES
 from e2e.conftest import Stack
-from e2e.support import complaint, intake_client, read_topic, wait_until
+from e2e.support import complaint, intake_client, read, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +88,7 @@ def test_4_4_quality_complaint_to_a_closed_8d_with_verified_effectiveness(stack:
     capa = stack.start("capa")
     case_id = intake_client(stack, intake).post("/complaints", json=complaint(1)).json()["case_id"]
     wait_until(
-        lambda: httpx.get(f"{capa.url}/investigations/{case_id}").status_code == 200,
+        lambda: read(f"{capa.url}/investigations/{case_id}").status_code == 200,
         what="QC's investigation opened from the complaint",
     )
     qc = Qc(stack, capa.url, case_id)
@@ -107,7 +107,7 @@ def test_4_4_quality_complaint_to_a_closed_8d_with_verified_effectiveness(stack:
     assert uploaded.status_code == 201, uploaded.text
     digest = hashlib.sha256(photo).hexdigest()
     assert uploaded.json()["sha256"] == digest
-    assert httpx.get(f"{capa.url}/investigations/{case_id}/evidence/{digest}").content == photo
+    assert read(f"{capa.url}/investigations/{case_id}/evidence/{digest}").content == photo
     qc.step("confirmation", {"finding": "Cracks confirmed on both samples"})
 
     # 4.4.4: the team, then D0-D8; not effective once, so back to root cause (4.3.4).
@@ -179,7 +179,7 @@ def test_4_4_quality_complaint_to_a_closed_8d_with_verified_effectiveness(stack:
     assert bodies["CapaClosed"]["actor"] == {"user": "quality.user", "department": "quality"}
 
     # The 8D report prints what was recorded, each discipline under its name.
-    pdf = httpx.get(f"{capa.url}/investigations/{case_id}/report.pdf", params={"format": "8d"})
+    pdf = read(f"{capa.url}/investigations/{case_id}/report.pdf", params={"format": "8d"})
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     text = _pdf_text(pdf.content, stack)
     for expected in (
@@ -198,7 +198,7 @@ def test_4_4_quality_complaint_to_a_closed_8d_with_verified_effectiveness(stack:
         "根本原因",
     ):
         assert "".join(expected.split()) in text, expected
-    xlsx = httpx.get(f"{capa.url}/investigations/{case_id}/report.xlsx")
+    xlsx = read(f"{capa.url}/investigations/{case_id}/report.xlsx")
     assert xlsx.status_code == 200 and "spreadsheetml" in xlsx.headers["content-type"]
 
 
@@ -253,7 +253,7 @@ def test_4_3_4_a_pnpr_of_returned_goods_opens_a_capa(stack: Stack) -> None:
     assert linked["report_no"] == f"PNPR-{case_id.replace('-', '')[:8].upper()}"
     assert linked["description"] == "Flange burrs from a worn trim die"
     assert confirmed["by_pnpr"] is True and confirmed["actor"]["department"] == "system"
-    row = httpx.get(f"{capa.url}/investigations/{case_id}").json()
+    row = read(f"{capa.url}/investigations/{case_id}").json()
     assert row["status"] == "confirmed" and row["customer"]["code"] == "OEM-002"
     # The CAPA can start: QC convenes the team on it.
     qc = Qc(stack, capa.url, case_id)
@@ -266,7 +266,7 @@ def test_4_2_3_misuse_closes_the_investigation_without_a_capa(stack: Stack) -> N
     marketing = intake_client(stack, intake)
     case_id = marketing.post("/complaints", json=complaint(3)).json()["case_id"]
     wait_until(
-        lambda: httpx.get(f"{capa.url}/investigations/{case_id}").status_code == 200,
+        lambda: read(f"{capa.url}/investigations/{case_id}").status_code == 200,
         what="investigation opened",
     )
     found = marketing.post(
@@ -283,7 +283,7 @@ def test_4_2_3_misuse_closes_the_investigation_without_a_capa(stack: Stack) -> N
     qc = Qc(stack, capa.url, case_id)
     team = qc.post("team", TEAM)
     assert team.status_code == 409 and team.json()["detail"][0]["rule"] == "4.4.4"
-    assert httpx.get(f"{capa.url}/investigations/{case_id}").json()["status"] == "misuse"
+    assert read(f"{capa.url}/investigations/{case_id}").json()["status"] == "misuse"
 
 
 def _replay(stack: Stack, wipe: bool = True) -> subprocess.CompletedProcess[str]:
@@ -309,12 +309,12 @@ def test_replay_from_offset_zero_gives_the_same_digest(stack: Stack) -> None:
                    headers=stack.auth("quality"))  # fmt: skip
     wait_until(
         lambda: (
-            len(httpx.get(f"{capa.url}/investigations").json()) == 3
-            and httpx.get(f"{capa.url}/investigations/{misuse_case}").json()["status"] == "misuse"
+            len(read(f"{capa.url}/investigations").json()) == 3
+            and read(f"{capa.url}/investigations/{misuse_case}").json()["status"] == "misuse"
         ),
         what="3 investigations, one closed as misuse",
     )
-    live = httpx.get(f"{capa.url}/digest").json()
+    live = read(f"{capa.url}/digest").json()
     capa.stop()
 
     replayed = _replay(stack)
@@ -322,12 +322,12 @@ def test_replay_from_offset_zero_gives_the_same_digest(stack: Stack) -> None:
     result = json.loads(replayed.stdout.strip().splitlines()[-1])
     assert result["digest"] == live["digest"]
     capa = stack.restart(capa)
-    assert httpx.get(f"{capa.url}/digest").json()["digest"] == live["digest"]
+    assert read(f"{capa.url}/digest").json()["digest"] == live["digest"]
 
     # QC's decisions live in capa's store (and on csc.capa.v1): a replay keeps them.
     qc = Qc(stack, capa.url, cases[2]["case_id"])
     qc.step("contacts", {"contact": "Mr. Zhao", "means": "phone", "summary": "called"})
-    decided = httpx.get(f"{capa.url}/digest").json()
+    decided = read(f"{capa.url}/digest").json()
     capa.stop()
     refused = _replay(stack)
     assert refused.returncode == 2 and "refusing to wipe" in refused.stderr

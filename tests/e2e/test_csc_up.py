@@ -53,7 +53,9 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         clocks = wait_until(
             lambda: (
                 (
-                    r := httpx.get(f"http://127.0.0.1:{base + 3}/cases/{case['case_id']}/clocks")
+                    r := marketing.get(
+                        f"http://127.0.0.1:{base + 3}/cases/{case['case_id']}/clocks"
+                    )
                 ).is_success
                 and r.json()
             )

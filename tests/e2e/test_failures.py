@@ -13,7 +13,7 @@ import pytest
 
 from csc_contracts import ComplaintLogged
 from csc_messaging.codec import encode
-from e2e.support import CUSTOMER, complaint, intake_client, produce, read_topic, wait_until
+from e2e.support import CUSTOMER, complaint, intake_client, produce, read, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def test_consumer_killed_mid_stream_applies_every_event_once(stack) -> None:  # 
 
     sla = stack.start("sla")
     applied_at_kill = wait_until(
-        lambda: (n := httpx.get(f"{sla.url}/digest").json()["position"]) >= 50 and n,
+        lambda: (n := read(f"{sla.url}/digest").json()["position"]) >= 50 and n,
         what="sla to be part-way through",
     )
     sla.kill()
@@ -59,15 +59,15 @@ def test_consumer_killed_mid_stream_applies_every_event_once(stack) -> None:  # 
 
     sla = stack.restart(sla)
     wait_until(
-        lambda: len(httpx.get(f"{sla.url}/clocks").json()) >= 500,
+        lambda: len(read(f"{sla.url}/clocks").json()) >= 500,
         timeout=120,
         what="sla to catch up after the crash",
     )
-    clocks = httpx.get(f"{sla.url}/clocks").json()
+    clocks = read(f"{sla.url}/clocks").json()
     assert sorted(c["case_id"] for c in clocks) == sorted(case_ids)  # none missing, none doubled
     # sla's whole log: the customer's profile (known, registered), then per complaint a
     # case file and a clock.
-    assert httpx.get(f"{sla.url}/digest").json()["position"] == 2 + 2 * 500
+    assert read(f"{sla.url}/digest").json()["position"] == 2 + 2 * 500
 
 
 def post_through_a_kill(client: httpx.Client, path: str, body: dict[str, object]) -> None:
@@ -117,8 +117,8 @@ def test_replay_from_offset_zero_rebuilds_the_same_state(stack) -> None:  # type
     for n in range(40):
         category = ("quality", "service", "delivery")[n % 3]
         assert marketing.post("/complaints", json=complaint(n, category=category)).is_success
-    wait_until(lambda: len(httpx.get(f"{sla.url}/clocks").json()) == 40, what="40 clocks")
-    live = httpx.get(f"{sla.url}/digest").json()
+    wait_until(lambda: len(read(f"{sla.url}/clocks").json()) == 40, what="40 clocks")
+    live = read(f"{sla.url}/digest").json()
     sla.stop()
 
     replayed = subprocess.run(
@@ -134,7 +134,7 @@ def test_replay_from_offset_zero_rebuilds_the_same_state(stack) -> None:  # type
     assert result["digest"] == live["digest"]
 
     sla = stack.restart(sla)
-    assert httpx.get(f"{sla.url}/digest").json()["digest"] == live["digest"]
+    assert read(f"{sla.url}/digest").json()["digest"] == live["digest"]
 
 
 def test_poison_goes_to_the_dlq_and_the_consumer_goes_on(stack) -> None:  # type: ignore[no-untyped-def]
@@ -155,7 +155,7 @@ def test_poison_goes_to_the_dlq_and_the_consumer_goes_on(stack) -> None:  # type
     intake = stack.start("intake")
     good = intake_client(stack, intake).post("/complaints", json=complaint(9)).json()
     wait_until(
-        lambda: httpx.get(f"{sla.url}/cases/{good['case_id']}/clocks").status_code == 200,
+        lambda: read(f"{sla.url}/cases/{good['case_id']}/clocks").status_code == 200,
         what="the good complaint's clock",
     )
     dead = wait_until(
@@ -168,9 +168,7 @@ def test_poison_goes_to_the_dlq_and_the_consumer_goes_on(stack) -> None:  # type
     assert headers["csc_dlq_consumer"] == f"{stack.prefix}csc-sla"
     # CustomerRegistered, ComplaintLogged, EngineeringNotified: sla applies (tracks) all three.
     stats = wait_until(
-        lambda: (
-            (s := httpx.get(f"{sla.url}/ingest-stats").json()[intake_topic])["applied"] == 3 and s
-        )
+        lambda: (s := read(f"{sla.url}/ingest-stats").json()[intake_topic])["applied"] == 3 and s
     )
     assert stats["dead_lettered"] == 1
     assert stats["skipped_unknown_type"] == 1

@@ -18,7 +18,7 @@ import pytest
 
 from csc_contracts import EVENT_TYPES
 from e2e.conftest import Stack
-from e2e.support import complaint, intake_client, read_topic, wait_until
+from e2e.support import complaint, intake_client, read, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +52,7 @@ def test_4_3_2_whole_batch_return_from_a_quality_complaint_to_a_dispositioned_pn
     case = intake_client(stack, intake).post("/complaints", json=complaint(1)).json()
     case_id = case["case_id"]
     wait_until(
-        lambda: httpx.get(f"{returns.url}/cases/{case_id}").status_code == 200,
+        lambda: read(f"{returns.url}/cases/{case_id}").status_code == 200,
         what="returns' case opened from the complaint",
     )
 
@@ -93,11 +93,11 @@ def test_4_3_2_whole_batch_return_from_a_quality_complaint_to_a_dispositioned_pn
     step("pnpr/report", {"description": "Housing cracks at the gate"}, "quality")
     decision = [{"disposition": "rework", "quantity": 30}, {"disposition": "scrap", "quantity": 10}]
     step("pnpr/review", {"board": BOARD, "decision": decision}, "quality")
-    assert httpx.get(f"{returns.url}/quarantine").json()[0]["location"] == "Q-1 quarantine cage"
+    assert read(f"{returns.url}/quarantine").json()[0]["location"] == "Q-1 quarantine cage"
     step("pnpr/dispositions", {"disposition": "rework", "quantity": 30}, "production")
     last = step("pnpr/dispositions", {"disposition": "scrap", "quantity": 10}, "warehouse")
     assert last["status"] == "dispositioned"
-    assert httpx.get(f"{returns.url}/quarantine").json() == []
+    assert read(f"{returns.url}/quarantine").json() == []
 
     events = returns_events(stack, case_id, 13)
     assert [name for name, _ in events] == [
@@ -128,7 +128,7 @@ def test_4_3_2_whole_batch_return_from_a_quality_complaint_to_a_dispositioned_pn
     assert events[-1][1]["complete"] is True and events[-1][1]["remaining"] == 0
 
     for kind, media in (("pdf", "application/pdf"), ("xlsx", "spreadsheetml")):
-        document = httpx.get(f"{returns.url}/cases/{case_id}/pnpr.{kind}")
+        document = read(f"{returns.url}/cases/{case_id}/pnpr.{kind}")
         assert document.status_code == 200 and media in document.headers["content-type"]
 
 
@@ -154,8 +154,8 @@ def test_replay_from_offset_zero_rebuilds_the_same_cases_and_keeps_the_decisions
     feedback = complaint(20)
     feedback.pop("category")
     marketing.post("/register-entries", json={**feedback, "kind": "quality_problem"})
-    wait_until(lambda: len(httpx.get(f"{returns.url}/cases").json()) == 5, what="5 cases")
-    live = httpx.get(f"{returns.url}/digest").json()
+    wait_until(lambda: len(read(f"{returns.url}/cases").json()) == 5, what="5 cases")
+    live = read(f"{returns.url}/digest").json()
     returns.stop()
 
     # Without decisions the store is exactly what csc.intake.v1 gives.
@@ -166,20 +166,20 @@ def test_replay_from_offset_zero_rebuilds_the_same_cases_and_keeps_the_decisions
     assert result["records"] == 1 + 13 * 2
     assert result["digest"] == live["digest"]
     returns = stack.restart(returns)
-    assert httpx.get(f"{returns.url}/digest").json()["digest"] == live["digest"]
+    assert read(f"{returns.url}/digest").json()["digest"] == live["digest"]
 
     # A decision lives in returns' store (and on csc.returns.v1), not on csc.intake.v1:
     # wiping the store to replay it is refused, and the decision stays.
-    case_id = httpx.get(f"{returns.url}/cases").json()[0]["case_id"]
+    case_id = read(f"{returns.url}/cases").json()[0]["case_id"]
     request = {"case_id": case_id, "delivery": "DN-1", "lot": "L1", "quantity": 5, "reason": "x"}
     requested = httpx.post(f"{returns.url}/returns", json=request, headers=stack.auth("marketing"))
     assert requested.status_code == 201, requested.text
     returns_events(stack, case_id, 2)
-    decided = httpx.get(f"{returns.url}/digest").json()
+    decided = read(f"{returns.url}/digest").json()
     returns.stop()
     refused = _replay(stack)
     assert refused.returncode == 2 and "refusing to wipe" in refused.stderr
     kept = _replay(stack, wipe=False)  # every record already applied: nothing changes
     assert json.loads(kept.stdout.strip().splitlines()[-1])["digest"] == decided["digest"]
     returns = stack.restart(returns)
-    assert httpx.get(f"{returns.url}/cases/{case_id}").json()["status"] == "return_requested"
+    assert read(f"{returns.url}/cases/{case_id}").json()["status"] == "return_requested"

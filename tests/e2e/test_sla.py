@@ -17,7 +17,7 @@ import pytest
 
 from csc_contracts import EVENT_TYPES
 from e2e.conftest import Stack
-from e2e.support import complaint, intake_client, read_topic, wait_caught_up, wait_until
+from e2e.support import complaint, intake_client, read, read_topic, wait_caught_up, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -90,9 +90,7 @@ def test_pause_and_resume_over_http(stack: Stack) -> None:
     sla = stack.start("sla", CSC_SLA_TICK_SECONDS="0.2")
     case = intake_client(stack, intake).post("/complaints", json=complaint(3)).json()
     clock = wait_until(
-        lambda: (
-            (r := httpx.get(f"{sla.url}/cases/{case['case_id']}/clocks")).is_success and r.json()[0]
-        )
+        lambda: (r := read(f"{sla.url}/cases/{case['case_id']}/clocks")).is_success and r.json()[0]
     )
     url = f"{sla.url}/clocks/{clock['clock_id']}"
     body = {"reason": "waiting_for_customer_samples", "note": "samples by courier"}
@@ -152,11 +150,11 @@ def test_att_4_monthly_report_counts_what_happened(stack: Stack) -> None:
         # The timer announces breaches a tick after the clocks start: every clock
         # past its due time must have been breached (or met) before the report is read.
         now = datetime.now(UTC).isoformat()
-        clocks = httpx.get(f"{sla.url}/clocks").json()
+        clocks = read(f"{sla.url}/clocks").json()
         return all(c["breached_at"] or c["met_at"] or c["due_at"] > now for c in clocks)
 
     wait_until(fired, what="the timer to announce every breach")
-    got = httpx.get(f"{sla.url}/reports/monthly/2026-10").json()
+    got = read(f"{sla.url}/reports/monthly/2026-10").json()
     # Counted independently, from what this test recorded.
     feedback = posted[:4]
     assert got["feedback_by_kind"] == dict(sorted(Counter(kinds).items()))
@@ -165,7 +163,7 @@ def test_att_4_monthly_report_counts_what_happened(stack: Stack) -> None:
     assert got["replied_within_8h"] == {"started": 7, "met_within_target": 2, "share": 0.2857}
     # On-site service was required today, so its clock counts in this month's report.
     assert got["on_site_within_8h"]["started"] == 0
-    today = httpx.get(f"{sla.url}/reports/monthly/{datetime.now(UTC):%Y-%m}").json()
+    today = read(f"{sla.url}/reports/monthly/{datetime.now(UTC):%Y-%m}").json()
     assert today["on_site_within_8h"]["started"] == 1
     # Every clock of October is long past due: all but the two kept promises are breached.
     assert len(got["breaches"]) == 7 - 2

@@ -17,7 +17,7 @@ import pytest
 
 from csc_contracts import EVENT_TYPES
 from e2e.conftest import Stack
-from e2e.support import complaint, intake_client, read_topic, wait_until
+from e2e.support import complaint, intake_client, read, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def qc_clock_events(stack: Stack, case_id: str, at_least: int) -> list[tuple[str
 
 def qc_clock(sla_url: str, case_id: str, status: str) -> dict[str, Any]:
     def found() -> dict[str, Any] | None:
-        for row in httpx.get(f"{sla_url}/clocks").json():
+        for row in read(f"{sla_url}/clocks").json():
             if row["case_id"] == case_id and row["clock"] == "qc_contact":
                 return dict(row) if row["status"] == status else None
         return None
@@ -111,7 +111,7 @@ def test_4_4_3_qc_contact_clock_from_investigation_to_contact(stack: Stack) -> N
     month = f"{datetime.now(UTC):%Y-%m}"
 
     def counted() -> dict[str, Any] | None:
-        report = httpx.get(f"{sla.url}/reports/monthly/{month}").json()
+        report = read(f"{sla.url}/reports/monthly/{month}").json()
         return dict(report["capa"]) if report["capa"]["opened"] else None
 
     assert wait_until(counted, what="the CAPA in sla's monthly report") == {

@@ -81,8 +81,8 @@ class CapaDesk(Desk):
         )
         return str(case_id)
 
-    def get(self, case: str) -> dict[str, Any]:
-        response = self.http.get(f"/investigations/{case}")
+    def investigation(self, case: str) -> dict[str, Any]:
+        response = self.get(f"/investigations/{case}")
         assert response.status_code == 200, response.text
         return response.json()  # type: ignore[no-any-return]
 
@@ -154,15 +154,15 @@ def plan(desk: CapaDesk, case: str, due: str = "2026-12-10") -> int:
 def test_4_4_3_a_quality_complaint_opens_an_investigation_owned_by_qc(desk: CapaDesk) -> None:
     quality = desk.complaint("quality")
     service = desk.complaint("service")
-    row = desk.get(quality)
+    row = desk.investigation(quality)
     assert (row["status"], row["owner_department"], row["source"]) == (
         "investigating",
         "quality",
         "complaint",
     )
     assert row["capa_no"] == f"CAPA-{UUID(quality).hex[:8].upper()}"
-    assert desk.http.get(f"/investigations/{service}").status_code == 404
-    [opened] = desk.http.get(f"/investigations/{quality}/timeline").json()
+    assert desk.get(f"/investigations/{service}").status_code == 404
+    [opened] = desk.get(f"/investigations/{quality}/timeline").json()
     assert (opened["event"], opened["clause"], opened["actor"]["department"]) == (
         "InvestigationOpened",
         "4.4.3",
@@ -201,7 +201,7 @@ def test_4_4_3_evidence_is_stored_by_content_and_refused_with_a_reason(desk: Cap
         "image/jpeg",
         1,
     )
-    back = desk.http.get(f"/investigations/{case}/evidence/{digest}")
+    back = desk.get(f"/investigations/{case}/evidence/{digest}")
     assert back.status_code == 200 and back.content == photo
 
     before = desk.events()
@@ -218,7 +218,7 @@ def test_4_4_3_evidence_is_stored_by_content_and_refused_with_a_reason(desk: Cap
     # Evidence edited in the store no longer matches its hash: served as an error, not as bytes.
     blob = next((desk.service.settings.data_dir / "capa-evidence").rglob(digest[2:]))
     blob.write_bytes(b"edited")
-    assert desk.http.get(f"/investigations/{case}/evidence/{digest}").status_code == 500
+    assert desk.get(f"/investigations/{case}/evidence/{digest}").status_code == 500
 
 
 def test_4_4_3_not_confirmed_closes_the_investigation_with_its_reason(desk: CapaDesk) -> None:
@@ -239,7 +239,7 @@ def test_4_2_3_misuse_from_intake_closes_the_investigation_without_capa(desk: Ca
             finding="Connector forced in at an angle",
         )
     )
-    row = desk.get(case)
+    row = desk.investigation(case)
     assert row["status"] == "misuse" and row["finding"]["determined_by"] == "intake"
     assert row["closed_at"] == (T0 + timedelta(hours=1)).isoformat()
     before = desk.events()
@@ -266,7 +266,7 @@ def test_4_3_4_a_pnpr_opens_a_confirmed_investigation(desk: CapaDesk) -> None:
             location="Q-1",
         )
     )
-    row = desk.get(str(case_id))
+    row = desk.investigation(str(case_id))
     assert (row["source"], row["status"]) == ("pnpr", "confirmed")
     assert row["finding"]["by_pnpr"] is True and row["pnprs"][0]["report_no"] == "PNPR-1234ABCD"
     assert [t["event"] for t in row["timeline"]] == [
@@ -361,17 +361,17 @@ def test_4_4_4_8d_to_closure_with_effectiveness_and_a_reopening(desk: CapaDesk) 
 def test_4_4_4_overdue_actions_are_visible(desk: CapaDesk) -> None:
     case = in_progress(desk)
     on_time, late = plan(desk, case, "2026-11-25"), plan(desk, case, "2026-11-30")
-    assert desk.http.get("/overdue-actions").json() == []
+    assert desk.get("/overdue-actions").json() == []
     desk.app.now = lambda: datetime(2026, 12, 3, 9, tzinfo=UTC)
     desk.step(case, f"d6/actions/{on_time}/implementation",
               {"validation": "done", "implemented_on": "2026-11-27"})  # fmt: skip
-    [overdue] = desk.http.get("/overdue-actions").json()
+    [overdue] = desk.get("/overdue-actions").json()
     assert (overdue["action_no"], overdue["days_overdue"], overdue["capa_no"]) == (
         late,
         3,
-        desk.get(case)["capa_no"],
+        desk.investigation(case)["capa_no"],
     )
-    row = desk.get(case)
+    row = desk.investigation(case)
     assert [a["overdue"] for a in row["actions"]] == [False, True]
     assert row["actions"][0]["overdue_days"] == 2  # implemented two days after its due date
     past_due = {"description": "d", "owner": {"name": "n", "department": "quality"},
@@ -428,6 +428,14 @@ def test_each_step_is_refused_to_departments_outside_its_remit(desk: CapaDesk, a
     assert desk.http.post(f"/investigations/{case}/{path}", json=body).status_code == 401
 
 
+def test_reading_an_investigation_needs_a_token(desk: CapaDesk) -> None:
+    case = in_progress(desk)
+    for path in ("/investigations", f"/investigations/{case}", "/overdue-actions",
+                 f"/investigations/{case}/report.pdf"):  # fmt: skip
+        assert desk.http.get(path).status_code == 401, path
+    assert desk.get(f"/investigations/{case}", "auditor").status_code == 200
+
+
 # Report formats (4.3.4) -------------------------------------------------------------------------
 
 
@@ -435,10 +443,8 @@ def test_4_3_4_the_customers_format_applies_unless_the_case_overrides_it(desk: C
     from csc_capa.report_forms import EXAMPLE_TEMPLATE
 
     case = in_progress(desk)
-    assert (desk.get(case)["report_format"], desk.get(case)["report_format_source"]) == (
-        "cpar",
-        "default",
-    )
+    row = desk.investigation(case)
+    assert (row["report_format"], row["report_format_source"]) == ("cpar", "default")
     refused(desk.post(f"/investigations/{case}/report-format", {"format": "customer"}, "quality"),
             422, "4.3.4")  # fmt: skip
 
@@ -457,17 +463,17 @@ def test_4_3_4_the_customers_format_applies_unless_the_case_overrides_it(desk: C
 
     first = register({"format": "customer", "template": EXAMPLE_TEMPLATE, "title": "DFM 8D"})
     assert first.status_code == 201 and first.json()["revision"] == 1
-    assert desk.get(case)["report_format"] == "customer"
-    assert desk.get(case)["report_format_source"] == "customer"
-    pdf = desk.http.get(f"/investigations/{case}/report.pdf")
+    assert desk.investigation(case)["report_format"] == "customer"
+    assert desk.investigation(case)["report_format_source"] == "customer"
+    pdf = desk.get(f"/investigations/{case}/report.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert "customer.pdf" in pdf.headers["content-disposition"]
 
     revised = register({"format": "8d"})
     assert revised.status_code == 200 and revised.json()["revision"] == 2
-    assert desk.get(case)["report_format"] == "8d"
+    assert desk.investigation(case)["report_format"] == "8d"
     desk.step(case, "report-format", {"format": "cpar", "reason": "customer asked for ours"})
-    row = desk.get(case)
+    row = desk.investigation(case)
     assert (row["report_format"], row["report_format_source"]) == ("cpar", "case")
-    xlsx = desk.http.get(f"/investigations/{case}/report.xlsx", params={"format": "8d"})
+    xlsx = desk.get(f"/investigations/{case}/report.xlsx", params={"format": "8d"})
     assert xlsx.status_code == 200 and "8d.xlsx" in xlsx.headers["content-disposition"]

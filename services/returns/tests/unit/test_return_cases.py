@@ -114,9 +114,9 @@ def walk(
 def test_4_3_a_quality_complaint_opens_a_case_other_complaints_do_not(desk: ReturnsDesk) -> None:
     quality = desk.complaint("quality")
     delivery = desk.complaint("delivery")
-    assert desk.http.get(f"/cases/{quality}").json()["status"] == "reported"
-    assert desk.http.get(f"/cases/{delivery}").status_code == 404
-    timeline = desk.http.get(f"/cases/{quality}/timeline").json()
+    assert desk.get(f"/cases/{quality}").json()["status"] == "reported"
+    assert desk.get(f"/cases/{delivery}").status_code == 404
+    timeline = desk.get(f"/cases/{quality}/timeline").json()
     assert [(t["event"], t["clause"], t["actor"]["department"]) for t in timeline] == [
         ("ReturnCaseOpened", "4.3", "system")
     ]
@@ -145,20 +145,20 @@ def test_4_3_2_whole_batch_return_to_a_dispositioned_pnpr(desk: ReturnsDesk) -> 
     case = requested(desk)
     row = walk(desk, case, WHOLE_BATCH[:-2])
     assert row["status"] == "reviewed"
-    [stock] = desk.http.get("/quarantine").json()
+    [stock] = desk.get("/quarantine").json()
     assert stock["location"] == "Q-1 quarantine cage" and stock["tag"] == "NC-0042"
     assert stock["quantity"] == 40 and stock["awaiting"] == "disposition"
     assert stock["awaiting_dispositions"] == {"rework": 30, "scrap": 10}
 
     row = walk(desk, case, WHOLE_BATCH[-2:-1])
-    assert desk.http.get("/quarantine").json()[0]["awaiting_dispositions"] == {"scrap": 10}
+    assert desk.get("/quarantine").json()[0]["awaiting_dispositions"] == {"scrap": 10}
     row = walk(desk, case, WHOLE_BATCH[-1:])
     assert row["status"] == "dispositioned"
     assert row["pnpr"]["dispositioned"] == row["receipt"]["quantity"] == 40
     assert row["pnpr"]["remaining"] == 0
-    assert desk.http.get("/quarantine").json() == []
+    assert desk.get("/quarantine").json() == []
 
-    timeline = desk.http.get(f"/cases/{case}/timeline").json()
+    timeline = desk.get(f"/cases/{case}/timeline").json()
     assert [(t["event"], t["clause"], t["actor"]["department"]) for t in timeline] == [
         ("ReturnCaseOpened", "4.3", "system"),
         ("ReturnRequested", "4.3.2", "marketing"),
@@ -204,7 +204,7 @@ def test_4_3_2_no_step_can_be_skipped_or_repeated(desk: ReturnsDesk) -> None:
     case = requested(desk)
     legal = [path for path, _, _ in WHOLE_BATCH]
     for position in range(len(WHOLE_BATCH) + 1):
-        state = desk.http.get(f"/cases/{case}").json()["status"]
+        state = desk.get(f"/cases/{case}").json()["status"]
         allowed = set(legal[position : position + 1])
         if state == "awaiting_quality":
             allowed.add("quality-rejection")
@@ -224,7 +224,7 @@ def test_4_3_2_no_step_can_be_skipped_or_repeated(desk: ReturnsDesk) -> None:
         refused(desk.post("/replacements", replacement, "marketing"), 409, "4.3.1")
         if position < len(WHOLE_BATCH):
             walk(desk, case, WHOLE_BATCH[position : position + 1])
-    assert desk.http.get(f"/cases/{case}").json()["status"] == "dispositioned"
+    assert desk.get(f"/cases/{case}").json()["status"] == "dispositioned"
 
 
 def test_4_3_2_2_receiving_before_confirmation_or_more_than_requested_is_refused(
@@ -265,7 +265,7 @@ def test_4_3_2_2_a_rejection_ends_the_case_with_its_reason_for_marketing(desk: R
     decision = row["quality"]["decision"]
     assert (decision["confirmed"], decision["reason"]) == (False, "scratches only")
     assert decision["by"] == {"user": "quality.user", "department": "quality"}
-    rejected = desk.http.get(f"/cases/{case}/timeline").json()[-1]
+    rejected = desk.get(f"/cases/{case}/timeline").json()[-1]
     assert rejected["event"] == "ReturnRejectedByQuality"
     assert rejected["fields"]["notify_department"] == "marketing"
     before = desk.events()
@@ -304,7 +304,7 @@ def test_4_3_3_quantities_add_up(desk: ReturnsDesk) -> None:
         ("pnpr/dispositions", {"disposition": "use_as_is", "quantity": 5,
                                "concession": "customer concession C-7"}, "quality"),
     ])  # fmt: skip
-    assert desk.http.get(f"/cases/{case}").json()["status"] == "dispositioned"
+    assert desk.get(f"/cases/{case}").json()["status"] == "dispositioned"
     refused(desk.post(path, {"disposition": "scrap", "quantity": 1}, "warehouse"), 409, "4.3.3")
 
 
@@ -323,7 +323,7 @@ def test_4_3_1_partial_replacement_agreed_then_shipped(desk: ReturnsDesk) -> Non
     refused(desk.post(f"/cases/{case}/replacement/shipment", ship, "warehouse"), 409, "4.3.1")
     shipped = desk.post(f"/cases/{case}/replacement/shipment", {**ship, "quantity": 2}, "warehouse")
     assert shipped.status_code == 201 and shipped.json()["status"] == "replacement_shipped"
-    names = [t["event"] for t in desk.http.get(f"/cases/{case}/timeline").json()]
+    names = [t["event"] for t in desk.get(f"/cases/{case}/timeline").json()]
     assert names == ["ReturnCaseOpened", "ReplacementAgreed", "ReplacementShipped"]
 
 
@@ -371,10 +371,18 @@ def test_every_write_is_for_the_departments_the_procedure_names(desk: ReturnsDes
             assert all(d.value in message for d in allowed), message
             assert desk.events() == before
         # Leave the case as it was for the next action.
-        if desk.http.get(f"/cases/{case}").json()["status"] != "reported":
+        if desk.get(f"/cases/{case}").json()["status"] != "reported":
             case = desk.complaint()
     response = desk.http.post("/returns", json=RETURN)
     assert response.status_code == 401
+
+
+def test_reading_a_case_needs_a_token_of_any_department(desk: ReturnsDesk) -> None:
+    case = desk.complaint()
+    for path in ("/cases", f"/cases/{case}", "/quarantine", f"/cases/{case}/pnpr.pdf"):
+        assert desk.http.get(path).status_code == 401, path
+    assert desk.get(f"/cases/{case}", "auditor").status_code == 200
+    assert desk.get(f"/cases/{case}", "production").status_code == 200
 
 
 # Read side ---------------------------------------------------------------------------------
@@ -382,16 +390,16 @@ def test_every_write_is_for_the_departments_the_procedure_names(desk: ReturnsDes
 
 def test_cases_by_status_customer_and_month(desk: ReturnsDesk) -> None:
     first, second = requested(desk), desk.complaint()
-    assert [r["case_id"] for r in desk.http.get("/cases?status=return_requested").json()] == [first]
-    assert {r["case_id"] for r in desk.http.get("/cases?customer=OEM-001").json()} == {
+    assert [r["case_id"] for r in desk.get("/cases?status=return_requested").json()] == [first]
+    assert {r["case_id"] for r in desk.get("/cases?customer=OEM-001").json()} == {
         first,
         second,
     }
-    assert desk.http.get("/cases?customer=OEM-999").json() == []
-    assert len(desk.http.get("/cases?month=2026-11").json()) == 2
-    assert desk.http.get("/cases?month=2026-12").json() == []
-    assert desk.http.get("/cases?status=lost").status_code == 422
-    assert "timeline" not in desk.http.get("/cases").json()[0]
+    assert desk.get("/cases?customer=OEM-999").json() == []
+    assert len(desk.get("/cases?month=2026-11").json()) == 2
+    assert desk.get("/cases?month=2026-12").json() == []
+    assert desk.get("/cases?status=lost").status_code == 422
+    assert "timeline" not in desk.get("/cases").json()[0]
 
 
 def test_pnpr_as_json_pdf_and_xlsx_in_chinese_and_english(desk: ReturnsDesk) -> None:
@@ -399,13 +407,13 @@ def test_pnpr_as_json_pdf_and_xlsx_in_chinese_and_english(desk: ReturnsDesk) -> 
     from pypdf import PdfReader
 
     case = requested(desk)
-    assert desk.http.get(f"/cases/{case}/pnpr").status_code == 404
+    assert desk.get(f"/cases/{case}/pnpr").status_code == 404
     walk(desk, case, WHOLE_BATCH)
-    report = desk.http.get(f"/cases/{case}/pnpr").json()
+    report = desk.get(f"/cases/{case}/pnpr").json()
     assert report["report_no"] == f"PNPR-{UUID(case).hex[:8].upper()}"
     assert report["dispositioned"] == report["receipt"]["quantity"] == 40
 
-    pdf = desk.http.get(f"/cases/{case}/pnpr.pdf")
+    pdf = desk.get(f"/cases/{case}/pnpr.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert report["report_no"] in pdf.headers["content-disposition"]
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
@@ -414,7 +422,7 @@ def test_pnpr_as_json_pdf_and_xlsx_in_chinese_and_english(desk: ReturnsDesk) -> 
                   report["report_no"]):  # fmt: skip
         assert words in text, words
 
-    xlsx = desk.http.get(f"/cases/{case}/pnpr.xlsx")
+    xlsx = desk.get(f"/cases/{case}/pnpr.xlsx")
     assert xlsx.status_code == 200
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None

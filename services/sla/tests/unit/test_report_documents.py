@@ -9,15 +9,11 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from itertools import count
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.persistence import Tracking
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 from pypdf import PdfReader
@@ -25,8 +21,8 @@ from pypdf import PdfReader
 import csc_contracts as pub
 import csc_contracts.capa as capa
 from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
+from csc_devkit.desk import SECRET, Desk
 from csc_forms import label
-from csc_messaging.runtime import ConsumingService
 from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA, SlaSettings
 from csc_sla.entrypoints.http import routes
@@ -38,29 +34,14 @@ MARKETING = Actor(user="li.wei", department="marketing")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class Desk:
-    """sla's service without its consumer: public events in, HTTP out."""
-
-    def __init__(self, service: ConsumingService) -> None:
-        assert isinstance(service.app, SlaApplication)
-        self.service, self.app = service, service.app
-        self.offsets = count(1)
-        http = FastAPI()
-        http.include_router(routes(service))
-        self.http = TestClient(http)
-
-    def feed(self, event: pub.PublicEvent) -> None:
-        self.app.apply_public(event, Tracking("csc.intake.v1:0", next(self.offsets)))
-
-
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[Desk]:
     service = SLA.bootstrap(
-        SlaSettings(data_dir=tmp_path, store="sqlite", auth_hs256_secret="x" * 32)
+        SlaSettings(data_dir=tmp_path, store="sqlite", auth_hs256_secret=SECRET)
     )
     assert isinstance(service.app, SlaApplication)
     service.app.now = lambda: GENERATED
-    yield Desk(service)
+    yield Desk(service, routes)
     service.app.close()
 
 
@@ -162,7 +143,7 @@ def rows(document: bytes) -> dict[str, list[Any]]:
 def test_the_pdf_is_the_monthly_report_in_both_languages(
     desk: Desk, october: dict[str, UUID]
 ) -> None:
-    response = desk.http.get("/reports/monthly/2026-10.pdf")
+    response = desk.get("/reports/monthly/2026-10.pdf")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/pdf"
     assert response.headers["content-disposition"] == (
@@ -215,8 +196,8 @@ def test_the_pdf_is_the_monthly_report_in_both_languages(
 def test_the_xlsx_holds_the_numbers_of_the_json_report(
     desk: Desk, october: dict[str, UUID]
 ) -> None:
-    report = desk.http.get("/reports/monthly/2026-10").json()
-    response = desk.http.get("/reports/monthly/2026-10.xlsx")
+    report = desk.get("/reports/monthly/2026-10").json()
+    response = desk.get("/reports/monthly/2026-10.xlsx")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == XLSX
     assert response.headers["content-disposition"] == (
@@ -297,19 +278,19 @@ def test_the_capa_row_says_what_the_json_report_says(desk: Desk) -> None:
         *capa_of(OCTOBER + timedelta(days=1), date(2026, 10, 15), OCTOBER + timedelta(days=9)),
     ]:
         desk.feed(event)
-    report = desk.http.get("/reports/monthly/2026-10").json()
+    report = desk.get("/reports/monthly/2026-10").json()
     assert report["capa"] == {"opened": 2, "closed": 1, "open_at_month_end": 1, "overdue": 1}
-    sheet = rows(desk.http.get("/reports/monthly/2026-10.xlsx").content)
+    sheet = rows(desk.get("/reports/monthly/2026-10.xlsx").content)
     assert sheet["纠正预防措施 CAPA"][:4] == [2, 1, 1, 1]
-    text = pdf_text(desk.http.get("/reports/monthly/2026-10.pdf").content)
+    text = pdf_text(desk.get("/reports/monthly/2026-10.pdf").content)
     assert re.search(r"纠正预防措施 CAPA\s+2\s+1\s+1\s+1", text)
     # One customer's report counts its own CAPAs only.
-    other = desk.http.get("/reports/monthly/2026-10", params={"customer": "OEM-002"}).json()
+    other = desk.get("/reports/monthly/2026-10", params={"customer": "OEM-002"}).json()
     assert other["capa"] == {"opened": 0, "closed": 0, "open_at_month_end": 0, "overdue": 0}
 
 
 def test_one_customers_report_is_named_after_it(desk: Desk, october: dict[str, UUID]) -> None:
-    response = desk.http.get("/reports/monthly/2026-10.xlsx", params={"customer": "OEM-002"})
+    response = desk.get("/reports/monthly/2026-10.xlsx", params={"customer": "OEM-002"})
     assert response.headers["content-disposition"] == (
         'attachment; filename="field-service-monthly-report-2026-10-OEM-002.xlsx"'
     )
@@ -322,7 +303,7 @@ def test_one_customers_report_is_named_after_it(desk: Desk, october: dict[str, U
 
 
 def test_a_month_without_events_prints_zeros_and_no_breach(desk: Desk) -> None:
-    text = pdf_text(desk.http.get("/reports/monthly/2026-09.pdf").content)
+    text = pdf_text(desk.get("/reports/monthly/2026-09.pdf").content)
     assert re.search(r"8小时内答复率 replied within 8 h\s+0\s+0\s+—", text)
     assert re.search(r"超时 Breaches.*?无 None", text, re.S)
     assert "全部顾客 all customers" in text
@@ -333,11 +314,11 @@ def test_a_month_without_events_prints_zeros_and_no_breach(desk: Desk) -> None:
              "/reports/monthly/2026-10.csv", "/reports/monthly/2026-00"],
 )  # fmt: skip
 def test_a_bad_month_is_refused_whatever_the_format(desk: Desk, path: str) -> None:
-    assert desk.http.get(path).status_code == 422
+    assert desk.get(path).status_code == 422
 
 
 def test_the_json_report_still_answers_beside_the_documents(desk: Desk) -> None:
-    response = desk.http.get("/reports/monthly/2026-10")
+    response = desk.get("/reports/monthly/2026-10")
     assert response.status_code == 200
     assert response.json()["month"] == "2026-10"
 
@@ -350,3 +331,9 @@ def test_every_value_the_contracts_allow_has_both_labels() -> None:
     ):
         assert set(labels) == set(enum), enum
         assert all(zh and en for zh, en in labels.values())
+
+
+def test_reading_clocks_and_reports_needs_a_token(desk: Desk) -> None:
+    for path in ("/clocks", "/reports/monthly/2026-10", "/reports/monthly/2026-10.pdf"):
+        assert desk.http.get(path).status_code == 401, path
+    assert desk.get("/reports/monthly/2026-10", "marketing").status_code == 200

@@ -58,6 +58,10 @@ class Desk:
     def post(self, path: str, body: dict[str, Any], department: str, key: str | None = None) -> Any:
         return self.http.post(path, json=body, headers=auth(department, key=key))
 
+    def get(self, path: str, department: str = "auditor", **kwargs: Any) -> Any:
+        """Read as someone of ``department`` would (every read needs a token)."""
+        return self.http.get(path, headers=auth(department), **kwargs)
+
     def events(self) -> int:
         """How many events the store holds: a refused command adds none."""
         return self.service.app.recorder.max_notification_id() or 0

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from eventsourcing.application import Application
-from fastapi import APIRouter, FastAPI, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Response, status
 from faststream.kafka import KafkaBroker
 
+from csc_contracts import Actor
 from csc_messaging.application import ConsumerApplication
+from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.ingest import Ingestor
 from csc_messaging.readmodel import ReadModel
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
@@ -86,6 +89,11 @@ class ConsumingService:
     read_model: ReadModel
     subscribes_to: Sequence[str]
     ingestors: dict[str, Ingestor] = field(default_factory=dict)
+
+    @functools.cached_property
+    def current_actor(self) -> Callable[..., Actor]:
+        """The FastAPI dependency naming the caller (401 without a valid bearer token)."""
+        return authenticator(TokenVerifier(self.settings.auth))
 
     @property
     def group_id(self) -> str:
@@ -171,7 +179,7 @@ class ConsumingService:
         http.include_router(probes(checks))
         http.include_router(router)
 
-        @http.get("/digest", tags=["audit"])
+        @http.get("/digest", tags=["audit"], dependencies=[Depends(self.current_actor)])
         def digest() -> dict[str, Any]:
             """A hash of the whole read model, to compare a live store with a replayed one."""
             return {"digest": self.read_model.digest(), "position": self.read_model.position}

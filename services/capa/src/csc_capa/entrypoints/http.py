@@ -31,7 +31,6 @@ from csc_capa.projections import Investigations
 from csc_contracts import Actor
 from csc_contracts.capa import ReportFormat
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
-from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.params import CaseSteps, IdempotencyKey
 from csc_messaging.rules import found, install_error_handlers
 from csc_messaging.runtime import ConsumingService
@@ -47,9 +46,9 @@ MAX_FILENAME = 200
 def routes(service: ConsumingService) -> APIRouter:
     view, app = service.read_model, service.app
     assert isinstance(view, Investigations) and isinstance(app, CapaApplication)
-    router = APIRouter()
-    current_actor = authenticator(TokenVerifier(service.settings.auth))
-    Caller = Annotated[Actor, Depends(current_actor)]
+    # Reading a case is for the company's people and auditors too: a token, any department.
+    router = APIRouter(dependencies=[Depends(service.current_actor)])
+    Caller = Annotated[Actor, Depends(service.current_actor)]
 
     def case_out(case_id: UUID) -> dict[str, Any]:
         return found(view.get(str(case_id), app.now().date()), f"investigation of case {case_id}")

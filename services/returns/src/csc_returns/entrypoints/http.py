@@ -5,7 +5,7 @@ without one); ``csc_returns.permissions`` says who may record what (403 naming
 the clause and who may). A step the case's state does not allow is refused
 with 409 naming the clause, and nothing is recorded. Every POST takes an
 ``Idempotency-Key``: a retried request returns the first result and records
-nothing twice. Reading needs no token, as for the other consuming services.
+nothing twice. Reading needs a token too, of any department (auditors included).
 """
 
 from typing import Annotated, Any, Literal
@@ -22,7 +22,6 @@ from fastapi import (
 
 from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
-from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.rules import found, install_error_handlers
 from csc_messaging.runtime import ConsumingService
@@ -43,9 +42,9 @@ StatusFilter = Annotated[
 def routes(service: ConsumingService) -> APIRouter:
     view, app = service.read_model, service.app
     assert isinstance(view, ReturnCases) and isinstance(app, ReturnsApplication)
-    router = APIRouter()
-    current_actor = authenticator(TokenVerifier(service.settings.auth))
-    Caller = Annotated[Actor, Depends(current_actor)]
+    # Reading a case is for the company's people and auditors too: a token, any department.
+    router = APIRouter(dependencies=[Depends(service.current_actor)])
+    Caller = Annotated[Actor, Depends(service.current_actor)]
 
     def case_out(case_id: UUID) -> dict[str, Any]:
         return found(view.case(str(case_id)), f"return case {case_id}")

@@ -9,7 +9,6 @@ from pydantic import BaseModel, ConfigDict
 
 from csc_contracts import Actor, Department
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
-from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_sla.application import SlaApplication
@@ -34,9 +33,9 @@ class Pause(BaseModel):
 def routes(service: ConsumingService) -> APIRouter:
     board, app = service.read_model, service.app
     assert isinstance(board, ClockBoard) and isinstance(app, SlaApplication)
-    router = APIRouter()
-    current_actor = authenticator(TokenVerifier(service.settings.auth))
-    Caller = Annotated[Actor, Depends(current_actor)]
+    # Reading a case is for the company's people and auditors too: a token, any department.
+    router = APIRouter(dependencies=[Depends(service.current_actor)])
+    Caller = Annotated[Actor, Depends(service.current_actor)]
 
     @router.get("/clocks", tags=["clocks"])
     def list_clocks(
