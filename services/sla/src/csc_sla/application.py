@@ -74,7 +74,7 @@ class SlaApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: pub.ReplySent, pe: ProcessingEvent[UUID]) -> None:
-        self._meet(event.case_id, ClockKind.REPLY, event.replied_at, event.event_id, pe)
+        self._meet(event.case_id, ClockKind.REPLY, event.replied_at, event, pe)
 
     @policy.register
     def _(self, event: pub.OnSiteServiceRequired, pe: ProcessingEvent[UUID]) -> None:
@@ -83,7 +83,7 @@ class SlaApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: pub.OnSiteVisitCompleted, pe: ProcessingEvent[UUID]) -> None:
-        self._meet(event.case_id, ClockKind.ON_SITE, event.arrived_at, event.event_id, pe)
+        self._meet(event.case_id, ClockKind.ON_SITE, event.arrived_at, event, pe)
 
     @policy.register
     def _(self, event: pub.ImportantInformationReported, pe: ProcessingEvent[UUID]) -> None:
@@ -91,7 +91,7 @@ class SlaApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: pub.ImportantInformationAcknowledged, pe: ProcessingEvent[UUID]) -> None:
-        self._meet(event.case_id, ClockKind.IMPORTANT_ACK, event.occurred_at, event.event_id, pe)
+        self._meet(event.case_id, ClockKind.IMPORTANT_ACK, event.occurred_at, event, pe)
 
     @policy.register
     def _(self, event: pub.FollowUpRecorded, pe: ProcessingEvent[UUID]) -> None:
@@ -197,7 +197,7 @@ class SlaApplication(ConsumerApplication):
     @policy.register
     def _(self, event: capa.CustomerContactedByQuality, pe: ProcessingEvent[UUID]) -> None:
         # The first contact meets the promise, at the time QC says it spoke to the customer.
-        self._meet(event.case_id, ClockKind.QC_CONTACT, event.contacted_at, event.event_id, pe)
+        self._meet(event.case_id, ClockKind.QC_CONTACT, event.contacted_at, event, pe)
 
     # An investigation that finishes before QC contacted anyone (not confirmed, misuse,
     # or a CAPA closed, e.g. confirmed by a PNPR, without a contact on record) meets the
@@ -206,11 +206,11 @@ class SlaApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: capa.ComplaintNotConfirmed, pe: ProcessingEvent[UUID]) -> None:
-        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event.event_id, pe)
+        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event, pe)
 
     @policy.register
     def _(self, event: capa.InvestigationClosedAsMisuse, pe: ProcessingEvent[UUID]) -> None:
-        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event.event_id, pe)
+        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event, pe)
 
     @policy.register
     def _(self, event: capa.TeamConvened, pe: ProcessingEvent[UUID]) -> None:
@@ -240,7 +240,7 @@ class SlaApplication(ConsumerApplication):
         if found is not None and not found.closed:
             found.close(at=event.occurred_at)
             pe.collect_events(found)
-        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event.event_id, pe)
+        self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event, pe)
 
     def _capa(self, case_id: UUID) -> CapaFile | None:
         return self.find(CapaFile.create_id(case_id), CapaFile)
@@ -363,12 +363,16 @@ class SlaApplication(ConsumerApplication):
         case_id: UUID,
         kind: ClockKind,
         at: datetime,
-        by_event: UUID,
+        answer: pub.PublicEvent,
         pe: ProcessingEvent[UUID],
     ) -> None:
         clock = self.find(Clock.create_id(case_id, kind.value), Clock)
         if clock is not None:
-            clock.meet(at=at, by_event=by_event)
+            # Deadlines that passed before the answer was recorded were announced then
+            # (live, by the timer), even if the answer is dated before them: fire them
+            # first, so a replay from offset 0 announces exactly what the live service did.
+            clock.advance(answer.occurred_at)
+            clock.meet(at=at, by_event=answer.event_id)
             pe.collect_events(clock)
 
     def _profile(self, code: str) -> CustomerProfile | None:

@@ -139,6 +139,40 @@ def test_a_late_reply_records_the_missed_deadlines_first(world: World) -> None:
     ]  # fmt: skip
 
 
+def test_an_answer_recorded_late_but_dated_in_time_replays_as_it_happened(tmp_path: Path) -> None:
+    """Live, the timer announced the breach before the reply was recorded (dated 7 h, typed
+    in at 9 h); a replay of the same log, with no timer, announces it too, then the reply
+    meets the clock within target."""
+    case = uuid4()
+    late = pub.ReplySent(
+        **base(case, T0 + timedelta(hours=9)), replied_at=T0 + timedelta(hours=7),
+        channel="phone", summary="called back at 16:00",
+    )  # fmt: skip
+    live = make_world(tmp_path / "live")
+    world = next(live)
+    world.feed(customer())
+    world.feed(complaint(case))
+    world.at(T0 + timedelta(hours=8, seconds=1))  # the timer: warned, breached
+    world.feed(late)
+    lived = world.history(case)
+    assert lived == [
+        ("ClockStarted", None),
+        ("ClockWarned", T0 + timedelta(hours=6)),
+        ("ClockBreached", T0 + timedelta(hours=8)),
+        ("ClockMet", T0 + timedelta(hours=7)),
+    ]
+    [met] = [e for e in world.app.events.get(Clock.create_id(case, "reply")) if "met_at" in vars(e)]
+    assert vars(met)["within_target"] is True
+    live.close()
+
+    replay = make_world(tmp_path / "replay")
+    world = next(replay)
+    for event in (customer(), complaint(case), late):
+        world.feed(event)
+    assert world.history(case) == lived
+    replay.close()
+
+
 def test_a_breach_while_the_service_was_down_fires_once_on_start_up(tmp_path: Path) -> None:
     case = uuid4()
     first = make_world(tmp_path)
