@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -102,13 +103,17 @@ def test_an_auditor_replays_a_quality_complaint_from_kafka_alone(
     decide(f"/cases/{case_id}/quality-confirmation-request", {"note": "line 3"}, "marketing")
     finding = "moulding cracks at the gate, lot-wide"
     decide(f"/cases/{case_id}/quality-confirmation", {"finding": finding}, "quality")
-    today = datetime.now(UTC).date()
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    today = now.date()
+    arrived, departed = now - timedelta(hours=3), now - timedelta(hours=1)
     record = {
         "kind": "daily",
         "customer_code": "OEM-001",
         "site": "Wuhan plant 2",
         "work_date": today.isoformat(),
         "engineer": "zhang.san",
+        "arrived_at": arrived.isoformat(),
+        "departed_at": departed.isoformat(),
         "units_loaded": [{"model": "DF-H7", "quantity": 126}],
         "problems": "2 connectors not latched",
         "actions": "Re-seated; operators trained",
@@ -229,3 +234,6 @@ def test_an_auditor_replays_a_quality_complaint_from_kafka_alone(
     contains(text, "现场服务工作记录表", "Field Service Work Record", "附件2 Attachment 2")
     contains(text, "服务人员签字", "Engineer's signature", "顾客签字", "Customer's signature")
     contains(text, "DF-H7", "126", "2 connectors not latched", "Re-seated; operators trained")
+    shanghai = ZoneInfo("Asia/Shanghai")  # the site's zone, as archived
+    contains(text, f"到达 arrived: {arrived.astimezone(shanghai):%H:%M} CST",
+             f"离开 left: {departed.astimezone(shanghai):%H:%M} CST")  # fmt: skip

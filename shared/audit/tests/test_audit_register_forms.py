@@ -199,7 +199,9 @@ def test_att_2_of_a_month_and_of_one_engineer_site_and_day(
     has(text, "Wuhan plant 2", "zhang.san", "DF-H7", "126", "合计 Total")
     has(text, "2 connectors not latched on the line", "Re-seated and trained the operators")
     has(text, "Six vehicles of the night shift were missed", "装车情况 Units loaded: DF-H7 × 120")
-    has(text, "到达 arrived: 15:00 CST", "Sorted 400 units, 40 swapped")
+    has(text, "到达 arrived: 15:00 CST", "离开 left: 17:30 CST", "Sorted 400 units, 40 swapped")
+    # The daily record's own times (att. 2), and the amendment's earlier departure.
+    has(text, "到达 arrived: 08:30 CST", "离开 left: 19:00 CST", "离开 Left: 17:00 CST")
     has(text, "顾客意见 Customer's opinion: Satisfied with response times")
     assert_a_printed_page(first_page(paths["pdf"]))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
 
@@ -228,11 +229,13 @@ class IntakeApplication(Application[UUID]):
     ) -> RegisterEntry:
         authorize("complete_visit", actor)
         arrived_at = not_future(command.arrived_at, self.clock(), "arrived_at")
+        departed_at = self._departure(command.departed_at)
         return self._on_entry(
             case_id,
             key,
             lambda e: e.complete_visit(
                 arrived_at=arrived_at,
+                departed_at=departed_at,
                 engineers=list(command.engineers),
                 diagnosis=command.diagnosis,
                 solution=command.solution,
@@ -337,6 +340,7 @@ class IntakeApplication(Application[UUID]):
             raise RuleViolation(
                 "4.1.4", "work_date lies in the future", field="work_date", kind="invalid"
             )
+        self._stay(command)
         identity: dict[str, Any] = {
             "kind": command.kind,
             "customer": customer.ref,
@@ -364,6 +368,7 @@ class IntakeApplication(Application[UUID]):
     ) -> FieldServiceRecord:
         record = self.field_service_record(record_id)
         authorize("record_field_service" if record.kind == "daily" else "record_visit", actor)
+        self._stay(command)
         return self._act(
             record,
             key,
@@ -377,6 +382,20 @@ class IntakeApplication(Application[UUID]):
         return found
 
     # Shared ------------------------------------------------------------------------------------
+
+    def _departure(self, departed_at: datetime | None) -> datetime | None:
+        return None if departed_at is None else not_future(departed_at, self.clock(), "departed_at")
+
+    def _stay(self, command: c.FieldServiceDetails) -> None:
+        """Arrival and departure of a field service day (att. 2): past, and in that order."""
+        if command.arrived_at is not None:
+            not_future(command.arrived_at, self.clock(), "arrived_at")
+        departed_at = self._departure(command.departed_at)
+        arrived_at = command.arrived_at
+        if departed_at is not None and arrived_at is not None and departed_at < arrived_at:
+            raise RuleViolation(
+                "4.1.4", "departed_at lies before arrived_at", field="departed_at", kind="invalid"
+            )
 
     def _act(self, aggregate: A, key: str | None, change: Callable[[A], None]) -> A:
         # A retried request (same Idempotency-Key) finds its effect already recorded.
@@ -413,6 +432,8 @@ _by = by
 
 def _details(command: c.FieldServiceDetails) -> dict[str, Any]:
     return {
+        "arrived_at": command.arrived_at.isoformat() if command.arrived_at else None,
+        "departed_at": command.departed_at.isoformat() if command.departed_at else None,
         "units_loaded": [u.model_dump(mode="json") for u in command.units_loaded],
         "problems": command.problems,
         "actions": command.actions,

@@ -101,6 +101,9 @@ class RequireOnSite(Command):
 
 class CompleteVisit(Command):
     arrived_at: UtcDatetime
+    departed_at: UtcDatetime | None = Field(
+        default=None, description="When our people left the site (att. 2)."
+    )
     engineers: list[NonEmpty] = Field(min_length=1)
     diagnosis: Text
     solution: Text
@@ -131,6 +134,12 @@ class RecordFollowUp(Command):
 
 
 class FieldServiceDetails(Command):
+    arrived_at: UtcDatetime | None = Field(
+        default=None, description="When the engineer arrived on site (att. 2)."
+    )
+    departed_at: UtcDatetime | None = Field(
+        default=None, description="When the engineer left the site (att. 2)."
+    )
     units_loaded: list[UnitsLoaded] = []
     problems: str | None = None
     actions: str | None = None

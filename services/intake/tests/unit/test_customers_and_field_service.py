@@ -126,3 +126,37 @@ def test_4_5_visits_are_field_service_records_of_kind_visit(
     page = client.get("/customers/OEM-001", headers=MARKETING).json()
     assert [v["survey"] for v in page["visits"]] == ["Happy with response times"]
     assert len(client.get("/field-service-records?kind=visit", headers=MARKETING).json()) == 1
+
+
+def test_att_2_arrival_and_departure_are_kept_in_order(
+    client: TestClient, customer: dict[str, Any]
+) -> None:
+    backwards = client.post(
+        "/field-service-records",
+        json=daily(arrived_at="2026-11-23T00:30:00Z", departed_at="2026-11-23T00:00:00Z"),
+        headers=AFTER_SALES,
+    )
+    assert backwards.status_code == 422, backwards.text
+    assert backwards.json()["detail"][0]["loc"] == "departed_at"
+    assert backwards.json()["detail"][0]["rule"] == "4.1.4"
+
+    recorded = client.post(
+        "/field-service-records",
+        json=daily(arrived_at="2026-11-23T00:30:00Z", departed_at="2026-11-23T09:00:00Z"),
+        headers=AFTER_SALES,
+    )
+    assert recorded.status_code == 201, recorded.text
+    record = recorded.json()
+    assert (record["arrived_at"], record["departed_at"]) == (
+        "2026-11-23T00:30:00+00:00",
+        "2026-11-23T09:00:00+00:00",
+    )
+    amended = client.post(
+        f"/field-service-records/{record['record_id']}/amendments",
+        json={"arrived_at": "2026-11-23T00:30:00Z", "departed_at": "2026-11-23T11:00:00Z",
+              "reason": "stayed for the night shift"},
+        headers=AFTER_SALES,
+    )  # fmt: skip
+    assert amended.status_code == 201, amended.text
+    assert amended.json()["departed_at"] == "2026-11-23T11:00:00+00:00"
+    assert amended.json()["amendments"][0]["before"]["departed_at"] == "2026-11-23T09:00:00+00:00"

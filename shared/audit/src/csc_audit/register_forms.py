@@ -546,8 +546,8 @@ class FieldServiceFold:
             "engineers": [event.engineer],
             "customer": _customer(event.customer),
             "site": event.site,
-            "arrived_at": None,
-            "departed_at": None,
+            "arrived_at": fields.get("arrived_at"),
+            "departed_at": fields.get("departed_at"),
             "units_loaded": fields.get("units_loaded", []),
             "problems": fields.get("problems"),
             "actions": fields.get("actions"),
@@ -568,6 +568,8 @@ class FieldServiceFold:
             "engineers": [new["engineer"]],
             "customer": _customer(event.customer),
             "site": new["site"],
+            "arrived_at": new.get("arrived_at"),
+            "departed_at": new.get("departed_at"),
             "units_loaded": new["units_loaded"],
             "problems": new["problems"],
             "actions": new["actions"],
@@ -577,8 +579,6 @@ class FieldServiceFold:
             row = {
                 "record_id": case,
                 "kind": "daily",
-                "arrived_at": None,
-                "departed_at": None,
                 "survey": None,
                 "product_use": None,
                 "technical_consulting": None,
@@ -610,7 +610,7 @@ class FieldServiceFold:
             "customer": customer,
             "site": None,
             "arrived_at": event.arrived_at.isoformat(),
-            "departed_at": None,
+            "departed_at": event.departed_at.isoformat() if event.departed_at else None,
             "units_loaded": [],
             "problems": event.diagnosis,
             "actions": event.solution,
@@ -668,7 +668,7 @@ def field_service_form(
         for a in r["amendments"]
         for line in spill(
             AMENDMENT_COLUMNS,
-            [r["work_date"], moment(a["at"]), who(a["by"]), a["reason"], _before(a["before"])],
+            [r["work_date"], moment(a["at"]), who(a["by"]), a["reason"], _before(a["before"], r)],
         )
     ]
     return Form(
@@ -750,14 +750,20 @@ RECORD_FIELDS: Labels = {
     "engineers": ("服务人员", "Engineer"),
     "customer": ("顾客", "Customer"),
     "site": ("现场", "Site"),
+    "arrived_at": ("到达", "Arrived"),
+    "departed_at": ("离开", "Left"),
     "units_loaded": ("装车情况", "Units loaded"),
     "problems": ("发生的问题", "Problems found"),
     "actions": ("工作内容", "Work done"),
 }
 
 
-def _before(before: Mapping[str, Any]) -> str | None:
-    def show(value: Any) -> str:
+def _before(before: Mapping[str, Any], row: Mapping[str, Any]) -> str | None:
+    zone = (row["customer"] or {}).get("timezone")
+
+    def show(key: str, value: Any) -> str:
+        if key in ("arrived_at", "departed_at"):
+            return _clock(value, zone) or "—"
         if isinstance(value, list):
             return ", ".join(
                 f"{v['model']} × {v['quantity']}" if isinstance(v, Mapping) else str(v)
@@ -767,7 +773,7 @@ def _before(before: Mapping[str, Any]) -> str | None:
             return customer_text(value) or ""
         return "—" if value is None else str(value)
 
-    return "\n".join(f"{label(RECORD_FIELDS, k)}: {show(v)}" for k, v in before.items()) or None
+    return "\n".join(f"{label(RECORD_FIELDS, k)}: {show(k, v)}" for k, v in before.items()) or None
 
 
 def field_service_name(selection: Selection) -> str:

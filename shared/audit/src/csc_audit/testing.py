@@ -196,6 +196,7 @@ def tell_story() -> Story:
         pub.OnSiteVisitCompleted(
             **envelope(case, T0 + timedelta(hours=7), AFTER_SALES),
             arrived_at=T0 + timedelta(hours=6),
+            departed_at=T0 + timedelta(hours=8, minutes=30),  # 17:30 in Shanghai
             engineers=("zhang.san",),
             diagnosis="Cracks start at the gate",
             solution="Sorted 400 units, 40 swapped",
@@ -217,6 +218,8 @@ def tell_story() -> Story:
             site="Wuhan plant 2",
             work_date=date(2026, 11, 24),
             engineer="zhang.san",
+            arrived_at=T0 - timedelta(minutes=30),  # 08:30 in Shanghai
+            departed_at=T0 + timedelta(hours=8),  # 17:00
             units_loaded=(UnitsLoaded(model="DF-H7", quantity=120),),
             problems="2 connectors not latched on the line",
             actions="Re-seated and trained the operators",
@@ -229,6 +232,8 @@ def tell_story() -> Story:
             site="Wuhan plant 2",
             work_date=date(2026, 11, 24),
             engineer="zhang.san",
+            arrived_at=T0 - timedelta(minutes=30),
+            departed_at=T0 + timedelta(hours=10),  # 19:00: stayed for the night shift
             units_loaded=(UnitsLoaded(model="DF-H7", quantity=126),),
             problems="2 connectors not latched on the line",
             actions="Re-seated and trained the operators",

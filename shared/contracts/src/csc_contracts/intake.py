@@ -184,6 +184,7 @@ class OnSiteVisitCompleted(_IntakeEvent):
     """The on-site visit: who arrived when, what they found and did (4.2.2)."""
 
     arrived_at: UtcDatetime = Field(description="When our people arrived; meets the 8-hour clock.")
+    departed_at: UtcDatetime | None = Field(default=None, description="When they left (att. 2).")
     engineers: tuple[NonEmpty, ...] = Field(min_length=1)
     diagnosis: LongText
     solution: LongText
@@ -244,6 +245,8 @@ class FieldServiceRecorded(_IntakeEvent):
     site: NonEmpty
     work_date: date
     engineer: NonEmpty
+    arrived_at: UtcDatetime | None = Field(default=None, description="Arrival on site (att. 2).")
+    departed_at: UtcDatetime | None = Field(default=None, description="Departure (att. 2).")
     units_loaded: tuple[UnitsLoaded, ...] = ()
     problems: str | None = None
     actions: str | None = None
@@ -256,6 +259,8 @@ class FieldServiceRecordAmended(_IntakeEvent):
     site: NonEmpty
     work_date: date
     engineer: NonEmpty
+    arrived_at: UtcDatetime | None = Field(default=None, description="Arrival on site (att. 2).")
+    departed_at: UtcDatetime | None = Field(default=None, description="Departure (att. 2).")
     units_loaded: tuple[UnitsLoaded, ...] = ()
     problems: str | None = None
     actions: str | None = None
@@ -269,6 +274,8 @@ class CustomerVisited(_IntakeEvent):
     site: NonEmpty
     work_date: date
     engineer: NonEmpty = Field(description="Who led the visit.")
+    arrived_at: UtcDatetime | None = Field(default=None, description="Arrival on site (att. 2).")
+    departed_at: UtcDatetime | None = Field(default=None, description="Departure (att. 2).")
     survey: str | None = Field(default=None, description="What the customer said of us.")
     product_use: str | None = None
     technical_consulting: str | None = None

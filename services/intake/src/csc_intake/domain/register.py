@@ -58,6 +58,7 @@ class RegisterEntry(Aggregate):
         solution: str
         actor: Actor
         request_key: str | None
+        departed_at: datetime | None = None  # absent from visits recorded before att. 2 had it
 
     class MisuseDetermined(Aggregate.Event):
         finding: str
@@ -194,6 +195,7 @@ class RegisterEntry(Aggregate):
         solution: str,
         actor: Actor,
         request_key: str | None,
+        departed_at: datetime | None = None,
     ) -> None:
         if self.on_site_required is None:
             raise RuleViolation(
@@ -202,8 +204,13 @@ class RegisterEntry(Aggregate):
                 "(on-site-requests) before the visit",
             )
         self._not_before_receipt("4.2.2", arrived_at, "arrived_at")
+        if departed_at is not None and departed_at < arrived_at:
+            raise RuleViolation(
+                "4.2.2", "departed_at lies before arrived_at", field="departed_at", kind="invalid"
+            )
         self._visit_completed(
             arrived_at=arrived_at,
+            departed_at=departed_at,
             engineers=engineers,
             diagnosis=diagnosis,
             solution=solution,
@@ -221,10 +228,12 @@ class RegisterEntry(Aggregate):
         solution: str,
         actor: Actor,
         request_key: str | None,
+        departed_at: datetime | None = None,
     ) -> None:
         self.visits.append(
             {
                 "arrived_at": arrived_at,
+                "departed_at": departed_at,
                 "engineers": engineers,
                 "diagnosis": diagnosis,
                 "solution": solution,
