@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import subprocess
 import sys
 
@@ -186,3 +187,72 @@ def _event_body() -> dict[str, object]:
         "customer": {"code": "OEM-001"},
         "text": "from a newer producer",
     }
+
+
+def test_dead_letters_are_listed_and_redriven_once_in_order(stack) -> None:  # type: ignore[no-untyped-def]
+    sla = stack.start("sla")
+    intake_topic, group = stack.topics.intake, f"{stack.prefix}csc-sla"
+    dlq_topic = stack.topics.dlq(intake_topic)
+    # Garbage no release will read: sla dead-letters it live.
+    produce(stack.bootstrap, intake_topic, b"\x00garbage", b"k", [])
+    wait_until(lambda: read_topic(stack.bootstrap, dlq_topic), what="the garbage in the DLQ")
+    # A complaint sla failed to apply before a fix, as the consumer dead-letters a record.
+    case_id = "00000000-0000-4000-8000-0000000000dd"
+    fixed = encode(
+        ComplaintLogged.model_validate(
+            {
+                **_event_body(),
+                "case_id": case_id,
+                "event_id": "00000000-0000-4000-8000-0000000000de",
+            }
+        )
+    )
+    produce(stack.bootstrap, dlq_topic, fixed.value, fixed.key, [
+        *fixed.headers,
+        ("csc_dlq_reason", b"ComplaintLogged could not be applied: KeyError('zone')"),
+        ("csc_dlq_consumer", group.encode()),
+        ("csc_dlq_topic", intake_topic.encode()),
+        ("csc_dlq_partition", b"0"),
+        ("csc_dlq_offset", b"7"),
+    ])  # fmt: skip
+    garbage_id, complaint_id = f"{dlq_topic}:0@0", f"{dlq_topic}:0@1"
+
+    def dlq(*args: str) -> tuple[int, list[dict[str, object]]]:
+        done = subprocess.run(
+            [sys.executable, "-m", "csc_sla", "dlq", "--json", *args],
+            env={**os.environ, **stack.env("sla")}, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode in (0, 1, 2), done.stderr
+        return done.returncode, [json.loads(line) for line in done.stdout.splitlines() if line]
+
+    def statuses(letters: list[dict[str, object]]) -> list[tuple[object, object]]:
+        return [(letter["id"], letter["status"]) for letter in letters]
+
+    rc, letters = dlq()
+    assert rc == 0
+    assert statuses(letters) == [(garbage_id, "pending"), (complaint_id, "pending")]
+    assert "missing header" in str(letters[0]["reason"])
+    assert letters[1]["source"] == f"{intake_topic}:0@7"
+    assert letters[1]["event_type"] == ComplaintLogged.event_type()
+
+    # In order, and no further than the first that still fails.
+    rc, letters = dlq("--redrive")
+    assert rc == 1
+    assert statuses(letters) == [(garbage_id, "failing"), (complaint_id, "blocked")]
+    assert read(f"{sla.url}/cases/{case_id}/clocks").status_code == 404
+
+    rc, letters = dlq("--redrive", "--skip", garbage_id)
+    assert rc == 0
+    assert statuses(letters) == [(garbage_id, "skipped"), (complaint_id, "applied")]
+    clocks = wait_until(
+        lambda: (r := read(f"{sla.url}/cases/{case_id}/clocks")).status_code == 200 and r.json(),
+        what="the redriven complaint's clock in the live service",
+    )
+    assert [c["clock"] for c in clocks] == ["reply"]
+
+    # Each at most once.
+    rc, letters = dlq("--redrive")
+    assert rc == 0
+    assert statuses(letters) == [(garbage_id, "done"), (complaint_id, "done")]
+    assert len(read(f"{sla.url}/cases/{case_id}/clocks").json()) == 1
+    assert dlq("--redrive", "--skip", f"{dlq_topic}:0@99")[0] == 2

@@ -260,3 +260,35 @@ def test_records_one_by_one_still_see_only_what_is_stored(apps: tuple[Cases, Cas
     one_by_one(app, records([complaint(case_id), feedback(case_id, "noted")]))
     assert app.repository.get(case_id).notes == ["cracked housings", "noted"]
     assert app.find(uuid4(), Case) is None
+
+
+def test_another_writer_moving_the_aggregate_meanwhile_is_not_taken_for_a_duplicate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two writers on one store: the live consumer, and e.g. a redrive of dead letters.
+    env = eventsourcing_env(ServiceSettings(data_dir=tmp_path), "cases")
+    live, other = Cases(env=env), Cases(env=env)
+    case_id = uuid4()
+    opened, noted = records([complaint(case_id), feedback(case_id, "more")])
+    ingestor = Ingestor(live, None)
+    assert asyncio.run(ingestor.handle(opened)) is Outcome.APPLIED
+
+    note = Case.note
+    interfered: list[bool] = []
+
+    def note_after_another_writer(case: Case, text: str) -> None:
+        if not interfered:  # between the policy's read and its save
+            interfered.append(True)
+            theirs = other.find(case_id, Case)
+            assert theirs is not None
+            theirs.note("written meanwhile")
+            other.save(theirs)
+        note(case, text)
+
+    monkeypatch.setattr(Case, "note", note_after_another_writer)
+    assert asyncio.run(ingestor.handle(noted)) is Outcome.APPLIED
+    case = live.find(case_id, Case)
+    assert case is not None
+    assert case.notes == ["cracked housings", "written meanwhile", "more"]
+    other.close()
+    live.close()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import typer
 import uvicorn
 from fastapi import FastAPI
 
 from csc_messaging.logs import configure_logging
+from csc_messaging.redrive import DeadLetter
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import wipe_store
 
@@ -52,12 +53,19 @@ class Decisions:
     published_on: str
 
 
+class DeadLetters(Protocol):
+    def __call__(
+        self, settings: ServiceSettings, *, apply: bool, skip: frozenset[str]
+    ) -> Coroutine[Any, Any, list[DeadLetter]]: ...
+
+
 def service_cli(
     service: str,
     settings_factory: Callable[[], ServiceSettings],
     http_factory: Callable[[ServiceSettings], FastAPI],
     replay: Callable[[ServiceSettings], Any] | None = None,
     decisions: Decisions | None = None,
+    dead_letters: DeadLetters | None = None,
 ) -> typer.Typer:
     cli = typer.Typer(
         help=f"The {service} service of Customer Service Control.", no_args_is_help=True
@@ -110,6 +118,49 @@ def service_cli(
                 wipe_store(settings, service)
             result = asyncio.run(replay_fn(settings))
             typer.echo(json.dumps(result, sort_keys=True))
+
+    if dead_letters is not None:
+        letters_fn = dead_letters
+
+        @cli.command("dlq")
+        def dlq_cmd(
+            redrive: Annotated[
+                bool,
+                typer.Option(help="Apply the pending ones again, in order, each at most once."),
+            ] = False,
+            skip: Annotated[
+                list[str] | None,
+                typer.Option(
+                    help="With --redrive: pass over this dead letter (its id as listed), "
+                    "one no fix will make readable. Repeatable."
+                ),
+            ] = None,
+            as_json: Annotated[
+                bool, typer.Option("--json", help="One JSON object per line.")
+            ] = False,
+        ) -> None:
+            """This service's dead letters: what it could not apply, why, and where each stands.
+
+            --redrive applies the pending ones once their cause is fixed (a new release, a
+            corrected producer) and stops at the first that still fails; exits 1 then.
+            """
+            if skip and not redrive:
+                raise typer.BadParameter("goes with --redrive", param_hint="--skip")
+            settings = settings_factory()
+            configure_logging(service, "console")
+            letters = asyncio.run(letters_fn(settings, apply=redrive, skip=frozenset(skip or ())))
+            unknown = set(skip or ()) - {letter.id for letter in letters}
+            if unknown:
+                typer.echo(
+                    f"no such dead letter of {service}: {', '.join(sorted(unknown))}", err=True
+                )
+                raise typer.Exit(2)
+            for letter in letters:
+                typer.echo(json.dumps(letter.to_json()) if as_json else letter.line())
+            if not letters and not as_json:
+                typer.echo(f"{service} has no dead letters")
+            if any(letter.status == "failing" for letter in letters):
+                raise typer.Exit(1)
 
     @cli.command()
     def settings() -> None:

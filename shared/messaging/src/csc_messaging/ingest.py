@@ -34,6 +34,9 @@ from csc_messaging.codec import PoisonMessage, decode, event_type_of
 
 log = structlog.get_logger(__name__)
 
+# How often a record is applied again when another writer moved an aggregate under it.
+CONFLICT_RETRIES = 5
+
 
 class Record(Protocol):
     """What we need of a consumed Kafka record (aiokafka's ConsumerRecord has it)."""
@@ -149,7 +152,7 @@ class Ingestor:
             log.info("ingest.skipped_unknown_type", type=event_type_of(headers), **_where(record))
             return Outcome.SKIPPED_UNKNOWN_TYPE
         try:
-            await asyncio.to_thread(self._app.apply_public, event, tracking)
+            await asyncio.to_thread(self._apply_one, event, tracking)
         except IntegrityError:
             return Outcome.DUPLICATE
         except PersistenceError:
@@ -158,6 +161,28 @@ class Ingestor:
             reason = f"{event.event_type()} {event.event_id} could not be applied: {exc!r}"
             return await self._reject(record, tracking, reason)
         return Outcome.APPLIED
+
+    def _apply_one(self, event: PublicEvent, tracking: Tracking) -> None:
+        """Apply ``event``; IntegrityError only when its position is already recorded.
+
+        The store also refuses a write when another writer (a redrive of dead letters,
+        a command over HTTP in another process) moved an aggregate the policy read:
+        then the record is applied again, on the state as it now is.
+        """
+        recorder = self._app.recorder
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                self._app.apply_public(event, tracking)
+                return
+            except IntegrityError:
+                if recorder.has_tracking_id(tracking.application_name, tracking.notification_id):
+                    raise
+                if attempt == CONFLICT_RETRIES:
+                    raise PersistenceError(
+                        f"{event.event_type()} {event.event_id} conflicted with another "
+                        f"writer {CONFLICT_RETRIES} times; Kafka will deliver it again"
+                    ) from None
+                log.info("ingest.conflict_retry", event_id=str(event.event_id), attempt=attempt)
 
     async def _reject(self, record: Record, tracking: Tracking, reason: str) -> Outcome:
         await self._send_to_dlq(record, reason)

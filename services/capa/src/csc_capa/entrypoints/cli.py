@@ -27,5 +27,6 @@ cli = service_cli(
     CAPA.settings_class,
     create_app,
     replay=CAPA.replay,
+    dead_letters=CAPA.dead_letters,
     decisions=Decisions(CAPA.bootstrap, _derived, "4.4.3-4.4.4, 4.3.4", "csc.capa.v1"),
 )

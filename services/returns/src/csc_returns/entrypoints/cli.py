@@ -24,5 +24,6 @@ cli = service_cli(
     RETURNS.settings_class,
     create_app,
     replay=RETURNS.replay,
+    dead_letters=RETURNS.dead_letters,
     decisions=Decisions(RETURNS.bootstrap, _derived, "4.3.1-4.3.3", "csc.returns.v1"),
 )

@@ -1,0 +1,179 @@
+"""One consumer's dead letters, and applying them again once their cause is fixed.
+
+A record a consumer could not apply went to ``<topic>.dlq`` with the reason and
+its source position in headers (``csc_messaging.consumer.dlq_headers``), and the
+consumer went on. ``redrive`` applies this consumer's dead letters in DLQ order,
+each at most once: the dead letter's own position (``<topic>.dlq:<partition>``,
+offset) is the tracking record stored with the events it causes, exactly as a
+live record's is. It stops at the first one that still fails, so nothing is
+applied past it out of order; ``skip`` passes over a dead letter no fix will
+make readable, recorded as a tracking position that caused no events.
+
+Replaying a store from offset 0 does not read the DLQ: run the redrive again
+after a replay to bring back what it applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
+
+from csc_messaging.application import ConsumerApplication
+from csc_messaging.codec import PoisonMessage, decode, event_type_of
+from csc_messaging.consumer import DLQ_REASON
+from csc_messaging.ingest import Record, tracking_for
+from csc_messaging.kafka_conn import KafkaConnection
+from csc_messaging.kafka_io import read_to_end
+from csc_messaging.topology import partitions_of
+
+DLQ_HEADER_PREFIX = "csc_dlq_"
+
+
+@dataclass
+class DeadLetter:
+    """One dead letter of one consumer, and where it stands.
+
+    ``status``: ``pending`` (not applied yet), ``done`` (applied, or skipped, before),
+    and after a redrive ``applied``, ``skipped``, ``failing`` (``detail`` says why) or
+    ``blocked`` (an earlier one still fails).
+    """
+
+    id: str
+    source: str
+    event_type: str | None
+    reason: str
+    status: str
+    detail: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        text = f"{self.id}  {self.event_type or '?'}  from {self.source}  {self.status}"
+        text += f"\n    dead-lettered: {self.reason}"
+        if self.detail:
+            text += f"\n    now: {self.detail}"
+        return text
+
+
+def letter_id(record: Record) -> str:
+    return f"{record.topic}:{record.partition}@{record.offset}"
+
+
+def original_headers(record: Record) -> list[tuple[str, bytes]]:
+    """The source record's headers, without what the DLQ added."""
+    return [
+        (k, v if isinstance(v, bytes) else str(v).encode())
+        for k, v in (record.headers or ())
+        if not k.startswith(DLQ_HEADER_PREFIX)
+    ]
+
+
+def _header(record: Record, name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return None
+
+
+async def read_dead_letters(
+    kafka: KafkaConnection | str, dlq_topic: str, consumer: str
+) -> list[Record]:
+    """``consumer``'s records on ``dlq_topic``, in partition and offset order; none when the
+    DLQ does not exist yet."""
+    try:
+        await partitions_of(kafka, dlq_topic)
+    except RuntimeError:
+        return []
+    found = [
+        r async for r in read_to_end(kafka, dlq_topic) if _header(r, "csc_dlq_consumer") == consumer
+    ]
+    return sorted(found, key=lambda r: (r.partition, r.offset))
+
+
+def describe(app: ConsumerApplication, record: Record) -> DeadLetter:
+    tracking = tracking_for(record)
+    done = app.recorder.has_tracking_id(tracking.application_name, tracking.notification_id)
+    source = "{}:{}@{}".format(
+        _header(record, "csc_dlq_topic"),
+        _header(record, "csc_dlq_partition"),
+        _header(record, "csc_dlq_offset"),
+    )
+    return DeadLetter(
+        id=letter_id(record),
+        source=source,
+        event_type=event_type_of(dict(original_headers(record))),
+        reason=_header(record, DLQ_REASON) or "",
+        status="done" if done else "pending",
+    )
+
+
+def redrive(
+    app: ConsumerApplication, records: Iterable[Record], skip: frozenset[str] = frozenset()
+) -> list[DeadLetter]:
+    """Apply the pending dead letters in order; stop at the first that still fails."""
+    letters: list[DeadLetter] = []
+    failed = False
+    for record in records:
+        letter = describe(app, record)
+        letters.append(letter)
+        if letter.status == "done":
+            continue
+        if failed:
+            letter.status = "blocked"
+            continue
+        tracking = tracking_for(record)
+        if letter.id in skip:
+            _skip(app, tracking)
+            letter.status = "skipped"
+            continue
+        letter.status, letter.detail = _apply(app, record, tracking)
+        failed = letter.status == "failing"
+    return letters
+
+
+def _skip(app: ConsumerApplication, tracking: Tracking) -> None:
+    with contextlib.suppress(IntegrityError):  # skipped (or applied) by someone else meanwhile
+        app.recorder.insert_tracking(tracking)
+
+
+def _apply(app: ConsumerApplication, record: Record, tracking: Tracking) -> tuple[str, str | None]:
+    try:
+        event = decode(original_headers(record), record.key, record.value)
+    except PoisonMessage as exc:
+        return "failing", exc.reason
+    if event is None:
+        kind = event_type_of(dict(original_headers(record)))
+        return "failing", f"this consumer does not know event type {kind}"
+    try:
+        app.apply_public(event, tracking)
+    except IntegrityError as exc:
+        if app.recorder.has_tracking_id(tracking.application_name, tracking.notification_id):
+            return "done", "applied by someone else meanwhile"
+        return "failing", f"conflicts with a concurrent write, run again: {exc!r}"
+    except PersistenceError:
+        raise  # the store is unwell: nothing was recorded; run again later
+    except Exception as exc:
+        return "failing", f"{event.event_type()} {event.event_id} could not be applied: {exc!r}"
+    return "applied", None
+
+
+async def redrive_topic(
+    app: ConsumerApplication,
+    kafka: KafkaConnection | str,
+    dlq_topic: str,
+    consumer: str,
+    *,
+    apply: bool,
+    skip: frozenset[str] = frozenset(),
+) -> list[DeadLetter]:
+    """List (``apply=False``) or redrive ``consumer``'s dead letters on ``dlq_topic``."""
+    records = await read_dead_letters(kafka, dlq_topic, consumer)
+    if not apply:
+        return [describe(app, r) for r in records]
+    return await asyncio.to_thread(redrive, app, records, skip)
