@@ -29,7 +29,6 @@ from csc_audit.export import (
     register_document,
 )
 from csc_audit.register_forms import (
-    CHANNELS,
     COMPLAINT_CATEGORIES,
     FEEDBACK_KINDS,
     Period,
@@ -38,7 +37,7 @@ from csc_audit.register_forms import (
 from csc_audit.testing import CUSTOMER, MARKETING, Story, envelope, tell_story
 from csc_audit.timeline import as_of
 from csc_contracts import Channel, ComplaintCategory, FeedbackKind
-from csc_forms import render_pdf
+from csc_forms import CHANNELS, render_pdf
 
 GENERATED = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 POPPLER = shutil.which("pdftotext") and shutil.which("pdftoppm")

@@ -41,42 +41,12 @@ a name the CAPA does not have (a typo) is an error. ``validate_template``
 renders a template against ``SAMPLE_CAPA`` before it is registered and names
 the line of what is wrong. The example, ``EXAMPLE_TEMPLATE``::
 
-    报告编号 | Report No.: {{ capa.capa_no }}
-    顾客 | Customer: {{ capa.customer.name or capa.customer.code }}
-    产品 | Product: {{ capa.product }}
-    批号 | Lot: {{ capa.lot }}
-    报告日期 | Date: {{ now.strftime("%Y-%m-%d") }}
-
-    # 问题描述 | Problem
-    顾客反映 | Customer's report: {{ capa.description }}
-    不良数量 | Quantity: {{ capa.d2.how_many }}
-    品管确认 | QC finding: {{ capa.finding.text }}
-
-    # 根本原因 | Root cause
-    {% for d in capa.d4 %}
-    原因（第{{ d.round }}轮） | Cause (round {{ d.round }}): {{ d.root_cause }}
-    流出原因 | Why it escaped: {{ d.escape_point }}
-    {% endfor %}
-
-    # 对策 | Countermeasures
-    {% for a in capa.actions %}
-    对策{{ a.action_no }} | Action {{ a.action_no }}: {{ a.description }}
-    负责人 | Owner: {{ a.owner.name }}, {{ a.owner.department | department }}, {{ a.due }}
-    {% endfor %}
-
-    # 效果确认 | Effectiveness
-    {% for v in capa.verifications %}
-    第{{ v.round }}轮 | Round {{ v.round }}: {{ "有效" if v.effective else "无效" }} {{ v.result }}
-    {% endfor %}
-
-    # 结案 | Closure
-    总结 | Summary: {{ capa.closure.summary }}
-    结案日期 | Closed: {{ capa.closed_at | day }}
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -566,6 +536,9 @@ EXAMPLE_TEMPLATE = """\
 总结 | Summary: {{ capa.closure.summary }}
 结案日期 | Closed: {{ capa.closed_at | day }}
 """
+
+# The example, shown in this module's documentation as it is.
+__doc__ = (__doc__ or "") + textwrap.indent(EXAMPLE_TEMPLATE, "    ")
 
 MAX_TEMPLATE = 100_000  # characters of template
 MAX_OUTPUT = 1_000_000  # characters a template may render

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from csc_contracts import Channel, ComplaintCategory, FeedbackKind
+from csc_contracts import ComplaintCategory, FeedbackKind
 from csc_forms import (
+    CHANNELS,
     PREPARED_REVIEWED_APPROVED,
     Cell,
     Column,
@@ -42,14 +43,6 @@ FEEDBACK_KINDS: Labels = {
     FeedbackKind.QUALITY_PROBLEM: ("质量问题的意见", "quality problem"),
     FeedbackKind.QUALITY_COMMITMENT: ("质量承诺履行的意见", "quality commitment"),
     FeedbackKind.SUGGESTION: ("管理、服务和发展的建议", "suggestion"),
-}
-CHANNELS: Labels = {
-    Channel.LETTER: ("信函", "letter"),
-    Channel.PHONE: ("电话", "phone"),
-    Channel.FAX: ("传真", "fax"),
-    Channel.VISIT: ("走访", "visit"),
-    Channel.EMAIL: ("电子邮件", "e-mail"),
-    Channel.WEB: ("网站", "web"),
 }
 COMPLAINT_CATEGORIES: Labels = {
     ComplaintCategory.SERVICE: ("服务", "service"),

@@ -22,11 +22,11 @@ import csc_contracts as pub
 import csc_contracts.capa as capa
 from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
 from csc_devkit.desk import SECRET, Desk
-from csc_forms import label
+from csc_forms import CHANNELS, label
 from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA, SlaSettings
 from csc_sla.entrypoints.http import routes
-from csc_sla.report_form import CHANNELS, COMPLAINT_CATEGORIES, FEEDBACK_KINDS
+from csc_sla.report_form import COMPLAINT_CATEGORIES, FEEDBACK_KINDS
 
 OCTOBER = datetime(2026, 10, 13, 1, 0, tzinfo=UTC)  # a Tuesday, 09:00 in Shanghai
 GENERATED = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)

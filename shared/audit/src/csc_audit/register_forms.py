@@ -31,7 +31,6 @@ from zoneinfo import ZoneInfo
 from csc_audit.history import AuditRecord, RawRecord, header
 from csc_audit.layout import spill
 from csc_contracts import (
-    Channel,
     ComplaintCategory,
     ComplaintLogged,
     CustomerVisited,
@@ -53,6 +52,7 @@ from csc_contracts import (
 )
 from csc_contracts.intake import OnSiteReason, RemedialMeasure
 from csc_forms import (
+    CHANNELS,
     DEPARTMENTS,
     Cell,
     Column,
@@ -97,15 +97,6 @@ COMPLAINT_CATEGORIES: Labels = {
     ComplaintCategory.SERVICE: ("投诉：服务", "complaint: service"),
     ComplaintCategory.QUALITY: ("投诉：产品质量", "complaint: product quality"),
     ComplaintCategory.DELIVERY: ("投诉：交付", "complaint: delivery"),
-}
-# 4.1.2: 函件、电话、传真、来访 (and today e-mail and web).
-CHANNELS: Labels = {
-    Channel.LETTER: ("函件", "letter"),
-    Channel.PHONE: ("电话", "phone"),
-    Channel.FAX: ("传真", "fax"),
-    Channel.VISIT: ("来访", "visit"),
-    Channel.EMAIL: ("电子邮件", "e-mail"),
-    Channel.WEB: ("网站", "web"),
 }
 ON_SITE_REASONS: Labels = {
     OnSiteReason.NOT_SOLVED_BY_PHONE: ("电话内不能解决", "not solved by phone"),

@@ -1,5 +1,6 @@
 """The procedure's printed forms: one bilingual document model, rendered as PDF and XLSX."""
 
+from csc_forms.channels import CHANNELS
 from csc_forms.departments import DEPARTMENTS
 from csc_forms.model import (
     EMPTY_CELL,
@@ -22,6 +23,7 @@ PDF_MEDIA_TYPE = "application/pdf"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 __all__ = [
+    "CHANNELS",
     "DEPARTMENTS",
     "EMPTY_CELL",
     "PDF_MEDIA_TYPE",
