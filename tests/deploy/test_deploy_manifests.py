@@ -370,10 +370,11 @@ def test_prod_postgres_one_cluster_and_database_per_service(prod: list[dict[str,
         assert settings and settings[0]["POSTGRES_HOST"] == f"csc-{service}-pg-rw", service
 
 
-def test_prod_services_that_take_commands_check_tokens_from_the_identity_provider(
+def test_prod_services_check_tokens_from_the_identity_provider(
     prod: list[dict[str, Any]],
 ) -> None:
-    commands = {"csc-intake", "csc-returns", "csc-sla"}
+    # Every service asks for a token: intake and the consumers alike, reads and writes.
+    commands = {"csc-intake", "csc-returns", "csc-capa", "csc-sla"}
     config_maps = of_kind(prod, "ConfigMap")
     deployments = of_kind(prod, "Deployment")
     policies = list(of_kind(prod, "NetworkPolicy").values())
