@@ -291,7 +291,8 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
             f"csc-{s}": {
                 ("topic", intake, "literal"): {"Read", "Describe"},
                 ("group", f"csc-{s}", "literal"): {"Read", "Describe"},
-                ("topic", topics.dlq(intake), "literal"): {"Write", "Describe"},
+                # Write: dead letters; Read: `csc-<svc> dlq --redrive` reads them back.
+                ("topic", topics.dlq(intake), "literal"): {"Read", "Write", "Describe"},
                 ("topic", topics.events(s), "literal"): {"Write", "Describe"},
             }
             for s in CONSUMERS
@@ -319,13 +320,13 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
         ("topic", topics.events(source), "literal"): {"Read", "Describe"}
         for source in ("returns", "capa")
     } | {
-        ("topic", topics.dlq(topics.events(source)), "literal"): {"Write", "Describe"}
+        ("topic", topics.dlq(topics.events(source)), "literal"): {"Read", "Write", "Describe"}
         for source in ("returns", "capa")
     }
     # capa reads returns' topic too: a PNPR opens or confirms an investigation (4.3.4).
     expected["csc-capa"] |= {
         ("topic", topics.events("returns"), "literal"): {"Read", "Describe"},
-        ("topic", topics.dlq(topics.events("returns")), "literal"): {"Write", "Describe"},
+        ("topic", topics.dlq(topics.events("returns")), "literal"): {"Read", "Write", "Describe"},
     }
     # Each relay checkpoints its hash chain to csc.audit.v1; auditors read it (7.5.3).
     for service in SERVICES:
