@@ -104,8 +104,9 @@ def test_an_auditor_replays_a_quality_complaint_from_kafka_alone(
     finding = "moulding cracks at the gate, lot-wide"
     decide(f"/cases/{case_id}/quality-confirmation", {"finding": finding}, "quality")
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    today = now.date()
     arrived, departed = now - timedelta(hours=3), now - timedelta(hours=1)
+    shanghai = ZoneInfo("Asia/Shanghai")  # the site's zone, as archived
+    today = arrived.astimezone(shanghai).date()  # the work date is the site's
     record = {
         "kind": "daily",
         "customer_code": "OEM-001",
@@ -234,6 +235,9 @@ def test_an_auditor_replays_a_quality_complaint_from_kafka_alone(
     contains(text, "现场服务工作记录表", "Field Service Work Record", "附件2 Attachment 2")
     contains(text, "服务人员签字", "Engineer's signature", "顾客签字", "Customer's signature")
     contains(text, "DF-H7", "126", "2 connectors not latched", "Re-seated; operators trained")
-    shanghai = ZoneInfo("Asia/Shanghai")  # the site's zone, as archived
-    contains(text, f"到达 arrived: {arrived.astimezone(shanghai):%H:%M} CST",
-             f"离开 left: {departed.astimezone(shanghai):%H:%M} CST")  # fmt: skip
+
+    def at_site(moment: datetime) -> str:
+        local = moment.astimezone(shanghai)  # with its date after midnight
+        return f"{local:%H:%M} CST" if local.date() == today else f"{local:%Y-%m-%d %H:%M} CST"
+
+    contains(text, f"到达 arrived: {at_site(arrived)}", f"离开 left: {at_site(departed)}")

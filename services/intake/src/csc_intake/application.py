@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
+from zoneinfo import ZoneInfo
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
@@ -336,11 +337,14 @@ class IntakeApplication(Application[UUID]):
                 field="site",
                 kind="invalid",
             )
-        if command.work_date > self.clock().date():
+        site = customer.site(command.site) or {}
+        zone = site.get("timezone")
+        # The day as it is at the site: Wuhan's morning is still yesterday in UTC.
+        if command.work_date > self.clock().astimezone(ZoneInfo(zone or "UTC")).date():
             raise RuleViolation(
                 "4.1.4", "work_date lies in the future", field="work_date", kind="invalid"
             )
-        self._stay(command)
+        self._stay(command, command.work_date, zone)
         identity: dict[str, Any] = {
             "kind": command.kind,
             "customer": customer.ref,
@@ -368,7 +372,9 @@ class IntakeApplication(Application[UUID]):
     ) -> FieldServiceRecord:
         record = self.field_service_record(record_id)
         authorize("record_field_service" if record.kind == "daily" else "record_visit", actor)
-        self._stay(command)
+        customer = self._find(Customer.create_id(record.customer["code"]), Customer)
+        site = (customer.site(record.site) if customer is not None else None) or {}
+        self._stay(command, date.fromisoformat(record.work_date), site.get("timezone"))
         return self._act(
             record,
             key,
@@ -386,16 +392,30 @@ class IntakeApplication(Application[UUID]):
     def _departure(self, departed_at: datetime | None) -> datetime | None:
         return None if departed_at is None else not_future(departed_at, self.clock(), "departed_at")
 
-    def _stay(self, command: c.FieldServiceDetails) -> None:
-        """Arrival and departure of a field service day (att. 2): past, and in that order."""
-        if command.arrived_at is not None:
-            not_future(command.arrived_at, self.clock(), "arrived_at")
-        departed_at = self._departure(command.departed_at)
+    def _stay(self, command: c.FieldServiceDetails, work_date: date, zone: str | None) -> None:
+        """Arrival and departure of a field service day (att. 2): past, in that order, the
+        arrival on the day of the record (at the site's time), the stay under a day."""
         arrived_at = command.arrived_at
-        if departed_at is not None and arrived_at is not None and departed_at < arrived_at:
-            raise RuleViolation(
-                "4.1.4", "departed_at lies before arrived_at", field="departed_at", kind="invalid"
-            )
+        if arrived_at is not None:
+            not_future(arrived_at, self.clock(), "arrived_at")
+            local = arrived_at.astimezone(ZoneInfo(zone or "UTC")).date()
+            if local != work_date:
+                raise RuleViolation(
+                    "4.1.4",
+                    f"arrived_at falls on {local} at the site ({zone or 'UTC'}), "
+                    f"not on the record's work_date {work_date}",
+                    field="arrived_at",
+                    kind="invalid",
+                )
+        departed_at = self._departure(command.departed_at)
+        if departed_at is not None and arrived_at is not None:
+            if departed_at < arrived_at:
+                message = "departed_at lies before arrived_at"
+            elif departed_at - arrived_at > timedelta(days=1):
+                message = "departed_at lies more than a day after arrived_at"
+            else:
+                return
+            raise RuleViolation("4.1.4", message, field="departed_at", kind="invalid")
 
     def _act(self, aggregate: A, key: str | None, change: Callable[[A], None]) -> A:
         # A retried request (same Idempotency-Key) finds its effect already recorded.

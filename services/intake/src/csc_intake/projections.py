@@ -74,6 +74,9 @@ class IntakeView(ReadModel):
                 "site": event.site,
                 "work_date": event.work_date,
                 "engineer": event.engineer,
+                # Records stored before att. 2 had the times have none.
+                "arrived_at": None,
+                "departed_at": None,
                 **event.details,
                 "recorded": _stamp(event),
                 "amendments": [],
@@ -83,7 +86,7 @@ class IntakeView(ReadModel):
                 self._customers[event.customer["code"]]["visits"].append(case)
         elif isinstance(event, FieldServiceRecord.Amended):
             record = self._records[case]
-            before = {k: record[k] for k in event.details}
+            before = {k: record.get(k) for k in event.details}
             record.update(event.details)
             record["amendments"].append({"reason": event.reason, "before": before, **_stamp(event)})
 
@@ -155,6 +158,7 @@ class IntakeView(ReadModel):
             entry["on_site"]["visits"].append(
                 {
                     "arrived_at": _iso(event.arrived_at),
+                    "departed_at": _iso(getattr(event, "departed_at", None)),
                     "engineers": event.engineers,
                     "diagnosis": event.diagnosis,
                     "solution": event.solution,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from intake_http import MARKETING, auth, customer_body
+from intake_http import MARKETING, SECRET, auth, customer_body
+
+from csc_intake.bootstrap import IntakeSettings, bootstrap
+from csc_intake.domain import Customer, FieldServiceRecord
 
 AFTER_SALES = auth("after_sales", "zhao.liu")
 
@@ -139,6 +143,21 @@ def test_att_2_arrival_and_departure_are_kept_in_order(
     assert backwards.status_code == 422, backwards.text
     assert backwards.json()["detail"][0]["loc"] == "departed_at"
     assert backwards.json()["detail"][0]["rule"] == "4.1.4"
+    # 23:00 on the 22nd in Wuhan (Asia/Shanghai), though the 23rd's record.
+    day_before = client.post(
+        "/field-service-records", json=daily(arrived_at="2026-11-22T15:00:00Z"), headers=AFTER_SALES
+    )
+    assert day_before.status_code == 422, day_before.text
+    assert day_before.json()["detail"][0]["loc"] == "arrived_at"
+    assert "2026-11-22" in day_before.json()["detail"][0]["msg"]
+    too_long = client.post(
+        "/field-service-records",
+        json=daily(arrived_at="2026-11-23T00:30:00Z", departed_at="2026-11-24T01:00:00Z"),
+        headers=AFTER_SALES,
+    )
+    assert too_long.status_code == 422, too_long.text
+    assert too_long.json()["detail"][0]["loc"] == "departed_at"
+    assert "more than a day" in too_long.json()["detail"][0]["msg"]
 
     recorded = client.post(
         "/field-service-records",
@@ -160,3 +179,34 @@ def test_att_2_arrival_and_departure_are_kept_in_order(
     assert amended.status_code == 201, amended.text
     assert amended.json()["departed_at"] == "2026-11-23T11:00:00+00:00"
     assert amended.json()["amendments"][0]["before"]["departed_at"] == "2026-11-23T09:00:00+00:00"
+
+
+def test_a_record_kept_before_att_2_had_times_is_still_amended_and_read(
+    tmp_path: Path, client: TestClient, customer: dict[str, Any]
+) -> None:
+    # A record as stored before arrival and departure existed: its details lack them.
+    settings = IntakeSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
+    earlier = bootstrap(settings)
+    found = earlier.app._find(Customer.create_id("OEM-001"), Customer)
+    assert found is not None
+    old = FieldServiceRecord(
+        kind="daily", customer=found.ref, site="Wuhan plant 2", work_date="2026-11-22",
+        engineer="zhao.liu", actor={"user": "zhao.liu", "department": "after_sales"},
+        request_key=None,
+        details={"units_loaded": [{"model": "EQ1180", "quantity": 30}], "problems": None,
+                 "actions": None, "survey": None, "product_use": None,
+                 "technical_consulting": None},
+    )  # fmt: skip
+    earlier.app.save(old)
+    earlier.app.close()
+
+    path = f"/field-service-records/{old.id}"
+    assert client.get(path, headers=AFTER_SALES).json()["arrived_at"] is None
+    amended = client.post(
+        f"{path}/amendments",
+        json={"arrived_at": "2026-11-22T00:30:00Z", "units_loaded": [], "reason": "times added"},
+        headers=AFTER_SALES,
+    )
+    assert amended.status_code == 201, amended.text
+    assert amended.json()["amendments"][0]["before"]["arrived_at"] is None
+    assert client.get("/customers", headers=MARKETING).status_code == 200  # the view goes on

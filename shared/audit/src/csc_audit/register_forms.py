@@ -713,7 +713,8 @@ def _work_line(row: Mapping[str, Any]) -> list[Cell]:
     # Arrival and departure are printed where the history has them (4.2.2's arrival);
     # otherwise the line is left for the engineer to fill in on the printed record.
     zone = (row["customer"] or {}).get("timezone")
-    arrived, departed = _clock(row["arrived_at"], zone), _clock(row["departed_at"], zone)
+    day = row["work_date"]
+    arrived, departed = _clock(row["arrived_at"], zone, day), _clock(row["departed_at"], zone, day)
     times = "\n".join(
         f"{bilingual(zh, en)}: {t}"
         for zh, en, t in (("到达", "arrived", arrived), ("离开", "left", departed))
@@ -729,11 +730,13 @@ def _work_line(row: Mapping[str, Any]) -> list[Cell]:
     ]
 
 
-def _clock(value: str | None, zone: str | None) -> str | None:
-    """A time of day at the site (its zone as archived), else in UTC."""
+def _clock(value: str | None, zone: str | None, day: str | None = None) -> str | None:
+    """A time of day at the site (its zone as archived), else in UTC; with its date when
+    that is not ``day`` (a stay past midnight)."""
     if not value:
         return None
-    return datetime.fromisoformat(value).astimezone(ZoneInfo(zone or "UTC")).strftime("%H:%M %Z")
+    local = datetime.fromisoformat(value).astimezone(ZoneInfo(zone or "UTC"))
+    return local.strftime("%H:%M %Z" if local.date().isoformat() == day else "%Y-%m-%d %H:%M %Z")
 
 
 RECORD_FIELDS: Labels = {
@@ -754,7 +757,7 @@ def _before(before: Mapping[str, Any], row: Mapping[str, Any]) -> str | None:
 
     def show(key: str, value: Any) -> str:
         if key in ("arrived_at", "departed_at"):
-            return _clock(value, zone) or "—"
+            return _clock(value, zone, row["work_date"]) or "—"
         if isinstance(value, list):
             return ", ".join(
                 f"{v['model']} × {v['quantity']}" if isinstance(v, Mapping) else str(v)
