@@ -207,15 +207,18 @@ def test_dead_letters_are_listed_and_redriven_once_in_order(stack) -> None:  # t
             }
         )
     )
-    produce(stack.bootstrap, dlq_topic, fixed.value, fixed.key, [
+    letter = [
         *fixed.headers,
         ("csc_dlq_reason", b"ComplaintLogged could not be applied: KeyError('zone')"),
         ("csc_dlq_consumer", group.encode()),
         ("csc_dlq_topic", intake_topic.encode()),
         ("csc_dlq_partition", b"0"),
         ("csc_dlq_offset", b"7"),
-    ])  # fmt: skip
-    garbage_id, complaint_id = f"{dlq_topic}:0@0", f"{dlq_topic}:0@1"
+    ]
+    # The same source record dead-lettered twice (a crash before its position was kept).
+    for _ in range(2):
+        produce(stack.bootstrap, dlq_topic, fixed.value, fixed.key, letter)
+    garbage_id, complaint_id, copy_id = (f"{dlq_topic}:0@{n}" for n in range(3))
 
     def dlq(*args: str) -> tuple[int, list[dict[str, object]]]:
         done = subprocess.run(
@@ -230,7 +233,9 @@ def test_dead_letters_are_listed_and_redriven_once_in_order(stack) -> None:  # t
 
     rc, letters = dlq()
     assert rc == 0
-    assert statuses(letters) == [(garbage_id, "pending"), (complaint_id, "pending")]
+    assert statuses(letters) == [
+        (garbage_id, "pending"), (complaint_id, "pending"), (copy_id, "duplicate"),
+    ]  # fmt: skip
     assert "missing header" in str(letters[0]["reason"])
     assert letters[1]["source"] == f"{intake_topic}:0@7"
     assert letters[1]["event_type"] == ComplaintLogged.event_type()
@@ -238,12 +243,19 @@ def test_dead_letters_are_listed_and_redriven_once_in_order(stack) -> None:  # t
     # In order, and no further than the first that still fails.
     rc, letters = dlq("--redrive")
     assert rc == 1
-    assert statuses(letters) == [(garbage_id, "failing"), (complaint_id, "blocked")]
+    assert statuses(letters) == [
+        (garbage_id, "failing"), (complaint_id, "blocked"), (copy_id, "blocked"),
+    ]  # fmt: skip
+    assert read(f"{sla.url}/cases/{case_id}/clocks").status_code == 404
+    # A mistyped --skip is refused before anything is applied.
+    assert dlq("--redrive", "--skip", f"{dlq_topic}:0@99")[0] == 2
     assert read(f"{sla.url}/cases/{case_id}/clocks").status_code == 404
 
     rc, letters = dlq("--redrive", "--skip", garbage_id)
     assert rc == 0
-    assert statuses(letters) == [(garbage_id, "skipped"), (complaint_id, "applied")]
+    assert statuses(letters) == [
+        (garbage_id, "skipped"), (complaint_id, "applied"), (copy_id, "duplicate"),
+    ]  # fmt: skip
     clocks = wait_until(
         lambda: (r := read(f"{sla.url}/cases/{case_id}/clocks")).status_code == 200 and r.json(),
         what="the redriven complaint's clock in the live service",
@@ -253,6 +265,5 @@ def test_dead_letters_are_listed_and_redriven_once_in_order(stack) -> None:  # t
     # Each at most once.
     rc, letters = dlq("--redrive")
     assert rc == 0
-    assert statuses(letters) == [(garbage_id, "done"), (complaint_id, "done")]
+    assert statuses(letters) == [(garbage_id, "done"), (complaint_id, "done"), (copy_id, "done")]
     assert len(read(f"{sla.url}/cases/{case_id}/clocks").json()) == 1
-    assert dlq("--redrive", "--skip", f"{dlq_topic}:0@99")[0] == 2

@@ -148,13 +148,14 @@ def service_cli(
                 raise typer.BadParameter("goes with --redrive", param_hint="--skip")
             settings = settings_factory()
             configure_logging(service, "console")
-            letters = asyncio.run(letters_fn(settings, apply=redrive, skip=frozenset(skip or ())))
-            unknown = set(skip or ()) - {letter.id for letter in letters}
-            if unknown:
-                typer.echo(
-                    f"no such dead letter of {service}: {', '.join(sorted(unknown))}", err=True
+            try:
+                # An unknown --skip is refused before anything is applied.
+                letters = asyncio.run(
+                    letters_fn(settings, apply=redrive, skip=frozenset(skip or ()))
                 )
-                raise typer.Exit(2)
+            except LookupError as exc:
+                typer.echo(f"{service}: {exc}", err=True)
+                raise typer.Exit(2) from exc
             for letter in letters:
                 typer.echo(json.dumps(letter.to_json()) if as_json else letter.line())
             if not letters and not as_json:

@@ -2,12 +2,15 @@
 
 A record a consumer could not apply went to ``<topic>.dlq`` with the reason and
 its source position in headers (``csc_messaging.consumer.dlq_headers``), and the
-consumer went on. ``redrive`` applies this consumer's dead letters in DLQ order,
-each at most once: the dead letter's own position (``<topic>.dlq:<partition>``,
-offset) is the tracking record stored with the events it causes, exactly as a
-live record's is. It stops at the first one that still fails, so nothing is
-applied past it out of order; ``skip`` passes over a dead letter no fix will
-make readable, recorded as a tracking position that caused no events.
+consumer went on. ``redrive`` applies this consumer's dead letters in DLQ order
+(DLQ topic by topic, in the order the consumer subscribes), each at most once:
+the dead letter's own position (``<topic>.dlq:<partition>``, offset) is the
+tracking record stored with the events it causes, exactly as a live record's
+is. It stops at the first one that still fails, so nothing is applied past it
+out of order; ``skip`` passes over a dead letter no fix will make readable,
+recorded as a tracking position that caused no events. A second copy of the
+same source record (dead-lettered twice, say after a crash) is a ``duplicate``:
+recorded as passed over, never applied twice.
 
 Replaying a store from offset 0 does not read the DLQ: run the redrive again
 after a replay to bring back what it applied.
@@ -39,8 +42,9 @@ class DeadLetter:
     """One dead letter of one consumer, and where it stands.
 
     ``status``: ``pending`` (not applied yet), ``done`` (applied, or skipped, before),
-    and after a redrive ``applied``, ``skipped``, ``failing`` (``detail`` says why) or
-    ``blocked`` (an earlier one still fails).
+    ``duplicate`` (a copy of an earlier letter's source record), and after a redrive
+    ``applied``, ``skipped``, ``failing`` (``detail`` says why) or ``blocked`` (an
+    earlier one still fails).
     """
 
     id: str
@@ -113,21 +117,36 @@ def describe(app: ConsumerApplication, record: Record) -> DeadLetter:
     )
 
 
+def describe_all(app: ConsumerApplication, records: Iterable[Record]) -> list[DeadLetter]:
+    """Where each dead letter stands, without changing anything."""
+    letters: list[DeadLetter] = []
+    first: dict[str, str] = {}
+    for record in records:
+        letter = describe(app, record)
+        earlier = first.setdefault(letter.source, letter.id)
+        if earlier != letter.id and letter.status == "pending":
+            letter.status, letter.detail = "duplicate", f"the same source record as {earlier}"
+        letters.append(letter)
+    return letters
+
+
 def redrive(
     app: ConsumerApplication, records: Iterable[Record], skip: frozenset[str] = frozenset()
 ) -> list[DeadLetter]:
     """Apply the pending dead letters in order; stop at the first that still fails."""
-    letters: list[DeadLetter] = []
+    records = list(records)
+    letters = describe_all(app, records)
     failed = False
-    for record in records:
-        letter = describe(app, record)
-        letters.append(letter)
+    for record, letter in zip(records, letters, strict=True):
         if letter.status == "done":
             continue
         if failed:
             letter.status = "blocked"
             continue
         tracking = tracking_for(record)
+        if letter.status == "duplicate":
+            _skip(app, tracking)  # recorded as passed over: never applied twice
+            continue
         if letter.id in skip:
             _skip(app, tracking)
             letter.status = "skipped"
@@ -163,17 +182,21 @@ def _apply(app: ConsumerApplication, record: Record, tracking: Tracking) -> tupl
     return "applied", None
 
 
-async def redrive_topic(
+async def redrive_topics(
     app: ConsumerApplication,
     kafka: KafkaConnection | str,
-    dlq_topic: str,
+    dlq_topics: Iterable[str],
     consumer: str,
     *,
     apply: bool,
     skip: frozenset[str] = frozenset(),
 ) -> list[DeadLetter]:
-    """List (``apply=False``) or redrive ``consumer``'s dead letters on ``dlq_topic``."""
-    records = await read_dead_letters(kafka, dlq_topic, consumer)
+    """List (``apply=False``) or redrive ``consumer``'s dead letters on ``dlq_topics``, in
+    that order: a letter still failing on one topic blocks the next topics' too."""
+    records = [r for topic in dlq_topics for r in await read_dead_letters(kafka, topic, consumer)]
+    unknown = skip - {letter_id(r) for r in records}
+    if unknown:
+        raise LookupError(f"no such dead letter: {', '.join(sorted(unknown))}")
     if not apply:
-        return [describe(app, r) for r in records]
+        return describe_all(app, records)
     return await asyncio.to_thread(redrive, app, records, skip)

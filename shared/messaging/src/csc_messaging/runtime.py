@@ -19,7 +19,7 @@ from csc_messaging.application import ConsumerApplication
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.ingest import Ingestor
 from csc_messaging.readmodel import ReadModel
-from csc_messaging.redrive import DeadLetter, redrive_topic
+from csc_messaging.redrive import DeadLetter, redrive_topics
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
 from csc_messaging.settings import ServiceSettings
 
@@ -266,13 +266,11 @@ class ConsumerSpec:
         """This consumer's dead letters on every DLQ of the topics it reads; ``apply``
         redrives them (``csc_messaging.redrive``)."""
         service = self.bootstrap(settings)
-        letters: list[DeadLetter] = []
+        topics = settings.topics
+        dlqs = [topics.dlq(topics.events(source)) for source in self.subscribes_to]
         try:
-            for source in self.subscribes_to:
-                dlq = settings.topics.dlq(settings.topics.events(source))
-                letters += await redrive_topic(
-                    service.app, settings.kafka, dlq, service.group_id, apply=apply, skip=skip
-                )
+            return await redrive_topics(
+                service.app, settings.kafka, dlqs, service.group_id, apply=apply, skip=skip
+            )
         finally:
             service.app.close()
-        return letters
