@@ -12,8 +12,11 @@ recorded as a tracking position that caused no events. A second copy of the
 same source record (dead-lettered twice, say after a crash) is a ``duplicate``:
 recorded as passed over, never applied twice.
 
-Replaying a store from offset 0 does not read the DLQ: run the redrive again
-after a replay to bring back what it applied.
+A replay from offset 0 reads the source topics, not the DLQ: it applies, from
+their source records, the letters the running release can now read, and a
+redrive after it would apply those a second time. After a replay, pass such
+letters over with ``--skip`` (a later release may record which source
+positions a replay applied, so the redrive can tell by itself).
 """
 
 from __future__ import annotations
