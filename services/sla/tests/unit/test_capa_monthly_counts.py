@@ -13,13 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from itertools import count
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.persistence import Tracking
+from sla_world import World
 
 import csc_contracts as pub
 import csc_contracts.capa as capa
@@ -129,20 +128,10 @@ def events_of(entry: Capa) -> list[pub.PublicEvent]:
     return out
 
 
-class Sla:
-    def __init__(self, app: SlaApplication) -> None:
-        self.app = app
-        self.board = ClockBoard(app)
-        self.offsets = count(1)
-
-    def feed(self, event: pub.PublicEvent) -> None:
-        self.app.apply_public(event, Tracking("csc.capa.v1:0", next(self.offsets)))
-
-
 @pytest.fixture
-def sla(tmp_path: Path) -> Iterator[Sla]:
+def sla(tmp_path: Path) -> Iterator[World]:
     app = SlaApplication(env=eventsourcing_env(ServiceSettings(data_dir=tmp_path), "sla"))
-    world = Sla(app)
+    world = World(app)
     # capa keeps each case in order (key = case id); cases interleave, here round-robin.
     streams = [events_of(entry) for entry in LEDGER]
     while any(streams):
@@ -195,7 +184,7 @@ def expected(month: str, customer: str | None = None, today: date | None = None)
 
 @pytest.mark.parametrize("customer", [None, "A", "B"])
 @pytest.mark.parametrize("month", ["2026-08", "2026-09", "2026-10", "2026-11", "2026-12"])
-def test_att_4_capa_counts_field_by_field(sla: Sla, month: str, customer: str | None) -> None:
+def test_att_4_capa_counts_field_by_field(sla: World, month: str, customer: str | None) -> None:
     got = sla.board.monthly_report(month, customer)["capa"]
     want = expected(month, customer)
     for key in ("opened", "closed", "open_at_month_end", "overdue"):
@@ -203,7 +192,7 @@ def test_att_4_capa_counts_field_by_field(sla: Sla, month: str, customer: str | 
     assert set(got) == set(want)
 
 
-def test_att_4_october_in_figures(sla: Sla) -> None:
+def test_att_4_october_in_figures(sla: World) -> None:
     """The ledger read by hand, so the test's own counting is checked too."""
     report = sla.board.monthly_report
     assert report("2026-10")["capa"] == {
@@ -232,19 +221,19 @@ def test_att_4_october_in_figures(sla: Sla) -> None:
     ],
 )
 def test_att_4_while_the_month_runs_overdue_is_as_of_today(
-    sla: Sla, today: date, overdue: int
+    sla: World, today: date, overdue: int
 ) -> None:
     got = sla.board.monthly_report("2026-11", today=today)["capa"]
     assert got["overdue"] == overdue == expected("2026-11", today=today)["overdue"]
 
 
-def test_att_4_a_past_month_does_not_change_with_today(sla: Sla) -> None:
+def test_att_4_a_past_month_does_not_change_with_today(sla: World) -> None:
     october = sla.board.monthly_report("2026-10")["capa"]
     for today in (date(2026, 11, 1), date(2027, 6, 1)):
         assert sla.board.monthly_report("2026-10", today=today)["capa"] == october
 
 
-def test_att_4_a_republished_event_counts_once_and_a_replay_counts_the_same(sla: Sla) -> None:
+def test_att_4_a_republished_event_counts_once_and_a_replay_counts_the_same(sla: World) -> None:
     before = sla.board.monthly_report("2026-10")
     digest = sla.board.digest()
     entry = LEDGER[1]

@@ -5,64 +5,24 @@ Time is injected: tests move it instead of sleeping.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from itertools import count
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
+from sla_world import World, make_world
 
 import csc_contracts as pub
 from csc_contracts import Actor
-from csc_messaging.settings import ServiceSettings
-from csc_messaging.store import eventsourcing_env
-from csc_sla.application import SlaApplication
 from csc_sla.domain import Calendar, Clock, ClockRuleViolation
 from csc_sla.policy import BusinessHours, ClassPolicy, ClockKind, Ladder, SlaPolicy, Target
-from csc_sla.projections import ClockBoard
 from csc_sla.public import to_public
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # Tuesday 09:00 in Shanghai
 MARKETING = Actor(user="li.wei", department="marketing")
-
-
-class World:
-    """sla fed by hand: events in, time moved, clocks read."""
-
-    def __init__(self, app: SlaApplication) -> None:
-        self.app = app
-        self.board = ClockBoard(app)
-        self.offsets = count(1)
-
-    def feed(self, event: pub.PublicEvent) -> None:
-        self.app.apply_public(event, Tracking("csc.intake.v1:0", next(self.offsets)))
-
-    def at(self, moment: datetime) -> int:
-        return self.app.fire_due(self.board.due_by(moment), moment)
-
-    def clock(self, case_id: UUID, kind: str = "reply") -> Clock:
-        found = self.app.find(Clock.create_id(case_id, kind), Clock)
-        assert found is not None
-        return found
-
-    def history(self, case_id: UUID, kind: str = "reply") -> list[tuple[str, Any]]:
-        story = []
-        for e in self.app.events.get(Clock.create_id(case_id, kind)):
-            public = to_public(e)
-            assert public is not None
-            moment = getattr(public, "at", None) or getattr(public, "met_at", None)
-            story.append((type(public).__name__, moment))
-        return story
-
-
-def make_world(tmp_path: Path, policy: SlaPolicy | None = None) -> Generator[World, None, None]:
-    settings = ServiceSettings(data_dir=tmp_path)
-    app = SlaApplication(env=eventsourcing_env(settings, "sla"), policy=policy)
-    yield World(app)
-    app.close()
 
 
 @pytest.fixture

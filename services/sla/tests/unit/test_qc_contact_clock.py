@@ -12,24 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime, timedelta
-from itertools import count
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from eventsourcing.persistence import Tracking
+import sla_world
+from sla_world import World
 
 import csc_contracts as pub
 import csc_contracts.capa as capa
 from csc_contracts import Actor
-from csc_messaging.settings import ServiceSettings
-from csc_messaging.store import eventsourcing_env
-from csc_sla.application import SlaApplication
 from csc_sla.domain import Clock, ClockRuleViolation
 from csc_sla.policy import ClassPolicy, ClockKind, SlaPolicy, Target
-from csc_sla.projections import ClockBoard
-from csc_sla.public import to_public
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # Tuesday 09:00 in Shanghai
 MARKETING = Actor(user="li.wei", department="marketing")
@@ -40,53 +35,9 @@ OEM = {"code": "OEM-001", "name": "Dongfeng Motor", "oem": True, "timezone": "As
 QC_CONTACT = ClockKind.QC_CONTACT.value
 
 
-class World:
-    """sla fed by hand from intake's and capa's topics; time moved; clocks read."""
-
-    def __init__(self, app: SlaApplication) -> None:
-        self.app = app
-        self.board = ClockBoard(app)
-        self.offsets: dict[str, Iterator[int]] = {}
-
-    def feed(self, event: pub.PublicEvent) -> None:
-        topic = f"csc.{event.service}.v1:0"
-        offsets = self.offsets.setdefault(topic, count(1))
-        self.app.apply_public(event, Tracking(topic, next(offsets)))
-
-    def at(self, moment: datetime) -> int:
-        """The timer at ``moment``, for QC's clocks (the cases' reply clocks run too)."""
-        due = [
-            clock_id
-            for clock_id in self.board.due_by(moment)
-            if (self.board.clock(str(clock_id)) or {}).get("clock") == QC_CONTACT
-        ]
-        return self.app.fire_due(due, moment)
-
-    def clock(self, case_id: UUID) -> Clock | None:
-        return self.app.find(Clock.create_id(case_id, QC_CONTACT), Clock)
-
-    def published(self, case_id: UUID) -> list[pub.PublicEvent]:
-        events = []
-        for e in self.app.events.get(Clock.create_id(case_id, QC_CONTACT)):
-            public = to_public(e)
-            assert public is not None
-            # What csc.sla.v1 carries must keep the contract: qc_contact is a clock kind.
-            events.append(type(public).model_validate(public.model_dump(mode="json")))
-        return events
-
-    def history(self, case_id: UUID) -> list[tuple[str, Any]]:
-        story = []
-        for public in self.published(case_id):
-            moment = getattr(public, "at", None) or getattr(public, "met_at", None)
-            story.append((type(public).__name__, moment))
-        return story
-
-
 def make_world(tmp_path: Path, policy: SlaPolicy | None = None) -> Generator[World, None, None]:
-    settings = ServiceSettings(data_dir=tmp_path)
-    app = SlaApplication(env=eventsourcing_env(settings, "sla"), policy=policy)
-    yield World(app)
-    app.close()
+    """QC's clocks (the cases' reply clocks run too, but the timer here fires only QC's)."""
+    yield from sla_world.make_world(tmp_path, policy, kind=QC_CONTACT, fires_only_kind=True)
 
 
 @pytest.fixture
@@ -149,7 +100,7 @@ def test_4_4_3_started_by_the_opening_and_met_by_the_first_contact(world: World)
     world.feed(complaint(case))
     opening = opened(case)
     world.feed(opening)
-    clock = world.clock(case)
+    clock = world.find(case)
     assert clock is not None
     assert (clock.kind, clock.clause, clock.customer_class) == ("qc_contact", "4.4.3", "standard")
     assert clock.started_at == opening.occurred_at == T0  # the customer's report
@@ -210,7 +161,7 @@ def test_4_4_3_oem_customers_get_8_hours_even_before_intake_s_event_is_read(
     """capa's topic may be read before intake's: the opening names the customer's class."""
     case = uuid4()
     world.feed(opened(case, customer=OEM))  # no ComplaintLogged yet
-    clock = world.clock(case)
+    clock = world.find(case)
     assert clock is not None and clock.customer_class == "oem"
     assert clock.due_at == T0 + timedelta(hours=8)
     assert clock.escalate_at == T0 + timedelta(hours=10)  # the OEM ladder: 2 h after
@@ -222,13 +173,13 @@ def test_4_4_3_paused_while_the_customer_is_unreachable_then_resumed(world: Worl
     case = uuid4()
     world.feed(complaint(case))
     world.feed(opened(case))
-    clock = world.clock(case)
+    clock = world.find(case)
     assert clock is not None
     world.app.pause(clock.id, "customer_unreachable", "plant closed", QC,
                     at=T0 + timedelta(hours=2))  # fmt: skip
     assert world.at(T0 + timedelta(hours=49)) == 0  # nothing fires while paused
     world.app.resume(clock.id, QC, at=T0 + timedelta(hours=50))
-    resumed = world.clock(case)
+    resumed = world.find(case)
     assert resumed is not None
     # 22 of the 24 hours were left at the pause.
     assert resumed.due_at == T0 + timedelta(hours=50 + 22)
@@ -248,7 +199,7 @@ def test_4_3_4_a_pnpr_owes_no_contact_so_starts_no_clock(world: World) -> None:
     world.feed(opened(case, source="pnpr"))
     world.feed(contacted(case, T0 + timedelta(hours=1)))
     world.feed(not_confirmed(case, T0 + timedelta(hours=2)))
-    assert world.clock(case) is None
+    assert world.find(case) is None
     assert world.board.clocks(str(case)) == []
     assert world.at(T0 + timedelta(days=30)) == 0
 
@@ -270,7 +221,7 @@ def test_4_4_3_an_investigation_finished_before_any_contact_meets_the_clock_at_i
     assert world.history(early) == [("ClockStarted", None), ("ClockMet", T0 + timedelta(hours=3))]
     met = world.published(early)[-1]
     assert isinstance(met, pub.ClockMet) and met.within_target is True
-    clock = world.clock(early)
+    clock = world.find(early)
     assert clock is not None and clock.met_at == ending.occurred_at
     event = list(world.app.events.get(clock.id))[-1]
     assert isinstance(event, Clock.Met) and event.met_by_event == ending.event_id
@@ -293,7 +244,7 @@ def test_a_policy_configured_before_qc_contact_existed_falls_back_to_the_default
     case = uuid4()
     world.feed(complaint(case))
     world.feed(opened(case))
-    clock = world.clock(case)
+    clock = world.find(case)
     assert clock is not None and clock.due_at == T0 + timedelta(hours=24)
     reply = world.app.find(Clock.create_id(case, "reply"), Clock)
     assert reply is not None and reply.due_at == T0 + timedelta(hours=4)
