@@ -92,9 +92,15 @@ def _headers_dict(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]) ->
     return {name: (value or b"") for name, value in items}
 
 
-def event_type_of(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]) -> str | None:
-    raw = _headers_dict(headers).get("ce_type")
+def header_text(
+    headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes], name: str
+) -> str | None:
+    raw = _headers_dict(headers).get(name)
     return raw.decode("utf-8", "replace") if raw is not None else None
+
+
+def event_type_of(headers: Iterable[tuple[str, bytes]] | Mapping[str, bytes]) -> str | None:
+    return header_text(headers, "ce_type")
 
 
 def decode(

@@ -143,7 +143,7 @@ class Ingestor:
             recorder.has_tracking_id, tracking.application_name, tracking.notification_id
         ):
             return Outcome.DUPLICATE
-        headers = _headers(record.headers)
+        headers = header_pairs(record.headers)
         try:
             event = decode(headers, record.key, record.value)
         except PoisonMessage as exc:
@@ -213,7 +213,7 @@ class Ingestor:
             if tracking_for(record).notification_id <= position:
                 read.outcome = Outcome.DUPLICATE
                 continue
-            headers = _headers(record.headers)
+            headers = header_pairs(record.headers)
             try:
                 read.event = decode(headers, record.key, record.value)
             except PoisonMessage as exc:
@@ -361,7 +361,8 @@ def _check_no_collisions(processing: ProcessingEvent[UUID]) -> None:
         seen.add(key)
 
 
-def _headers(raw: Any) -> list[tuple[str, bytes]]:
+def header_pairs(raw: Any) -> list[tuple[str, bytes]]:
+    """A record's headers as (name, bytes) pairs, however the client gave them."""
     items: Iterable[tuple[str, Any]] = raw.items() if isinstance(raw, dict) else (raw or ())
     return [(k, v if isinstance(v, bytes) else str(v).encode()) for k, v in items]
 

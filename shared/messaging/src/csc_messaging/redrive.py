@@ -30,9 +30,9 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 
 from csc_messaging.application import ConsumerApplication
-from csc_messaging.codec import PoisonMessage, decode, event_type_of
+from csc_messaging.codec import PoisonMessage, decode, event_type_of, header_text
 from csc_messaging.consumer import DLQ_REASON
-from csc_messaging.ingest import Record, tracking_for
+from csc_messaging.ingest import Record, header_pairs, tracking_for
 from csc_messaging.kafka_conn import KafkaConnection
 from csc_messaging.kafka_io import read_to_end
 from csc_messaging.topology import partitions_of
@@ -74,18 +74,11 @@ def letter_id(record: Record) -> str:
 
 def original_headers(record: Record) -> list[tuple[str, bytes]]:
     """The source record's headers, without what the DLQ added."""
-    return [
-        (k, v if isinstance(v, bytes) else str(v).encode())
-        for k, v in (record.headers or ())
-        if not k.startswith(DLQ_HEADER_PREFIX)
-    ]
+    return [(k, v) for k, v in header_pairs(record.headers) if not k.startswith(DLQ_HEADER_PREFIX)]
 
 
 def _header(record: Record, name: str) -> str | None:
-    for key, value in record.headers or ():
-        if key == name:
-            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-    return None
+    return header_text(header_pairs(record.headers), name)
 
 
 async def read_dead_letters(
@@ -114,7 +107,7 @@ def describe(app: ConsumerApplication, record: Record) -> DeadLetter:
     return DeadLetter(
         id=letter_id(record),
         source=source,
-        event_type=event_type_of(dict(original_headers(record))),
+        event_type=event_type_of(original_headers(record)),
         reason=_header(record, DLQ_REASON) or "",
         status="done" if done else "pending",
     )
@@ -165,13 +158,13 @@ def _skip(app: ConsumerApplication, tracking: Tracking) -> None:
 
 
 def _apply(app: ConsumerApplication, record: Record, tracking: Tracking) -> tuple[str, str | None]:
+    headers = original_headers(record)
     try:
-        event = decode(original_headers(record), record.key, record.value)
+        event = decode(headers, record.key, record.value)
     except PoisonMessage as exc:
         return "failing", exc.reason
     if event is None:
-        kind = event_type_of(dict(original_headers(record)))
-        return "failing", f"this consumer does not know event type {kind}"
+        return "failing", f"this consumer does not know event type {event_type_of(headers)}"
     try:
         app.apply_public(event, tracking)
     except IntegrityError as exc:
