@@ -182,7 +182,7 @@ class IntakeApplication(Application[UUID]):
     ) -> RegisterEntry:
         authorize("report_important", actor)
         return self._on_entry(
-            case_id, key, lambda e: e.report_important(reason=command.reason, **_by(actor, key))
+            case_id, key, lambda e: e.report_important(reason=command.reason, **by(actor, key))
         )
 
     def acknowledge_important(
@@ -192,7 +192,7 @@ class IntakeApplication(Application[UUID]):
         return self._on_entry(
             case_id,
             key,
-            lambda e: e.acknowledge_important(comment=command.comment, **_by(actor, key)),
+            lambda e: e.acknowledge_important(comment=command.comment, **by(actor, key)),
         )
 
     # Answering the customer (4.2) -----------------------------------------------------------
@@ -209,7 +209,7 @@ class IntakeApplication(Application[UUID]):
                 replied_at=replied_at,
                 channel=command.channel.value,
                 summary=command.summary,
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -221,7 +221,7 @@ class IntakeApplication(Application[UUID]):
             case_id,
             key,
             lambda e: e.require_on_site(
-                reason=command.reason.value, details=command.details, **_by(actor, key)
+                reason=command.reason.value, details=command.details, **by(actor, key)
             ),
         )
 
@@ -240,7 +240,7 @@ class IntakeApplication(Application[UUID]):
                 engineers=list(command.engineers),
                 diagnosis=command.diagnosis,
                 solution=command.solution,
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -249,7 +249,7 @@ class IntakeApplication(Application[UUID]):
     ) -> RegisterEntry:
         authorize("determine_misuse", actor)
         return self._on_entry(
-            case_id, key, lambda e: e.determine_misuse(finding=command.finding, **_by(actor, key))
+            case_id, key, lambda e: e.determine_misuse(finding=command.finding, **by(actor, key))
         )
 
     def dispatch_technician(
@@ -260,7 +260,7 @@ class IntakeApplication(Application[UUID]):
             case_id,
             key,
             lambda e: e.dispatch_technician(
-                technician=command.technician, purpose=command.purpose, **_by(actor, key)
+                technician=command.technician, purpose=command.purpose, **by(actor, key)
             ),
         )
 
@@ -279,7 +279,7 @@ class IntakeApplication(Application[UUID]):
                 quantity_affected=command.quantity_affected,
                 remedial_measure=command.remedial_measure.value,
                 remedial_details=command.remedial_details,
-                **_by(actor, key),
+                **by(actor, key),
             )
 
         return self._on_entry(case_id, key, assess)
@@ -292,7 +292,7 @@ class IntakeApplication(Application[UUID]):
             case_id,
             key,
             lambda e: e.record_follow_up(
-                result=command.result, closed=command.closed, now=self.clock(), **_by(actor, key)
+                result=command.result, closed=command.closed, now=self.clock(), **by(actor, key)
             ),
         )
 
@@ -378,7 +378,7 @@ class IntakeApplication(Application[UUID]):
         return self._act(
             record,
             key,
-            lambda r: r.amend(details=_details(command), reason=command.reason, **_by(actor, key)),
+            lambda r: r.amend(details=_details(command), reason=command.reason, **by(actor, key)),
         )
 
     def field_service_record(self, record_id: UUID) -> FieldServiceRecord:
@@ -445,9 +445,6 @@ class IntakeApplication(Application[UUID]):
 
 def _actor(actor: Actor) -> dict[str, str]:
     return actor.model_dump(mode="json")
-
-
-_by = by
 
 
 def _details(command: c.FieldServiceDetails) -> dict[str, Any]:

@@ -93,7 +93,7 @@ class ReturnsApplication(ConsumerApplication):
                 quantity=command.quantity,
                 units=list(command.units),
                 agreed_with=command.agreed_with,
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -112,7 +112,7 @@ class ReturnsApplication(ConsumerApplication):
                 lot=command.lot,
                 quantity=command.quantity,
                 reason=command.reason,
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -189,7 +189,7 @@ class ReturnsApplication(ConsumerApplication):
                 units=list(command.units),
                 shipped_at=shipped_at,
                 shipping_note=command.shipping_note,
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -200,7 +200,7 @@ class ReturnsApplication(ConsumerApplication):
         return self._step(
             case_id,
             key,
-            lambda case: case.request_confirmation(note=command.note, **_by(actor, key)),
+            lambda case: case.request_confirmation(note=command.note, **by(actor, key)),
         )
 
     def confirm_return(
@@ -208,7 +208,7 @@ class ReturnsApplication(ConsumerApplication):
     ) -> ReturnCase:
         authorize("confirm_return", actor)
         return self._step(
-            case_id, key, lambda case: case.confirm(finding=command.finding, **_by(actor, key))
+            case_id, key, lambda case: case.confirm(finding=command.finding, **by(actor, key))
         )
 
     def reject_return(
@@ -216,14 +216,14 @@ class ReturnsApplication(ConsumerApplication):
     ) -> ReturnCase:
         authorize("reject_return", actor)
         return self._step(
-            case_id, key, lambda case: case.reject(reason=command.reason, **_by(actor, key))
+            case_id, key, lambda case: case.reject(reason=command.reason, **by(actor, key))
         )
 
     def authorize_receipt(
         self, case_id: UUID, command: c.AuthorizeReceipt, actor: Actor, key: str | None = None
     ) -> ReturnCase:
         authorize("authorize_receipt", actor)
-        return self._step(case_id, key, lambda case: case.authorize_receipt(**_by(actor, key)))
+        return self._step(case_id, key, lambda case: case.authorize_receipt(**by(actor, key)))
 
     def receive_return(
         self, case_id: UUID, command: c.ReceiveReturn, actor: Actor, key: str | None = None
@@ -238,7 +238,7 @@ class ReturnsApplication(ConsumerApplication):
                 location=command.location,
                 lot=command.lot,
                 received_at=received_at,
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -252,7 +252,7 @@ class ReturnsApplication(ConsumerApplication):
             lambda case: case.take_samples(
                 condition=command.condition,
                 sample_ids=list(command.sample_ids),
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -261,7 +261,7 @@ class ReturnsApplication(ConsumerApplication):
     ) -> ReturnCase:
         authorize("identify_nonconforming", actor)
         return self._step(
-            case_id, key, lambda case: case.identify(tag=command.tag, **_by(actor, key))
+            case_id, key, lambda case: case.identify(tag=command.tag, **by(actor, key))
         )
 
     def isolate_nonconforming(
@@ -269,7 +269,7 @@ class ReturnsApplication(ConsumerApplication):
     ) -> ReturnCase:
         authorize("isolate_nonconforming", actor)
         return self._step(
-            case_id, key, lambda case: case.isolate(location=command.location, **_by(actor, key))
+            case_id, key, lambda case: case.isolate(location=command.location, **by(actor, key))
         )
 
     def report_nonconformance(
@@ -279,7 +279,7 @@ class ReturnsApplication(ConsumerApplication):
         return self._step(
             case_id,
             key,
-            lambda case: case.report(description=command.description, **_by(actor, key)),
+            lambda case: case.report(description=command.description, **by(actor, key)),
         )
 
     def review_nonconformance(
@@ -293,7 +293,7 @@ class ReturnsApplication(ConsumerApplication):
                 board=[m.model_dump(mode="json") for m in command.board],
                 decision=[d.model_dump(mode="json") for d in command.decision],
                 note=command.note,
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -313,7 +313,7 @@ class ReturnsApplication(ConsumerApplication):
                 quantity=command.quantity,
                 concession=command.concession,
                 note=command.note,
-                **_by(actor, key),
+                **by(actor, key),
             ),
         )
 
@@ -331,6 +331,3 @@ class ReturnsApplication(ConsumerApplication):
                 change(case)
                 self.save(case)
             return case
-
-
-_by = by
