@@ -25,7 +25,6 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from csc_audit.bundle import verify_bundle
 from csc_audit.cli import app
 from e2e.conftest import Stack
 from e2e.support import complaint, intake_client, read_topic, wait_until
@@ -202,9 +201,10 @@ def test_an_auditor_replays_a_quality_complaint_from_kafka_alone(
     # The case's bundle: checked on its own, and found out when changed.
     bundle = tmp_path / "case.zip"
     made = json.loads(audit("export", case_id, "--out", str(bundle), "--json"))
-    report = verify_bundle(bundle, expect_manifest_sha256=made["manifest_sha256"])
-    assert report.ok, report.problems
-    assert report.events == len(timeline)
+    report = json.loads(audit("verify", "--bundle", str(bundle), "--expect-manifest-sha256",
+                              made["manifest_sha256"], "--json"))  # fmt: skip
+    assert report["ok"], report["problems"]
+    assert report["events"] == len(timeline)
     tampered = tmp_path / "tampered.zip"
     with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(tampered, "w") as dst:
         for name in src.namelist():
@@ -212,9 +212,11 @@ def test_an_auditor_replays_a_quality_complaint_from_kafka_alone(
             if name == "events/returns.jsonl":
                 data = data.replace(finding.encode(), b"no abnormality found")
             dst.writestr(name, data)
-    changed = verify_bundle(tampered)
-    assert not changed.ok
-    assert any(p.startswith("events/returns.jsonl: sha256") for p in changed.problems)
+    refused = runner.invoke(app, ["verify", "--bundle", str(tampered), "--json"])
+    assert refused.exit_code == 1, refused.output
+    changed = json.loads(refused.output)
+    assert not changed["ok"]
+    assert any(p.startswith("events/returns.jsonl: sha256") for p in changed["problems"])
 
     # The register's forms of the month, from csc.intake.v1.
     month = logged["received_at"][:7]
