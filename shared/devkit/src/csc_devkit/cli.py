@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 
 from csc_audit.cli import app as audit_app
@@ -127,14 +126,25 @@ def local_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _person_department(value: str) -> Department:
+    from csc_messaging.auth import check_person_department
+
+    try:
+        return check_person_department(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 @app.command()
 def token(
     department: Annotated[
-        str,
+        Department,
         typer.Option(
-            help="The department the user acts for.",
+            help="The department the user acts for: "
+            + ", ".join(d.value for d in PERSON_DEPARTMENTS),
             # A person's department: `system` is the services' own, never a token's (clause 3).
-            click_type=click.Choice([d.value for d in PERSON_DEPARTMENTS]),
+            parser=_person_department,
+            metavar="DEPARTMENT",
         ),
     ],
     user: Annotated[
@@ -144,9 +154,7 @@ def token(
     hours: Annotated[
         float,
         typer.Option(
-            help="How long the token is valid; at most CSC_AUTH_MAX_TOKEN_LIFETIME_HOURS.",
-            min=0,
-            min_open=True,
+            help="How long the token is valid; at most CSC_AUTH_MAX_TOKEN_LIFETIME_HOURS."
         ),
     ] = 12,
 ) -> None:
@@ -158,10 +166,10 @@ def token(
 
     # The services refuse a token valid longer than their limit: do not issue one.
     limit = ServiceSettings().auth_max_token_lifetime_hours
-    if hours > limit:
+    if not 0 < hours <= limit:
         raise typer.BadParameter(
-            f"{hours:g} h is longer than tokens may be valid ({limit:g} h, "
-            "CSC_AUTH_MAX_TOKEN_LIFETIME_HOURS)",
+            f"{hours:g} h: a token is valid for more than 0 and at most {limit:g} h "
+            "(CSC_AUTH_MAX_TOKEN_LIFETIME_HOURS)",
             param_hint="--hours",
         )
     try:
@@ -169,7 +177,7 @@ def token(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--user") from exc
     secret = local_secret(data_dir.resolve())
-    typer.echo(issue_token(secret, user, Department(department), timedelta(hours=hours)))
+    typer.echo(issue_token(secret, user, department, timedelta(hours=hours)))
 
 
 @topics_app.command("create")
