@@ -15,14 +15,16 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 
 from csc_contracts import EVENT_TYPES
 from e2e.conftest import Stack
-from e2e.support import complaint, intake_client, read, read_topic, wait_until
+from e2e.support import SECRET, complaint, intake_client, read, read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -200,6 +202,87 @@ def test_4_4_quality_complaint_to_a_closed_8d_with_verified_effectiveness(stack:
         assert "".join(expected.split()) in text, expected
     xlsx = read(f"{capa.url}/investigations/{case_id}/report.xlsx")
     assert xlsx.status_code == 200 and "spreadsheetml" in xlsx.headers["content-type"]
+
+
+def test_4_4_4_the_team_records_the_8d_and_owners_implement_their_actions(stack: Stack) -> None:
+    intake = stack.start("intake")
+    capa = stack.start("capa")
+    marketing = intake_client(stack, intake)
+    # Nobody receives a complaint for the system (4.1.2: a department of the company).
+    as_system = marketing.post("/complaints", json=complaint(5, receiving_department="system"))
+    assert as_system.status_code == 422 and "services' own" in as_system.text
+    case_id = marketing.post("/complaints", json=complaint(5)).json()["case_id"]
+    wait_until(
+        lambda: read(f"{capa.url}/investigations/{case_id}").status_code == 200,
+        what="QC's investigation opened from the complaint",
+    )
+    qc = Qc(stack, capa.url, case_id)
+    contact = {"contact": "Mr. Zhao, SQE", "means": "phone", "summary": "Cracks on 40 units"}
+
+    # Tokens that say too much: the system's department, 31 years, a control character.
+    now = datetime.now(UTC)
+    for claims in (
+        {"sub": "sla", "department": "system"},
+        {"sub": "wang.fang", "department": "quality", "exp": now + timedelta(days=31 * 365)},
+        {"sub": "wang.fang\nadmin", "department": "quality"},
+    ):
+        forged = jwt.encode({"iat": now, "exp": now + timedelta(hours=1), **claims}, SECRET,
+                            algorithm="HS256")  # fmt: skip
+        response = httpx.post(f"{capa.url}/investigations/{case_id}/contacts", json=contact,
+                              headers={"Authorization": f"Bearer {forged}"})  # fmt: skip
+        assert response.status_code == 401, (claims, response.text)
+
+    # D0 before the team exists is QC's alone (4.4.4).
+    d0 = qc.post("d0/emergency-response", {"actions": "Sorted stock"}, "marketing")
+    assert d0.status_code == 403 and d0.json()["detail"].startswith("4.4.4:"), d0.text
+    assert "is for quality;" in d0.json()["detail"]
+    qc.step("contacts", contact)
+    qc.step("confirmation", {"finding": "Cracks confirmed"})
+    qc.step("team", TEAM)
+    qc.step("d2/problem", PROBLEM)
+    # The warehouse is not on this team: its D3 is refused; the team's marketing records it.
+    d3 = {"actions": "Blocked lot L2026-11-0005", "scope": "FG"}
+    refused = qc.post("d3/containment", d3, "warehouse")
+    assert refused.status_code == 403 and refused.json()["detail"].startswith("4.4.4:")
+    assert "acts for warehouse" in refused.json()["detail"]
+    qc.step("d3/containment", d3, "marketing")
+    qc.step("d4/root-cause", {"root_cause": "Gate heater low", "escape_point": "Final check",
+                              "method": "5 whys"}, "engineering")  # fmt: skip
+    owner = {"name": "Zhou Min", "department": "production"}
+    qc.step("d5/actions", {"description": "Heater alarm", "owner": owner, "due": "2099-12-31"},
+            "engineering")  # fmt: skip
+
+    # 4.3.4: the owner implements (or the team leader); a date before the case opened is wrong.
+    implementation = "d6/actions/1/implementation"
+    not_owner = qc.post(implementation, {"validation": "Alarm tested"}, "engineering")
+    assert not_owner.status_code == 403, not_owner.text
+    assert not_owner.json()["detail"].startswith("4.3.4:")
+    assert "is for production, quality;" in not_owner.json()["detail"]
+    long_ago = qc.post(implementation, {"validation": "Alarm tested",
+                                        "implemented_on": "2001-11-24"}, "production")  # fmt: skip
+    assert long_ago.status_code == 422, long_ago.text
+    [problem] = long_ago.json()["detail"]
+    assert problem["rule"] == "4.3.4" and "implemented_on 2001-11-24 is before" in problem["msg"]
+    done = qc.step(implementation, {"validation": "Alarm tested"}, "production")
+    assert done["actions"][0]["status"] == "implemented"
+
+    events = capa_events(stack, case_id, 9)
+    assert [name for name, _ in events] == [
+        "InvestigationOpened",
+        "CustomerContactedByQuality",
+        "ComplaintConfirmed",
+        "TeamConvened",
+        "ProblemDescribed",
+        "ContainmentRecorded",
+        "RootCauseIdentified",
+        "CorrectiveActionPlanned",
+        "CorrectiveActionImplemented",
+    ]
+    bodies = dict(events)
+    assert bodies["ContainmentRecorded"]["actor"]["department"] == "marketing"
+    implemented = bodies["CorrectiveActionImplemented"]
+    assert implemented["actor"] == {"user": "production.user", "department": "production"}
+    assert implemented["clause"] == "4.3.4"
 
 
 def _pdf_text(content: bytes, stack: Stack) -> str:

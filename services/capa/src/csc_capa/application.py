@@ -20,7 +20,7 @@ from eventsourcing.application import ProcessingEvent
 from csc_capa import commands as c
 from csc_capa.blobs import BlobStore
 from csc_capa.domain import CustomerReportFormat, Investigation, RuleViolation, format_id
-from csc_capa.permissions import authorize
+from csc_capa.permissions import authorize, authorize_implementation, authorize_on_case
 from csc_contracts import (
     Actor,
     ComplaintCategory,
@@ -172,6 +172,7 @@ class CapaApplication(ConsumerApplication):
         self, case_id: UUID, command: c.RequestEvidence, actor: Actor, key: str | None = None
     ) -> Investigation:
         authorize("request_evidence", actor)
+        today = self.now().date()
         return self._step(
             case_id,
             key,
@@ -179,6 +180,7 @@ class CapaApplication(ConsumerApplication):
                 kinds=list(command.kinds),
                 details=command.details,
                 due=command.due,
+                today=today,
                 **_by(actor, key),
             ),
         )
@@ -297,6 +299,7 @@ class CapaApplication(ConsumerApplication):
             case_id,
             key,
             lambda case: case.record_emergency_response(actions=command.actions, **_by(actor, key)),
+            check=lambda case: authorize_on_case("record_emergency_response", actor, case),
         )
 
     def describe_problem(
@@ -309,6 +312,7 @@ class CapaApplication(ConsumerApplication):
             lambda case: case.describe_problem(
                 problem=command.model_dump(mode="json"), **_by(actor, key)
             ),
+            check=lambda case: authorize_on_case("describe_problem", actor, case),
         )
 
     def record_containment(
@@ -324,6 +328,7 @@ class CapaApplication(ConsumerApplication):
                 quantity=command.quantity,
                 **_by(actor, key),
             ),
+            check=lambda case: authorize_on_case("record_containment", actor, case),
         )
 
     def identify_root_cause(
@@ -339,6 +344,7 @@ class CapaApplication(ConsumerApplication):
                 method=command.method,
                 **_by(actor, key),
             ),
+            check=lambda case: authorize_on_case("identify_root_cause", actor, case),
         )
 
     def plan_action(
@@ -357,6 +363,7 @@ class CapaApplication(ConsumerApplication):
                 today=today,
                 **_by(actor, key),
             ),
+            check=lambda case: authorize_on_case("plan_action", actor, case),
         )
 
     def implement_action(
@@ -378,6 +385,7 @@ class CapaApplication(ConsumerApplication):
                 validation=command.validation,
                 **_by(actor, key),
             ),
+            check=lambda case: authorize_implementation(action_no, actor, case),
         )
 
     def verify_effectiveness(
@@ -395,6 +403,7 @@ class CapaApplication(ConsumerApplication):
                 verified_on=verified_on,
                 **_by(actor, key),
             ),
+            check=lambda case: authorize_on_case("verify_effectiveness", actor, case),
         )
 
     def prevent_recurrence(
@@ -409,6 +418,7 @@ class CapaApplication(ConsumerApplication):
                 note=command.note,
                 **_by(actor, key),
             ),
+            check=lambda case: authorize_on_case("prevent_recurrence", actor, case),
         )
 
     def close_capa(
@@ -425,6 +435,7 @@ class CapaApplication(ConsumerApplication):
                 closed_at=closed_at,
                 **_by(actor, key),
             ),
+            check=lambda case: authorize_on_case("close", actor, case),
         )
 
     # Report formats (4.3.4) --------------------------------------------------------------------
@@ -524,12 +535,19 @@ class CapaApplication(ConsumerApplication):
         return case
 
     def _step(
-        self, case_id: UUID, key: str | None, change: Callable[[Investigation], object]
+        self,
+        case_id: UUID,
+        key: str | None,
+        change: Callable[[Investigation], object],
+        check: Callable[[Investigation], None] | None = None,
     ) -> Investigation:
+        """Apply ``change`` to the case, once per key; ``check`` refuses (who may) before it."""
         with self.lock:
             case = self._get(case_id)
             # A retried request (same Idempotency-Key) finds its effect already recorded.
             if not case.has_handled(key):
+                if check is not None:
+                    check(case)
                 change(case)
                 self.save(case)
             return case

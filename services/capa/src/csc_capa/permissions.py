@@ -7,12 +7,20 @@ sent (evidence) and choose report formats with QC, since it holds the
 customer relationship. The team's departments record the 8D steps that are
 theirs: containment where the stock is, root cause and actions where the
 process is, implementation by whoever owns the action. Auditors read only.
+
+The table says which departments may ever record a step; the case narrows it
+(``authorize_on_case``): an 8D step is for QC and the departments on the team
+QC convened at D1 (4.4.4), so before D1 only QC records D0; an action's
+implementation is for its owner's department and the team leader's (4.3.4).
+The team names people with their departments, not user ids, so membership is
+by department.
 """
 
 from __future__ import annotations
 
-from csc_contracts import Department
-from csc_messaging.rules import Permissions, Writes
+from csc_capa.domain import Investigation
+from csc_contracts import PERSON_DEPARTMENTS, Actor, Department
+from csc_messaging.rules import Forbidden, Permissions, Writes
 
 M = Department.MARKETING
 QC = Department.QUALITY
@@ -20,7 +28,10 @@ ENG = Department.ENGINEERING
 DEV = Department.DEVELOPMENT
 P = Department.PRODUCTION
 WH = Department.WAREHOUSE
+AUDITOR = Department.AUDITOR
 TEAM = frozenset({QC, M, ENG, DEV, P})
+# Whoever QC makes an action's owner may implement it; auditors record nothing.
+ANYONE_BUT_AUDITORS = frozenset(PERSON_DEPARTMENTS) - {AUDITOR}
 
 WRITES: Writes = {
     "contact_customer": (frozenset({QC}), "4.4.3"),
@@ -35,7 +46,7 @@ WRITES: Writes = {
     "record_containment": (TEAM | {WH}, "4.4.4"),
     "identify_root_cause": (frozenset({QC, ENG, DEV, P}), "4.3.4"),
     "plan_action": (frozenset({QC, ENG, DEV, P}), "4.3.4"),
-    "implement_action": (TEAM | {WH}, "4.3.4"),
+    "implement_action": (ANYONE_BUT_AUDITORS, "4.3.4"),
     "verify_effectiveness": (frozenset({QC}), "4.3.4"),
     "prevent_recurrence": (frozenset({QC, ENG, DEV, P}), "4.4.4"),
     "close": (frozenset({QC}), "4.4.4"),
@@ -44,3 +55,47 @@ WRITES: Writes = {
 }
 
 authorize = Permissions(WRITES).authorize
+
+# The 8D's steps after QC's investigation, D0 to D8 (D1 itself is QC's: convene_team).
+EIGHT_D_STEPS = frozenset(
+    {
+        "record_emergency_response",
+        "describe_problem",
+        "record_containment",
+        "identify_root_cause",
+        "plan_action",
+        "verify_effectiveness",
+        "prevent_recurrence",
+        "close",
+    }
+)
+
+
+def authorize_on_case(action: str, actor: Actor, case: Investigation) -> None:
+    """``Forbidden`` unless this case's team lets ``actor`` do ``action`` (after ``authorize``)."""
+    if action not in EIGHT_D_STEPS:
+        return
+    allowed, _ = WRITES[action]
+    # 4.4.4: the team QC convened runs the CAPA, QC leading; nobody else records its steps.
+    on_team = frozenset(Department(d) for d in case.team_departments) | {QC}
+    _refuse_unless(f"{action}_on_this_CAPA_(QC_and_its_team)", allowed & on_team, "4.4.4", actor)
+
+
+def authorize_implementation(action_no: int, actor: Actor, case: Investigation) -> None:
+    """``Forbidden`` unless ``actor`` is of the action's owner's or the team leader's department."""
+    action = case.actions.get(action_no)
+    if action is None or case.leader is None:
+        return  # no such action: the domain says so (422)
+    # 4.3.4: the owner implements what was assigned to it, or the leader on its behalf.
+    allowed = {Department(action["owner"]["department"]), Department(case.leader["department"])}
+    _refuse_unless(
+        f"implement_action_{action_no}_(its_owner_or_the_team_leader)",
+        frozenset(allowed) - {AUDITOR},
+        "4.3.4",
+        actor,
+    )
+
+
+def _refuse_unless(what: str, allowed: frozenset[Department], clause: str, actor: Actor) -> None:
+    if actor.department not in allowed:
+        raise Forbidden(what, actor, {what: (allowed, clause)})

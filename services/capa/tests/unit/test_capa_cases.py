@@ -20,7 +20,7 @@ import csc_contracts as pub
 from csc_capa.application import CapaApplication
 from csc_capa.bootstrap import CAPA, CapaSettings
 from csc_capa.entrypoints.http import _evidence_handlers, routes
-from csc_capa.permissions import WRITES
+from csc_capa.permissions import EIGHT_D_STEPS, WRITES
 from csc_contracts import Actor, Department
 from csc_devkit.desk import SECRET, Desk, auth, refused
 
@@ -434,6 +434,143 @@ def test_reading_an_investigation_needs_a_token(desk: CapaDesk) -> None:
                  f"/investigations/{case}/report.pdf"):  # fmt: skip
         assert desk.http.get(path).status_code == 401, path
     assert desk.get(f"/investigations/{case}", "auditor").status_code == 200
+
+
+EIGHT_D = {action: ACTIONS[action] for action in sorted(EIGHT_D_STEPS)}
+
+
+def test_4_4_4_before_the_team_is_convened_only_qc_records_d0(desk: CapaDesk) -> None:
+    case = confirmed(desk)
+    before = desk.events()
+    for department in ("marketing", "warehouse", "engineering", "production"):
+        response = desk.post(f"/investigations/{case}/d0/emergency-response",
+                             {"actions": "Sorted stock"}, department)  # fmt: skip
+        message = refused(response, 403, "4.4.4")
+        assert "is for quality;" in message and f"acts for {department}" in message
+    assert desk.events() == before
+    desk.step(case, "d0/emergency-response", {"actions": "Sorted stock"})
+
+
+@pytest.mark.parametrize("action", sorted(EIGHT_D))
+def test_4_4_4_each_8d_step_is_for_qc_and_the_team_s_departments(
+    desk: CapaDesk, action: str
+) -> None:
+    case = in_progress(desk)  # the team: quality (leading), marketing, development, ...
+    path, body = EIGHT_D[action]
+    allowed, _ = WRITES[action]
+    members: list[dict[str, str]] = list(TEAM["members"])  # type: ignore[arg-type]
+    on_team = {Department(m["department"]) for m in members} | {Department.QUALITY}
+    before = desk.events()
+    outsiders = [d for d in allowed if d not in on_team]
+    for department in outsiders:
+        response = desk.post(f"/investigations/{case}/{path}", body, department.value)
+        message = refused(response, 403, "4.4.4")
+        assert "(QC and its team)" in message and f"acts for {department.value}" in message
+    assert desk.events() == before
+    assert outsiders == ([Department.WAREHOUSE] if Department.WAREHOUSE in allowed else [])
+
+
+def test_4_4_4_a_department_put_on_the_team_records_its_steps(desk: CapaDesk) -> None:
+    case = confirmed(desk)
+    members = [*TEAM["members"], {"name": "Ma Lin", "department": "warehouse"},
+               {"name": "Zhao Yi", "department": "auditor"}]  # fmt: skip
+    desk.step(case, "team", {**TEAM, "members": members})
+    desk.step(case, "d2/problem", PROBLEM)
+    desk.step(case, "d3/containment", {"actions": "Blocked bay 4", "scope": "FG"}, "warehouse")
+    desk.step(case, "d0/emergency-response", {"actions": "Swapped units"}, "marketing")
+    # Auditors read only, even when QC lists one on the team.
+    refused(desk.post(f"/investigations/{case}/d3/containment",
+                      {"actions": "a", "scope": "s"}, "auditor"), 403, "4.4.4")  # fmt: skip
+
+
+def test_4_3_4_an_action_is_implemented_by_its_owner_or_the_team_leader(desk: CapaDesk) -> None:
+    case = in_progress(desk)
+    action = plan(desk, case)  # owned by engineering; quality leads the team
+    before = desk.events()
+    for department in ("marketing", "production", "development", "warehouse", "after_sales"):
+        response = desk.post(f"/investigations/{case}/d6/actions/{action}/implementation",
+                             {"validation": "v"}, department)  # fmt: skip
+        message = refused(response, 403, "4.3.4")
+        assert f"implement action {action} (its owner or the team leader) is for " \
+               "engineering, quality;" in message  # fmt: skip
+    refused(desk.post(f"/investigations/{case}/d6/actions/{action}/implementation",
+                      {"validation": "v"}, "auditor"), 403, "4.3.4")  # fmt: skip
+    assert desk.events() == before
+    desk.step(case, f"d6/actions/{action}/implementation", {"validation": "v"}, "engineering")
+    second = plan(desk, case)
+    desk.step(case, f"d6/actions/{second}/implementation", {"validation": "v"}, "quality")
+    refused(desk.post(f"/investigations/{case}/d6/actions/9/implementation",
+                      {"validation": "v"}, "engineering"), 422, "4.4.4")  # fmt: skip
+
+
+def test_4_3_4_qc_implements_only_what_it_owns_when_another_department_leads(
+    desk: CapaDesk,
+) -> None:
+    case = confirmed(desk)
+    members = [*TEAM["members"], {"name": "Wang Fang", "department": "quality"}]
+    led_by_production = {"leader": {"name": "Zhou Min", "department": "production"},
+                         "members": members}  # fmt: skip
+    desk.step(case, "team", led_by_production)
+    desk.step(case, "d2/problem", PROBLEM)
+    desk.step(case, "d4/root-cause", ROOT_CAUSE)
+    action = plan(desk, case)
+    message = refused(desk.post(f"/investigations/{case}/d6/actions/{action}/implementation",
+                                {"validation": "v"}, "quality"), 403, "4.3.4")  # fmt: skip
+    assert "engineering, production;" in message
+    desk.step(case, f"d6/actions/{action}/implementation", {"validation": "v"}, "production")
+
+
+def test_4_3_4_every_date_of_a_step_lies_between_the_case_s_opening_and_now(
+    desk: CapaDesk,
+) -> None:
+    case = in_progress(desk)
+    action = plan(desk, case)
+    path = f"/investigations/{case}/d6/actions/{action}/implementation"
+    before = desk.events()
+    for day, words in (
+        ((T0 - timedelta(days=25 * 365)).date(), "is before this case opened (2026-11-24)"),
+        ((T0 - timedelta(days=1)).date(), "is before this case opened"),
+    ):
+        body = {"validation": "v", "implemented_on": day.isoformat()}
+        message = refused(desk.post(path, body, "engineering"), 422, "4.3.4")
+        assert message.startswith(f"4.3.4: implemented_on {day.isoformat()} ") and words in message
+    tomorrow = (T0 + timedelta(days=1)).date().isoformat()
+    future = desk.post(path, {"validation": "v", "implemented_on": tomorrow}, "engineering")
+    assert future.status_code == 422 and "implemented_on" in future.text
+    assert desk.events() == before
+    desk.step(case, path.split(f"{case}/")[1], {"validation": "v", "implemented_on": "2026-11-24"},
+              "engineering")  # fmt: skip
+
+    early = {"effective": True, "method": "m", "result": "r", "verified_on": "2026-11-23"}
+    message = refused(desk.post(f"/investigations/{case}/effectiveness", early, "quality"),
+                      422, "4.3.4")  # fmt: skip
+    assert "verified_on 2026-11-23 is before this case opened" in message
+    past_due = {"kinds": ["photos"], "details": "d", "due": "2026-11-23"}
+    message = refused(desk.post(f"/investigations/{case}/evidence-requests", past_due, "quality"),
+                      422, "4.4.3")  # fmt: skip
+    assert "due 2026-11-23 is already past" in message
+    assert desk.events() == before + 1
+
+
+def test_no_request_names_the_system_department(desk: CapaDesk) -> None:
+    case = confirmed(desk)
+    members: list[dict[str, str]] = list(TEAM["members"])  # type: ignore[arg-type]
+    for team in (
+        {**TEAM, "leader": {"name": "Timer", "department": "system"}},
+        {**TEAM, "members": [*members, {"name": "Timer", "department": "system"}]},
+    ):
+        response = desk.post(f"/investigations/{case}/team", team, "quality")
+        assert response.status_code == 422 and "services' own" in response.text
+    desk.step(case, "team", TEAM)
+    desk.step(case, "d2/problem", PROBLEM)
+    desk.step(case, "d4/root-cause", ROOT_CAUSE)
+    owner = {
+        "description": "d",
+        "due": "2026-12-31",
+        "owner": {"name": "n", "department": "system"},
+    }
+    response = desk.post(f"/investigations/{case}/d5/actions", owner, "quality")
+    assert response.status_code == 422 and "services' own" in response.text
 
 
 # Report formats (4.3.4) -------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csc_contracts import Channel, ComplaintCategory, Department, FeedbackKind, UtcDatetime
+from csc_contracts import Channel, ComplaintCategory, FeedbackKind, PersonDepartment, UtcDatetime
 from csc_contracts.common import NonEmpty
 from csc_contracts.intake import Contact, OnSiteReason, RemedialMeasure, Site, UnitsLoaded
 
@@ -52,7 +52,7 @@ class RecordSurvey(Command):
 
 class _Entry(Command):
     channel: Channel
-    receiving_department: Department = Field(
+    receiving_department: PersonDepartment = Field(
         description="The department the customer reached (any department may receive, 4.1.2)."
     )
     received_at: UtcDatetime | None = Field(

@@ -1,12 +1,14 @@
 """The public contract of Customer Service Control."""
 
 from csc_contracts.common import (
+    PERSON_DEPARTMENTS,
     Actor,
     Channel,
     ComplaintCategory,
     CustomerRef,
     Department,
     FeedbackKind,
+    PersonDepartment,
     UtcDatetime,
 )
 from csc_contracts.events import PublicEvent
@@ -66,6 +68,7 @@ from csc_contracts.topics import SERVICES, Topics
 
 __all__ = [
     "EVENT_TYPES",
+    "PERSON_DEPARTMENTS",
     "SERVICES",
     "Actor",
     "BoardMember",
@@ -103,6 +106,7 @@ __all__ = [
     "NonconformingProductIsolated",
     "OnSiteServiceRequired",
     "OnSiteVisitCompleted",
+    "PersonDepartment",
     "PublicEvent",
     "QualityImpactAssessed",
     "QualityNotified",

@@ -20,7 +20,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csc_contracts.common import CustomerRef, Department, NonEmpty, UtcDatetime
+from csc_contracts.common import CustomerRef, Department, NonEmpty, PersonDepartment, UtcDatetime
 from csc_contracts.events import PublicEvent
 
 Text = Annotated[str, Field(min_length=1, max_length=20_000)]
@@ -49,7 +49,7 @@ class Person(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: NonEmpty
-    department: Department
+    department: PersonDepartment
 
 
 class TeamMember(Person):

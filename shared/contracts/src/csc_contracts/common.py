@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 def _require_utc(value: datetime) -> datetime:
@@ -33,6 +33,35 @@ class Department(StrEnum):
     CHIEF_ENGINEER = "chief_engineer"  # 总工: gets important information (4.1.3)
     AUDITOR = "auditor"  # reads every history, records nothing
     SYSTEM = "system"  # the services themselves, e.g. an SLA clock's timer
+
+
+PERSON_DEPARTMENTS: tuple[Department, ...] = tuple(
+    d for d in Department if d is not Department.SYSTEM
+)
+"""The departments a person can belong to: every one but ``system``."""
+
+
+def _of_a_person(value: Department) -> Department:
+    # ``system`` marks what the services decide themselves (an SLA clock's timer, a PNPR's
+    # confirmation): nobody may speak for it, neither with a token nor in a request.
+    if value is Department.SYSTEM:
+        raise ValueError("'system' is the services' own department; no person belongs to it")
+    return value
+
+
+PersonDepartment = Annotated[
+    Department,
+    AfterValidator(_of_a_person),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": [d.value for d in PERSON_DEPARTMENTS],
+            "title": "PersonDepartment",
+            "description": "A department a person belongs to (clause 3); never `system`.",
+        }
+    ),
+]
+"""A department a person can belong to: what tokens and requests may name."""
 
 
 class Channel(StrEnum):

@@ -17,7 +17,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csc_contracts.common import CustomerRef, Department, NonEmpty, UtcDatetime
+from csc_contracts.common import CustomerRef, Department, NonEmpty, PersonDepartment, UtcDatetime
 from csc_contracts.events import PublicEvent
 
 Quantity = Annotated[int, Field(ge=1, description="Units.")]
@@ -39,7 +39,7 @@ class BoardMember(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: NonEmpty
-    department: Department
+    department: PersonDepartment
 
 
 class DecisionLine(BaseModel):

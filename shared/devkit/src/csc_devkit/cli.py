@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 from csc_audit.cli import app as audit_app
-from csc_contracts import SERVICES, Department, Topics
+from csc_contracts import PERSON_DEPARTMENTS, SERVICES, Department, Topics
 from csc_devkit.catalog import app as catalog_app
 from csc_devkit.processes import SERVICE_PORTS, ServiceProcess
 
@@ -126,21 +126,58 @@ def local_secret(data_dir: Path) -> str:
     return path.read_text().strip()
 
 
+def _person_department(value: str) -> Department:
+    from csc_messaging.auth import check_person_department
+
+    try:
+        return check_person_department(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
 @app.command()
 def token(
-    department: Annotated[Department, typer.Option(help="The department the user acts for.")],
-    user: Annotated[str, typer.Option(help="The user's name.")] = "local.user",
+    department: Annotated[
+        Department,
+        typer.Option(
+            help="The department the user acts for: "
+            + ", ".join(d.value for d in PERSON_DEPARTMENTS),
+            # A person's department: `system` is the services' own, never a token's (clause 3).
+            parser=_person_department,
+            metavar="DEPARTMENT",
+        ),
+    ],
+    user: Annotated[
+        str, typer.Option(help="The user id (sub): letters, digits and . _ - @ + | :")
+    ] = "local.user",
     data_dir: DataDir = Path(".csc"),
-    hours: Annotated[int, typer.Option(help="How long the token is valid.")] = 12,
+    hours: Annotated[
+        float,
+        typer.Option(
+            help="How long the token is valid; at most CSC_AUTH_MAX_TOKEN_LIFETIME_HOURS."
+        ),
+    ] = 12,
 ) -> None:
     """Print a bearer token for the services started by `csc up` (local use)."""
     from datetime import timedelta
 
-    from csc_messaging.auth import issue_token
+    from csc_messaging.auth import check_user_id, issue_token
+    from csc_messaging.settings import ServiceSettings
 
-    typer.echo(
-        issue_token(local_secret(data_dir.resolve()), user, department, timedelta(hours=hours))
-    )
+    # The services refuse a token valid longer than their limit: do not issue one.
+    limit = ServiceSettings().auth_max_token_lifetime_hours
+    if not 0 < hours <= limit:
+        raise typer.BadParameter(
+            f"{hours:g} h: a token is valid for more than 0 and at most {limit:g} h "
+            "(CSC_AUTH_MAX_TOKEN_LIFETIME_HOURS)",
+            param_hint="--hours",
+        )
+    try:
+        check_user_id(user)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--user") from exc
+    secret = local_secret(data_dir.resolve())
+    typer.echo(issue_token(secret, user, department, timedelta(hours=hours)))
 
 
 @topics_app.command("create")

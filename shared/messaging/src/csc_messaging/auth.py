@@ -4,10 +4,23 @@ Locally the tokens are HS256 with a shared secret (``csc token`` issues
 them); in production RS256 tokens from the company's identity provider,
 checked against its JWKS. Without either setting a service refuses every
 request rather than trusting anyone (fail closed).
+
+What a token must say to be accepted:
+
+- ``exp`` and ``iat``, with ``exp - iat`` at most the configured lifetime
+  (``CSC_AUTH_MAX_TOKEN_LIFETIME_HOURS``, 12 h by default): a stolen token is
+  worth one shift, not years. Clocks may differ by ``CSC_AUTH_LEEWAY_SECONDS``.
+- ``sub``, the user id recorded as the actor of every decision: 1 to 128 ASCII
+  letters, digits and ``. _ - @ + | :``, starting with a letter or a digit
+  (``li.wei``, ``li.wei@example.com``, ``auth0|5f7c``). No spaces, no control
+  characters: it is printed on forms and written to logs.
+- ``department``, a department a person belongs to; never ``system``, which
+  marks what the services decide themselves.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -16,11 +29,15 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
-from csc_contracts import Actor, Department
+from csc_contracts import PERSON_DEPARTMENTS, Actor, Department, PersonDepartment
 
 DEPARTMENT_CLAIM = "department"
+USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+|:-]{0,127}")
+"""A ``sub`` the services record as a user: see the module's docstring."""
+
+_person_department: TypeAdapter[Department] = TypeAdapter(PersonDepartment)
 
 
 class AuthSettings(BaseModel):
@@ -28,6 +45,36 @@ class AuthSettings(BaseModel):
     jwks_url: str | None = None
     audience: str | None = None
     issuer: str | None = None
+    max_token_lifetime: timedelta = Field(default=timedelta(hours=12), gt=timedelta(0))
+    leeway: timedelta = Field(default=timedelta(seconds=60), ge=timedelta(0))
+
+
+def check_user_id(user: object) -> str:
+    """``user`` when it is a user id the services record (``USER_ID``), else ``ValueError``."""
+    if not isinstance(user, str) or USER_ID.fullmatch(user) is None:
+        raise ValueError(
+            f"sub {user!r} is not a user id: 1 to 128 ASCII letters, digits and . _ - @ + | :, "
+            "starting with a letter or a digit"
+        )
+    return user
+
+
+def check_person_department(department: object) -> Department:
+    """``department`` as a ``Department`` a person belongs to, else ``ValueError``."""
+    try:
+        return _person_department.validate_python(department)
+    except ValidationError:
+        shown = department.value if isinstance(department, Department) else department
+        names = ", ".join(d.value for d in PERSON_DEPARTMENTS)
+        raise ValueError(
+            f"department {shown!r} is not one a person belongs to ({names}); "
+            "'system' is the services' own"
+        ) from None
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:,.0f} h" if hours >= 1 else f"{span.total_seconds():,.0f} s"
 
 
 class TokenVerifier:
@@ -40,7 +87,7 @@ class TokenVerifier:
 
     def actor(self, token: str) -> Actor:
         """The actor a token names, or ``ValueError`` saying why it is not accepted."""
-        options: Any = {"require": ["exp", "sub", DEPARTMENT_CLAIM]}
+        options: Any = {"require": ["exp", "iat", "sub", DEPARTMENT_CLAIM]}
         try:
             if self._jwks is not None:
                 key: Any = self._jwks.get_signing_key_from_jwt(token).key
@@ -56,13 +103,24 @@ class TokenVerifier:
                 audience=self._settings.audience,
                 issuer=self._settings.issuer,
                 options=options,
+                leeway=self._settings.leeway,
             )
         except jwt.PyJWTError as exc:
             raise ValueError(f"invalid token: {exc}") from exc
+        # PyJWT checked that exp and iat are numbers, exp is not past and iat not to come.
+        lifetime = timedelta(seconds=float(claims["exp"]) - float(claims["iat"]))
+        if lifetime > self._settings.max_token_lifetime:
+            raise ValueError(
+                f"invalid token: valid for {_hours(lifetime)} (exp - iat); tokens may be valid "
+                f"for at most {_hours(self._settings.max_token_lifetime)} "
+                "(CSC_AUTH_MAX_TOKEN_LIFETIME_HOURS)"
+            )
         try:
-            return Actor(user=claims["sub"], department=claims[DEPARTMENT_CLAIM])
-        except ValidationError as exc:
-            raise ValueError(f"invalid token claims: {exc.errors()[0]['msg']}") from exc
+            user = check_user_id(claims["sub"])
+            department = check_person_department(claims[DEPARTMENT_CLAIM])
+        except ValueError as exc:
+            raise ValueError(f"invalid token claims: {exc}") from exc
+        return Actor(user=user, department=department)
 
 
 def issue_token(
@@ -72,7 +130,9 @@ def issue_token(
     ttl: timedelta = timedelta(hours=12),
     now: datetime | None = None,
 ) -> str:
-    """An HS256 token for local use and tests."""
+    """An HS256 token for local use and tests, for a valid user id and a person's department."""
+    check_user_id(user)
+    check_person_department(department)
     issued = now or datetime.now(UTC)
     claims = {"sub": user, DEPARTMENT_CLAIM: department.value, "iat": issued, "exp": issued + ttl}
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -99,6 +100,18 @@ class ServiceSettings(BaseSettings):
     )
     auth_audience: str | None = None
     auth_issuer: str | None = None
+    auth_max_token_lifetime_hours: float = Field(
+        default=12,
+        gt=0,
+        le=24 * 31,
+        description="A token valid longer than this (exp - iat) is refused, whoever issued it.",
+    )
+    auth_leeway_seconds: float = Field(
+        default=60,
+        ge=0,
+        le=600,
+        description="How far the issuer's clock may be from ours when exp and iat are checked.",
+    )
 
     @property
     def kafka(self) -> KafkaConnection:
@@ -118,6 +131,8 @@ class ServiceSettings(BaseSettings):
             jwks_url=self.auth_jwks_url,
             audience=self.auth_audience,
             issuer=self.auth_issuer,
+            max_token_lifetime=timedelta(hours=self.auth_max_token_lifetime_hours),
+            leeway=timedelta(seconds=self.auth_leeway_seconds),
         )
 
     @property

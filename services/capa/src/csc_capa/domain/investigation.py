@@ -173,6 +173,10 @@ class Investigation(Aggregate):
         def change(self, case: Investigation) -> None:
             case.status = IN_PROGRESS
             case.team = True
+            case.leader = self.leader
+            case.team_departments = frozenset(
+                {self.leader["department"], *(m["department"] for m in self.members)}
+            )
 
     class EmergencyResponseRecorded(Step):
         actions: str
@@ -215,6 +219,7 @@ class Investigation(Aggregate):
             case.actions[self.action_no] = {
                 "round": self.round,
                 "due": self.due,
+                "owner": self.owner,
                 "implemented": False,
             }
 
@@ -295,6 +300,9 @@ class Investigation(Aggregate):
         self.evidence: set[str] = set()
         self.pnprs: set[str] = set()
         self.team = False
+        self.leader: Person | None = None
+        # 4.4.4: who sits on the team, by department (members are named, not users).
+        self.team_departments: frozenset[str] = frozenset()
         self.done: set[str] = set()
         self.round = 1
         self.root_cause_round = 0
@@ -312,6 +320,18 @@ class Investigation(Aggregate):
     def _require(self, allowed: tuple[str, ...], clause: str, why: str) -> None:
         if self.status not in allowed:
             raise RuleViolation(clause, f"{why}; this case is {self.status}")
+
+    def _since_opening(self, day: date, field: str, clause: str) -> None:
+        # A step of this case happened after the customer reported it: an earlier date is
+        # a wrong entry, not history (the future is refused where the command is read).
+        opened = self.reported_at.date()
+        if day < opened:
+            raise RuleViolation(
+                clause,
+                f"{field} {day.isoformat()} is before this case opened ({opened.isoformat()})",
+                field=field,
+                kind="invalid",
+            )
 
     def _open(self, clause: str, what: str) -> None:
         if self.status in FINISHED:
@@ -396,9 +416,13 @@ class Investigation(Aggregate):
         )
 
     def request_evidence(
-        self, *, kinds: list[str], details: str, due: date | None, **by: Any
+        self, *, kinds: list[str], details: str, due: date | None, today: date, **by: Any
     ) -> int:
         self._open("4.4.3", "samples or photos are asked for")
+        if due is not None and due < today:
+            raise RuleViolation(
+                "4.4.3", f"due {due.isoformat()} is already past", field="due", kind="invalid"
+            )
         number = self.evidence_requests + 1
         self.trigger_event(
             self.EvidenceRequested, request_no=number, kinds=kinds, details=details, due=due, **by
@@ -561,6 +585,7 @@ class Investigation(Aggregate):
             )
         if action["implemented"]:
             raise RuleViolation("4.4.4", f"action {action_no} is already implemented")
+        self._since_opening(implemented_on, "implemented_on", "4.3.4")
         self.trigger_event(
             self.ActionImplemented,
             action_no=action_no,
@@ -588,6 +613,7 @@ class Investigation(Aggregate):
             )
         if self.effective_round == self.round:
             raise RuleViolation("4.3.4", "effectiveness of this round is already verified")
+        self._since_opening(verified_on, "verified_on", "4.3.4")
         self.trigger_event(
             self.EffectivenessVerified,
             effective=effective,
