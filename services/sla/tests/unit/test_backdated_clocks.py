@@ -19,6 +19,11 @@ from sla_world import World, make_world
 import csc_contracts as pub
 import csc_contracts.capa as capa
 from csc_contracts import Actor
+from csc_devkit.desk import SECRET, Desk, auth, refused
+from csc_sla.application import SlaApplication
+from csc_sla.bootstrap import SLA, SlaSettings
+from csc_sla.domain import Clock
+from csc_sla.entrypoints.http import routes
 
 FRIDAY_CALL = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)  # Friday 17:30 in Shanghai
 FRIDAY_REPLY = FRIDAY_CALL + timedelta(minutes=30)  # Friday 18:00
@@ -251,3 +256,50 @@ def test_4_4_3_qc_contact_on_a_complaint_entered_late_is_found_late(world: World
     assert world.at(WEDNESDAY + SETTLING) == 3
     found = alarms(world.published(case, "qc_contact"))
     assert len(found) == 3 and all(e.found_late is True for e in found)
+
+
+@pytest.fixture
+def desk(tmp_path: Path) -> Iterator[Desk]:
+    settings = SlaSettings(data_dir=tmp_path, store="sqlite", auth_hs256_secret=SECRET)
+    service = SLA.bootstrap(settings)
+    assert isinstance(service.app, SlaApplication)
+    service.app.now = lambda: WEDNESDAY + timedelta(minutes=5)
+    yield Desk(service, routes)
+    service.app.close()
+
+
+def test_a_pause_and_its_resumption_say_when_they_happened_in_order(desk: Desk) -> None:
+    case = uuid4()
+    desk.feed(registered())
+    desk.feed(complaint(case))
+    url = f"/clocks/{Clock.create_id(case, 'reply')}"
+    recorded = desk.events()
+
+    def pause(at: datetime | None) -> Any:
+        body = {"reason": "customer_unreachable", **({"at": at.isoformat()} if at else {})}
+        return desk.post(f"{url}/pause", body, "marketing")
+
+    for wrong in (FRIDAY_CALL - timedelta(minutes=1), WEDNESDAY + timedelta(days=1)):
+        response = pause(wrong)  # before the clock started; in the future
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"] == "at"
+    assert refused(pause(FRIDAY_CALL - timedelta(minutes=1)), 422, "4.2.1")
+    assert desk.events() == recorded
+
+    unreachable = FRIDAY_CALL + timedelta(hours=2, minutes=30)  # Friday 20:00
+    assert pause(unreachable).json()["pauses"][0]["paused_at"] == unreachable.isoformat()
+    early = desk.post(f"{url}/resume", {"at": (unreachable - timedelta(hours=1)).isoformat()},
+                      "marketing")  # fmt: skip
+    assert refused(early, 422, "4.2.1")
+    resumed = desk.http.post(f"{url}/resume", headers=auth("marketing"))  # no body: now
+    assert resumed.status_code == 200, resumed.text
+    now = WEDNESDAY + timedelta(minutes=5)
+    # 2 h 30 min had run at the pause: 5 h 30 min of the 8 are left from the resumption.
+    assert resumed.json()["due_at"] == (now + timedelta(hours=5, minutes=30)).isoformat()
+
+    # The warning, live, 3 h 30 min later; a pause dated before it would move it.
+    app = desk.service.app
+    assert isinstance(app, SlaApplication)
+    assert app.fire_due([Clock.create_id(case, "reply")], now + timedelta(hours=3, minutes=31))
+    app.now = lambda: now + timedelta(hours=4)
+    assert refused(pause(now + timedelta(hours=3)), 422, "4.2.1")

@@ -31,9 +31,12 @@ SYSTEM: Actor = {"user": "sla", "department": "system"}
 
 
 class ClockRuleViolation(Exception):
-    def __init__(self, message: str) -> None:
+    """``field``: the time given is wrong (out of order), not the clock's state."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 def calendar_of(spec: dict[str, Any]) -> Calendar:
@@ -246,6 +249,18 @@ class Clock(Aggregate):
             if not done
         ]
 
+    def _last_announced(self) -> datetime | None:
+        fired = [
+            at
+            for at, done in (
+                (self.warn_at, self.warned),
+                (self.due_at, self.breached),
+                (self.escalate_at, self.escalated),
+            )
+            if done
+        ]
+        return max(fired) if fired else None
+
     def past_when_recorded(self, deadline: datetime) -> bool:
         """The deadline had passed before the clock was recorded: nobody could act on it."""
         return self.recorded_at is not None and deadline < self.recorded_at
@@ -304,7 +319,19 @@ class Clock(Aggregate):
         if self.paused_at is not None:
             raise ClockRuleViolation("the clock is already paused")
         if at < self.started_at:
-            raise ClockRuleViolation("a clock cannot be paused before it started")
+            raise ClockRuleViolation(
+                f"a clock cannot be paused before it started ({self.started_at.isoformat()})",
+                field="at",
+            )
+        announced = self._last_announced()
+        if announced is not None and at < announced:
+            # What was announced stays announced: a pause dated before it would move a
+            # deadline the subscribers were already told had passed.
+            raise ClockRuleViolation(
+                f"the clock already recorded a deadline at {announced.isoformat()}; "
+                "a pause cannot be dated before it",
+                field="at",
+            )
         self.advance(at)
         self._paused(**self._ids(), paused_at=at, reason=reason, note=note, actor=actor)
 
@@ -312,7 +339,10 @@ class Clock(Aggregate):
         if self.paused_at is None:
             raise ClockRuleViolation("the clock is not paused")
         if at < self.paused_at:
-            raise ClockRuleViolation("a clock cannot resume before it was paused")
+            raise ClockRuleViolation(
+                f"a clock cannot resume before it was paused ({self.paused_at.isoformat()})",
+                field="at",
+            )
         calendar = self.calendar
         paused_at = self.paused_at
 
