@@ -119,7 +119,8 @@ def test_4_2_reply_on_site_visit(module_stack: Stack, marketing: httpx.Client, a
                      json={"replied_at": "2026-11-24T02:00:00Z", "channel": "phone",
                            "summary": "Engineer on the way"})  # fmt: skip
     after_sales.post(f"/register-entries/{case}/on-site-requests",
-                     json={"reason": "quality_problem"})  # fmt: skip
+                     json={"reason": "quality_problem",
+                           "requested_at": "2026-11-24T02:00:00Z"})  # fmt: skip
     visit = after_sales.post(
         f"/register-entries/{case}/on-site-visits",
         json={"arrived_at": "2026-11-24T06:30:00Z", "engineers": ["zhao.liu"],

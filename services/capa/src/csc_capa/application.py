@@ -90,6 +90,7 @@ class CapaApplication(ConsumerApplication):
                 lot=event.lot,
                 description=event.text,
                 owner_department=Department.QUALITY.value,
+                recorded_at=event.occurred_at,
             )
         )
 
@@ -130,6 +131,7 @@ class CapaApplication(ConsumerApplication):
                 lot=event.lot,
                 description=event.description,
                 owner_department=Department.QUALITY.value,
+                recorded_at=event.occurred_at,
             )
         found.link_nonconformance(
             report_no=event.report_no,

@@ -172,7 +172,10 @@ class IntakeApplication(Application[UUID]):
         if command.important_reason:
             # 4.1.3: important information goes to the Chief Engineer promptly.
             entry.report_important(
-                reason=command.important_reason, actor=_actor(actor), request_key=request_key
+                reason=command.important_reason,
+                actor=_actor(actor),
+                request_key=request_key,
+                reported_at=self.clock(),
             )
         self.save(entry)
         return entry, True
@@ -181,18 +184,29 @@ class IntakeApplication(Application[UUID]):
         self, case_id: UUID, command: c.ReportImportant, actor: Actor, key: str | None = None
     ) -> RegisterEntry:
         authorize("report_important", actor)
+        reported_at = not_future(command.reported_at, self.clock(), "reported_at")
         return self._on_entry(
-            case_id, key, lambda e: e.report_important(reason=command.reason, **by(actor, key))
+            case_id,
+            key,
+            lambda e: e.report_important(
+                reason=command.reason,
+                reported_at=reported_at,
+                dated=command.reported_at is not None,
+                **by(actor, key),
+            ),
         )
 
     def acknowledge_important(
         self, case_id: UUID, command: c.AcknowledgeImportant, actor: Actor, key: str | None = None
     ) -> RegisterEntry:
         authorize("acknowledge_important", actor)
+        acknowledged_at = not_future(command.acknowledged_at, self.clock(), "acknowledged_at")
         return self._on_entry(
             case_id,
             key,
-            lambda e: e.acknowledge_important(comment=command.comment, **by(actor, key)),
+            lambda e: e.acknowledge_important(
+                comment=command.comment, acknowledged_at=acknowledged_at, **by(actor, key)
+            ),
         )
 
     # Answering the customer (4.2) -----------------------------------------------------------
@@ -217,11 +231,16 @@ class IntakeApplication(Application[UUID]):
         self, case_id: UUID, command: c.RequireOnSite, actor: Actor, key: str | None = None
     ) -> RegisterEntry:
         authorize("require_on_site", actor)
+        requested_at = not_future(command.requested_at, self.clock(), "requested_at")
         return self._on_entry(
             case_id,
             key,
             lambda e: e.require_on_site(
-                reason=command.reason.value, details=command.details, **by(actor, key)
+                reason=command.reason.value,
+                details=command.details,
+                requested_at=requested_at,
+                dated=command.requested_at is not None,
+                **by(actor, key),
             ),
         )
 

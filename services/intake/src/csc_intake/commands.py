@@ -82,10 +82,19 @@ class LogComplaint(_Entry):
 
 class ReportImportant(Command):
     reason: Text
+    reported_at: UtcDatetime | None = Field(
+        default=None,
+        description="When it was reported to the Chief Engineer, not before the entry was "
+        "received; now when omitted. The 4.1.3 clock runs from here.",
+    )
 
 
 class AcknowledgeImportant(Command):
     comment: str | None = None
+    acknowledged_at: UtcDatetime | None = Field(
+        default=None,
+        description="When the Chief Engineer took note, not before the report; now when omitted.",
+    )
 
 
 class SendReply(Command):
@@ -97,6 +106,11 @@ class SendReply(Command):
 class RequireOnSite(Command):
     reason: OnSiteReason
     details: str | None = None
+    requested_at: UtcDatetime | None = Field(
+        default=None,
+        description="When it was decided that people must go on site, not before the entry "
+        "was received; now when omitted. The 8-hour clock (4.2.2) runs from here.",
+    )
 
 
 class CompleteVisit(Command):

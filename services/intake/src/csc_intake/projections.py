@@ -135,9 +135,18 @@ class IntakeView(ReadModel):
         if isinstance(event, RegisterEntry.EngineeringNotified):
             entry["engineering_notified"] = stamp
         elif isinstance(event, RegisterEntry.ImportantReported):
-            entry["important"] = {"reason": event.reason, "reported": stamp, "acknowledged": None}
+            entry["important"] = {
+                "reason": event.reason,
+                "reported_at": _iso(event.reported_at),
+                "reported": stamp,
+                "acknowledged": None,
+            }
         elif isinstance(event, RegisterEntry.ImportantAcknowledged):
-            entry["important"]["acknowledged"] = {"comment": event.comment, **stamp}
+            entry["important"]["acknowledged"] = {
+                "comment": event.comment,
+                "acknowledged_at": _iso(event.acknowledged_at),
+                **stamp,
+            }
         elif isinstance(event, RegisterEntry.ReplySent):
             entry["replies"].append(
                 {
@@ -151,6 +160,7 @@ class IntakeView(ReadModel):
             entry["on_site"] = {
                 "reason": event.reason,
                 "details": event.details,
+                "requested_at": _iso(event.requested_at),
                 "required": stamp,
                 "visits": [],
             }

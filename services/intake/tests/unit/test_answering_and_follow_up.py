@@ -54,7 +54,12 @@ def test_4_2_2_on_site_service_then_the_visit(client: TestClient) -> None:
 
     required = client.post(
         f"/register-entries/{case}/on-site-requests",
-        json={"reason": "quality_problem", "details": "cracks need a look"},
+        # Decided at 08:20, entered at 09:00: the visit at 08:50 came after the decision.
+        json={
+            "reason": "quality_problem",
+            "details": "cracks need a look",
+            "requested_at": "2026-11-24T08:20:00Z",
+        },
         headers=MARKETING,
     )
     assert required.status_code == 201, required.text

@@ -88,7 +88,8 @@ ENDPOINTS: dict[str, Prepare] = {
 def _required(client: TestClient) -> str:
     case = _case(client, received_at="2026-11-24T08:00:00Z")
     client.post(f"/register-entries/{case}/on-site-requests",
-                json={"reason": "quality_problem"}, headers=MARKETING)  # fmt: skip
+                json={"reason": "quality_problem", "requested_at": "2026-11-24T08:30:00Z"},
+                headers=MARKETING)  # fmt: skip
     return case
 
 

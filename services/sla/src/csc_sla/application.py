@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -25,16 +25,25 @@ from csc_sla.domain import (
 )
 from csc_sla.policy import CLAUSES, OWNERS, ClockKind, SlaPolicy, hours
 
+# How long the facts entered with a backdated clock have to meet it before deadlines
+# that had already passed are recorded as found late.
+DEFAULT_SETTLING = timedelta(minutes=15)
+
 
 class SlaApplication(ConsumerApplication):
     name = "sla"
 
     def __init__(
-        self, env: dict[str, str] | None = None, policy: SlaPolicy | None = None, now: Now = utcnow
+        self,
+        env: dict[str, str] | None = None,
+        policy: SlaPolicy | None = None,
+        now: Now = utcnow,
+        settling: timedelta = DEFAULT_SETTLING,
     ) -> None:
         super().__init__(env)
         self.sla_policy = policy or SlaPolicy()
         self.now = now
+        self.settling = settling
 
     # Reactions ------------------------------------------------------------------------
 
@@ -78,8 +87,10 @@ class SlaApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: pub.OnSiteServiceRequired, pe: ProcessingEvent[UUID]) -> None:
-        # 4.2.2: the on-site clock starts only when on-site service is required.
-        self._start(event.case_id, ClockKind.ON_SITE, event.occurred_at, event.event_id, pe)
+        # 4.2.2: the on-site clock starts only when on-site service is required, from
+        # when that was decided (requested_at; events before it had only their record time).
+        at = event.requested_at or event.occurred_at
+        self._start(event.case_id, ClockKind.ON_SITE, at, event, pe)
 
     @policy.register
     def _(self, event: pub.OnSiteVisitCompleted, pe: ProcessingEvent[UUID]) -> None:
@@ -87,11 +98,13 @@ class SlaApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: pub.ImportantInformationReported, pe: ProcessingEvent[UUID]) -> None:
-        self._start(event.case_id, ClockKind.IMPORTANT_ACK, event.occurred_at, event.event_id, pe)
+        at = event.reported_at or event.occurred_at
+        self._start(event.case_id, ClockKind.IMPORTANT_ACK, at, event, pe)
 
     @policy.register
     def _(self, event: pub.ImportantInformationAcknowledged, pe: ProcessingEvent[UUID]) -> None:
-        self._meet(event.case_id, ClockKind.IMPORTANT_ACK, event.occurred_at, event, pe)
+        at = event.acknowledged_at or event.occurred_at
+        self._meet(event.case_id, ClockKind.IMPORTANT_ACK, at, event, pe)
 
     @policy.register
     def _(self, event: pub.FollowUpRecorded, pe: ProcessingEvent[UUID]) -> None:
@@ -185,6 +198,8 @@ class SlaApplication(ConsumerApplication):
         # received_at), so a replay of any topic starts it at the same moment. The
         # event names the customer: intake's ComplaintLogged, on another topic, may
         # not have been read yet.
+        # Its recorded_at is when intake recorded the complaint: a complaint entered days
+        # after the call has its past deadlines found late, not announced as live alarms.
         self._start_clock(
             event.case_id,
             event.customer.model_dump(mode="json"),
@@ -192,6 +207,7 @@ class SlaApplication(ConsumerApplication):
             event.occurred_at,
             event.event_id,
             pe,
+            recorded_at=event.recorded_at or event.occurred_at,
         )
 
     @policy.register
@@ -291,29 +307,32 @@ class SlaApplication(ConsumerApplication):
         )
         pe.collect_events(case)
         # 4.2.1: the reply clock runs from when the call or letter arrived.
-        self._start_for(case, ClockKind.REPLY, event.received_at, event.event_id, pe)
+        self._start_for(case, ClockKind.REPLY, event.received_at, event, pe)
 
     def _start(
         self,
         case_id: UUID,
         kind: ClockKind,
         at: datetime,
-        by_event: UUID,
+        by: pub.PublicEvent,
         pe: ProcessingEvent[UUID],
     ) -> None:
         case = self.find(CaseFile.create_id(case_id), CaseFile)
         if case is not None:
-            self._start_for(case, kind, at, by_event, pe)
+            self._start_for(case, kind, at, by, pe)
 
     def _start_for(
         self,
         case: CaseFile,
         kind: ClockKind,
         at: datetime,
-        by_event: UUID,
+        by: pub.PublicEvent,
         pe: ProcessingEvent[UUID],
     ) -> None:
-        self._start_clock(case.case_id, case.customer, kind, at, by_event, pe)
+        # ``at`` is when the fact happened; the event's occurred_at when it was recorded.
+        self._start_clock(
+            case.case_id, case.customer, kind, at, by.event_id, pe, recorded_at=by.occurred_at
+        )
 
     def _start_clock(
         self,
@@ -323,6 +342,8 @@ class SlaApplication(ConsumerApplication):
         at: datetime,
         by_event: UUID,
         pe: ProcessingEvent[UUID],
+        *,
+        recorded_at: datetime,
     ) -> None:
         if self.find(Clock.create_id(case_id, kind.value), Clock) is not None:
             return
@@ -355,6 +376,8 @@ class SlaApplication(ConsumerApplication):
                 owner=OWNERS[kind],
                 breach_notifies=rules.ladder.breach_notifies,
                 escalate_notifies=rules.ladder.escalate_notifies,
+                recorded_at=max(recorded_at, at),
+                settling=self.settling,
             )
         )
 
@@ -371,6 +394,8 @@ class SlaApplication(ConsumerApplication):
             # Deadlines that passed before the answer was recorded were announced then
             # (live, by the timer), even if the answer is dated before them: fire them
             # first, so a replay from offset 0 announces exactly what the live service did.
+            # Those found late the timer held until the clock's facts settled; if the
+            # answer was recorded before then, it still holds them (Clock.advance).
             clock.advance(answer.occurred_at)
             clock.meet(at=at, by_event=answer.event_id)
             pe.collect_events(clock)

@@ -32,15 +32,25 @@ def _add_months(day: date, months: int) -> date:
 
 
 def _next_deadline(row: dict[str, Any]) -> datetime | None:
+    """As Clock.next_deadline: a deadline past before the clock was recorded waits
+    for its settle_at."""
     if row["status"] in ("met", "paused"):
         return None
     pending = [
-        row[at]
+        datetime.fromisoformat(row[at])
         for at, done in (("warn_at", "warned_at"), ("due_at", "breached_at"),
                          ("escalate_at", "escalated_at"))
         if row[done] is None
     ]  # fmt: skip
-    return datetime.fromisoformat(min(pending)) if pending else None
+    recorded, settle = row.get("recorded_at"), row.get("settle_at")
+    if recorded is not None and settle is not None:
+        recorded_at, settle_at = datetime.fromisoformat(recorded), datetime.fromisoformat(settle)
+        pending = [max(at, settle_at) if at < recorded_at else at for at in pending]
+    return min(pending) if pending else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def month_of(moment: datetime | date) -> str:
@@ -78,7 +88,10 @@ class ClockBoard(ReadModel):
                 "warn_at": event.warn_at.isoformat(),
                 "due_at": event.due_at.isoformat(),
                 "escalate_at": event.escalate_at.isoformat(),
+                "recorded_at": _iso(event.recorded_at),
+                "settle_at": _iso(event.settle_at),
                 "status": "running",
+                "found_late": False,
                 "warned_at": None,
                 "breached_at": None,
                 "escalated_at": None,
@@ -198,6 +211,9 @@ class ClockBoard(ReadModel):
         elif isinstance(event, Clock.Escalated):
             row["escalated_at"] = event.at.isoformat()
             row["status"] = "escalated"
+        if isinstance(event, (Clock.Warned, Clock.Breached, Clock.Escalated)):
+            # Found after the fact (a backdated entry), not announced when it was due.
+            row["found_late"] = row["found_late"] or event.found_late
         elif isinstance(event, Clock.Met):
             row["met_at"] = event.met_at.isoformat()
             row["within_target"] = event.within_target
@@ -345,6 +361,7 @@ class ClockBoard(ReadModel):
                     "case_id": r["case_id"],
                     "due_at": r["due_at"],
                     "breached_at": r["breached_at"],
+                    "found_late": r["found_late"],
                     "met_at": r["met_at"],
                     "pauses": [p["reason"] for p in r["pauses"]],
                 }

@@ -44,6 +44,8 @@ def to_public(domain_event: Any) -> PublicEvent | None:
             warn_at=e.warn_at,
             due_at=e.due_at,
             escalate_at=e.escalate_at,
+            recorded_at=e.recorded_at,
+            settle_at=e.settle_at,
         )
     if isinstance(e, Clock.Paused):
         return pub.ClockPaused(**common, paused_at=e.paused_at, reason=e.reason, note=e.note)
@@ -57,11 +59,17 @@ def to_public(domain_event: Any) -> PublicEvent | None:
             escalate_at=e.escalate_at,
         )
     if isinstance(e, Clock.Warned):
-        return pub.ClockWarned(**common, at=e.at, notify_department=e.notify)
+        return pub.ClockWarned(
+            **common, at=e.at, notify_department=e.notify, found_late=e.found_late
+        )
     if isinstance(e, Clock.Breached):
-        return pub.ClockBreached(**common, at=e.at, notify_department=e.notify)
+        return pub.ClockBreached(
+            **common, at=e.at, notify_department=e.notify, found_late=e.found_late
+        )
     if isinstance(e, Clock.Escalated):
-        return pub.ClockEscalated(**common, at=e.at, level=e.level, notify_department=e.notify)
+        return pub.ClockEscalated(
+            **common, at=e.at, level=e.level, notify_department=e.notify, found_late=e.found_late
+        )
     if isinstance(e, Clock.Met):
         return pub.ClockMet(
             **common,

@@ -166,7 +166,10 @@ def _breaches(breaches: list[Mapping[str, Any]]) -> Section:
             b["case_id"],
             label(CLOCKS, b["clock"]),
             _moment(b["due_at"]),
-            _moment(b["breached_at"]),
+            # Found after the fact (entered after its deadlines), not announced live.
+            f"{_moment(b['breached_at'])}\n{bilingual('补记', 'found late')}"
+            if b.get("found_late")
+            else _moment(b["breached_at"]),
             _moment(b["met_at"]),
             "\n".join(label(PAUSE_REASONS, p) for p in b["pauses"]) or None,
         ]

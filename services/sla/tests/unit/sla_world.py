@@ -6,7 +6,7 @@ Time is injected: tests move it instead of sleeping.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from eventsourcing.persistence import Tracking
 import csc_contracts as pub
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env
-from csc_sla.application import SlaApplication
+from csc_sla.application import DEFAULT_SETTLING, SlaApplication
 from csc_sla.domain import Clock
 from csc_sla.policy import SlaPolicy
 from csc_sla.projections import ClockBoard
@@ -78,9 +78,16 @@ class World:
 
 
 def make_world(
-    tmp_path: Path, policy: SlaPolicy | None = None, **world: Any
+    tmp_path: Path,
+    policy: SlaPolicy | None = None,
+    settling: timedelta | None = None,
+    **world: Any,
 ) -> Generator[World, None, None]:
     settings = ServiceSettings(data_dir=tmp_path)
-    app = SlaApplication(env=eventsourcing_env(settings, "sla"), policy=policy)
+    app = SlaApplication(
+        env=eventsourcing_env(settings, "sla"),
+        policy=policy,
+        settling=DEFAULT_SETTLING if settling is None else settling,
+    )
     yield World(app, **world)
     app.close()

@@ -41,7 +41,7 @@ from csc_audit.export import (
 )
 from csc_audit.history import KafkaHistory, NoProgress, ReadProgress, parse_time
 from csc_audit.register_forms import Period, Selection
-from csc_audit.timeline import TimelineEntry, as_of
+from csc_audit.timeline import ServiceState, TimelineEntry, as_of, clocks_as_of
 from csc_messaging.settings import ServiceSettings
 
 T = TypeVar("T")
@@ -219,35 +219,48 @@ def as_of_command(
     as_json: AsJson = False,
     progress: ShowProgress = None,
 ) -> None:
-    """The state of the case in each service as it was at a moment.
+    """The state of the case in each service, and of each of its clocks, at a moment.
 
-    Per service, the fold of the events that count from that moment or earlier:
-    stage (the last event), the latest value of every field, how many events.
+    In the time things happened (received, replied, arrived; a clock's start, pause,
+    deadlines and meeting), not the time they were recorded: per service, and per
+    clock, the fold of the events that happened by then: stage (the last event), the
+    latest value of every field, how many events.
     """
     case_id, moment = _case(case), _moment(at)
     with _reading(progress) as history:
         entries = _run(lambda: case_timeline(history, case_id))
     states = as_of(entries, moment)
+    clocks = clocks_as_of(entries, moment)
     if as_json:
         _echo_json(
             {
                 "case_id": case_id,
                 "at": _when(moment),
                 "services": {s: state.to_json() for s, state in states.items()},
+                "clocks": {kind: state.to_json() for kind, state in clocks.items()},
             }
         )
         return
     console = Console(width=max(Console().width, 120))
-    console.print(f"Case {case_id} as of {_when(moment)}")
+    console.print(f"Case {case_id} as of {_when(moment)} (the time things happened)")
     for state in states.values():
-        table = Table(title=f"{state.service}: {state.stage or 'nothing yet'}", show_header=False)
-        table.add_column("field", style="bold")
-        table.add_column("value", overflow="fold")
-        table.add_row("events", str(state.events))
-        table.add_row("last", f"{_clock(state.last_at)} {state.last_actor or ''}".strip())
-        for key, value in state.fields.items():
-            table.add_row(key, _cell(value))
-        console.print(table)
+        if state.service == "sla" and clocks:
+            continue  # told clock by clock below
+        console.print(_state_table(f"{state.service}: {state.stage or 'nothing yet'}", state))
+    for kind, state in clocks.items():
+        clause = state.fields.get("clause", "")
+        console.print(_state_table(f"sla clock {kind} ({clause}): {state.stage}", state))
+
+
+def _state_table(title: str, state: ServiceState) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    table.add_row("events", str(state.events))
+    table.add_row("last", f"{_clock(state.last_at)} {state.last_actor or ''}".strip())
+    for key, value in state.fields.items():
+        table.add_row(key, _cell(value))
+    return table
 
 
 @app.command()

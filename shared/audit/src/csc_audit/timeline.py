@@ -16,11 +16,17 @@ report time):
 At equal times the upstream service comes first (intake, returns, capa, sla:
 the order of ``SERVICES``), then the topic's order.
 
-The as-of rule. The state of the case in a service at moment T is the fold,
-in timeline order, of that service's events that count from T or earlier
-(the same time as the order rule's, so as-of never shows an effect without
-its cause): ``stage`` is the last event's name, ``fields`` the latest value of
-every field any of those events carried, ``events`` how many there were.
+The as-of rule. The state of the case at moment T is told in the time things
+happened, not the time they were recorded: a call received on Friday and
+entered on Wednesday was there on Friday. Each event happened at the field that
+says so (``HAPPENED_AT``: received, replied, arrived, a clock's start, pause,
+deadline or meeting) or, for events that have none, at the time the order
+rule gives it. The state in a service is the fold, in the order things
+happened (timeline order at equal times), of that service's events that
+happened at T or earlier: ``stage`` is the last event's name, ``fields`` the
+latest value of every field any of those events carried, ``events`` how many
+there were. sla's clocks are also folded one by one (``clocks_as_of``): a case
+has up to four promises, and each has its own stage.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from csc_audit.history import AuditRecord
+from csc_audit.history import AuditRecord, parse_time
 from csc_contracts import SERVICES
 
 CAUSE_FIELDS = ("opened_by_event", "source_event_id")
@@ -38,6 +44,26 @@ CAUSE_FIELDS = ("opened_by_event", "source_event_id")
 
 REASON_FIELDS = ("reason", "finding", "note")
 """Fields that say why; shown in the timeline's reason column, in this order."""
+
+HAPPENED_AT = {
+    "FeedbackReceived": "received_at",
+    "ComplaintLogged": "received_at",
+    "ImportantInformationReported": "reported_at",
+    "ImportantInformationAcknowledged": "acknowledged_at",
+    "ReplySent": "replied_at",
+    "OnSiteServiceRequired": "requested_at",
+    "OnSiteVisitCompleted": "arrived_at",
+    "CustomerContacted": "contacted_at",
+    "CustomerContactedByQuality": "contacted_at",
+    "ClockStarted": "started_at",
+    "ClockPaused": "paused_at",
+    "ClockResumed": "resumed_at",
+    "ClockWarned": "at",
+    "ClockBreached": "at",
+    "ClockEscalated": "at",
+    "ClockMet": "met_at",
+}
+"""Event -> the field that says when it happened (the as-of rule)."""
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -60,6 +86,12 @@ class TimelineEntry:
     topic: str
     partition: int
     offset: int
+    happened_at: datetime | None = None
+    """When it happened, where the event says (``HAPPENED_AT``); else ``counts_from``."""
+
+    @property
+    def happened(self) -> datetime:
+        return self.happened_at or self.counts_from
 
     @property
     def actor(self) -> str:
@@ -71,6 +103,7 @@ class TimelineEntry:
         return {
             "at": _iso(self.at),
             "counts_from": _iso(self.counts_from),
+            "happened_at": _iso(self.happened),
             "service": self.service,
             "event": self.event,
             "type": self.ce_type,
@@ -158,6 +191,7 @@ def _entry(record: AuditRecord, counts_from: datetime) -> TimelineEntry:
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
+        happened_at=parse_time(fields.get(HAPPENED_AT.get(record.name, ""))),
     )
 
 
@@ -167,6 +201,8 @@ class ServiceState:
 
     service: str
     stage: str | None = None
+    clock: str | None = None
+    """For one of sla's clocks: its kind (reply, on_site, important_ack, qc_contact)."""
     events: int = 0
     last_at: datetime | None = None
     last_actor: str | None = None
@@ -176,6 +212,7 @@ class ServiceState:
     def to_json(self) -> dict[str, Any]:
         return {
             "service": self.service,
+            **({"clock": self.clock} if self.clock else {}),
             "stage": self.stage,
             "events": self.events,
             "last_at": _iso(self.last_at),
@@ -185,31 +222,45 @@ class ServiceState:
         }
 
 
-def as_of(entries: Sequence[TimelineEntry], at: datetime) -> dict[str, ServiceState]:
-    """The state of the case in each service at ``at`` (every service, even one with nothing)."""
+def _in_event_time(entries: Sequence[TimelineEntry], at: datetime) -> list[TimelineEntry]:
     if at.tzinfo is None:
         raise ValueError("the moment must carry a time zone (e.g. 2026-11-24T08:00:00Z)")
-    services = [*SERVICES, *sorted({e.service for e in entries} - set(SERVICES))]
-    states: dict[str, dict[str, Any]] = {
-        s: {"fields": {}, "history": [], "last": None} for s in services
-    }
+    happened = [(e.happened, i, e) for i, e in enumerate(entries) if e.happened <= at]
+    return [e for _, _, e in sorted(happened, key=lambda t: (t[0], t[1]))]
+
+
+def _fold(service: str, entries: Sequence[TimelineEntry], clock: str | None = None) -> ServiceState:
+    fields: dict[str, Any] = {}
     for entry in entries:
-        if entry.counts_from > at:
-            continue
-        state = states[entry.service]
-        state["fields"].update(entry.fields)
-        state["history"].append(entry.event)
-        state["last"] = entry
-    result: dict[str, ServiceState] = {}
-    for service, state in states.items():
-        last: TimelineEntry | None = state["last"]
-        result[service] = ServiceState(
-            service=service,
-            stage=last.event if last else None,
-            events=len(state["history"]),
-            last_at=last.at if last else None,
-            last_actor=last.actor if last else None,
-            fields=state["fields"],
-            history=tuple(state["history"]),
-        )
-    return result
+        fields.update(entry.fields)
+    last = entries[-1] if entries else None
+    return ServiceState(
+        service=service,
+        stage=last.event if last else None,
+        clock=clock,
+        events=len(entries),
+        last_at=last.happened if last else None,
+        last_actor=last.actor if last else None,
+        fields=fields,
+        history=tuple(e.event for e in entries),
+    )
+
+
+def as_of(entries: Sequence[TimelineEntry], at: datetime) -> dict[str, ServiceState]:
+    """The state of the case in each service at ``at`` (every service, even one with nothing),
+    in the time things happened."""
+    happened = _in_event_time(entries, at)
+    services = [*SERVICES, *sorted({e.service for e in entries} - set(SERVICES))]
+    return {s: _fold(s, [e for e in happened if e.service == s]) for s in services}
+
+
+def clocks_as_of(entries: Sequence[TimelineEntry], at: datetime) -> dict[str, ServiceState]:
+    """Each of sla's clocks of the case at ``at``, by kind, in the time things happened: the
+    reply may be met while the on-site visit is still due. Clocks not started by then are
+    absent."""
+    happened = [e for e in _in_event_time(entries, at) if e.service == "sla"]
+    kinds = sorted({str(e.fields["clock"]) for e in happened if e.fields.get("clock")})
+    return {
+        kind: _fold("sla", [e for e in happened if e.fields.get("clock") == kind], clock=kind)
+        for kind in kinds
+    }

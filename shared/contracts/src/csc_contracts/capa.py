@@ -105,6 +105,11 @@ class InvestigationOpened(_CapaEvent):
     lot: str | None = None
     description: str = Field(description="What the customer said, or what QC reported.")
     owner_department: Department = Department.QUALITY
+    recorded_at: UtcDatetime | None = Field(
+        default=None,
+        description="When the complaint or PNPR was recorded (occurred_at is when it was "
+        "reported): a complaint entered days later has QC's deadlines found late.",
+    )
 
 
 class CustomerContactedByQuality(_CapaEvent):

@@ -154,12 +154,21 @@ class ImportantInformationReported(_IntakeEvent):
     """The entry was flagged important and reported to the Chief Engineer (4.1.3)."""
 
     reason: LongText
+    reported_at: UtcDatetime | None = Field(
+        default=None,
+        description="When it was reported; the 4.1.3 clock starts here (occurred_at if absent).",
+    )
 
 
 class ImportantInformationAcknowledged(_IntakeEvent):
     """The Chief Engineer has taken note of the important information (4.1.3)."""
 
     comment: str | None = None
+    acknowledged_at: UtcDatetime | None = Field(
+        default=None,
+        description="When the Chief Engineer took note; meets the 4.1.3 clock "
+        "(occurred_at if absent).",
+    )
 
 
 # Answering the customer (4.2) ----------------------------------------------------------
@@ -178,6 +187,11 @@ class OnSiteServiceRequired(_IntakeEvent):
 
     reason: OnSiteReason
     details: str | None = None
+    requested_at: UtcDatetime | None = Field(
+        default=None,
+        description="When it was decided that people must go; the 8-hour clock starts "
+        "here (occurred_at if absent).",
+    )
 
 
 class OnSiteVisitCompleted(_IntakeEvent):

@@ -39,6 +39,24 @@ class ClockStarted(_ClockEvent):
     warn_at: UtcDatetime
     due_at: UtcDatetime
     escalate_at: UtcDatetime
+    recorded_at: UtcDatetime | None = Field(
+        default=None,
+        description="When the fact that started it was recorded; started_at is when it "
+        "happened. Deadlines already past then are held until settle_at.",
+    )
+    settle_at: UtcDatetime | None = Field(
+        default=None,
+        description="Until then the facts entered with a backdated clock may still meet "
+        "it; deadlines that had passed before recorded_at are announced, found late, "
+        "only after it and only if the clock is still open.",
+    )
+
+
+FoundLate = Field(
+    default=False,
+    description="The deadline had passed before the clock was recorded (a fact entered "
+    "after the event): found after the fact, not a live alarm.",
+)
 
 
 class ClockPaused(_ClockEvent):
@@ -64,6 +82,7 @@ class ClockWarned(_ClockEvent):
 
     at: UtcDatetime = Field(description="When the warning was due (its true time).")
     notify_department: str
+    found_late: bool = FoundLate
 
 
 class ClockBreached(_ClockEvent):
@@ -72,6 +91,7 @@ class ClockBreached(_ClockEvent):
     at: UtcDatetime = Field(description="The due time that passed.")
     notify_department: str
     notify_role: str = "manager"
+    found_late: bool = FoundLate
 
 
 class ClockEscalated(_ClockEvent):
@@ -80,6 +100,7 @@ class ClockEscalated(_ClockEvent):
     at: UtcDatetime
     level: int
     notify_department: str
+    found_late: bool = FoundLate
 
 
 class ClockMet(_ClockEvent):

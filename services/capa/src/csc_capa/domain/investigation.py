@@ -69,6 +69,9 @@ class Investigation(Aggregate):
         lot: str | None
         description: str
         owner_department: str
+        # When the source was recorded (reported_at is when it happened); absent from
+        # investigations opened before it was kept.
+        recorded_at: datetime | None = None
 
     class Step(Aggregate.Event):
         """A step someone took (or a fact from another service: actor None)."""
@@ -288,6 +291,7 @@ class Investigation(Aggregate):
         lot: str | None,
         description: str,
         owner_department: str,
+        recorded_at: datetime | None = None,
     ) -> None:
         self.source = source
         self.reported_at = reported_at

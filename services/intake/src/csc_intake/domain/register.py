@@ -28,15 +28,20 @@ class RegisterEntry(Aggregate):
         actor: Actor
         request_key: str | None
 
+    # The *_at of these three are absent from events recorded before they were kept
+    # (their time was then the time of recording).
+
     class ImportantReported(Aggregate.Event):
         reason: str
         actor: Actor
         request_key: str | None
+        reported_at: datetime | None = None
 
     class ImportantAcknowledged(Aggregate.Event):
         comment: str | None
         actor: Actor
         request_key: str | None
+        acknowledged_at: datetime | None = None
 
     class ReplySent(Aggregate.Event):
         replied_at: datetime
@@ -50,6 +55,7 @@ class RegisterEntry(Aggregate):
         details: str | None
         actor: Actor
         request_key: str | None
+        requested_at: datetime | None = None
 
     class OnSiteVisitCompleted(Aggregate.Event):
         arrived_at: datetime
@@ -86,9 +92,11 @@ class RegisterEntry(Aggregate):
         self.request_keys: set[str] = {request_key} if request_key else set()
         self.engineering_notified = False
         self.important_reason: str | None = None
+        self.important_reported_at: datetime | None = None
         self.important_acknowledged = False
         self.replies: list[dict[str, Any]] = []
         self.on_site_required: str | None = None
+        self.on_site_requested_at: datetime | None = None
         self.visits: list[dict[str, Any]] = []
         self.misuse_finding: str | None = None
         self.technicians: list[str] = []
@@ -111,18 +119,44 @@ class RegisterEntry(Aggregate):
 
     # 4.1.3 -------------------------------------------------------------------------
 
-    def report_important(self, *, reason: str, actor: Actor, request_key: str | None) -> None:
+    def report_important(
+        self,
+        *,
+        reason: str,
+        actor: Actor,
+        request_key: str | None,
+        reported_at: datetime,
+        dated: bool = False,
+    ) -> None:
+        """``dated``: the caller said when (else ``reported_at`` is the time of recording)."""
         if self.important_reason is not None:
             raise RuleViolation("4.1.3", "this entry was already reported to the Chief Engineer")
-        self._important_reported(reason=reason, actor=actor, request_key=request_key)
+        if dated:
+            self._not_before_receipt("4.1.3", reported_at, "reported_at")
+        self._important_reported(
+            reason=reason, actor=actor, request_key=request_key, reported_at=reported_at
+        )
 
     @event(ImportantReported)
-    def _important_reported(self, *, reason: str, actor: Actor, request_key: str | None) -> None:
+    def _important_reported(
+        self,
+        *,
+        reason: str,
+        actor: Actor,
+        request_key: str | None,
+        reported_at: datetime | None = None,
+    ) -> None:
         self.important_reason = reason
+        self.important_reported_at = reported_at
         self._seen(request_key)
 
     def acknowledge_important(
-        self, *, comment: str | None, actor: Actor, request_key: str | None
+        self,
+        *,
+        comment: str | None,
+        actor: Actor,
+        request_key: str | None,
+        acknowledged_at: datetime,
     ) -> None:
         if self.important_reason is None:
             raise RuleViolation(
@@ -130,11 +164,27 @@ class RegisterEntry(Aggregate):
             )
         if self.important_acknowledged:
             raise RuleViolation("4.1.3", "the Chief Engineer has already acknowledged this entry")
-        self._important_acknowledged(comment=comment, actor=actor, request_key=request_key)
+        reported_at = self.important_reported_at or self.received_at
+        if acknowledged_at < reported_at:
+            raise RuleViolation(
+                "4.1.3",
+                f"acknowledged_at {acknowledged_at.isoformat()} is before the information was "
+                f"reported to the Chief Engineer ({reported_at.isoformat()})",
+                field="acknowledged_at",
+                kind="invalid",
+            )
+        self._important_acknowledged(
+            comment=comment, actor=actor, request_key=request_key, acknowledged_at=acknowledged_at
+        )
 
     @event(ImportantAcknowledged)
     def _important_acknowledged(
-        self, *, comment: str | None, actor: Actor, request_key: str | None
+        self,
+        *,
+        comment: str | None,
+        actor: Actor,
+        request_key: str | None,
+        acknowledged_at: datetime | None = None,
     ) -> None:
         self.important_acknowledged = True
         self._seen(request_key)
@@ -173,17 +223,40 @@ class RegisterEntry(Aggregate):
         self._seen(request_key)
 
     def require_on_site(
-        self, *, reason: str, details: str | None, actor: Actor, request_key: str | None
+        self,
+        *,
+        reason: str,
+        details: str | None,
+        actor: Actor,
+        request_key: str | None,
+        requested_at: datetime,
+        dated: bool = False,
     ) -> None:
+        """``dated``: the caller said when (else ``requested_at`` is the time of recording)."""
         if self.on_site_required is not None:
             raise RuleViolation("4.2.2", "on-site service is already required for this case")
-        self._on_site_required(reason=reason, details=details, actor=actor, request_key=request_key)
+        if dated:
+            self._not_before_receipt("4.2.2", requested_at, "requested_at")
+        self._on_site_required(
+            reason=reason,
+            details=details,
+            actor=actor,
+            request_key=request_key,
+            requested_at=requested_at,
+        )
 
     @event(OnSiteRequired)
     def _on_site_required(
-        self, *, reason: str, details: str | None, actor: Actor, request_key: str | None
+        self,
+        *,
+        reason: str,
+        details: str | None,
+        actor: Actor,
+        request_key: str | None,
+        requested_at: datetime | None = None,
     ) -> None:
         self.on_site_required = reason
+        self.on_site_requested_at = requested_at
         self._seen(request_key)
 
     def complete_visit(
@@ -204,6 +277,16 @@ class RegisterEntry(Aggregate):
                 "(on-site-requests) before the visit",
             )
         self._not_before_receipt("4.2.2", arrived_at, "arrived_at")
+        requested_at = self.on_site_requested_at
+        if requested_at is not None and arrived_at < requested_at:
+            # 4.2.2: the 8-hour clock runs from the request; a visit before it is a wrong date.
+            raise RuleViolation(
+                "4.2.2",
+                f"arrived_at {arrived_at.isoformat()} is before on-site service was required "
+                f"({requested_at.isoformat()})",
+                field="arrived_at",
+                kind="invalid",
+            )
         if departed_at is not None and departed_at < arrived_at:
             raise RuleViolation(
                 "4.2.2", "departed_at lies before arrived_at", field="departed_at", kind="invalid"

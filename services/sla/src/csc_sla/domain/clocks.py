@@ -5,6 +5,13 @@ restart or a replay never loses or moves one. A deadline fires when time
 reaches it, in event time: a clock met at 10 h after an 8-hour promise has
 its warning and breach recorded first, at their true times, whether the
 service was running then or not.
+
+A clock can start in the past: a call received on Friday, entered on
+Wednesday. Deadlines that had passed before the clock was recorded are held,
+not announced, until the facts entered with it have settled (``settle_at``):
+the reply typed in a minute later may meet the clock in time, and nobody
+should have been alarmed. If the clock is still open then, they are recorded
+at their true times with ``found_late``: found after the fact, not a live alarm.
 """
 
 from __future__ import annotations
@@ -24,9 +31,12 @@ SYSTEM: Actor = {"user": "sla", "department": "system"}
 
 
 class ClockRuleViolation(Exception):
-    def __init__(self, message: str) -> None:
+    """``field``: the time given is wrong (out of order), not the clock's state."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 def calendar_of(spec: dict[str, Any]) -> Calendar:
@@ -70,6 +80,9 @@ class Clock(Aggregate):
         due_at: datetime
         escalate_at: datetime
         ladder: dict[str, Any]
+        # Absent from clocks started before backdated facts were held.
+        recorded_at: datetime | None = None
+        settle_at: datetime | None = None
 
     class Paused(Aggregate.Event):
         case_id: UUID
@@ -97,6 +110,7 @@ class Clock(Aggregate):
         clause: str
         at: datetime
         notify: str
+        found_late: bool = False
 
     class Breached(Aggregate.Event):
         case_id: UUID
@@ -104,6 +118,7 @@ class Clock(Aggregate):
         clause: str
         at: datetime
         notify: str
+        found_late: bool = False
 
     class Escalated(Aggregate.Event):
         case_id: UUID
@@ -112,6 +127,7 @@ class Clock(Aggregate):
         at: datetime
         level: int
         notify: str
+        found_late: bool = False
 
     class Met(Aggregate.Event):
         case_id: UUID
@@ -139,6 +155,8 @@ class Clock(Aggregate):
         due_at: datetime,
         escalate_at: datetime,
         ladder: dict[str, Any],
+        recorded_at: datetime | None = None,
+        settle_at: datetime | None = None,
     ) -> None:
         self.case_id = case_id
         self.kind = kind
@@ -152,6 +170,8 @@ class Clock(Aggregate):
         self.due_at = due_at
         self.escalate_at = escalate_at
         self.ladder = ladder
+        self.recorded_at = recorded_at
+        self.settle_at = settle_at
         self.paused_at: datetime | None = None
         self.paused_total = timedelta(0)
         self.warned = self.breached = self.escalated = False
@@ -175,7 +195,11 @@ class Clock(Aggregate):
         owner: str,
         breach_notifies: str,
         escalate_notifies: str,
+        recorded_at: datetime | None = None,
+        settling: timedelta = timedelta(0),
     ) -> Clock:
+        """``recorded_at``: when the fact that starts it was recorded (``started_at`` is
+        when it happened); deadlines already past then wait ``settling`` after it."""
         due_at = calendar.add(started_at, target)
         return cls(
             case_id=case_id,
@@ -197,6 +221,8 @@ class Clock(Aggregate):
                 "escalate_notifies": escalate_notifies,
                 "escalate_after_seconds": escalate_after.total_seconds(),
             },
+            recorded_at=recorded_at,
+            settle_at=None if recorded_at is None else recorded_at + settling,
         )
 
     def _ids(self) -> dict[str, Any]:
@@ -211,36 +237,79 @@ class Clock(Aggregate):
     def is_open(self) -> bool:
         return self.met_at is None
 
-    def next_deadline(self) -> datetime | None:
-        """The next moment something fires, or None (met, paused, or all fired)."""
-        if not self.is_open or self.paused_at is not None:
-            return None
-        pending = [
+    def _pending(self) -> list[tuple[str, datetime]]:
+        """The deadlines not yet fired, in the ladder's order (which is time order)."""
+        return [
+            (name, at)
+            for name, at, done in (
+                ("warn", self.warn_at, self.warned),
+                ("breach", self.due_at, self.breached),
+                ("escalate", self.escalate_at, self.escalated),
+            )
+            if not done
+        ]
+
+    def _last_announced(self) -> datetime | None:
+        fired = [
             at
             for at, done in (
                 (self.warn_at, self.warned),
                 (self.due_at, self.breached),
                 (self.escalate_at, self.escalated),
             )
-            if not done
+            if done
         ]
+        return max(fired) if fired else None
+
+    def past_when_recorded(self, deadline: datetime) -> bool:
+        """The deadline had passed before the clock was recorded: nobody could act on it."""
+        return self.recorded_at is not None and deadline < self.recorded_at
+
+    def _release(self, deadline: datetime) -> datetime:
+        """When the timer may record ``deadline``: at its time, or, if it was found late,
+        once the facts recorded with the clock have settled."""
+        if self.past_when_recorded(deadline) and self.settle_at is not None:
+            return max(deadline, self.settle_at)
+        return deadline
+
+    def next_deadline(self) -> datetime | None:
+        """The next moment something fires, or None (met, paused, or all fired)."""
+        if not self.is_open or self.paused_at is not None:
+            return None
+        pending = [self._release(at) for _, at in self._pending()]
         return min(pending) if pending else None
 
-    def advance(self, now: datetime) -> int:
-        """Fire every deadline up to ``now``, each once, at its true time."""
+    def advance(self, now: datetime, *, settled: bool = False) -> int:
+        """Fire every deadline up to ``now``, each once, at its true time.
+
+        Deadlines found late wait for the settling time, unless ``settled`` (an answer
+        dated ``now`` says what happened before it) or a live deadline is due with them:
+        the ladder fires in its order, so a warning is never recorded after its breach.
+        """
         fired = 0
         if not self.is_open or self.paused_at is not None:
             return fired
-        if not self.warned and self.warn_at <= now:
-            self._warned(**self._ids(), at=self.warn_at, notify=self.ladder["owner"])
-            fired += 1
-        if not self.breached and self.due_at <= now:
-            self._breached(**self._ids(), at=self.due_at, notify=self.ladder["breach_notifies"])
-            fired += 1
-        if not self.escalated and self.escalate_at <= now:
-            self._escalated(
-                **self._ids(), at=self.escalate_at, level=1, notify=self.ladder["escalate_notifies"]
-            )
+        due = [(name, at) for name, at in self._pending() if at <= now]
+        if not due:
+            return fired
+        if not settled and self._release(due[-1][1]) > now:
+            return fired  # only deadlines found late, and they have not settled yet
+        for name, at in due:
+            late = self.past_when_recorded(at)
+            if name == "warn":
+                self._warned(**self._ids(), at=at, notify=self.ladder["owner"], found_late=late)
+            elif name == "breach":
+                self._breached(
+                    **self._ids(), at=at, notify=self.ladder["breach_notifies"], found_late=late
+                )
+            else:
+                self._escalated(
+                    **self._ids(),
+                    at=at,
+                    level=1,
+                    notify=self.ladder["escalate_notifies"],
+                    found_late=late,
+                )
             fired += 1
         return fired
 
@@ -250,7 +319,19 @@ class Clock(Aggregate):
         if self.paused_at is not None:
             raise ClockRuleViolation("the clock is already paused")
         if at < self.started_at:
-            raise ClockRuleViolation("a clock cannot be paused before it started")
+            raise ClockRuleViolation(
+                f"a clock cannot be paused before it started ({self.started_at.isoformat()})",
+                field="at",
+            )
+        announced = self._last_announced()
+        if announced is not None and at < announced:
+            # What was announced stays announced: a pause dated before it would move a
+            # deadline the subscribers were already told had passed.
+            raise ClockRuleViolation(
+                f"the clock already recorded a deadline at {announced.isoformat()}; "
+                "a pause cannot be dated before it",
+                field="at",
+            )
         self.advance(at)
         self._paused(**self._ids(), paused_at=at, reason=reason, note=note, actor=actor)
 
@@ -258,7 +339,10 @@ class Clock(Aggregate):
         if self.paused_at is None:
             raise ClockRuleViolation("the clock is not paused")
         if at < self.paused_at:
-            raise ClockRuleViolation("a clock cannot resume before it was paused")
+            raise ClockRuleViolation(
+                f"a clock cannot resume before it was paused ({self.paused_at.isoformat()})",
+                field="at",
+            )
         calendar = self.calendar
         paused_at = self.paused_at
 
@@ -282,7 +366,9 @@ class Clock(Aggregate):
             return  # the first answer meets the promise; later ones change nothing
         if self.paused_at is not None:
             self.resume(at=max(at, self.paused_at), actor=SYSTEM)
-        self.advance(at)
+        # The answer settles what happened before it: deadlines it came after passed
+        # unmet, found late or not; the ones it came before never passed.
+        self.advance(at, settled=True)
         self._met(
             **self._ids(),
             met_at=at,
@@ -324,18 +410,42 @@ class Clock(Aggregate):
         self.warn_at, self.due_at, self.escalate_at = warn_at, due_at, escalate_at
 
     @event(Warned)
-    def _warned(self, *, case_id: UUID, kind: str, clause: str, at: datetime, notify: str) -> None:
+    def _warned(
+        self,
+        *,
+        case_id: UUID,
+        kind: str,
+        clause: str,
+        at: datetime,
+        notify: str,
+        found_late: bool = False,
+    ) -> None:
         self.warned = True
 
     @event(Breached)
     def _breached(
-        self, *, case_id: UUID, kind: str, clause: str, at: datetime, notify: str
+        self,
+        *,
+        case_id: UUID,
+        kind: str,
+        clause: str,
+        at: datetime,
+        notify: str,
+        found_late: bool = False,
     ) -> None:
         self.breached = True
 
     @event(Escalated)
     def _escalated(
-        self, *, case_id: UUID, kind: str, clause: str, at: datetime, level: int, notify: str
+        self,
+        *,
+        case_id: UUID,
+        kind: str,
+        clause: str,
+        at: datetime,
+        level: int,
+        notify: str,
+        found_late: bool = False,
     ) -> None:
         self.escalated = True
 

@@ -5,10 +5,12 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
-from csc_contracts import Actor, Department
+from csc_contracts import Actor, Department, UtcDatetime
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.commands import not_future
+from csc_messaging.rules import RuleViolation, install_error_handlers
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_sla.application import SlaApplication
@@ -28,6 +30,20 @@ class Pause(BaseModel):
 
     reason: Literal["customer_unreachable", "waiting_for_customer_samples", "other"]
     note: str | None = None
+    at: UtcDatetime | None = Field(
+        default=None,
+        description="When the clock stopped counting (e.g. the customer became unreachable), "
+        "not before it started nor before a deadline it already recorded; now when omitted.",
+    )
+
+
+class Resume(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: UtcDatetime | None = Field(
+        default=None,
+        description="When it started counting again, not before the pause; now when omitted.",
+    )
 
 
 def routes(service: ConsumingService) -> APIRouter:
@@ -69,19 +85,33 @@ def routes(service: ConsumingService) -> APIRouter:
         except LookupError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except ClockRuleViolation as exc:
+            if exc.field is not None:  # a time out of order: the request is wrong
+                row = board.clock(str(clock_id)) or {}
+                raise RuleViolation(
+                    row.get("clause", "input"), exc.message, field=exc.field, kind="invalid"
+                ) from exc
             raise HTTPException(status.HTTP_409_CONFLICT, exc.message) from exc
         return _found(board.clock(str(clock_id)), f"clock {clock_id}")
 
     @router.post("/clocks/{clock_id}/pause", tags=["clocks"])
     def pause(clock_id: UUID, body: Pause, actor: Caller) -> dict[str, Any]:
         """Stop the clock, saying why; the paused time does not count."""
-        return change(clock_id, actor, "pause",
-                      lambda: app.pause(clock_id, body.reason, body.note, actor))  # fmt: skip
+
+        def do() -> Any:
+            at = not_future(body.at, app.now(), "at")
+            return app.pause(clock_id, body.reason, body.note, actor, at)
+
+        return change(clock_id, actor, "pause", do)
 
     @router.post("/clocks/{clock_id}/resume", tags=["clocks"])
-    def resume(clock_id: UUID, actor: Caller) -> dict[str, Any]:
+    def resume(clock_id: UUID, actor: Caller, body: Resume | None = None) -> dict[str, Any]:
         """Start counting again; deadlines move by the paused time."""
-        return change(clock_id, actor, "resume", lambda: app.resume(clock_id, actor))
+
+        def do() -> Any:
+            at = not_future(body.at if body else None, app.now(), "at")
+            return app.resume(clock_id, actor, at)
+
+        return change(clock_id, actor, "resume", do)
 
     @router.get("/schedules/visits", tags=["schedules"])
     def visits(on: date | None = None) -> list[dict[str, Any]]:
@@ -162,4 +192,6 @@ def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return SLA.http_app(routes, settings)
+    app = SLA.http_app(routes, settings)
+    install_error_handlers(app)
+    return app
