@@ -201,7 +201,12 @@ class ConsumingService:
         @http.get("/digest", tags=["audit"], dependencies=[Depends(self.current_actor)])
         def digest() -> dict[str, Any]:
             """A hash of the whole read model, to compare a live store with a replayed one."""
-            return {"digest": self.read_model.digest(), "position": self.read_model.position}
+            model = self.read_model
+            return {
+                "digest": model.digest(),
+                "position": model.position,
+                "bookkeeping": model.bookkeeping,
+            }
 
         @http.get("/ingest-stats", tags=["audit"])
         def ingest_stats() -> dict[str, dict[str, int]]:

@@ -307,6 +307,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             "store_head": s.store_head,
             "lag": s.lag,
             "published_since_start": s.published,
+            "held": [h.__dict__ for h in s.held],
         }
 
     @api.get("/digest", tags=["operations"])
