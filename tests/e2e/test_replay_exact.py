@@ -81,6 +81,7 @@ def published_all(url: str) -> bool:
     return bool(ready["relay"]["position"] == read(f"{url}/digest").json()["position"])
 
 
+@pytest.mark.timeout(900)  # three services stopped, replayed and restarted in turn
 def test_each_consumer_replays_to_the_same_events_digest_and_chain(
     stack: Stack, service_env: Any
 ) -> None:

@@ -664,8 +664,9 @@ def _record_chain(
 
 def _publication_order(groups: Mapping[int, Sequence[Chained]]) -> list[int]:
     """The cscseqs in the order the relay published them: by cscseq, except that a record
-    released from a hold comes right after the record it names as published before it."""
-    released = {seq: g[0].prev for seq, g in groups.items() if g[0].released and g[0].prev > seq}
+    released from a hold comes right after the record it names as published before it
+    (which may itself be one released)."""
+    released = {seq: g[0].prev for seq, g in groups.items() if g[0].released}
     after: dict[int, list[int]] = defaultdict(list)
     for seq, prev in sorted(released.items()):
         after[prev].append(seq)
