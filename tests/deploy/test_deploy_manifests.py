@@ -312,6 +312,8 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
             ("topic", topics.relay_offsets, "literal"): {"Read", "Write", "Describe"},
             ("transactionalId", f"csc-relay-{service}", "literal"): {"Write", "Describe"},
             ("cluster", "*", "literal"): {"IdempotentWrite"},
+            # The relay journals the store; a replay restores it from there.
+            ("topic", topics.journal(service), "literal"): {"Read", "Write", "Describe"},
         }
     # sla also reads returns' topic (the monthly report counts returns) and capa's (QC's
     # contact clock, 4.4.3; CAPAs in the monthly report), dead-lettering what it cannot

@@ -168,17 +168,22 @@ def test_replay_from_offset_zero_rebuilds_the_same_cases_and_keeps_the_decisions
     returns = stack.restart(returns)
     assert read(f"{returns.url}/digest").json()["digest"] == live["digest"]
 
-    # A decision lives in returns' store (and on csc.returns.v1), not on csc.intake.v1:
-    # wiping the store to replay it is refused, and the decision stays.
+    # A decision lives in returns' store (and on csc.returns.v1), not on csc.intake.v1: a
+    # wiped store gets it back from returns' journal, and the digest with it.
     case_id = read(f"{returns.url}/cases").json()[0]["case_id"]
     request = {"case_id": case_id, "delivery": "DN-1", "lot": "L1", "quantity": 5, "reason": "x"}
     requested = httpx.post(f"{returns.url}/returns", json=request, headers=stack.auth("marketing"))
     assert requested.status_code == 201, requested.text
     returns_events(stack, case_id, 2)
     decided = read(f"{returns.url}/digest").json()
+    wait_until(
+        lambda: read(f"{returns.url}/readyz").json()["relay"]["position"] == decided["position"],
+        what="returns' relay to journal the decision",
+    )
     returns.stop()
-    refused = _replay(stack)
-    assert refused.returncode == 2 and "refusing to wipe" in refused.stderr
+    rebuilt = _replay(stack)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert json.loads(rebuilt.stdout.strip().splitlines()[-1])["digest"] == decided["digest"]
     kept = _replay(stack, wipe=False)  # every record already applied: nothing changes
     assert json.loads(kept.stdout.strip().splitlines()[-1])["digest"] == decided["digest"]
     returns = stack.restart(returns)

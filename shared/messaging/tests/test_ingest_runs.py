@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import singledispatchmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import pytest
@@ -20,6 +20,7 @@ from csc_contracts import ComplaintLogged, FeedbackReceived, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.codec import encode
 from csc_messaging.ingest import Ingestor, Outcome, Record
+from csc_messaging.journal import RecordApplied
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env
 
@@ -152,11 +153,26 @@ def as_run(app: Cases, batch: list[Record]) -> tuple[list[Outcome], Ingestor]:
     return asyncio.run(ingestor.handle_run(batch)), ingestor
 
 
+APPLIED = f"{RecordApplied.__module__}:{RecordApplied.__qualname__}"
+
+
 def stored(app: Cases) -> list[tuple[str, int, str, bytes]]:
-    # Event timestamps differ between the two stores; everything else must not.
+    # Event timestamps differ between the two stores; everything else must not. Which
+    # records each transaction applied is stored per transaction: see applied().
     return [
         (str(n.originator_id), n.originator_version, n.topic, n.state.split(b'"timestamp"')[0])
         for n in app.recorder.select_notifications(1, 1000)
+        if n.topic != APPLIED
+    ]
+
+
+def applied(app: Cases) -> list[tuple[str, int, str]]:
+    """The RecordApplied events: (tracking name, position, outcome) of each transaction."""
+    return [
+        (e.application_name, e.notification_id, e.outcome)
+        for n in app.recorder.select_notifications(1, 1000)
+        if n.topic == APPLIED
+        for e in [cast(RecordApplied, app.mapper.to_domain_event(n))]
     ]
 
 
@@ -190,6 +206,17 @@ def test_a_run_stores_what_one_by_one_stores(apps: tuple[Cases, Cases]) -> None:
         }
     )
     assert stored(run_app) == stored(one_app)
+    # One transaction for the run, one per record that changed something (or was
+    # dead-lettered) one by one: each names the last record it covers.
+    name = f"{TOPIC}:0"
+    assert applied(run_app) == [(name, len(batch), "applied")]
+    assert applied(one_app) == [
+        (name, 1, "applied"),
+        (name, 2, "applied"),
+        (name, 3, "applied"),
+        (name, 5, "dead_lettered"),
+        (name, 7, "applied"),
+    ]
     assert run_app.repository.get(first).notes == ["cracked housings", "called back"]
     assert run_app.recorder.max_tracking_id(f"{TOPIC}:0") == len(batch)
     assert one_app.recorder.max_tracking_id(f"{TOPIC}:0") == len(batch)

@@ -38,6 +38,7 @@ def bootstrap(settings: ServiceSettings | None = None, clock: Now = utcnow) -> I
         topics=settings.topics,
         batch_size=settings.relay_batch_size,
         poll_seconds=settings.relay_poll_seconds,
+        max_record_bytes=settings.relay_max_record_bytes,
         checkpoint_every=settings.audit_checkpoint_every,
         checkpoint_seconds=settings.audit_checkpoint_seconds,
     )

@@ -41,7 +41,7 @@ from csc_audit.cli import app
 from csc_contracts import SERVICES
 from csc_messaging.chain import ChainHead, Checkpoint
 from csc_messaging.kafka_io import read_to_end
-from csc_messaging.relay import read_relay_state
+from csc_messaging.relay import read_relay_record
 from csc_messaging.runtime import ConsumerSpec
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env
@@ -116,12 +116,14 @@ async def _read_kafka(
     topic: str,
     service: str,
     progress: Callable[[int], None] | None = None,
-) -> tuple[list[PublishedRecord], list[Checkpoint], ChainHead | None]:
+) -> tuple[list[PublishedRecord], list[Checkpoint], ChainHead | None, set[int]]:
     # The relay's position and the checkpoints first: every record they vouch for was
     # committed before them, so the records read next include it.
     kafka, topics = settings.kafka, settings.topics
+    held: set[int] = set()
     try:
-        _, relay = await read_relay_state(kafka, topics, service)
+        state = await read_relay_record(kafka, topics, service)
+        relay, held = state.chain, {h.seq for h in state.held}
     except Exception:  # an auditor's account may not read the relays' offsets
         relay = None
     checkpoints = []
@@ -135,7 +137,7 @@ async def _read_kafka(
         records.append(PublishedRecord.of(record))
         if progress is not None:
             progress(len(records))
-    return records, checkpoints, relay
+    return records, checkpoints, relay, held
 
 
 def verify_one(
@@ -150,7 +152,9 @@ def verify_one(
     settings = service_settings(service, data_dir)
     topic = topic or settings.topics.events(service)
     with _progress(console, f"{service}: {topic}", None) as advance:
-        records, checkpoints, relay = asyncio.run(_read_kafka(settings, topic, service, advance))
+        records, checkpoints, relay, held = asyncio.run(
+            _read_kafka(settings, topic, service, advance)
+        )
     if kafka_only:
         return verify_service(service, records=records, checkpoints=checkpoints, relay=relay)
     try:
@@ -167,7 +171,7 @@ def verify_one(
         )
         return report
     return verify_service(
-        service, records=records, checkpoints=checkpoints, relay=relay, store=store
+        service, records=records, checkpoints=checkpoints, relay=relay, store=store, held=held
     )
 
 

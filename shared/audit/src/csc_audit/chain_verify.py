@@ -39,7 +39,7 @@ from __future__ import annotations
 import bisect
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -63,6 +63,7 @@ from csc_messaging.chain import (
     record_digest,
 )
 from csc_messaging.codec import ce_attributes
+from csc_messaging.relay import HELD
 
 Where = Literal["store", "kafka", "checkpoint"]
 Kind = Literal["edited", "deleted", "inserted", "reordered", "unreadable", "missing"]
@@ -339,6 +340,11 @@ class Chained:
     chain: str
     link: str
 
+    @property
+    def released(self) -> bool:
+        """Held back by the relay and published later, out of cscseq order on purpose."""
+        return HELD in self.record.attributes
+
     def expected_link(self, previous_link: str) -> str:
         r = self.record
         digest = record_digest(r.key, r.value, r.headers)
@@ -378,6 +384,7 @@ class ServiceReport:
     records: int = 0
     checkpoints: int = 0
     unpublished: int = 0
+    held: int = 0
     findings: list[Finding] = field(default_factory=list)
     note: str = ""
 
@@ -394,6 +401,7 @@ class ServiceReport:
             what = "events" if self.mode == "store+kafka" else "records (Kafka only)"
             count = self.events if self.mode == "store+kafka" else self.records
             tail = f" ({self.unpublished} not yet published)" if self.unpublished else ""
+            tail += f" ({self.held} held back by the relay)" if self.held else ""
             tail += f" ({self.note})" if self.note else ""
             return [f"{self.service}: OK {count} {what}, head {self.head}{tail}"]
         ordered = sorted(self.findings, key=Finding.sort_key)
@@ -468,6 +476,7 @@ def verify_service(
     checkpoints: Sequence[Checkpoint] = (),
     relay: ChainHead | None = None,
     store: StoreChain | None = None,
+    held: Collection[int] = (),
 ) -> ServiceReport:
     """Every check this module describes; ``store=None`` for a Kafka-only run."""
     report = ServiceReport(service, "kafka" if store is None else "store+kafka")
@@ -500,6 +509,9 @@ def verify_service(
     broken_at = _check_anchors(store, anchors, verified, findings)
     published_aggs = {c.agg for c in chain}
     for event in store.events:
+        if event.position in held:
+            report.held += 1  # the relay says why it holds it back: `csc-<svc> held`
+            continue
         if event.position > horizon:
             report.unpublished += 1
             continue
@@ -564,7 +576,9 @@ def _record_chain(
             continue
         c = Chained(record, *values)
         before = last_in_partition.get(record.partition)
-        if before is not None and c.seq < before.seq:
+        if c.released:
+            pass  # published after its hold ended, so after records of higher cscseq
+        elif before is not None and c.seq < before.seq:
             findings.append(
                 Finding(
                     "kafka",
@@ -588,15 +602,17 @@ def _record_chain(
     def verifies(c: Chained) -> bool:
         return c.prev in links and c.expected_link(links[c.prev]) == c.link
 
-    for seq in sorted(groups):
+    placed: dict[int, int] = {0: -1}  # cscseq -> its index in kept (publication order)
+    for seq in _publication_order(groups):
         group = groups[seq]
         genuine = [c for c in group if verifies(c)]
         chosen = genuine[0] if genuine else group[0]
         if genuine:
             # The relay published this one right after cscprev: whatever sits between is not
             # the relay's.
-            for k in kept:
-                if chosen.prev < k.seq and k.seq not in flagged:
+            after = placed.get(chosen.prev, len(kept) - 1)
+            for k in kept[after + 1 :]:
+                if k.seq not in flagged:
                     findings.append(
                         Finding(
                             "kafka",
@@ -641,8 +657,30 @@ def _record_chain(
                     )
                 )
         links[seq] = chosen.link
+        placed[seq] = len(kept)
         kept.append(chosen)
     return kept, flagged
+
+
+def _publication_order(groups: Mapping[int, Sequence[Chained]]) -> list[int]:
+    """The cscseqs in the order the relay published them: by cscseq, except that a record
+    released from a hold comes right after the record it names as published before it
+    (which may itself be one released)."""
+    released = {seq: g[0].prev for seq, g in groups.items() if g[0].released}
+    after: dict[int, list[int]] = defaultdict(list)
+    for seq, prev in sorted(released.items()):
+        after[prev].append(seq)
+    order: list[int] = []
+
+    def place(seq: int) -> None:
+        order.append(seq)
+        for follower in after.pop(seq, ()):
+            place(follower)
+
+    for seq in sorted(s for s in groups if s not in released):
+        place(seq)
+    order.extend(seq for followers in after.values() for seq in followers)  # prev unknown
+    return order
 
 
 def _check_checkpoints(

@@ -64,10 +64,11 @@ from csc_contracts.sla import (
     ClockStarted,
     ClockWarned,
 )
-from csc_contracts.topics import SERVICES, Topics
+from csc_contracts.topics import JOURNALED, SERVICES, Topics
 
 __all__ = [
     "EVENT_TYPES",
+    "JOURNALED",
     "PERSON_DEPARTMENTS",
     "SERVICES",
     "Actor",

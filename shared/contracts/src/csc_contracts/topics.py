@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SERVICES = ("intake", "returns", "capa", "sla")
+# Services whose store is derived from other services' events and their own decisions:
+# each keeps its whole store log on a journal topic, so a replay restores it exactly.
+JOURNALED = ("returns", "capa", "sla")
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,12 @@ class Topics:
 
     def dlq(self, topic: str) -> str:
         return f"{topic}.dlq"
+
+    def journal(self, service: str) -> str:
+        """Every stored event of one service, in log order (internal: the service's own)."""
+        if service not in JOURNALED:
+            raise ValueError(f"{service!r} keeps no journal; those that do: {', '.join(JOURNALED)}")
+        return f"{self.prefix}csc.{service}.journal"
 
     @property
     def relay_offsets(self) -> str:

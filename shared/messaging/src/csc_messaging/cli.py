@@ -1,12 +1,12 @@
-"""Command line shared by the services: ``serve`` and, for consumers, ``replay``."""
+"""Command line shared by the services: ``serve``, ``held`` and, for consumers, ``replay``
+and ``dlq``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 import uvicorn
@@ -14,43 +14,12 @@ from fastapi import FastAPI
 
 from csc_messaging.logs import configure_logging
 from csc_messaging.redrive import DeadLetter
+from csc_messaging.relay import read_relay_record
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import wipe_store
 
-
-def decisions_recorded(
-    settings: ServiceSettings,
-    bootstrap: Callable[[ServiceSettings], Any],
-    derived: Callable[[Any], bool],
-) -> int:
-    """How many stored events were recorded over HTTP rather than derived from Kafka."""
-    app = bootstrap(settings).app
-    try:
-        found, position = 0, 0
-        while notifications := app.recorder.select_notifications(position + 1, 1000):
-            for notification in notifications:
-                if not derived(app.mapper.to_domain_event(notification)):
-                    found += 1
-                position = notification.id
-        return found
-    finally:
-        app.close()
-
-
-@dataclass(frozen=True)
-class Decisions:
-    """A consumer whose store is also the system of record of decisions made over HTTP.
-
-    No topic it consumes can give those back, so ``replay --wipe`` refuses a
-    store that holds any; rebuild into an empty store (another ``CSC_DATA_DIR``
-    or schema) to compare digests instead.
-    """
-
-    bootstrap: Callable[[ServiceSettings], Any]
-    derived: Callable[[Any], bool]
-    """True for a stored event that a replay of the consumed topics makes again."""
-    clauses: str
-    published_on: str
+if TYPE_CHECKING:
+    from csc_messaging.runtime import ConsumerSpec
 
 
 class DeadLetters(Protocol):
@@ -64,7 +33,7 @@ def service_cli(
     settings_factory: Callable[[], ServiceSettings],
     http_factory: Callable[[ServiceSettings], FastAPI],
     replay: Callable[[ServiceSettings], Any] | None = None,
-    decisions: Decisions | None = None,
+    unjournaled: Callable[[ServiceSettings], Coroutine[Any, Any, int]] | None = None,
     dead_letters: DeadLetters | None = None,
 ) -> typer.Typer:
     cli = typer.Typer(
@@ -96,25 +65,25 @@ def service_cli(
                 bool, typer.Option(help="Delete this service's store first, then rebuild it.")
             ] = False,
         ) -> None:
-            """Rebuild the store from offset 0 of the topics this service consumes.
+            """Rebuild the store: an empty one from this service's journal, exactly as it was,
+            then from offset 0 of the topics it consumes (what the journal covers is skipped).
 
-            Prints one JSON line: records read, outcomes, and the read model's digest.
+            Prints one JSON line: what was restored, records read, outcomes, and the read
+            model's digest.
             """
             settings = settings_factory()
             configure_logging(service, "console")
             if wipe:
-                if decisions is not None:
-                    held = decisions_recorded(settings, decisions.bootstrap, decisions.derived)
-                    if held:
-                        typer.echo(
-                            f"refusing to wipe: this store holds {held} decisions recorded "
-                            f"over HTTP ({decisions.clauses}) that the topics {service} "
-                            f"consumes cannot give back; they are published on "
-                            f"{decisions.published_on}. Replay into an empty store (another "
-                            "CSC_DATA_DIR or schema) to compare digests.",
-                            err=True,
-                        )
-                        raise typer.Exit(2)
+                behind = asyncio.run(unjournaled(settings)) if unjournaled is not None else 0
+                if behind:
+                    typer.echo(
+                        f"refusing to wipe: {behind} events of this store are not on its "
+                        f"journal yet, and a wipe would lose them. Start {service} until its "
+                        "relay has caught up (its /readyz shows the lag), then stop it and "
+                        "replay again.",
+                        err=True,
+                    )
+                    raise typer.Exit(2)
                 wipe_store(settings, service)
             result = asyncio.run(replay_fn(settings))
             typer.echo(json.dumps(result, sort_keys=True))
@@ -163,6 +132,31 @@ def service_cli(
             if any(letter.status == "failing" for letter in letters):
                 raise typer.Exit(1)
 
+    @cli.command("held")
+    def held_cmd(
+        as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    ) -> None:
+        """Stored events the outbox relay holds back because it cannot publish them.
+
+        Each with its reason; later events of the same aggregate wait behind it. They go
+        out in order once a release can publish them. Exits 1 while anything is held.
+        """
+        settings = settings_factory()
+        state = asyncio.run(read_relay_record(settings.kafka, settings.topics, service))
+        for held in state.held:
+            if as_json:
+                typer.echo(json.dumps(held.__dict__))
+            else:
+                typer.echo(
+                    f"notification {held.seq} (aggregate {held.originator_id} "
+                    f"v{held.version}) held since {held.since}: {held.reason}"
+                )
+        if not state.held:
+            if not as_json:
+                typer.echo(f"{service} holds nothing back")
+            return
+        raise typer.Exit(1)
+
     @cli.command()
     def settings() -> None:
         """Print the effective settings (passwords hidden)."""
@@ -172,3 +166,17 @@ def service_cli(
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
     return cli
+
+
+def consumer_cli(
+    spec: ConsumerSpec, http_factory: Callable[[ServiceSettings], FastAPI]
+) -> typer.Typer:
+    """The command line of a consuming service: serve, replay, dlq, held, settings."""
+    return service_cli(
+        spec.name,
+        spec.settings_class,
+        http_factory,
+        replay=spec.replay,
+        unjournaled=spec.unjournaled,
+        dead_letters=spec.dead_letters,
+    )

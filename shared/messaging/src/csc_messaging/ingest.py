@@ -31,6 +31,7 @@ from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 from csc_contracts import PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.codec import PoisonMessage, decode, event_type_of
+from csc_messaging.journal import record_applied
 
 log = structlog.get_logger(__name__)
 
@@ -194,8 +195,10 @@ class Ingestor:
             await self._dead_letter(record, reason)
 
     async def _track_rejected(self, tracking: Tracking) -> Outcome:
+        # The log says so too: a store restored from its journal must not read it again.
+        stored = self._app.mapper.to_stored_event(record_applied(tracking, "dead_lettered"))
         with contextlib.suppress(IntegrityError):
-            await asyncio.to_thread(self._app.recorder.insert_tracking, tracking)
+            await asyncio.to_thread(self._app.recorder.insert_events, [stored], tracking=tracking)
         return Outcome.DEAD_LETTERED
 
     def _read_run(self, records: Sequence[Record]) -> list[_Read]:
@@ -276,11 +279,15 @@ class _RunPolicy:
     def __call__(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         if not isinstance(domain_event, _Run):
             self._policy(domain_event, processing_event)
-            return
-        with self._repository.seeing(processing_event):
-            for event in domain_event.events:
-                self._policy(event, processing_event)
-        _check_no_collisions(processing_event)
+        else:
+            with self._repository.seeing(processing_event):
+                for event in domain_event.events:
+                    self._policy(event, processing_event)
+            _check_no_collisions(processing_event)
+        tracking = processing_event.tracking
+        if processing_event.events and tracking is not None:
+            # Which record caused these events, stored with them (csc_messaging.journal).
+            processing_event.collect_events(record_applied(tracking))
 
     @classmethod
     def install(cls, app: ConsumerApplication) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from eventsourcing.application import Application
 
+from csc_messaging.journal import RecordApplied
+
 PAGE = 1000
 
 
@@ -22,6 +24,7 @@ class ReadModel(ABC):
     def __init__(self, app: Application[Any]) -> None:
         self._app = app
         self._position = 0
+        self._bookkeeping = 0
         self._changed = threading.Condition()
         self._passes_started = 0
         self._passes_done = 0
@@ -30,6 +33,12 @@ class ReadModel(ABC):
     @property
     def position(self) -> int:
         return self._position
+
+    @property
+    def bookkeeping(self) -> int:
+        """How many of the log's events say which Kafka record a transaction applied
+        (``RecordApplied``): the rest are the service's own events."""
+        return self._bookkeeping
 
     def catch_up(self) -> int:
         """Apply what was stored before this call; returns how many events it applied.
@@ -69,7 +78,11 @@ class ReadModel(ABC):
         while True:
             notifications = self._app.recorder.select_notifications(self._position + 1, PAGE)
             for notification in notifications:
-                self.apply(self._app.mapper.to_domain_event(notification))
+                event = self._app.mapper.to_domain_event(notification)
+                if isinstance(event, RecordApplied):
+                    self._bookkeeping += 1
+                else:
+                    self.apply(event)
                 self._position = notification.id
                 applied += 1
             if len(notifications) < PAGE:

@@ -15,6 +15,18 @@ the chain's head is kept with the position (so a restarted relay continues it), 
 every so many notifications or seconds the head goes to ``csc.audit.v1`` as a
 checkpoint, in the same transaction as the batch (ISO 9001 §7.5.3: records protected
 from unnoticed alteration).
+
+One event that cannot be published (the mapping raises on it, or its record would be
+larger than the broker takes) never stops the stream: it is *held*, with its reason,
+and later events of the same aggregate wait behind it so that a case's order holds;
+everything else goes on. The held list travels with the position, so a restart keeps
+it; each start (a fixed release) and every ``RELEASE_SECONDS`` the relay tries the held
+events again, and publishes each that now maps, then those that waited behind it, in
+order. A released record carries ``cscheld`` (CloudEvents extension): it comes later in
+its partition than records of higher ``cscseq``, on purpose.
+
+A relay with a journal (``csc_messaging.journal``) also writes every notification, in
+the same transaction, to ``csc.<service>.journal``.
 """
 
 from __future__ import annotations
@@ -25,7 +37,8 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -35,8 +48,9 @@ from eventsourcing.application import Application
 
 from csc_contracts import PublicEvent, Topics
 from csc_messaging import failpoints
-from csc_messaging.chain import AggregateHashes, ChainHead, ChainWriter, Checkpoint
-from csc_messaging.codec import OutgoingMessage, encode
+from csc_messaging.chain import AggregateHashes, ChainHead, ChainWriter, Checkpoint, Link
+from csc_messaging.codec import OutgoingMessage, add_extensions, encode
+from csc_messaging.journal import journal_messages
 from csc_messaging.kafka_conn import KafkaConnection
 from csc_messaging.kafka_io import read_to_end
 
@@ -51,10 +65,51 @@ ToPublic = Callable[[Any], PublicEvent | None]
 MIN_BATCH_INTERVAL = 0.02
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_SECONDS = 60.0
+RELEASE_SECONDS = 60.0
+# What a record costs the broker beyond its key, value and headers (batch and record
+# framing), and the chain's own headers, which are added after the size is checked.
+RECORD_OVERHEAD = 1024
+HELD = "cscheld"
 
 
 class RelayPositionAhead(RuntimeError):
     """Kafka says more was published than this store holds: wrong store for this topic."""
+
+
+class Unpublishable(Exception):
+    """This one event cannot go out as a record; the reason says why."""
+
+
+@dataclass(frozen=True)
+class HeldEvent:
+    """A stored event the relay has not published, and why; its place in the chains."""
+
+    seq: int
+    originator_id: str
+    version: int
+    agg: str
+    head: str
+    reason: str
+    since: str
+    behind: int | None = None
+    """The held notification of the same aggregate it waits behind, if that is why."""
+
+    def link(self) -> Link:
+        return Link(self.seq, self.originator_id, self.version, self.agg, self.head)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HeldEvent:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+
+@dataclass
+class RelayState:
+    """What a relay keeps on ``csc.relay.offsets`` beside its position."""
+
+    position: int = 0
+    chain: ChainHead | None = field(default_factory=ChainHead)
+    held: list[HeldEvent] = field(default_factory=list)
+    journaled: int = 0
 
 
 @dataclass
@@ -65,6 +120,9 @@ class RelayStatus:
     published: int = 0
     chain_head: str = ""
     checkpointed: int = 0
+    held: list[HeldEvent] = field(default_factory=list)
+    last_progress: float = field(default_factory=time.monotonic)
+    """When a transaction last committed, or the relay last found nothing to publish."""
 
     @property
     def lag(self) -> int:
@@ -86,6 +144,9 @@ class OutboxRelay:
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_seconds: float = CHECKPOINT_SECONDS,
         aggregate_cache: int = 10_000,
+        max_record_bytes: int = 1_000_000,
+        journal: bool = False,
+        release_seconds: float = RELEASE_SECONDS,
     ) -> None:
         self._app = app
         self._service = service
@@ -99,6 +160,13 @@ class OutboxRelay:
         self._checkpoint_every = checkpoint_every
         self._checkpoint_seconds = checkpoint_seconds
         self._aggregate_cache = aggregate_cache
+        self._max_record_bytes = max_record_bytes
+        self._journal = topics.journal(service) if journal else None
+        self._journaled = 0
+        self._release_seconds = release_seconds
+        self._released_at = -math.inf
+        self._held: dict[int, HeldEvent] = {}
+        self._producer: AIOKafkaProducer | None = None
         self._chain = ChainWriter(ChainHead())
         self._checkpointed: int | None = None
         self._checkpointed_at = -math.inf
@@ -129,8 +197,13 @@ class OutboxRelay:
         # start() runs InitProducerId: any open transaction of an earlier
         # incarnation is aborted and that incarnation is fenced off.
         await producer.start()
+        self._producer = producer
         try:
-            position, chain = await read_relay_state(self._kafka, self._topics, self.relay_id)
+            state = await read_relay_record(self._kafka, self._topics, self.relay_id)
+            position, chain = state.position, state.chain
+            self._held = {h.seq: h for h in state.held}
+            self._journaled = state.journaled if self._journal else position
+            self._released_at = -math.inf  # a fresh process tries what is held at once
             head = await asyncio.to_thread(self._store_head)
             if position > head:
                 raise RelayPositionAhead(
@@ -147,7 +220,15 @@ class OutboxRelay:
             self._checkpointed, self._checkpointed_at = None, -math.inf
             self.status.position, self.status.store_head, self.status.running = position, head, True
             self.status.chain_head = chain.head
-            log.info("relay.started", position=position, store_head=head, topic=self._topic)
+            self.status.held = list(self._held.values())
+            log.info(
+                "relay.started",
+                position=position,
+                store_head=head,
+                topic=self._topic,
+                held=len(self._held),
+            )
+            await self._backfill_journal(producer)
             last_published = -self._min_batch_interval
             while not stop.is_set():
                 spacing = last_published + self._min_batch_interval - time.monotonic()
@@ -157,6 +238,7 @@ class OutboxRelay:
                     continue
                 began = time.monotonic()
                 published = await self._publish_next_batch(producer)
+                self.status.last_progress = time.monotonic()
                 if published:
                     last_published = began
                 else:
@@ -173,7 +255,23 @@ class OutboxRelay:
                     waker.cancel()
         finally:
             self.status.running = False
+            self._producer = None
             await producer.stop()
+
+    async def problem(self, stall_seconds: float = 15.0) -> str | None:
+        """Why this relay cannot publish now, or None (for ``/readyz``)."""
+        status = self.status
+        if not status.running or self._producer is None:
+            return "outbox relay is not running (Kafka unreachable?)"
+        stalled = time.monotonic() - status.last_progress
+        if stalled > stall_seconds:
+            return f"outbox relay has not published for {stalled:.0f} s ({status.lag} waiting)"
+        try:
+            # An idle relay sends nothing: ask the broker, as consumers' pings do.
+            await asyncio.wait_for(self._producer.client.fetch_all_metadata(), timeout=3)
+        except Exception as exc:
+            return f"Kafka broker does not answer the relay: {exc!r}"
+        return None
 
     def _store_head(self) -> int:
         return self._app.recorder.max_notification_id() or 0
@@ -197,16 +295,141 @@ class OutboxRelay:
                 writer.advance(notification)
         return ChainHead(position=position, head=writer.head.head)
 
-    def _prepare(self, start: int) -> tuple[int, list[OutgoingMessage]]:
-        """The next batch as sealed records (in a thread: it reads the store)."""
+    def _prepare(self, start: int) -> tuple[int, list[tuple[str, OutgoingMessage]]]:
+        """The next batch as (topic, sealed record) pairs (in a thread: it reads the store).
+
+        Held events whose time has come go first, then the log's next notifications.
+        """
+        records: list[tuple[str, OutgoingMessage]] = []
+        now = time.monotonic()
+        if self._held and now - self._released_at >= self._release_seconds:
+            self._released_at = now
+            records.extend((self._topic, m) for m in self._release())
         notifications = self._app.recorder.select_notifications(start, self._batch_size)
-        messages = []
         for notification in notifications:
             link = self._chain.advance(notification)
+            if self._journal is not None and notification.id > self._journaled:
+                records.extend(
+                    (self._journal, m) for m in journal_messages(self._service, notification)
+                )
+            try:
+                message = self._message(notification)
+            except Unpublishable as exc:
+                self._hold(link, str(exc))
+                continue
+            if message is None:
+                continue
+            blocking = self._held_aggregate(link.originator_id)
+            if blocking is not None:
+                self._hold(link, f"waits behind notification {blocking}", behind=blocking)
+                continue
+            records.append((self._topic, self._chain.seal(message, link)))
+        return len(notifications), records
+
+    def _message(self, notification: Any) -> OutgoingMessage | None:
+        """The public record of a notification, None for an internal event."""
+        try:
             public = self._to_public(self._app.mapper.to_domain_event(notification))
-            if public is not None:
-                messages.append(self._chain.seal(encode(public), link))
-        return len(notifications), messages
+            if public is None:
+                return None
+            message = encode(public)
+        except Exception as exc:
+            raise Unpublishable(f"cannot be mapped to a public event: {exc!r}"[:2000]) from exc
+        size = RECORD_OVERHEAD + len(message.key) + len(message.value)
+        size += sum(len(name) + len(value) for name, value in message.headers)
+        if size > self._max_record_bytes:
+            raise Unpublishable(
+                f"its record would be {size} bytes, more than the {self._max_record_bytes} "
+                "the broker takes (CSC_RELAY_MAX_RECORD_BYTES)"
+            )
+        return message
+
+    def _held_aggregate(self, originator_id: str) -> int | None:
+        return next((h.seq for h in self._held.values() if h.originator_id == originator_id), None)
+
+    def _hold(self, link: Link, reason: str, behind: int | None = None) -> None:
+        held = HeldEvent(
+            seq=link.position,
+            originator_id=link.originator_id,
+            version=link.version,
+            agg=link.agg,
+            head=link.head,
+            reason=reason,
+            since=datetime.now(UTC).isoformat(),
+            behind=behind,
+        )
+        self._held[held.seq] = held
+        log.error(
+            "relay.held",
+            notification=held.seq,
+            aggregate=held.originator_id,
+            version=held.version,
+            reason=reason,
+            held=len(self._held),
+        )
+
+    def _release(self) -> list[OutgoingMessage]:
+        """Held events that now map, in log order; an aggregate's wait behind its first."""
+        released: list[OutgoingMessage] = []
+        blocked: set[str] = set()
+        for seq in sorted(self._held):
+            held = self._held[seq]
+            if held.originator_id in blocked:
+                continue
+            page = self._app.recorder.select_notifications(seq, 1, stop=seq)
+            try:
+                message = self._message(page[0]) if page else None
+            except Unpublishable as exc:
+                blocked.add(held.originator_id)
+                if held.behind is None and str(exc) != held.reason:
+                    self._held[seq] = HeldEvent(**{**asdict(held), "reason": str(exc)})
+                continue
+            del self._held[seq]
+            if message is None:
+                continue
+            message = add_extensions(message, {HELD: held.since})
+            released.append(self._chain.seal(message, held.link()))
+            log.warning("relay.released", notification=seq, aggregate=held.originator_id)
+        return released
+
+    async def _backfill_journal(self, producer: AIOKafkaProducer) -> None:
+        """Journal what was published before this relay kept a journal."""
+        journal = self._journal
+        if journal is None:
+            return
+        while self._journaled < self.status.position:
+            page = await asyncio.to_thread(
+                self._app.recorder.select_notifications,
+                self._journaled + 1,
+                self._batch_size,
+                stop=self.status.position,
+            )
+            if not page:
+                break
+            async with producer.transaction():
+                for notification in page:
+                    for m in journal_messages(self._service, notification):
+                        await producer.send(journal, value=m.value, key=m.key, headers=m.headers)
+                await self._send_state(producer, self._chain.head, journaled=page[-1].id)
+            self._journaled = page[-1].id
+            log.info("relay.journal_backfilled", up_to=self._journaled)
+
+    async def _send_state(
+        self, producer: AIOKafkaProducer, head: ChainHead, *, journaled: int | None = None
+    ) -> None:
+        state = {
+            "relay": self.relay_id,
+            "position": head.position,
+            "chain": head.as_dict(),
+            "held": [asdict(h) for h in sorted(self._held.values(), key=lambda h: h.seq)],
+        }
+        if self._journal is not None:
+            state["journaled"] = head.position if journaled is None else journaled
+        await producer.send(
+            self._topics.relay_offsets,
+            key=self.relay_id.encode(),
+            value=json.dumps(state).encode(),
+        )
 
     def _checkpoint_due(self, position: int, now: float) -> bool:
         if position == 0 or position == self._checkpointed:
@@ -241,41 +464,41 @@ class OutboxRelay:
     async def _publish_next_batch(self, producer: AIOKafkaProducer) -> int:
         start = self.status.position + 1
         before = self._chain.head
+        held_before = dict(self._held)
         try:
-            count, messages = await asyncio.to_thread(self._prepare, start)
-            if not count:
+            count, records = await asyncio.to_thread(self._prepare, start)
+            if not count and not records:
                 self.status.store_head = self.status.position
                 return 0
             head = self._chain.head
             last = head.position
             now = time.monotonic()
-            checkpoint = self._checkpoint_due(last, now)
+            checkpoint = bool(count) and self._checkpoint_due(last, now)
             async with producer.transaction():
-                for message in messages:
+                for topic, message in records:
                     await producer.send(
-                        self._topic, value=message.value, key=message.key, headers=message.headers
+                        topic, value=message.value, key=message.key, headers=message.headers
                     )
-                await producer.send(
-                    self._topics.relay_offsets,
-                    key=self.relay_id.encode(),
-                    value=json.dumps(
-                        {"relay": self.relay_id, "position": last, "chain": head.as_dict()}
-                    ).encode(),
-                )
+                await self._send_state(producer, head)
                 if checkpoint:
                     await self._send_checkpoint(producer, head)
                 failpoints.hit("relay.before_commit")
         except BaseException:
-            self._chain.head = before  # nothing of this batch was published
+            # Nothing of this batch was published, nothing held or released by it.
+            self._chain.head = before
+            self._held = held_before
             raise
         failpoints.hit("relay.after_commit")
         if checkpoint:
             self._checkpointed_now(last, now)
+        if self._journal is not None:
+            self._journaled = max(self._journaled, last)
         self.status.published += count
         self.status.position = last
         self.status.store_head = max(self.status.store_head, last)
         self.status.chain_head = head.head
-        return count
+        self.status.held = sorted(self._held.values(), key=lambda h: h.seq)
+        return count or len(records)
 
 
 async def read_relay_position(kafka: KafkaConnection | str, topics: Topics, relay_id: str) -> int:
@@ -292,12 +515,23 @@ async def read_relay_state(
     (0, a fresh head) when it never published; (position, None) when it last
     published before the chains existed.
     """
-    position = 0
-    found: ChainHead | None = ChainHead()
+    state = await read_relay_record(kafka, topics, relay_id)
+    return state.position, state.chain
+
+
+async def read_relay_record(
+    kafka: KafkaConnection | str, topics: Topics, relay_id: str
+) -> RelayState:
+    """Everything one relay last committed beside its position (a fresh state if none)."""
+    state = RelayState()
     wanted = relay_id.encode()
     async for record in read_to_end(kafka, topics.relay_offsets):
         if record.key == wanted and record.value:
             data = json.loads(record.value)
-            position = int(data["position"])
-            found = ChainHead.from_dict(data["chain"]) if "chain" in data else None
-    return position, found
+            state = RelayState(
+                position=int(data["position"]),
+                chain=ChainHead.from_dict(data["chain"]) if "chain" in data else None,
+                held=[HeldEvent.from_dict(h) for h in data.get("held", ())],
+                journaled=int(data.get("journaled", 0)),
+            )
+    return state

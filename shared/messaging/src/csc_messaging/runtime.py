@@ -29,8 +29,10 @@ ReadinessCheck = Callable[[], Awaitable[str | None]]
 Background = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
-def probes(checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """``/healthz``: the process answers. ``/readyz``: every dependency answers."""
+def probes(checks: dict[str, ReadinessCheck], relay: OutboxRelay | None = None) -> APIRouter:
+    """``/healthz``: the process answers. ``/readyz``: every dependency answers; it also
+    says how far the relay is, and what it holds back (which does not make it unready:
+    everything else is still published)."""
     router = APIRouter(tags=["probes"])
 
     @router.get("/healthz")
@@ -47,10 +49,25 @@ def probes(checks: dict[str, ReadinessCheck]) -> APIRouter:
                 problem = repr(exc)
             if problem:
                 problems[name] = problem
+        body: dict[str, Any] = {"status": "ready"}
+        if relay is not None:
+            relay_status = relay.status
+            body["relay"] = {
+                "position": relay_status.position,
+                "lag": relay_status.lag,
+                "held": len(relay_status.held),
+            }
+            if relay_status.held:
+                first = relay_status.held[0]
+                body["warnings"] = [
+                    f"{len(relay_status.held)} stored event(s) held back by the outbox relay, "
+                    f"the first notification {first.seq}: {first.reason} "
+                    "(list them with `held`)"
+                ]
         if problems:
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-            return {"status": "unavailable", "problems": problems}
-        return {"status": "ready"}
+            body.update(status="unavailable", problems=problems)
+        return body
 
     return router
 
@@ -120,10 +137,16 @@ class ConsumingService:
         return broker
 
     async def replay(self) -> dict[str, Any]:
-        """Apply every topic this service consumes from offset 0; report counts and digest."""
+        """Restore an empty store from this service's journal, then apply every topic it
+        consumes from offset 0 (what the journal covers is skipped); counts and digest."""
+        from csc_messaging.journal import restore
         from csc_messaging.replay import replay_topic
 
         totals: dict[str, Any] = {"records": 0, "topics": {}}
+        if not await asyncio.to_thread(self.app.recorder.max_notification_id):
+            journal = self.settings.topics.journal(self.name)
+            restored = await restore(self.app, self.settings.kafka, journal)
+            totals["restored"] = restored.as_dict()
         for source in self.subscribes_to:
             topic = self.settings.topics.events(source)
             # Replaying sends nothing to a DLQ: what it cannot read was dead-lettered live.
@@ -170,20 +193,20 @@ class ConsumingService:
 
         checks: dict[str, ReadinessCheck] = {"store": store_check(self.app), "kafka": kafka_check}
         if relay is not None:
-            publisher = relay
-
-            async def relay_check() -> str | None:
-                return None if publisher.status.running else "outbox relay is not running"
-
-            checks["relay"] = relay_check
+            checks["relay"] = relay.problem
         http = FastAPI(title=title, description=description, lifespan=lifespan)
-        http.include_router(probes(checks))
+        http.include_router(probes(checks, relay))
         http.include_router(router)
 
         @http.get("/digest", tags=["audit"], dependencies=[Depends(self.current_actor)])
         def digest() -> dict[str, Any]:
             """A hash of the whole read model, to compare a live store with a replayed one."""
-            return {"digest": self.read_model.digest(), "position": self.read_model.position}
+            model = self.read_model
+            return {
+                "digest": model.digest(),
+                "position": model.position,
+                "bookkeeping": model.bookkeeping,
+            }
 
         @http.get("/ingest-stats", tags=["audit"])
         def ingest_stats() -> dict[str, dict[str, int]]:
@@ -244,6 +267,8 @@ class ConsumerSpec:
                 poll_seconds=service.settings.relay_poll_seconds,
                 checkpoint_every=service.settings.audit_checkpoint_every,
                 checkpoint_seconds=service.settings.audit_checkpoint_seconds,
+                max_record_bytes=service.settings.relay_max_record_bytes,
+                journal=True,
             )
         return service.http_app(
             routes(service),
@@ -257,6 +282,18 @@ class ConsumerSpec:
         service = self.bootstrap(settings)
         try:
             return await service.replay()
+        finally:
+            service.app.close()
+
+    async def unjournaled(self, settings: ServiceSettings) -> int:
+        """How many events of the store its journal does not hold yet (a wipe would lose)."""
+        from csc_messaging.relay import read_relay_record
+
+        service = self.bootstrap(settings)
+        try:
+            head = await asyncio.to_thread(service.app.recorder.max_notification_id) or 0
+            state = await read_relay_record(settings.kafka, settings.topics, self.name)
+            return max(0, head - state.journaled)
         finally:
             service.app.close()
 

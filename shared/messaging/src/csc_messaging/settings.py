@@ -75,6 +75,12 @@ class ServiceSettings(BaseSettings):
     relay_enabled: bool = True
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.05, gt=0)
+    relay_max_record_bytes: int = Field(
+        default=1_000_000,
+        ge=10_000,
+        description="The largest record the relay publishes (CSC_RELAY_MAX_RECORD_BYTES): "
+        "at most the broker's message.max.bytes. A public event that would be larger is held.",
+    )
     audit_checkpoint_every: int = Field(
         default=1000,
         ge=1,

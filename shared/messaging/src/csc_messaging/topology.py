@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
-from csc_contracts import SERVICES, Topics
+from csc_contracts import JOURNALED, SERVICES, Topics
 from csc_messaging.kafka_conn import KafkaConnection
 
 _TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
@@ -35,6 +35,9 @@ def topic_specs(topics: Topics, partitions: int = 3) -> list[TopicSpec]:
         name = topics.events(service)
         specs.append(TopicSpec(name, partitions, dict(forever)))
         specs.append(TopicSpec(topics.dlq(name), 1, dict(forever)))
+    # A journal is the only copy of a consumer's own decisions outside its store: kept
+    # forever, one partition so the log keeps its order.
+    specs.extend(TopicSpec(topics.journal(service), 1, dict(forever)) for service in JOURNALED)
     specs.append(
         TopicSpec(
             topics.relay_offsets,

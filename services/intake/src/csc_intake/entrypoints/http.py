@@ -53,16 +53,19 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             intake.app.close()
 
     async def relay_check() -> str | None:
-        if not intake.settings.relay_enabled:
-            return None
-        return None if intake.relay.status.running else "outbox relay is not running"
+        return await intake.relay.problem() if intake.settings.relay_enabled else None
 
     app = FastAPI(
         title="Customer Service Control — intake",
         description=__doc__,
         lifespan=lifespan,
     )
-    app.include_router(probes({"store": store_check(intake.app), "relay": relay_check}))
+    app.include_router(
+        probes(
+            {"store": store_check(intake.app), "relay": relay_check},
+            intake.relay if intake.settings.relay_enabled else None,
+        )
+    )
     install_error_handlers(app)
     current_actor = authenticator(TokenVerifier(intake.settings.auth))
     Caller = Annotated[Actor, Depends(current_actor)]
@@ -304,6 +307,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             "store_head": s.store_head,
             "lag": s.lag,
             "published_since_start": s.published,
+            "held": [h.__dict__ for h in s.held],
         }
 
     @api.get("/digest", tags=["operations"])
