@@ -5,10 +5,11 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Response, status
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from csc_contracts import Actor, Department
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.params import MONTH_PATTERN
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_sla.application import SlaApplication
@@ -17,7 +18,7 @@ from csc_sla.domain import ClockRuleViolation
 from csc_sla.projections import ClockBoard
 from csc_sla.report_form import filename, monthly_report_form
 
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM, from 1970-01 to 2999-12.")]
 
 # Who may stop a clock: the departments that deal with the customer.
 MAY_PAUSE = frozenset({Department.MARKETING, Department.AFTER_SALES, Department.QUALITY})
@@ -27,7 +28,7 @@ class Pause(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Literal["customer_unreachable", "waiting_for_customer_samples", "other"]
-    note: str | None = None
+    note: Annotated[str, Field(max_length=10_000)] | None = None
 
 
 def routes(service: ConsumingService) -> APIRouter:
