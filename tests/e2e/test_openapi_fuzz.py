@@ -4,7 +4,7 @@ No generated request may get a 5xx, and every answer must match what the OpenAPI
 of it (a Problem for each 4xx, the documented shape for each 2xx). The requests carry
 valid tokens of several departments, so they reach the rules and not only the 401.
 
-Bounded: ``CSC_FUZZ_EXAMPLES`` valid and as many invalid requests per operation (15 by
+Bounded: ``CSC_FUZZ_EXAMPLES`` valid and as many invalid requests per operation (10 by
 default), the same ones on every run (derandomized), and a time budget per service.
 Run by ``.ci/run`` as its own stage (``-m fuzz``); the default runs leave it out.
 """
@@ -32,7 +32,7 @@ from e2e.support import complaint, intake_client, wait_caught_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.fuzz, pytest.mark.timeout(900)]
 
-EXAMPLES = int(os.environ.get("CSC_FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("CSC_FUZZ_EXAMPLES", "10"))
 # A hard bound: past it the stage fails rather than run on (or skip operations silently).
 BUDGET_SECONDS = float(os.environ.get("CSC_FUZZ_SECONDS_PER_SERVICE", "240"))
 # Who asks: the departments whose work each service records, and an auditor who reads.
