@@ -125,7 +125,7 @@ def test_4_4_quality_complaint_to_a_closed_8d_with_verified_effectiveness(stack:
     qc.step("d5/actions", {"description": "Heater alarm at 5 K below set point",
                            "owner": owner, "due": "2099-12-31"}, "engineering")  # fmt: skip
     early = qc.post("d8/closure", {"summary": "s", "recognition": "r"})
-    assert early.status_code == 409 and early.json()["detail"][0]["rule"] == "4.3.4"
+    assert early.status_code == 409 and early.json()["clause"] == "4.3.4"
     qc.step("d6/actions/1/implementation", {"validation": "Alarm tested on 3 shifts"},
             "engineering")  # fmt: skip
     reopened = qc.step("effectiveness", {"effective": False, "method": "3 lots audited",
@@ -365,7 +365,7 @@ def test_4_2_3_misuse_closes_the_investigation_without_a_capa(stack: Stack) -> N
     assert misuse["finding"] == "Connectors forced in at an angle with a hammer"
     qc = Qc(stack, capa.url, case_id)
     team = qc.post("team", TEAM)
-    assert team.status_code == 409 and team.json()["detail"][0]["rule"] == "4.4.4"
+    assert team.status_code == 409 and team.json()["clause"] == "4.4.4"
     assert read(f"{capa.url}/investigations/{case_id}").json()["status"] == "misuse"
 
 

@@ -69,7 +69,7 @@ def test_4_3_2_whole_batch_return_from_a_quality_complaint_to_a_dispositioned_pn
     def refused(path: str, body: dict[str, Any], department: str, clause: str) -> None:
         response = post(f"/cases/{case_id}/{path}", body, department, f"refused:{path}")
         assert response.status_code == 409, response.text
-        assert response.json()["detail"][0]["rule"] == clause
+        assert response.json()["clause"] == clause
 
     request = {"case_id": case_id, "delivery": "DN-1107", "lot": "L2026-11-0001",
                "quantity": 40, "reason": "cracked housings"}  # fmt: skip

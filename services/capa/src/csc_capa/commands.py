@@ -17,7 +17,9 @@ from csc_contracts.capa import (
 )
 from csc_contracts.common import NonEmpty, UtcDatetime
 
-Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+# Every text and list has a bound: an event carries the request's text, and Kafka takes
+# records of at most 1 MiB (the body limit, CSC_HTTP_MAX_BODY_BYTES, bounds them all).
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
 
 
 class Command(BaseModel):

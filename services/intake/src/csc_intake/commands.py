@@ -11,8 +11,12 @@ from csc_contracts import Channel, ComplaintCategory, FeedbackKind, PersonDepart
 from csc_contracts.common import NonEmpty
 from csc_contracts.intake import Contact, OnSiteReason, RemedialMeasure, Site, UnitsLoaded
 
-Text = Annotated[str, Field(min_length=1, max_length=20_000)]
+# Every text and list has a bound: an event carries the request's text, and Kafka takes
+# records of at most 1 MiB (the body limit, CSC_HTTP_MAX_BODY_BYTES, bounds them all).
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+Note = Annotated[str, Field(max_length=10_000)]
 Score = Annotated[int, Field(ge=1, le=5)]
+MAX_ITEMS = 100
 
 
 class Command(BaseModel):
@@ -25,13 +29,13 @@ class Command(BaseModel):
 class CustomerDetails(Command):
     name: NonEmpty
     oem: bool = Field(description="OEM customers get daily Field Service Work Records (4.1.4).")
-    contacts: list[Contact] = []
-    sites: list[Site] = []
+    contacts: list[Contact] = Field(default=[], max_length=MAX_ITEMS)
+    sites: list[Site] = Field(default=[], max_length=MAX_ITEMS)
 
 
 class RegisterCustomer(CustomerDetails):
-    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")] = Field(
-        description="The customer's code, unique in the archive (letters, digits, . _ -)."
+    code: Annotated[str, Field(max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")] = (
+        Field(description="The customer's code, unique in the archive (letters, digits, . _ -).")
     )
 
 
@@ -43,8 +47,10 @@ class LogContact(Command):
 
 class RecordSurvey(Command):
     year: int = Field(ge=2000, le=2100)
-    scores: dict[NonEmpty, Score] = Field(min_length=1, description="Question -> score 1..5.")
-    comments: str | None = None
+    scores: dict[NonEmpty, Score] = Field(
+        min_length=1, max_length=MAX_ITEMS, description="Question -> score 1..5."
+    )
+    comments: Note | None = None
 
 
 # Register entries (4.1.2, 4.4.1) ---------------------------------------------------------
@@ -90,7 +96,7 @@ class ReportImportant(Command):
 
 
 class AcknowledgeImportant(Command):
-    comment: str | None = None
+    comment: Note | None = None
     acknowledged_at: UtcDatetime | None = Field(
         default=None,
         description="When the Chief Engineer took note, not before the report; now when omitted.",
@@ -105,7 +111,7 @@ class SendReply(Command):
 
 class RequireOnSite(Command):
     reason: OnSiteReason
-    details: str | None = None
+    details: Note | None = None
     requested_at: UtcDatetime | None = Field(
         default=None,
         description="When it was decided that people must go on site, not before the entry "
@@ -118,7 +124,7 @@ class CompleteVisit(Command):
     departed_at: UtcDatetime | None = Field(
         default=None, description="When our people left the site (att. 2)."
     )
-    engineers: list[NonEmpty] = Field(min_length=1)
+    engineers: list[NonEmpty] = Field(min_length=1, max_length=MAX_ITEMS)
     diagnosis: Text
     solution: Text
 
@@ -136,7 +142,7 @@ class AssessQualityImpact(Command):
     lines_stopped: int = Field(ge=0)
     quantity_affected: int = Field(ge=0)
     remedial_measure: RemedialMeasure
-    remedial_details: str | None = None
+    remedial_details: Note | None = None
 
 
 class RecordFollowUp(Command):
@@ -154,12 +160,12 @@ class FieldServiceDetails(Command):
     departed_at: UtcDatetime | None = Field(
         default=None, description="When the engineer left the site (att. 2)."
     )
-    units_loaded: list[UnitsLoaded] = []
-    problems: str | None = None
-    actions: str | None = None
-    survey: str | None = None
-    product_use: str | None = None
-    technical_consulting: str | None = None
+    units_loaded: list[UnitsLoaded] = Field(default=[], max_length=MAX_ITEMS)
+    problems: Note | None = None
+    actions: Note | None = None
+    survey: Note | None = None
+    product_use: Note | None = None
+    technical_consulting: Note | None = None
 
 
 class RecordFieldService(FieldServiceDetails):

@@ -11,8 +11,11 @@ from csc_contracts import BoardMember, DecisionLine, Disposition
 from csc_contracts.common import NonEmpty, UtcDatetime
 
 Quantity = Annotated[int, Field(ge=1, le=10_000_000)]
-Text = Annotated[str, Field(min_length=1, max_length=20_000)]
-UnitIds = Annotated[list[NonEmpty], Field(max_length=10_000)]
+# Every text and list has a bound: an event carries the request's text, and Kafka takes
+# records of at most 1 MiB (the body limit, CSC_HTTP_MAX_BODY_BYTES, bounds them all).
+Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+UnitIds = Annotated[list[NonEmpty], Field(max_length=1_000)]
+MAX_ITEMS = 100
 
 
 class Command(BaseModel):
@@ -112,8 +115,10 @@ class ReportNonconformance(Command):
 
 
 class ReviewNonconformance(Command):
-    board: list[BoardMember] = Field(min_length=2, description="The review board's members.")
-    decision: list[DecisionLine] = Field(min_length=1)
+    board: list[BoardMember] = Field(
+        min_length=2, max_length=MAX_ITEMS, description="The review board's members."
+    )
+    decision: list[DecisionLine] = Field(min_length=1, max_length=MAX_ITEMS)
     note: Text | None = None
 
 

@@ -36,7 +36,8 @@ def _zone(name: str) -> str:
     return name
 
 
-TimeZone = Annotated[str, AfterValidator(_zone)]
+# IANA names are at most some 30 characters.
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
 
 
 class _Value(BaseModel):

@@ -70,7 +70,8 @@ class Desk:
 def refused(response: Any, code: int, clause: str) -> str:
     """Assert a refusal with ``code`` that names ``clause``; return its message."""
     assert response.status_code == code, response.text
-    detail = response.json()["detail"]
-    message = detail if isinstance(detail, str) else detail[0]["rule"] + ": " + detail[0]["msg"]
+    problem = response.json()
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    message = problem["detail"]
     assert message.startswith(f"{clause}:"), message
     return str(message)

@@ -15,7 +15,12 @@ IdempotencyKey = Annotated[
         description="Repeat a request with the same key and it returns the first result.",
     ),
 ]
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# A calendar month, YYYY-MM, of the years the services count in (a month outside them,
+# 0000-01 or 9999-12, has no first or next month to count from).
+MONTH_PATTERN = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
+Month = Annotated[
+    str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM, from 1970-01 to 2999-12.")
+]
 
 
 class CaseSteps:

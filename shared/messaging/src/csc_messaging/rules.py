@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from fastapi import FastAPI, HTTPException, Request, status
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException, status
 
 from csc_contracts import Actor, Department
 
@@ -69,27 +68,11 @@ class Permissions:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """409/422 naming the clause, 403 naming who may, 404 naming what is missing."""
+    """409/422 naming the clause, 403 naming who may, 404 naming what is missing: each an
+    RFC 9457 problem (``csc_messaging.problems``)."""
+    from csc_messaging.problems import install_error_handlers as install
 
-    @app.exception_handler(RuleViolation)
-    async def rule_violation(_: Request, exc: RuleViolation) -> JSONResponse:
-        code = (
-            status.HTTP_422_UNPROCESSABLE_CONTENT
-            if exc.kind == "invalid"
-            else status.HTTP_409_CONFLICT
-        )
-        return JSONResponse(
-            status_code=code,
-            content={"detail": [{"rule": exc.clause, "loc": exc.field, "msg": exc.message}]},
-        )
-
-    @app.exception_handler(Forbidden)
-    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_403_FORBIDDEN, content={"detail": str(exc)})
-
-    @app.exception_handler(NotFound)
-    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_404_NOT_FOUND, content={"detail": str(exc)})
+    install(app)
 
 
 def found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from csc_contracts import Actor
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.ingest import Ingestor
+from csc_messaging.problems import install_problems
 from csc_messaging.readmodel import ReadModel
 from csc_messaging.redrive import DeadLetter, redrive_topics
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
@@ -213,6 +214,7 @@ class ConsumingService:
             """Records handled since this process started, by outcome, per topic."""
             return {topic: dict(i.stats.counts) for topic, i in self.ingestors.items()}
 
+        install_problems(http, self.settings.http_limits)
         return http
 
 

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from csc_contracts import Topics
 from csc_messaging.auth import AuthSettings
 from csc_messaging.kafka_conn import KafkaConnection, SaslMechanism, SecurityProtocol
+from csc_messaging.problems import HttpLimits
 
 
 class ServiceSettings(BaseSettings):
@@ -71,6 +72,21 @@ class ServiceSettings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_max_body_bytes: int = Field(
+        default=256 * 1024,
+        ge=1024,
+        description="The largest request body a route takes unless it says otherwise "
+        "(evidence uploads: CSC_EVIDENCE_MAX_BYTES); larger ones get 413. Kept far below "
+        "Kafka's 1 MiB record limit, since an event carries a request's text.",
+    )
+    http_body_idle_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A request body that pauses this long gets 408 and the connection closes.",
+    )
+    http_body_total_seconds: float = Field(
+        default=60.0, gt=0, description="... and one that takes this long in all."
+    )
 
     relay_enabled: bool = True
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
@@ -128,6 +144,14 @@ class ServiceSettings(BaseSettings):
             sasl_username=self.kafka_sasl_username,
             sasl_password=self.kafka_sasl_password,
             ssl_cafile=self.kafka_ssl_cafile,
+        )
+
+    @property
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            max_body_bytes=self.http_max_body_bytes,
+            body_idle_seconds=self.http_body_idle_seconds,
+            body_total_seconds=self.http_body_total_seconds,
         )
 
     @property

@@ -20,7 +20,6 @@ from fastapi import (
     Response,
     status,
 )
-from fastapi.responses import JSONResponse
 
 from csc_capa import commands as c
 from csc_capa.application import CapaApplication, EvidenceRefused
@@ -32,7 +31,8 @@ from csc_contracts import Actor
 from csc_contracts.capa import ReportFormat
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.params import CaseSteps, IdempotencyKey
-from csc_messaging.rules import found, install_error_handlers
+from csc_messaging.problems import MAX_BODY_EXTENSION, problem
+from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 
@@ -114,10 +114,12 @@ def routes(service: ConsumingService) -> APIRouter:
         status_code=201,
         tags=[inv],
         openapi_extra={
+            # Evidence keeps its own limit (CSC_EVIDENCE_MAX_BYTES), not the JSON bodies' one.
+            MAX_BODY_EXTENSION: app.max_evidence_bytes,
             "requestBody": {
                 "required": True,
                 "content": {"application/octet-stream": {"schema": {"type": "string"}}},
-            }
+            },
         },
     )
     async def receive_evidence(
@@ -312,16 +314,15 @@ def routes(service: ConsumingService) -> APIRouter:
 
 def _evidence_handlers(app: FastAPI) -> None:
     @app.exception_handler(EvidenceRefused)
-    async def refused(_: Request, exc: EvidenceRefused) -> JSONResponse:
-        return JSONResponse(status_code=exc.status, content={"detail": str(exc)})
+    async def refused(request: Request, exc: EvidenceRefused) -> Response:
+        return problem(exc.status, str(exc), instance=request.url.path)
 
     @app.exception_handler(BlobCorrupted)
-    async def corrupted(_: Request, exc: BlobCorrupted) -> JSONResponse:
-        return JSONResponse(status_code=500, content={"detail": str(exc)})
+    async def corrupted(request: Request, exc: BlobCorrupted) -> Response:
+        return problem(500, str(exc), instance=request.url.path)
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app = CAPA.http_app(routes, settings)
-    install_error_handlers(app)
     _evidence_handlers(app)
     return app

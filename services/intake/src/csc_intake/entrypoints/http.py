@@ -27,7 +27,8 @@ from csc_intake.bootstrap import Intake, bootstrap
 from csc_intake.projections import history
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.params import CaseSteps, IdempotencyKey, Month
-from csc_messaging.rules import found, install_error_handlers
+from csc_messaging.problems import install_problems
+from csc_messaging.rules import found
 from csc_messaging.runtime import probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
 
@@ -66,7 +67,6 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             intake.relay if intake.settings.relay_enabled else None,
         )
     )
-    install_error_handlers(app)
     current_actor = authenticator(TokenVerifier(intake.settings.auth))
     Caller = Annotated[Actor, Depends(current_actor)]
     api = APIRouter(dependencies=[Depends(current_actor)])
@@ -315,4 +315,5 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         return {"digest": view.digest(), "position": view.position}
 
     app.include_router(api)
+    install_problems(app, intake.settings.http_limits)
     return app

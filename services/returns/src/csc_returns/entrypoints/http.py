@@ -23,7 +23,7 @@ from fastapi import (
 from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.params import CaseSteps, IdempotencyKey, Month
-from csc_messaging.rules import found, install_error_handlers
+from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_returns import commands as c
@@ -182,6 +182,4 @@ def routes(service: ConsumingService) -> APIRouter:
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    app = RETURNS.http_app(routes, settings)
-    install_error_handlers(app)
-    return app
+    return RETURNS.http_app(routes, settings)

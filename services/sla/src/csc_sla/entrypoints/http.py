@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from csc_contracts import Actor, Department, UtcDatetime
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.commands import not_future
-from csc_messaging.rules import RuleViolation, install_error_handlers
+from csc_messaging.params import MONTH_PATTERN
+from csc_messaging.rules import RuleViolation
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_sla.application import SlaApplication
@@ -19,7 +20,7 @@ from csc_sla.domain import ClockRuleViolation
 from csc_sla.projections import ClockBoard
 from csc_sla.report_form import filename, monthly_report_form
 
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM, from 1970-01 to 2999-12.")]
 
 # Who may stop a clock: the departments that deal with the customer.
 MAY_PAUSE = frozenset({Department.MARKETING, Department.AFTER_SALES, Department.QUALITY})
@@ -29,7 +30,7 @@ class Pause(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Literal["customer_unreachable", "waiting_for_customer_samples", "other"]
-    note: str | None = None
+    note: Annotated[str, Field(max_length=10_000)] | None = None
     at: UtcDatetime | None = Field(
         default=None,
         description="When the clock stopped counting (e.g. the customer became unreachable), "
@@ -192,6 +193,4 @@ def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    app = SLA.http_app(routes, settings)
-    install_error_handlers(app)
-    return app
+    return SLA.http_app(routes, settings)
