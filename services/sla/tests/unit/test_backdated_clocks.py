@@ -282,7 +282,7 @@ def test_a_pause_and_its_resumption_say_when_they_happened_in_order(desk: Desk) 
     for wrong in (FRIDAY_CALL - timedelta(minutes=1), WEDNESDAY + timedelta(days=1)):
         response = pause(wrong)  # before the clock started; in the future
         assert response.status_code == 422, response.text
-        assert response.json()["detail"][0]["loc"] == "at"
+        assert response.json()["errors"][0]["loc"] == ["body", "at"]
     assert refused(pause(FRIDAY_CALL - timedelta(minutes=1)), 422, "4.2.1")
     assert desk.events() == recorded
 
