@@ -9,8 +9,11 @@ from pydantic import BaseModel, ConfigDict
 
 from csc_contracts import Actor, Department
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.params import IdempotencyKey
+from csc_messaging.rules import install_error_handlers
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.writes import command_routes
 from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA
 from csc_sla.domain import ClockRuleViolation
@@ -34,7 +37,9 @@ def routes(service: ConsumingService) -> APIRouter:
     board, app = service.read_model, service.app
     assert isinstance(board, ClockBoard) and isinstance(app, SlaApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
-    router = APIRouter(dependencies=[Depends(service.current_actor)])
+    router = APIRouter(
+        dependencies=[Depends(service.current_actor)], route_class=command_routes(app)
+    )
     Caller = Annotated[Actor, Depends(service.current_actor)]
 
     @router.get("/clocks", tags=["clocks"])
@@ -73,15 +78,21 @@ def routes(service: ConsumingService) -> APIRouter:
         return _found(board.clock(str(clock_id)), f"clock {clock_id}")
 
     @router.post("/clocks/{clock_id}/pause", tags=["clocks"])
-    def pause(clock_id: UUID, body: Pause, actor: Caller) -> dict[str, Any]:
+    def pause(
+        clock_id: UUID, body: Pause, actor: Caller, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
         """Stop the clock, saying why; the paused time does not count."""
-        return change(clock_id, actor, "pause",
-                      lambda: app.pause(clock_id, body.reason, body.note, actor))  # fmt: skip
+        return change(
+            clock_id,
+            actor,
+            "pause",
+            lambda: app.pause(clock_id, body.reason, body.note, actor, key=key),
+        )
 
     @router.post("/clocks/{clock_id}/resume", tags=["clocks"])
-    def resume(clock_id: UUID, actor: Caller) -> dict[str, Any]:
+    def resume(clock_id: UUID, actor: Caller, key: IdempotencyKey = None) -> dict[str, Any]:
         """Start counting again; deadlines move by the paused time."""
-        return change(clock_id, actor, "resume", lambda: app.resume(clock_id, actor))
+        return change(clock_id, actor, "resume", lambda: app.resume(clock_id, actor, key=key))
 
     @router.get("/schedules/visits", tags=["schedules"])
     def visits(on: date | None = None) -> list[dict[str, Any]]:
@@ -162,4 +173,6 @@ def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return SLA.http_app(routes, settings)
+    app = SLA.http_app(routes, settings)
+    install_error_handlers(app)
+    return app
