@@ -14,7 +14,7 @@ import pytest
 from eventsourcing.application import AggregateNotFoundError, ProcessingEvent
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from csc_contracts import Actor, Department
@@ -171,6 +171,26 @@ def test_a_write_that_conflicts_runs_again(tmp_path: Path, monkeypatch: Any) -> 
 
     response = api(tmp_path, endpoint).post("/notes", headers=headers())
     assert (response.status_code, response.json()) == (201, {"runs": 3})
+
+
+def test_a_streamed_body_is_read_the_same_when_run_again(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(writes, "pause_before", lambda attempt: 0)
+    app = Notes(env=eventsourcing_env(ServiceSettings(data_dir=tmp_path), "keys"))
+    router = APIRouter(route_class=command_routes(app))
+    seen: list[bytes] = []
+
+    @router.post("/uploads", status_code=201)
+    async def upload(request: Request) -> dict[str, int]:
+        data = b"".join([chunk async for chunk in request.stream()])
+        seen.append(data)
+        if len(seen) == 1:
+            raise IntegrityError("another writer saved this version first")
+        return {"bytes": len(data)}
+
+    http = FastAPI()
+    http.include_router(router)
+    response = TestClient(http).post("/uploads", content=b"\xff\xd8 a photo")
+    assert (response.status_code, seen) == (201, [b"\xff\xd8 a photo"] * 2)
 
 
 def test_a_write_that_keeps_conflicting_is_refused_409(tmp_path: Path, monkeypatch: Any) -> None:

@@ -64,6 +64,9 @@ class CommandRoute(APIRoute):
             return handler
 
         async def run(request: Request) -> Response:
+            # Read once and kept, so that a run again reads the same body, a route that
+            # streams it (capa's evidence) too: a consumed stream cannot be read twice.
+            await request.body()
             for attempt in range(1, CONFLICT_ATTEMPTS + 1):
                 try:
                     response: Response = await handler(request)
