@@ -511,6 +511,8 @@ class CapaApplication(ConsumerApplication):
         }
         with self.lock:
             existing = self.report_format_of(customer_code)
+            if existing is not None and existing.has_handled(key):
+                return existing, False  # a retry: the first result, nothing recorded
             if existing is None:
                 registration = CustomerReportFormat(customer_code=customer_code, **fields)
                 self.save(registration)

@@ -384,7 +384,7 @@ def test_retries_record_nothing_twice(desk: CapaDesk) -> None:
     first = desk.post(f"/investigations/{case}/contacts", CONTACT, "quality", key="c-1")
     before = desk.events()
     again = desk.post(f"/investigations/{case}/contacts", CONTACT, "quality", key="c-1")
-    assert first.status_code == again.status_code == 201
+    assert (first.status_code, again.status_code) == (201, 200)  # the first result again
     assert desk.events() == before and len(again.json()["contacts"]) == 1
 
 

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from csc_contracts import Actor
@@ -23,6 +23,7 @@ from csc_intake.domain import (
 )
 from csc_intake.permissions import authorize
 from csc_messaging.commands import Now, by, not_future, utcnow
+from csc_messaging.idempotency import KeyedSaves
 from csc_messaging.rules import NotFound
 
 # Case ids from an Idempotency-Key: a retried request finds the case it created.
@@ -32,7 +33,7 @@ A = TypeVar("A", bound=Aggregate)
 E = TypeVar("E", FeedbackEntry, Complaint)
 
 
-class IntakeApplication(Application[UUID]):
+class IntakeApplication(KeyedSaves):
     name = "intake"
 
     def __init__(self, env: dict[str, str] | None = None, clock: Now = utcnow) -> None:

@@ -8,13 +8,17 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
+import structlog
 from eventsourcing.application import ProcessingEvent
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import retry
 
 import csc_contracts as pub
 import csc_contracts.capa as capa
 from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, utcnow
+from csc_messaging.writes import CONFLICT_ATTEMPTS, CONFLICT_PAUSE
 from csc_sla.domain import (
     CapaFile,
     CaseFile,
@@ -24,6 +28,8 @@ from csc_sla.domain import (
     ReturnFile,
 )
 from csc_sla.policy import CLAUSES, OWNERS, ClockKind, SlaPolicy, hours
+
+log = structlog.get_logger(__name__)
 
 # How long the facts entered with a backdated clock have to meet it before deadlines
 # that had already passed are recorded as found late.
@@ -407,14 +413,27 @@ class SlaApplication(ConsumerApplication):
 
     def fire_due(self, clock_ids: Iterable[UUID], now: datetime | None = None) -> int:
         """Fire what is due among ``clock_ids`` by ``now``; returns the number of events."""
-        now = now or self.now()
-        fired = 0
-        with self.lock:
-            for clock_id in clock_ids:
+        moment = now or self.now()
+
+        @retry(IntegrityError, max_attempts=CONFLICT_ATTEMPTS, wait=CONFLICT_PAUSE)
+        def fire(clock_id: UUID) -> int:
+            # Another writer (pause or an answer, in another process) may have moved the
+            # clock since it was read: read it again and fire what is still due.
+            with self.lock:
                 clock = self.find(clock_id, Clock)
-                if clock is not None and clock.advance(now):
-                    fired += len(clock.pending_events)
-                    self.save(clock)
+                if clock is None or not clock.advance(moment):
+                    return 0
+                fired = len(clock.pending_events)
+                self.save(clock)
+                return fired
+
+        fired = 0
+        for clock_id in clock_ids:
+            try:
+                fired += fire(clock_id)
+            except IntegrityError:
+                # Still moving under us: the next tick fires it; the others go on now.
+                log.warning("sla.timer_conflict", clock_id=str(clock_id))
         return fired
 
     def pause(
@@ -424,22 +443,34 @@ class SlaApplication(ConsumerApplication):
         note: str | None,
         actor: Actor,
         at: datetime | None = None,
+        key: str | None = None,
     ) -> Clock:
         return self._change(
             clock_id,
-            lambda c: c.pause(at=at or self.now(), reason=reason, note=note, actor=_who(actor)),
+            key,
+            lambda c: c.pause(
+                at=at or self.now(), reason=reason, note=note, actor=_who(actor), request_key=key
+            ),
         )
 
-    def resume(self, clock_id: UUID, actor: Actor, at: datetime | None = None) -> Clock:
-        return self._change(clock_id, lambda c: c.resume(at=at or self.now(), actor=_who(actor)))
+    def resume(
+        self, clock_id: UUID, actor: Actor, at: datetime | None = None, key: str | None = None
+    ) -> Clock:
+        return self._change(
+            clock_id,
+            key,
+            lambda c: c.resume(at=at or self.now(), actor=_who(actor), request_key=key),
+        )
 
-    def _change(self, clock_id: UUID, change: Callable[[Clock], None]) -> Clock:
+    def _change(self, clock_id: UUID, key: str | None, change: Callable[[Clock], None]) -> Clock:
         with self.lock:
             clock = self.find(clock_id, Clock)
             if clock is None:
                 raise LookupError(f"no clock {clock_id}")
-            change(clock)
-            self.save(clock)
+            # A retried request (same Idempotency-Key) finds its effect already recorded.
+            if not clock.has_handled(key):
+                change(clock)
+                self.save(clock)
             return clock
 
 

@@ -12,6 +12,7 @@ from eventsourcing.persistence import JSONTranscoder, Tracking, Transcoding
 from eventsourcing.projection import EventSourcedProjection
 
 from csc_contracts import PublicEvent
+from csc_messaging.idempotency import KeyedSaves
 
 A = TypeVar("A")
 
@@ -29,7 +30,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class ConsumerApplication(EventSourcedProjection[UUID]):
+class ConsumerApplication(EventSourcedProjection[UUID], KeyedSaves):
     """An eventsourcing process application whose input is a public event from Kafka.
 
     ``policy`` (singledispatch on the public event's class) collects the new

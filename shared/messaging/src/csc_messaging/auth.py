@@ -27,7 +27,7 @@ from functools import cached_property
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, HTTPException, status
+from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
@@ -145,6 +145,7 @@ def authenticator(verifier: TokenVerifier) -> Callable[..., Actor]:
     """A FastAPI dependency giving the caller's actor; 401 when there is none."""
 
     def current_actor(
+        request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> Actor:
         if credentials is None:
@@ -154,10 +155,13 @@ def authenticator(verifier: TokenVerifier) -> Callable[..., Actor]:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         try:
-            return verifier.actor(credentials.credentials)
+            actor = verifier.actor(credentials.credentials)
         except ValueError as exc:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
             ) from exc
+        # An Idempotency-Key is the caller's own (csc_messaging.params.request_key).
+        request.state.actor = actor
+        return actor
 
     return current_actor

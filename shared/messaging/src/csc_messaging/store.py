@@ -6,19 +6,21 @@ import re
 
 import psycopg
 
+from csc_messaging.idempotency import recorder_topics
 from csc_messaging.settings import ServiceSettings
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 def eventsourcing_env(settings: ServiceSettings, service: str) -> dict[str, str]:
-    """The eventsourcing environment for one service's own store."""
+    """The eventsourcing environment for one service's own store (with its idempotency keys)."""
     if settings.store == "sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / f"{service}.sqlite"),
             "SQLITE_LOCK_TIMEOUT": "30",
+            **recorder_topics("sqlite"),
         }
     schema = settings.postgres_schema or service
     if not _IDENTIFIER.match(schema):
@@ -34,6 +36,7 @@ def eventsourcing_env(settings: ServiceSettings, service: str) -> dict[str, str]
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_LOCK_TIMEOUT": "10",
+        **recorder_topics("postgres"),
     }
 
 

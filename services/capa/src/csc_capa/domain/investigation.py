@@ -701,6 +701,8 @@ class CustomerReportFormat(Aggregate):
             aggregate.format = self.format
             aggregate.title = self.title
             aggregate.template = self.template
+            if self.request_key:
+                aggregate.request_keys.add(self.request_key)
 
     @event(Registered)
     def __init__(
@@ -718,6 +720,10 @@ class CustomerReportFormat(Aggregate):
         self.format = format
         self.title = title
         self.template = template
+        self.request_keys: set[str] = {request_key} if request_key else set()
+
+    def has_handled(self, request_key: str | None) -> bool:
+        return request_key is not None and request_key in self.request_keys
 
     def revise(
         self,

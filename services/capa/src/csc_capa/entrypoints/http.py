@@ -35,6 +35,7 @@ from csc_messaging.problems import MAX_BODY_EXTENSION, problem
 from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.writes import command_routes
 
 StatusFilter = Annotated[
     str | None,
@@ -47,7 +48,9 @@ def routes(service: ConsumingService) -> APIRouter:
     view, app = service.read_model, service.app
     assert isinstance(view, Investigations) and isinstance(app, CapaApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
-    router = APIRouter(dependencies=[Depends(service.current_actor)])
+    router = APIRouter(
+        dependencies=[Depends(service.current_actor)], route_class=command_routes(app)
+    )
     Caller = Annotated[Actor, Depends(service.current_actor)]
 
     def case_out(case_id: UUID) -> dict[str, Any]:

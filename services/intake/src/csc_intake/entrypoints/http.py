@@ -31,6 +31,7 @@ from csc_messaging.problems import install_problems
 from csc_messaging.rules import found
 from csc_messaging.runtime import probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.writes import command_routes
 
 
 def create_app(settings: ServiceSettings | None = None, intake: Intake | None = None) -> FastAPI:
@@ -69,7 +70,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
     )
     current_actor = authenticator(TokenVerifier(intake.settings.auth))
     Caller = Annotated[Actor, Depends(current_actor)]
-    api = APIRouter(dependencies=[Depends(current_actor)])
+    api = APIRouter(dependencies=[Depends(current_actor)], route_class=command_routes(intake.app))
     run = intake.app
     view = intake.view
 

@@ -26,6 +26,7 @@ from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.writes import command_routes
 from csc_returns import commands as c
 from csc_returns.application import ReturnsApplication
 from csc_returns.bootstrap import RETURNS
@@ -43,7 +44,9 @@ def routes(service: ConsumingService) -> APIRouter:
     view, app = service.read_model, service.app
     assert isinstance(view, ReturnCases) and isinstance(app, ReturnsApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
-    router = APIRouter(dependencies=[Depends(service.current_actor)])
+    router = APIRouter(
+        dependencies=[Depends(service.current_actor)], route_class=command_routes(app)
+    )
     Caller = Annotated[Actor, Depends(service.current_actor)]
 
     def case_out(case_id: UUID) -> dict[str, Any]:

@@ -92,6 +92,7 @@ class Clock(Aggregate):
         reason: str
         note: str | None
         actor: Actor
+        request_key: str | None = None
 
     class Resumed(Aggregate.Event):
         case_id: UUID
@@ -103,6 +104,7 @@ class Clock(Aggregate):
         due_at: datetime
         escalate_at: datetime
         actor: Actor
+        request_key: str | None = None
 
     class Warned(Aggregate.Event):
         case_id: UUID
@@ -176,6 +178,7 @@ class Clock(Aggregate):
         self.paused_total = timedelta(0)
         self.warned = self.breached = self.escalated = False
         self.met_at: datetime | None = None
+        self.request_keys: set[str] = set()
 
     @classmethod
     def start(
@@ -313,7 +316,18 @@ class Clock(Aggregate):
             fired += 1
         return fired
 
-    def pause(self, *, at: datetime, reason: str, note: str | None, actor: Actor) -> None:
+    def has_handled(self, request_key: str | None) -> bool:
+        return request_key is not None and request_key in self.request_keys
+
+    def pause(
+        self,
+        *,
+        at: datetime,
+        reason: str,
+        note: str | None,
+        actor: Actor,
+        request_key: str | None = None,
+    ) -> None:
         if not self.is_open:
             raise ClockRuleViolation("the clock is met; there is nothing to pause")
         if self.paused_at is not None:
@@ -333,9 +347,16 @@ class Clock(Aggregate):
                 field="at",
             )
         self.advance(at)
-        self._paused(**self._ids(), paused_at=at, reason=reason, note=note, actor=actor)
+        self._paused(
+            **self._ids(),
+            paused_at=at,
+            reason=reason,
+            note=note,
+            actor=actor,
+            request_key=request_key,
+        )
 
-    def resume(self, *, at: datetime, actor: Actor) -> None:
+    def resume(self, *, at: datetime, actor: Actor, request_key: str | None = None) -> None:
         if self.paused_at is None:
             raise ClockRuleViolation("the clock is not paused")
         if at < self.paused_at:
@@ -359,6 +380,7 @@ class Clock(Aggregate):
             due_at=moved(self.due_at),
             escalate_at=moved(self.escalate_at),
             actor=actor,
+            request_key=request_key,
         )
 
     def meet(self, *, at: datetime, by_event: UUID) -> None:
@@ -388,8 +410,10 @@ class Clock(Aggregate):
         reason: str,
         note: str | None,
         actor: Actor,
+        request_key: str | None = None,
     ) -> None:
         self.paused_at = paused_at
+        self._seen(request_key)
 
     @event(Resumed)
     def _resumed(
@@ -404,10 +428,17 @@ class Clock(Aggregate):
         due_at: datetime,
         escalate_at: datetime,
         actor: Actor,
+        request_key: str | None = None,
     ) -> None:
         self.paused_at = None
         self.paused_total += timedelta(seconds=paused_seconds)
         self.warn_at, self.due_at, self.escalate_at = warn_at, due_at, escalate_at
+        self._seen(request_key)
+
+    def _seen(self, request_key: str | None) -> None:
+        # Events stored before pause and resume took an Idempotency-Key carry none.
+        if request_key:
+            self.request_keys.add(request_key)
 
     @event(Warned)
     def _warned(

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from csc_contracts import Actor, Department, UtcDatetime
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.commands import not_future
-from csc_messaging.params import MONTH_PATTERN
+from csc_messaging.params import MONTH_PATTERN, IdempotencyKey
 from csc_messaging.rules import RuleViolation
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.writes import command_routes
 from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA
 from csc_sla.domain import ClockRuleViolation
@@ -51,7 +52,9 @@ def routes(service: ConsumingService) -> APIRouter:
     board, app = service.read_model, service.app
     assert isinstance(board, ClockBoard) and isinstance(app, SlaApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
-    router = APIRouter(dependencies=[Depends(service.current_actor)])
+    router = APIRouter(
+        dependencies=[Depends(service.current_actor)], route_class=command_routes(app)
+    )
     Caller = Annotated[Actor, Depends(service.current_actor)]
 
     @router.get("/clocks", tags=["clocks"])
@@ -95,22 +98,26 @@ def routes(service: ConsumingService) -> APIRouter:
         return _found(board.clock(str(clock_id)), f"clock {clock_id}")
 
     @router.post("/clocks/{clock_id}/pause", tags=["clocks"])
-    def pause(clock_id: UUID, body: Pause, actor: Caller) -> dict[str, Any]:
+    def pause(
+        clock_id: UUID, body: Pause, actor: Caller, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
         """Stop the clock, saying why; the paused time does not count."""
 
         def do() -> Any:
             at = not_future(body.at, app.now(), "at")
-            return app.pause(clock_id, body.reason, body.note, actor, at)
+            return app.pause(clock_id, body.reason, body.note, actor, at, key=key)
 
         return change(clock_id, actor, "pause", do)
 
     @router.post("/clocks/{clock_id}/resume", tags=["clocks"])
-    def resume(clock_id: UUID, actor: Caller, body: Resume | None = None) -> dict[str, Any]:
+    def resume(
+        clock_id: UUID, actor: Caller, body: Resume | None = None, key: IdempotencyKey = None
+    ) -> dict[str, Any]:
         """Start counting again; deadlines move by the paused time."""
 
         def do() -> Any:
             at = not_future(body.at if body else None, app.now(), "at")
-            return app.resume(clock_id, actor, at)
+            return app.resume(clock_id, actor, at, key=key)
 
         return change(clock_id, actor, "resume", do)
 
