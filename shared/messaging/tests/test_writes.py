@@ -203,8 +203,8 @@ def test_a_write_that_keeps_conflicting_is_refused_409(tmp_path: Path, monkeypat
 
     response = api(tmp_path, endpoint).post("/notes", headers=headers())
     assert response.status_code == 409
-    detail = response.json()["detail"][0]
-    assert detail["rule"] == "concurrency" and "nothing of it was recorded" in detail["msg"]
+    problem = response.json()
+    assert problem["clause"] == "concurrency" and "nothing of it was recorded" in problem["detail"]
     assert len(runs) == CONFLICT_ATTEMPTS
 
 
@@ -222,4 +222,4 @@ def test_a_key_over_http_replays_refuses_and_belongs_to_its_user(tmp_path: Path)
     someone = client.post("/notes", json={"a": 2}, headers=headers("zhao.min", key="k"))
     assert [r.status_code for r in (first, again, other, someone)] == [201, 200, 422, 201]
     assert [r.json()["replay"] for r in (first, again, someone)] == [False, True, False]
-    assert other.json()["detail"][0]["loc"] == "Idempotency-Key"
+    assert other.json()["errors"][0]["loc"] == ["header", "Idempotency-Key"]

@@ -78,8 +78,7 @@ def test_parallel_writers_on_one_case_record_one_step_and_refuse_the_rest(
     assert codes.count(201) == 1
     for response in responses:
         if response.status_code == 409:
-            rule = response.json()["detail"][0]["rule"]
-            assert rule in ("4.3.2.1", "concurrency"), response.text
+            assert response.json()["clause"] in ("4.3.2.1", "concurrency"), response.text
     timeline = [t["event"] for t in one.get(f"/cases/{case}/timeline").json()]
     assert timeline.count("ReturnConfirmationRequested") == 1
     assert one.events() == before + 1

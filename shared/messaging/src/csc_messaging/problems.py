@@ -151,6 +151,8 @@ def _rule_location(request: Request, field: str) -> list[str | int]:
         return ["path", field]
     if field in request.query_params:
         return ["query", field]
+    if field in request.headers:
+        return ["header", field]
     return ["body", field]
 
 
