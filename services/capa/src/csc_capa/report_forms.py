@@ -902,6 +902,7 @@ SAMPLE_CAPA: Mapping[str, Any] = {
         {
             "sha256": "9f" * 32,
             "filename": "crack-photos.zip",
+            "original_filename": "D:\\质量\\crack-photos.zip",
             "media_type": "application/zip",
             "size": 2_048_000,
             "description": "Photos of cracks at the gate",

@@ -132,6 +132,9 @@ class Investigation(Aggregate):
         size: int
         description: str | None
         request_no: int | None
+        # The name as sent, folders and all; ``filename`` is its safe base name.
+        # Absent from events recorded before names were made safe.
+        original_filename: str | None = None
 
         def change(self, case: Investigation) -> None:
             case.evidence.add(self.sha256)
@@ -410,6 +413,7 @@ class Investigation(Aggregate):
         *,
         sha256: str,
         filename: str,
+        original_filename: str,
         media_type: str,
         size: int,
         description: str | None,
@@ -430,6 +434,7 @@ class Investigation(Aggregate):
             self.EvidenceReceived,
             sha256=sha256,
             filename=filename,
+            original_filename=original_filename,
             media_type=media_type,
             size=size,
             description=description,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from csc_contracts import Actor, Department
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.downloads import attachment
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_sla.application import SlaApplication
@@ -113,11 +114,8 @@ def routes(service: ConsumingService) -> APIRouter:
         report, digest, position = report_snapshot(month, customer)
         form = monthly_report_form(report, digest=digest, position=position, generated_at=app.now())
         content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
-        return Response(
-            content,
-            media_type=PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{filename(report, kind)}"'},
-        )
+        media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
+        return attachment(content, media_type, filename(report, kind))
 
     # Registered before the JSON report: its {month} would match "2026-10.pdf" too
     # and answer 422, the suffix failing its month pattern.
