@@ -573,3 +573,28 @@ def test_4_3_4_the_customers_format_applies_unless_the_case_overrides_it(desk: C
     assert (row["report_format"], row["report_format_source"]) == ("cpar", "case")
     xlsx = desk.get(f"/investigations/{case}/report.xlsx", params={"format": "8d"})
     assert xlsx.status_code == 200 and "8d.xlsx" in xlsx.headers["content-disposition"]
+
+
+def test_4_3_4_a_customer_template_over_the_bounds_is_refused_when_saved(desk: CapaDesk) -> None:
+    from csc_capa.report_forms import EXAMPLE_TEMPLATE
+
+    def register(template: str) -> Any:
+        return desk.http.put(
+            "/report-formats/OEM-001",
+            json={"format": "customer", "template": template},
+            headers=auth("quality", key=hashlib.sha256(template.encode()).hexdigest()),
+        )
+
+    before = desk.events()
+    burns = (
+        "# A | A\n{% for a in range(3000) %}{% for b in range(3000) %}{{ b }}{% endfor %}"
+        "{% endfor %}"
+    )
+    assert "more than 50,000 steps" in refused(register(burns), 422, "4.3.4")
+    deep = ("# A | A\n{% for a in capa.actions %}{% for d in capa.d4 %}{% for c in capa.contacts %}"
+            "{% endfor %}{% endfor %}{% endfor %}")  # fmt: skip
+    assert "loops nest 3 deep" in refused(register(deep), 422, "4.3.4")
+    large = "# A | A\nx: 1\n{# " + "x" * 70_000 + " #}"
+    assert "at most 65,536 bytes" in refused(register(large), 422, "4.3.4")
+    assert desk.events() == before
+    assert register(EXAMPLE_TEMPLATE).status_code == 201
