@@ -62,6 +62,15 @@ MARKUP = re.compile(
     rb"|<title|<b|<body|<br|<p|<!--|<\?xml|<svg)(\s|>|/)",
     re.IGNORECASE,
 )
+# ISO base media files (HEIF photos, MP4 and QuickTime videos) name what they are by the
+# brands of their first box (ISO/IEC 14496-12 4.3, 23008-12 for HEIF); puremagic knows
+# only some of them, a phone's HEIC often opens with "mif1".
+BRANDS = {
+    "image/heif": {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"},
+    "video/mp4": {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1",
+                  b"M4V ", b"dash"},
+    "video/quicktime": {b"qt  "},
+}  # fmt: skip
 FALLBACK_NAME = "evidence"
 MAX_NAME_BYTES = 200
 
@@ -85,6 +94,10 @@ def found_types(data: bytes) -> list[str]:
     except puremagic.PureError:
         matches = []
     names = [m.mime_type for m in matches if m.mime_type]
+    brands = _brands(data)
+    # The major brand says what the file is first; heic before mp4 when both are named.
+    names += [kind for kind, known in BRANDS.items() if brands[:1] and brands[0] in known]
+    names += [kind for kind, known in BRANDS.items() if known & set(brands)]
     if MARKUP.match(data[:512]):
         names.insert(0, "text/html")
     return list(dict.fromkeys(names))
@@ -107,6 +120,14 @@ def content_problem(data: bytes, declared: str) -> str | None:
     if part is not None and not _has_part(data, part):
         return f"its content is not a package of {declared} (it has no {part})"
     return None
+
+
+def _brands(data: bytes) -> list[bytes]:
+    """The major and compatible brands of an ISO base media file's ftyp box, else none."""
+    if data[4:8] != b"ftyp":
+        return []
+    size = min(int.from_bytes(data[:4], "big"), len(data), 4096)
+    return [data[8:12], *(data[i : i + 4] for i in range(16, size - 3, 4))]
 
 
 def _text(data: bytes) -> str | None:
