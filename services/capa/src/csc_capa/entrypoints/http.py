@@ -134,7 +134,9 @@ def routes(service: ConsumingService) -> APIRouter:
         """Evidence from the customer: the file's bytes as the body, its type as Content-Type.
 
         Stored by SHA-256 (in the event; bytes in the evidence store); too large → 413,
-        a type evidence may not have → 415, each saying why.
+        a type evidence may not have, or bytes that are not of the declared type → 415,
+        each saying why. The file name is kept as sent (``original_filename``) and used
+        as a safe base name (``filename``): no folders, no control characters.
         """
         limit = app.max_evidence_bytes
         declared = request.headers.get("content-length")
