@@ -1,4 +1,7 @@
-"""The README's first command: `csc up` starts a real Kafka and the four services."""
+"""The README's first command: `csc up` starts a real Kafka and the four services.
+
+A service that dies is restarted with back-off and reported, and the rest go on.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -61,6 +65,25 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
             )
         )
         assert clocks[0]["clock"] == "reply"
+
+        # capa dies: it is reported and started again with back-off; the others go on.
+        capa = base + 2
+        for exits, delay in ((1, "1s"), (2, "2s")):
+            os.kill(_service_pid("capa", capa), signal.SIGKILL)
+            wait_until(partial(_printed, tmp_path / "up.log", "capa exited", exits), 30)
+            assert (
+                f"capa exited with code -9; restarting it in {delay} (restart {exits} in a row)"
+                in _read(tmp_path / "up.log")
+            )
+            assert marketing.post("/complaints", json=complaint(1 + exits)).status_code == 201
+            assert marketing.get(f"http://127.0.0.1:{base + 3}/readyz").status_code == 200
+            wait_until(partial(_printed, tmp_path / "up.log", "capa is up again", exits), 60)
+            assert up.poll() is None
+        assert marketing.get(f"http://127.0.0.1:{capa}/readyz").status_code == 200
+        printed = _read(tmp_path / "up.log")
+        assert "Stopping" not in printed and printed.count("capa restarted (pid ") == 2
+        for service in ("intake", "returns", "sla"):
+            assert f"{service} exited" not in printed
     finally:
         os.killpg(up.pid, signal.SIGINT)
         assert up.wait(timeout=90) == 0, _read(tmp_path / "up.log")
@@ -68,6 +91,23 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     time.sleep(0.5)
     for port in range(base, base + 4):
         assert _free(port), f"port {port} still in use after csc up stopped"
+
+
+def _service_pid(service: str, port: int) -> int:
+    """The process serving ``service`` on ``port``, found by its command line."""
+    wanted = [sys.executable, "-m", f"csc_{service}", "serve", "--port", str(port)]
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode().split("\0")[:-1]
+        except (OSError, ValueError):
+            continue
+        if argv == wanted:
+            return int(proc.name)
+    raise AssertionError(f"no process serves {service} on port {port}")
+
+
+def _printed(path: Path, text: str, times: int) -> bool:
+    return _read(path).count(text) == times
 
 
 def _read(path: Path) -> str:

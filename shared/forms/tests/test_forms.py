@@ -181,3 +181,66 @@ def test_a_named_font_that_is_missing_falls_back(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setenv("CSC_FORMS_CJK_FONT", "/nonexistent/font.ttf")
     assert cjk_font_file() is None
+
+
+# What a user typed is data in every cell, whatever it is ----------------------------------
+
+FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-2+3", "@SUM(A1:A9)",
+            "=1", "#N/A", "#REF!", "\t=1"]  # fmt: skip
+UNWRITABLE = "客户\x00名\x01称\x0b\x1f \ud800 \ufffe\uffff end"
+
+
+def user_text_form(text: str) -> Form:
+    """``text`` in every place a form takes what a user typed."""
+    return Form(
+        title_zh="表",
+        title_en="Form",
+        number="CSC-F-01",
+        fields=[HeaderField("顾客", "Customer", text)],
+        sections=[
+            Section("记录", "Records", [Column("内容", "Text"), Column("数", "N")], [[text, 1]])
+        ],
+        signatures=PREPARED_REVIEWED_APPROVED,
+        footer=f"Generated for {text}",
+    )
+
+
+def string_cells(document: bytes) -> dict[str, tuple[object, str]]:
+    sheet = sheet_of(document)
+    return {
+        c.coordinate: (c.value, c.data_type) for row in sheet.iter_rows() for c in row if c.value
+    }
+
+
+@pytest.mark.parametrize("text", FORMULAS)
+def test_text_that_looks_like_a_formula_stays_text(text: str) -> None:
+    cells = string_cells(render_xlsx(user_text_form(text)))
+    written = [(value, kind) for value, kind in cells.values() if value == text]
+    assert len(written) == 2, cells  # the header field and the table cell
+    assert all(kind == "s" for _, kind in written)
+    assert not [v for v, kind in cells.values() if kind in ("f", "e")]
+    sheet = sheet_of(render_xlsx(user_text_form(text)))
+    # Marked as text for the spreadsheet program too, so editing the cell keeps it text.
+    marked = [c for row in sheet.iter_rows() for c in row if c.value == text]
+    assert all(c.quotePrefix for c in marked) == text.startswith(("=", "+", "-", "@", "\t"))
+
+
+def test_characters_a_worksheet_cannot_hold_are_replaced_in_every_renderer() -> None:
+    expected = "客户\ufffd名\ufffd称\ufffd\ufffd \ufffd \ufffd\ufffd end"
+    document = render_xlsx(user_text_form(UNWRITABLE))
+    values = [value for value, _ in string_cells(document).values()]
+    assert values.count(expected) == 2, values
+    sheet = sheet_of(document)
+    footer = sheet.oddFooter
+    assert footer is not None and expected in (footer.left.text or "")
+    pages = pdf_pages(render_pdf(user_text_form(UNWRITABLE)))
+    assert "end" in "".join(pages) and "客户" in "".join(pages)
+
+
+def test_a_text_longer_than_a_page_goes_on_over_the_next_pages() -> None:
+    text = "Cracks found at the gate on every housing of the lot. " * 150  # 8,100 characters
+    pages = pdf_pages(render_pdf(user_text_form(text)))
+    assert len(pages) >= 3 and "lot. Cracks" in pages[-1]
+    cells = string_cells(render_xlsx(user_text_form("x" * 40_000)))
+    kept = [v for v, _ in cells.values() if str(v).startswith("xxx")]
+    assert kept == ["x" * 32_766 + "…"] * 2  # a cell holds 32,767 characters

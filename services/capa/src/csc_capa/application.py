@@ -20,6 +20,7 @@ from eventsourcing.application import ProcessingEvent
 from csc_capa import commands as c
 from csc_capa.blobs import BlobStore
 from csc_capa.domain import CustomerReportFormat, Investigation, RuleViolation, format_id
+from csc_capa.evidence import content_problem, safe_filename
 from csc_capa.permissions import authorize, authorize_implementation, authorize_on_case
 from csc_contracts import (
     Actor,
@@ -41,7 +42,7 @@ T = TypeVar("T")
 
 
 class EvidenceRefused(Exception):
-    """An upload the evidence rules refuse: ``status`` 413 (too large) or 415 (type)."""
+    """An upload the evidence rules refuse: ``status`` 413 (too large) or 415 (type, content)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -199,9 +200,14 @@ class CapaApplication(ConsumerApplication):
         actor: Actor,
         key: str | None = None,
     ) -> tuple[Investigation, str]:
-        """Store the bytes by their hash, then record their arrival (4.4.3)."""
+        """Store the bytes by their hash, then record their arrival (4.4.3).
+
+        The name is kept as sent and, for every use, as a safe base name; the
+        declared type is taken only when the bytes are of it.
+        """
         authorize("receive_evidence", actor)
         media_type = media_type.split(";")[0].strip().lower()
+        original, filename = filename, safe_filename(filename)
         if not data:
             raise EvidenceRefused(422, "the upload is empty: send the file's bytes as the body")
         if len(data) > self.max_evidence_bytes:
@@ -215,6 +221,9 @@ class CapaApplication(ConsumerApplication):
             raise EvidenceRefused(
                 415, f"{filename} is {media_type or 'of no type'}; evidence may be {allowed}"
             )
+        problem = content_problem(data, media_type)
+        if problem is not None:
+            raise EvidenceRefused(415, f"{filename} is sent as {media_type}, but {problem}")
         if self.blobs is None:
             raise RuntimeError("capa has no evidence store")
         with self.lock:
@@ -231,6 +240,7 @@ class CapaApplication(ConsumerApplication):
             lambda case: case.receive_evidence(
                 sha256=digest,
                 filename=filename,
+                original_filename=original,
                 media_type=media_type,
                 size=len(data),
                 description=description,

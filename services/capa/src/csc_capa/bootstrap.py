@@ -6,26 +6,11 @@ from pydantic import Field
 
 from csc_capa.application import CapaApplication
 from csc_capa.blobs import blob_store
+from csc_capa.evidence import EVIDENCE_TYPES, known_types
 from csc_capa.projections import Investigations
 from csc_capa.public import to_public
 from csc_messaging.runtime import ConsumerSpec
 from csc_messaging.settings import ServiceSettings
-
-# What customers send as evidence (4.4.3): photos, scans, videos, reports, measurements.
-EVIDENCE_TYPES = (
-    "image/jpeg",
-    "image/png",
-    "image/heic",
-    "image/webp",
-    "image/tiff",
-    "application/pdf",
-    "video/mp4",
-    "video/quicktime",
-    "text/plain",
-    "text/csv",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-)
 
 
 class CapaSettings(ServiceSettings):
@@ -39,7 +24,11 @@ class CapaSettings(ServiceSettings):
         default=None, description="An S3-compatible endpoint (MinIO, Ceph); AWS when unset."
     )
     evidence_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1)
-    evidence_media_types: list[str] = Field(default_factory=lambda: list(EVIDENCE_TYPES))
+    evidence_media_types: list[str] = Field(
+        default_factory=lambda: list(EVIDENCE_TYPES),
+        description="The evidence types accepted, each checked against the file's content: "
+        "a subset of " + ", ".join(EVIDENCE_TYPES) + ".",
+    )
 
 
 def _application(settings: ServiceSettings, env: dict[str, str]) -> CapaApplication:
@@ -48,7 +37,7 @@ def _application(settings: ServiceSettings, env: dict[str, str]) -> CapaApplicat
         env=env,
         blobs=blob_store(s.evidence_store, s.data_dir, s.evidence_s3_endpoint),
         max_evidence_bytes=s.evidence_max_bytes,
-        evidence_media_types=frozenset(t.lower() for t in s.evidence_media_types),
+        evidence_media_types=known_types(s.evidence_media_types),
     )
 
 

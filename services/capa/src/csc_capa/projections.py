@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from csc_capa.domain import CustomerReportFormat, Investigation, capa_no
+from csc_capa.evidence import safe_filename
 from csc_capa.public import occurred_at, to_public
 from csc_contracts.capa import ReportFormat
 from csc_messaging.readmodel import ReadModel
@@ -128,7 +129,9 @@ class Investigations(ReadModel):
             row["evidence"].append(
                 {
                     "sha256": e.sha256,
-                    "filename": e.filename,
+                    # Events from before names were made safe carry the name as sent.
+                    "filename": safe_filename(e.filename),
+                    "original_filename": e.original_filename or e.filename,
                     "media_type": e.media_type,
                     "size": e.size,
                     "description": e.description,

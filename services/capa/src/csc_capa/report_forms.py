@@ -39,23 +39,37 @@ before closure, ``capa.d4[-1]`` before a root cause) prints as "—", and so
 does anything read from it, so a template renders at every stage of a CAPA;
 a name the CAPA does not have (a typo) is an error. ``validate_template``
 renders a template against ``SAMPLE_CAPA`` before it is registered and names
-the line of what is wrong. The example, ``EXAMPLE_TEMPLATE``::
+the line of what is wrong.
+
+A template's cost is bounded, so no customer's format can stall capa: it is
+at most 64 KiB, its loops nest at most two deep (a loop in a loop; a
+``recursive`` loop is refused), and one render takes at most ``MAX_STEPS``
+steps (each loop iteration, call and filter is one), makes no value longer
+than ``MAX_VALUE`` characters or items and no report longer than
+``MAX_OUTPUT``. A template over any bound is refused when it is registered,
+saying which bound; to find the ones only a large CAPA reaches, it is also
+rendered against ``LARGE_SAMPLE_CAPA``, the sample with every list many times
+over. The example, ``EXAMPLE_TEMPLATE``::
 
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import string
 import textwrap
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from jinja2 import ChainableUndefined, StrictUndefined, TemplateSyntaxError, Undefined
+from jinja2 import ChainableUndefined, StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.nodes import EvalContext
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 from csc_contracts import Department
 from csc_contracts.intake import RemedialMeasure
@@ -540,9 +554,13 @@ EXAMPLE_TEMPLATE = """\
 # The example, shown in this module's documentation as it is.
 __doc__ = (__doc__ or "") + textwrap.indent(EXAMPLE_TEMPLATE, "    ")
 
-MAX_TEMPLATE = 100_000  # characters of template
+MAX_TEMPLATE_BYTES = 64 * 1024  # of UTF-8, when a template is registered
+MAX_LOOP_DEPTH = 2  # a loop inside a loop
+MAX_STEPS = 50_000  # loop iterations, calls and filters one render may take
 MAX_OUTPUT = 1_000_000  # characters a template may render
-MAX_REPEAT = 100_000  # items or characters one "*" may make
+MAX_VALUE = 100_000  # characters or items one value may have
+MAX_REPEAT = MAX_VALUE  # items or characters one "*" may make
+MAX_NUMBER_ARGUMENT = 10_000  # a width, a count, a length given to a call or filter
 MAX_POWER_BITS = 10_000
 SAMPLE_NOW = datetime(2027, 1, 22, 2, 0, tzinfo=UTC)
 _SOURCE = "<template>"
@@ -585,12 +603,26 @@ def customer_form(
 def validate_template(template: str) -> None:
     """Refuses a template that would not make a report, naming the line: raises TemplateProblem.
 
-    It must compile, render against ``SAMPLE_CAPA`` (so a name the CAPA does not
-    have is found now, not when QC prints) and lay out as the module describes.
+    It must be within the bounds (the module's docstring), compile, render
+    against ``SAMPLE_CAPA`` (so a name the CAPA does not have is found now, not
+    when QC prints) and against ``LARGE_SAMPLE_CAPA`` within the render's
+    bounds, and lay out as the module describes.
     """
+    size = len(template.encode())
+    if size > MAX_TEMPLATE_BYTES:
+        raise TemplateProblem(
+            f"the template is {size:,} bytes; a template may be at most "
+            f"{MAX_TEMPLATE_BYTES:,} bytes (64 KiB)"
+        )
     fields, sections = _layout(_render(template, SAMPLE_CAPA, SAMPLE_NOW))
     if not fields and not sections:
         raise TemplateProblem("the template renders no fields and no sections")
+    try:
+        _render(template, LARGE_SAMPLE_CAPA, SAMPLE_NOW)
+    except TemplateProblem as problem:
+        raise TemplateProblem(
+            f"{problem} (rendering a large CAPA: {LARGE_SAMPLE_SIZE})"
+        ) from problem
 
 
 class NotRecorded(ChainableUndefined):
@@ -602,10 +634,34 @@ class NotRecorded(ChainableUndefined):
         return EMPTY_CELL
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """Jinja2's sandbox, with nothing recorded yet read as such and no runaway arithmetic."""
+class TooMuchWork(SecurityError):
+    """A render past one of the bounds on a template's work (the module's docstring)."""
 
-    intercepted_binops = frozenset({"*", "**"})
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's sandbox, with nothing recorded yet read as such and its work bounded.
+
+    One environment renders one template once: ``steps`` counts what it did.
+    Loops are counted through ``_Counted`` (the template's loops iterate
+    through it), calls through ``call``, filters through their wrappers, and
+    every operation that can make a long value from short ones ("*", "**",
+    "+", "%", "~", str.format, replace, any number given as a width or count)
+    is checked before it runs.
+    """
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.steps = 0
+
+    def spend(self, steps: int = 1) -> None:
+        self.steps += steps
+        if self.steps > MAX_STEPS:
+            raise TooMuchWork(
+                f"rendering takes more than {MAX_STEPS:,} steps (loop iterations, calls and "
+                "filters); loop over fewer items or do less in each"
+            )
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         return _not_recorded(obj, attribute, super().getattr(obj, attribute))
@@ -614,6 +670,7 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return _not_recorded(obj, argument, super().getitem(obj, argument))
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        self.spend()
         ints = isinstance(left, int) and isinstance(right, int)
         if operator == "**" and ints and right > 0 and left.bit_length() * right > MAX_POWER_BITS:
             raise SecurityError("the power is too large")
@@ -622,7 +679,147 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 sized = isinstance(seq, str | list | tuple) and isinstance(times, int)
                 if sized and len(seq) * times > MAX_REPEAT:
                     raise SecurityError("the repetition is too long")
+        if operator == "+" and _sized(left) and _sized(right):
+            _check_size(len(left) + len(right))
+        if operator == "%" and isinstance(left, str):
+            _check_percent_format(left, right)
         return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        __self.spend()
+        _check_arguments(args, kwargs)
+        target = getattr(__obj, "__wrapped__", __obj)
+        owner, name = getattr(target, "__self__", None), getattr(target, "__name__", "")
+        if isinstance(owner, str) and name in ("format", "format_map"):
+            _check_brace_format(owner)
+        if isinstance(owner, str) and name == "replace":
+            _check_replace(owner, *args)
+        result = super().call(__context, __obj, *args, **kwargs)
+        if _sized(result):
+            _check_size(len(result))
+        return result
+
+    def counted(self, items: Any) -> Iterator[Any]:
+        for item in items:
+            self.spend()
+            yield item
+
+    def sized(self, value: Any) -> Any:
+        if _sized(value):
+            _check_size(len(value))
+        return value
+
+
+def _sized(value: Any) -> bool:
+    return isinstance(value, str | list | tuple)
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_VALUE:
+        raise TooMuchWork(f"a value of more than {MAX_VALUE:,} characters or items")
+
+
+def _check_number(value: Any) -> None:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_NUMBER_ARGUMENT:
+        raise TooMuchWork(
+            f"a width, count or length of {value:,}; at most {MAX_NUMBER_ARGUMENT:,} is allowed"
+        )
+
+
+def _check_arguments(args: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+    for value in (*args, *kwargs.values()):
+        _check_number(value)
+
+
+_PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+
+
+def _check_percent_format(text: str, values: Any) -> None:
+    """``"%9999999d" % 1`` would make a value of that width before any size is seen."""
+    for width, precision in _PERCENT_SPEC.findall(text):
+        for number in (width, precision):
+            if number == "*":
+                raise TooMuchWork("a width given as '*' in a % format")
+            if number:
+                _check_number(int(number))
+
+
+def _check_brace_format(text: str) -> None:
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError:
+        return  # str.format will say what is wrong with it
+    for _, _, spec, _ in parsed:
+        for number in re.findall(r"\d+", spec or ""):
+            _check_number(int(number))
+
+
+def _check_replace(text: str, old: Any = None, new: Any = None, *_: Any) -> None:
+    if isinstance(old, str) and isinstance(new, str):
+        count = text.count(old) if old else len(text) + 1
+        _check_size(len(text) + count * max(0, len(new) - len(old)))
+
+
+def _filter(env: _Sandbox, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that counts as a step and whose numbers and result are in bounds."""
+
+    @functools.wraps(function)  # keeps Jinja2's pass_context / pass_environment mark
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        env.spend()
+        values = [a for a in args if not isinstance(a, Context | EvalContext | _Sandbox)]
+        _check_arguments(values[1:], kwargs)
+        if name == "format" and values and isinstance(values[0], str):
+            _check_percent_format(values[0], values[1:])
+        if name == "replace" and values and isinstance(values[0], str):
+            _check_replace(*values[:3])
+        result = function(*args, **kwargs)
+        return env.sized(result)
+
+    return bounded
+
+
+class _Bounded(NodeTransformer):
+    """Loops iterate through the environment's counter; a concatenation is size-checked."""
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        self.generic_visit(node)
+        assert isinstance(node.iter, nodes.Expr)
+        node.iter = _through(node.iter, "csc_counted")
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)
+        return _through(node, "csc_sized")
+
+
+def _through(node: nodes.Expr, name: str) -> nodes.Expr:
+    wrapped = nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
+    if node.environment is not None:
+        wrapped.set_environment(node.environment)
+    return wrapped
+
+
+def _check_shape(template: nodes.Template) -> None:
+    """Loops nest at most MAX_LOOP_DEPTH deep; a recursive loop has no depth bound at all."""
+
+    def walk(node: nodes.Node, depth: int) -> None:
+        for child in node.iter_child_nodes():
+            inner = depth
+            if isinstance(child, nodes.For):
+                inner += 1
+                if child.recursive:
+                    raise TemplateProblem(
+                        f"line {child.lineno}: a recursive loop is not allowed (its depth has "
+                        "no bound); loop over the items themselves"
+                    )
+                if inner > MAX_LOOP_DEPTH:
+                    raise TemplateProblem(
+                        f"line {child.lineno}: loops nest {inner} deep; a template may nest "
+                        f"them at most {MAX_LOOP_DEPTH} deep (a loop inside a loop)"
+                    )
+            walk(child, inner)
+
+    walk(template, 0)
 
 
 def _not_recorded(obj: Any, name: Any, value: Any) -> Any:
@@ -682,15 +879,22 @@ def _environment() -> _Sandbox:
         "last": _last,
     }
     env.filters.update(filters)
+    for name, function in list(env.filters.items()):
+        env.filters[name] = _filter(env, name, function)
+    env.filters["csc_counted"] = env.counted
+    env.filters["csc_sized"] = env.sized
+    # lipsum(n) writes n paragraphs of filler: nothing a report needs, and a way around
+    # the size bounds.
+    env.globals.pop("lipsum", None)
     return env
 
 
 def _render(template: str, capa: Mapping[str, Any], now: datetime) -> str:
-    if len(template) > MAX_TEMPLATE:
-        raise TemplateProblem(f"the template is longer than {MAX_TEMPLATE} characters")
     env = _environment()
     try:
-        compiled = env.from_string(template)
+        parsed = env.parse(template)
+        _check_shape(parsed)
+        compiled = env.from_string(_Bounded().visit(parsed))
     except TemplateSyntaxError as error:
         raise TemplateProblem(f"line {error.lineno}: {error.message}") from error
     try:
@@ -705,7 +909,12 @@ def _render(template: str, capa: Mapping[str, Any], now: datetime) -> str:
         raise
     except Exception as error:  # anything a user's template can raise is its problem
         where = _template_line(error)
-        what = "not allowed" if isinstance(error, SecurityError) else type(error).__name__
+        if isinstance(error, TooMuchWork):
+            what = "too much work"
+        elif isinstance(error, SecurityError):
+            what = "not allowed"
+        else:
+            what = type(error).__name__
         raise TemplateProblem(f"{where}{what}: {error}") from error
     return "".join(out)
 
@@ -902,6 +1111,7 @@ SAMPLE_CAPA: Mapping[str, Any] = {
         {
             "sha256": "9f" * 32,
             "filename": "crack-photos.zip",
+            "original_filename": "D:\\质量\\crack-photos.zip",
             "media_type": "application/zip",
             "size": 2_048_000,
             "description": "Photos of cracks at the gate",
@@ -1076,8 +1286,29 @@ SAMPLE_CAPA: Mapping[str, Any] = {
     "report_format_source": "customer",
 }
 
+LARGE_SAMPLE_TIMES = 20
+
+
+def _many(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_many(item) for _ in range(LARGE_SAMPLE_TIMES) for item in value]
+    if isinstance(value, dict):
+        return {key: _many(item) for key, item in value.items()}
+    return value
+
+
+# The sample with every list (actions, rounds, contacts, team members ...) 20 times over:
+# a template's cost on a large CAPA is known when it is registered, not when QC prints one.
+LARGE_SAMPLE_CAPA: Mapping[str, Any] = _many(SAMPLE_CAPA)
+LARGE_SAMPLE_SIZE = (
+    f"{len(LARGE_SAMPLE_CAPA['actions'])} actions, {len(LARGE_SAMPLE_CAPA['d4'])} root-cause "
+    f"rounds, {len(LARGE_SAMPLE_CAPA['contacts'])} contacts, every list {LARGE_SAMPLE_TIMES} "
+    "times the sample's"
+)
+
 __all__: Sequence[str] = (
     "EXAMPLE_TEMPLATE",
+    "LARGE_SAMPLE_CAPA",
     "SAMPLE_CAPA",
     "TemplateProblem",
     "cpar_form",

@@ -26,6 +26,8 @@ from csc_devkit.desk import SECRET, Desk, auth, refused
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 LOT = "L2026-11-07"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(17)
 CUSTOMER = pub.CustomerRef(code="OEM-001", name="Dongfeng Motor", oem=True)
 MARKETING = Actor(user="li.wei", department=Department.MARKETING)
 
@@ -211,7 +213,7 @@ def test_4_4_3_evidence_is_stored_by_content_and_refused_with_a_reason(desk: Cap
     assert wrong_type.status_code == 415
     assert "application/x-msdownload" in wrong_type.json()["detail"]
     assert desk.upload(case, b"", "image/jpeg").status_code == 422
-    unknown_request = desk.upload(case, b"png", "image/png", name="b.png", request_no=9)
+    unknown_request = desk.upload(case, PNG, "image/png", name="b.png", request_no=9)
     refused(unknown_request, 422, "4.4.3")
     assert desk.events() == before
 
@@ -219,6 +221,100 @@ def test_4_4_3_evidence_is_stored_by_content_and_refused_with_a_reason(desk: Cap
     blob = next((desk.service.settings.data_dir / "capa-evidence").rglob(digest[2:]))
     blob.write_bytes(b"edited")
     assert desk.get(f"/investigations/{case}/evidence/{digest}").status_code == 500
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored", "header"),
+    [
+        ("裂纹照片.png", "裂纹照片.png",
+         "attachment; filename=\"download.png\"; "
+         "filename*=UTF-8''%E8%A3%82%E7%BA%B9%E7%85%A7%E7%89%87.png"),
+        ("unit\r\n7.png", "unit7.png", 'attachment; filename="unit7.png"'),
+        ('a";x=y.png', "a;x=y.png",
+         "attachment; filename=\"a_x_y.png\"; filename*=UTF-8''a%3Bx%3Dy.png"),
+        ("../../etc/cron.d/x.png", "x.png", 'attachment; filename="x.png"'),
+        ("D:\\质量\\照片.png", "照片.png",
+         "attachment; filename=\"download.png\"; filename*=UTF-8''%E7%85%A7%E7%89%87.png"),
+        ("..", "evidence", 'attachment; filename="evidence"'),
+    ],
+)  # fmt: skip
+def test_4_4_3_evidence_names_are_kept_as_sent_and_served_safely(
+    desk: CapaDesk, sent: str, stored: str, header: str
+) -> None:
+    case = desk.complaint()
+    uploaded = desk.upload(case, PNG, "image/png", name=sent)
+    assert uploaded.status_code == 201, uploaded.text
+    [entry] = uploaded.json()["investigation"]["evidence"]
+    assert (entry["filename"], entry["original_filename"]) == (stored, sent)
+    back = desk.get(f"/investigations/{case}/evidence/{entry['sha256']}")
+    assert back.status_code == 200 and back.content == PNG
+    assert back.headers["content-disposition"] == header
+    assert back.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("data", "declared", "found"),
+    [
+        (b"<!DOCTYPE html><html><script>alert(1)</script></html>", "application/pdf",
+         "text/html"),
+        (b"<html><body onload=alert(1)>", "application/pdf", "text/html"),
+        (b"  <script>alert(1)</script>", "text/plain", "text/html"),
+        (PNG, "image/jpeg", "image/png"),
+        (b"%PDF-1.7\n", "image/png", "application/pdf"),
+        (b"PK\x03\x04 not a workbook", XLSX, "not a package"),
+        (b"plain words", "application/pdf", "no file type recognised"),
+        (b"\x00\x01\x02 binary", "text/csv", "not text"),
+    ],
+)  # fmt: skip
+def test_4_4_3_evidence_whose_content_is_not_its_type_is_refused(
+    desk: CapaDesk, data: bytes, declared: str, found: str
+) -> None:
+    case = desk.complaint()
+    before = desk.events()
+    refused_ = desk.upload(case, data, declared, name="report.pdf")
+    assert refused_.status_code == 415, refused_.text
+    detail = refused_.json()["detail"]
+    assert declared in detail and found in detail, detail
+    assert desk.events() == before
+
+
+def test_4_4_3_evidence_of_every_type_is_taken_when_its_content_agrees(desk: CapaDesk) -> None:
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book = io.BytesIO()
+    Workbook().save(book)
+    document = io.BytesIO()
+    with zipfile.ZipFile(document, "w") as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document/>")
+    samples = {
+        "image/jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(20),
+        "image/png": PNG,
+        "image/heic": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(8),
+        "image/webp": b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(20),
+        "image/tiff": b"II*\x00\x08\x00\x00\x00" + bytes(20),
+        "application/pdf": b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n",
+        "video/mp4": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00isommp42" + bytes(8),
+        "video/quicktime": b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + bytes(8),
+        "text/plain": "样品已寄出 samples sent\n".encode(),
+        "text/csv": "编号,数量\r\n1,40\r\n".encode("gb18030"),
+        XLSX: book.getvalue(),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (
+            document.getvalue()
+        ),
+    }
+    app = desk.service.app
+    assert isinstance(app, CapaApplication)
+    app.max_evidence_bytes = 100_000  # an empty workbook is ~5 kB
+    case = desk.complaint()
+    for media_type, data in samples.items():
+        uploaded = desk.upload(case, data, media_type, name="sample")
+        assert uploaded.status_code == 201, (media_type, uploaded.text)
+    kinds = {e["media_type"] for e in desk.investigation(case)["evidence"]}
+    assert kinds == set(samples) == set(app.evidence_media_types)
 
 
 def test_4_4_3_not_confirmed_closes_the_investigation_with_its_reason(desk: CapaDesk) -> None:
@@ -614,3 +710,28 @@ def test_4_3_4_the_customers_format_applies_unless_the_case_overrides_it(desk: C
     assert (row["report_format"], row["report_format_source"]) == ("cpar", "case")
     xlsx = desk.get(f"/investigations/{case}/report.xlsx", params={"format": "8d"})
     assert xlsx.status_code == 200 and "8d.xlsx" in xlsx.headers["content-disposition"]
+
+
+def test_4_3_4_a_customer_template_over_the_bounds_is_refused_when_saved(desk: CapaDesk) -> None:
+    from csc_capa.report_forms import EXAMPLE_TEMPLATE
+
+    def register(template: str) -> Any:
+        return desk.http.put(
+            "/report-formats/OEM-001",
+            json={"format": "customer", "template": template},
+            headers=auth("quality", key=hashlib.sha256(template.encode()).hexdigest()),
+        )
+
+    before = desk.events()
+    burns = (
+        "# A | A\n{% for a in range(3000) %}{% for b in range(3000) %}{{ b }}{% endfor %}"
+        "{% endfor %}"
+    )
+    assert "more than 50,000 steps" in refused(register(burns), 422, "4.3.4")
+    deep = ("# A | A\n{% for a in capa.actions %}{% for d in capa.d4 %}{% for c in capa.contacts %}"
+            "{% endfor %}{% endfor %}{% endfor %}")  # fmt: skip
+    assert "loops nest 3 deep" in refused(register(deep), 422, "4.3.4")
+    large = "# A | A\nx: 1\n{# " + "x" * 70_000 + " #}"
+    assert "at most 65,536 bytes" in refused(register(large), 422, "4.3.4")
+    assert desk.events() == before
+    assert register(EXAMPLE_TEMPLATE).status_code == 201

@@ -14,6 +14,7 @@ import io
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ import csc_capa.report_forms as report_forms
 from csc_capa.report_forms import (
     ACTION_KINDS,
     EXAMPLE_TEMPLATE,
+    LARGE_SAMPLE_CAPA,
     SAMPLE_CAPA,
     SOURCES,
     STATUSES,
@@ -412,6 +414,67 @@ def test_an_unknown_name_is_refused_with_its_line() -> None:
 def test_sandbox_escapes_and_runaways_are_refused(escape: str) -> None:
     with pytest.raises(TemplateProblem, match=r"^line 2: not allowed: "):
         validate_template(f"# A | A\nx: {escape}\n")
+
+
+LOOPS_IN_LOOPS = (
+    "# A | A\n{% for a in capa.actions %}{% for d in capa.d4 %}{% for c in capa.contacts %}"
+    "{{ c.summary }}{% endfor %}{% endfor %}{% endfor %}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("template", "why"),
+    [
+        # Two loops over ranges: 9 million iterations, seconds of CPU on every print.
+        ("# A | A\n{% for a in range(3000) %}{% for b in range(3000) %}{{ a }}{% endfor %}"
+         "{% endfor %}\n", r"^line 2: too much work: rendering takes more than 50,000 steps"),
+        (LOOPS_IN_LOOPS, r"^line 2: loops nest 3 deep; a template may nest them at most 2 deep"),
+        ("# A | A\n{% for a in capa.actions recursive %}{{ loop(a) }}{% endfor %}\n",
+         r"^line 2: a recursive loop is not allowed"),
+        ("# A | A\n{% macro m(n) %}{% if n %}{{ m(n - 1) }}{{ m(n - 1) }}{% endif %}{% endmacro %}"
+         "x: {{ m(30) }}\n", "too much work: rendering takes more than 50,000 steps"),
+        # Fine on the sample, too much on a CAPA with many actions and team members.
+        ("# A | A\n{% for a in capa.actions %}{% for m in capa.team.members %}\n"
+         "x: {{ a.description|upper|lower|trim|title|upper|lower }} "
+         "{{ m.name|upper|lower|trim|title }}\n"
+         "{% endfor %}{% endfor %}\n", r"steps .* \(rendering a large CAPA: 60 actions"),
+        ("# A | A\nx: {{ 'x' | center(1000000000) }}\n",
+         "too much work: a width, count or length of 1,000,000,000; at most 10,000"),
+        ("# A | A\nx: {{ 'x'.ljust(1000000000) }}\n", "a width, count or length of 1,000,000,000"),
+        ("# A | A\nx: {{ '%999999999d' % 1 }}\n", "a width, count or length of 999,999,999"),
+        ("# A | A\nx: {{ '{:>999999999}'.format(1) }}\n", "a width, count or length"),
+        ("# A | A\nx: {{ '%999999999s' | format(1) }}\n", "a width, count or length"),
+        ("# A | A\n{% set s = 'x' * 60000 %}{% set s = s ~ s %}x: {{ s | length }}\n",
+         "too much work: a value of more than 100,000 characters or items"),
+        ("# A | A\n{% set s = 'x' * 60000 %}x: {{ (s + s) | length }}\n", "a value of more than"),
+        ("# A | A\nx: {{ ('x' * 1000).replace('x', 'y' * 1000) }}\n", "a value of more than"),
+        ("# A | A\nx: {{ ('x' * 1000) | replace('x', 'y' * 1000) }}\n", "a value of more than"),
+        ("# A | A\nx: {{ lipsum(10000) }}\n", "'lipsum' is undefined"),
+        ("# A | A\nx: 1\n{# " + "说明" * 11_000 + " #}\n",
+         r"^the template is 66,\d{3} bytes; a template may be at most 65,536 bytes \(64 KiB\)$"),
+    ],
+)  # fmt: skip
+def test_a_template_over_the_bounds_of_size_and_work_is_refused_saying_which(
+    template: str, why: str
+) -> None:
+    started = time.process_time()
+    with pytest.raises(TemplateProblem, match=why):
+        validate_template(template)
+    assert time.process_time() - started < 2  # refused quickly, not after the work
+
+
+def test_a_template_within_the_bounds_renders_a_large_capa() -> None:
+    within = (
+        "# 对策 | Actions\n{% for a in capa.actions %}{% for d in capa.d4 if d.round == a.round %}"
+        "{% if loop.first %}\n"
+        "对策{{ a.action_no }} | Action {{ a.action_no }}: "
+        "{{ a.description }} / {{ d.root_cause }}\n"
+        "{% endif %}{% endfor %}{% endfor %}\n"
+    )
+    validate_template(within)
+    validate_template(EXAMPLE_TEMPLATE)
+    form = customer_form(LARGE_SAMPLE_CAPA, template=within, title=None, **STAMP)
+    assert len(form.sections[0].rows) == len(LARGE_SAMPLE_CAPA["actions"]) == 60
 
 
 def test_text_before_the_first_section_must_be_a_field() -> None:

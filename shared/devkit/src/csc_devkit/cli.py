@@ -19,7 +19,7 @@ import typer
 from csc_audit.cli import app as audit_app
 from csc_contracts import PERSON_DEPARTMENTS, SERVICES, Department, Topics
 from csc_devkit.catalog import app as catalog_app
-from csc_devkit.processes import SERVICE_PORTS, ServiceProcess
+from csc_devkit.processes import SERVICE_PORTS, ServiceProcess, Supervisor
 
 app = typer.Typer(help="Customer Service Control, run locally.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
@@ -45,6 +45,9 @@ def up(
 ) -> None:
     """Start Kafka and all four services on embedded defaults; Ctrl-C stops them all.
 
+    A service that exits is reported and started again, after 1 s, then twice as
+    long after each exit in a row (at most 30 s); the other services go on.
+
     Kafka is a real Apache Kafka broker from Maven Central's jars (cached after the
     first start), unless KAFKA_BOOTSTRAP_SERVERS names one already running.
     Kafka's data and the stores live together under DATA_DIR and are kept between
@@ -65,6 +68,7 @@ def up(
     kafka: LocalKafka | None = None
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     processes: list[ServiceProcess] = []
+    supervisor: Supervisor | None = None
     try:
         if bootstrap is None:
             typer.echo(f"Starting Apache Kafka on 127.0.0.1:{kafka_port} ...")
@@ -99,14 +103,22 @@ def up(
         typer.echo(f"  stores       {data_dir / 'stores'}")
         typer.echo("A token for curl: csc token --department marketing --user li.wei")
         typer.echo("Press Ctrl-C to stop.")
+        # A service that dies is restarted with back-off and reported; the others and
+        # Kafka go on.
+        supervisor = Supervisor(processes, typer.echo)
+        kafka_reported = False
         while not stop.wait(1):
-            for process in processes:
-                if process.proc is not None and process.proc.poll() is not None:
-                    typer.echo(f"{process.service} exited; see {process.log_path}", err=True)
-                    stop.set()
+            supervisor.poll()
+            if kafka is not None and not kafka.is_running() and not kafka_reported:
+                kafka_reported = True
+                typer.echo(
+                    f"Kafka exited (see {kafka.log_path}); the services wait for it: "
+                    "press Ctrl-C and run csc up again",
+                    err=True,
+                )
     finally:
         typer.echo("Stopping ...")
-        for process in reversed(processes):
+        for process in reversed(supervisor.processes if supervisor else processes):
             process.stop()
         if kafka is not None:
             kafka.stop()

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,10 @@ class ServiceProcess:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
 
     def start(self) -> ServiceProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,3 +95,77 @@ class ServiceProcess:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except FileNotFoundError:
             return "(no log)"
+
+
+@dataclass
+class _Watched:
+    process: ServiceProcess
+    started_at: float
+    failures: int = 0
+    """Exits in a row, each within STABLE_AFTER of its start: what the back-off grows with."""
+    restart_at: float | None = None
+    ready: bool = True
+
+
+class Supervisor:
+    """Keeps services running: one that exits is started again after a back-off, the others go on.
+
+    ``poll`` is called about once a second. A service that exits is reported
+    with its exit code and log, and started again on the same port, store and
+    log after BACKOFF seconds, doubling with each exit in a row up to
+    MAX_BACKOFF; one that stayed up for STABLE_AFTER starts again from the
+    first. It is reported again once it is ready.
+    """
+
+    BACKOFF = 1.0
+    MAX_BACKOFF = 30.0
+    STABLE_AFTER = 60.0
+
+    def __init__(
+        self,
+        processes: list[ServiceProcess],
+        report: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.report, self.clock = report, clock
+        self.watched = [_Watched(p, clock()) for p in processes]
+
+    @property
+    def processes(self) -> list[ServiceProcess]:
+        return [w.process for w in self.watched]
+
+    def poll(self) -> None:
+        now = self.clock()
+        for w in self.watched:
+            proc = w.process.proc
+            if w.restart_at is None and proc is not None and proc.poll() is not None:
+                w.failures = 1 if now - w.started_at >= self.STABLE_AFTER else w.failures + 1
+                delay = min(self.MAX_BACKOFF, self.BACKOFF * 2 ** (w.failures - 1))
+                self.report(
+                    f"{w.process.service} exited with code {proc.returncode}; restarting it "
+                    f"in {delay:g}s (restart {w.failures} in a row); see {w.process.log_path}"
+                )
+                w.restart_at = now + delay
+            elif w.restart_at is not None and now >= w.restart_at:
+                w.process = ServiceProcess(
+                    service=w.process.service,
+                    port=w.process.port,
+                    env=w.process.env,
+                    log_path=w.process.log_path,
+                ).start()
+                w.restart_at, w.started_at, w.ready = None, now, False
+                self.report(f"{w.process.service} restarted (pid {w.process.pid})")
+            elif not w.ready and w.restart_at is None and self._answers(w.process):
+                w.ready = True
+                self.report(f"{w.process.service} is up again at {w.process.url}")
+
+    @staticmethod
+    def _answers(process: ServiceProcess) -> bool:
+        try:
+            return httpx.get(f"{process.url}/readyz", timeout=0.5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        for w in reversed(self.watched):
+            w.process.stop()

@@ -44,6 +44,7 @@ from reportlab.platypus import (
 )
 
 from csc_forms.model import Cell, Form, Section, cell_text
+from csc_forms.text import writable
 
 Align = Literal[0, 1, 2]  # reportlab.lib.enums: TA_LEFT, TA_CENTER, TA_RIGHT
 
@@ -80,8 +81,8 @@ def _build(form: Form, pages: int | None) -> tuple[bytes, int]:
         rightMargin=MARGIN,
         topMargin=MARGIN + 4 * mm,
         bottomMargin=MARGIN + 9 * mm,
-        title=f"{form.title_zh} {form.title_en}",
-        subject=form.reference,
+        title=writable(f"{form.title_zh} {form.title_en}"),
+        subject=writable(form.reference),
         author="Customer Service Control",
         creator="Customer Service Control",
         lang="zh-CN",
@@ -130,7 +131,7 @@ def _latin(char: str) -> bool:
 
 def _runs(text: str) -> Iterator[tuple[bool, str]]:
     """The text cut where it changes between Latin and Chinese, each run with which."""
-    for latin, chars in itertools.groupby(text, key=_latin):
+    for latin, chars in itertools.groupby(writable(text), key=_latin):
         yield latin, "".join(chars)
 
 
@@ -202,7 +203,7 @@ def _header_fields(form: Form, width: float) -> Table:
     rows = [
         cells[i] + (cells[i + 1] if i + 1 < len(cells) else blank) for i in range(0, len(cells), 2)
     ]
-    table = Table(rows, colWidths=[width * w for w in (0.18, 0.32, 0.18, 0.32)])
+    table = Table(rows, colWidths=[width * w for w in (0.18, 0.32, 0.18, 0.32)], splitInRow=1)
     table.setStyle(
         TableStyle(
             [
@@ -248,6 +249,9 @@ def _table(section: Section, width: float) -> Table:
         [head, *body],
         colWidths=[width * c.width / total for c in section.columns],
         repeatRows=1,
+        # A row taller than a page (a long complaint text) goes on over the next page
+        # instead of failing the whole document.
+        splitInRow=1,
     )
     table.setStyle(TableStyle(commands))
     return table

@@ -135,6 +135,9 @@ class Investigation(Aggregate):
         size: int
         description: str | None
         request_no: int | None
+        # The name as sent, folders and all; ``filename`` is its safe base name.
+        # Absent from events recorded before names were made safe.
+        original_filename: str | None = None
 
         def change(self, case: Investigation) -> None:
             case.evidence.add(self.sha256)
@@ -438,6 +441,7 @@ class Investigation(Aggregate):
         *,
         sha256: str,
         filename: str,
+        original_filename: str,
         media_type: str,
         size: int,
         description: str | None,
@@ -458,6 +462,7 @@ class Investigation(Aggregate):
             self.EvidenceReceived,
             sha256=sha256,
             filename=filename,
+            original_filename=original_filename,
             media_type=media_type,
             size=size,
             description=description,

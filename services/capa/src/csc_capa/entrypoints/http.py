@@ -30,6 +30,7 @@ from csc_capa.projections import Investigations
 from csc_contracts import Actor
 from csc_contracts.capa import ReportFormat
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.downloads import attachment
 from csc_messaging.params import CaseSteps, IdempotencyKey
 from csc_messaging.problems import MAX_BODY_EXTENSION, problem
 from csc_messaging.rules import found
@@ -138,7 +139,9 @@ def routes(service: ConsumingService) -> APIRouter:
         """Evidence from the customer: the file's bytes as the body, its type as Content-Type.
 
         Stored by SHA-256 (in the event; bytes in the evidence store); too large → 413,
-        a type evidence may not have → 415, each saying why.
+        a type evidence may not have, or bytes that are not of the declared type → 415,
+        each saying why. The file name is kept as sent (``original_filename``) and used
+        as a safe base name (``filename``): no folders, no control characters.
         """
         limit = app.max_evidence_bytes
         declared = request.headers.get("content-length")
@@ -173,17 +176,12 @@ def routes(service: ConsumingService) -> APIRouter:
 
     @router.get("/investigations/{case_id}/evidence/{sha256}", tags=[inv])
     def get_evidence(case_id: UUID, sha256: str) -> Response:
-        """The evidence's bytes, checked against their hash."""
+        """The evidence's bytes, checked against their hash, under their safe name (RFC 6266)."""
         row = case_out(case_id)
         entry = next((e for e in row["evidence"] if e["sha256"] == sha256), None)
         data = app.evidence(case_id, sha256)
         media_type = entry["media_type"] if entry else "application/octet-stream"
-        name = entry["filename"] if entry else sha256
-        return Response(
-            data,
-            media_type=media_type,
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return attachment(data, media_type, entry["filename"] if entry else sha256)
 
     # Reading ----------------------------------------------------------------------------
 
@@ -279,13 +277,8 @@ def routes(service: ConsumingService) -> APIRouter:
         else:
             form = cpar_form(row, digest=digest, position=position, generated_at=now)
         content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
-        return Response(
-            content,
-            media_type=PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE,
-            headers={
-                "Content-Disposition": f'attachment; filename="{filename(row, chosen, kind)}"'
-            },
-        )
+        media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
+        return attachment(content, media_type, filename(row, chosen, kind))
 
     FormatOverride = Annotated[
         ReportFormat | None,

@@ -22,6 +22,7 @@ from fastapi import (
 
 from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.downloads import attachment
 from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
@@ -150,11 +151,8 @@ def routes(service: ConsumingService) -> APIRouter:
                 break
         form = pnpr_form(report, digest=digest, position=position, generated_at=app.now())
         content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
-        return Response(
-            content,
-            media_type=PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{filename(report, kind)}"'},
-        )
+        media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
+        return attachment(content, media_type, filename(report, kind))
 
     @router.get("/cases/{case_id}/pnpr", tags=["PNPR 4.3.3"])
     def get_pnpr(case_id: UUID) -> dict[str, Any]:

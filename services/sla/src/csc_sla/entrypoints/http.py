@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from csc_contracts import Actor, Department, UtcDatetime
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.commands import not_future
+from csc_messaging.downloads import attachment
 from csc_messaging.params import MONTH_PATTERN, IdempotencyKey
 from csc_messaging.rules import RuleViolation
 from csc_messaging.runtime import ConsumingService
@@ -151,11 +152,8 @@ def routes(service: ConsumingService) -> APIRouter:
         report, digest, position = report_snapshot(month, customer)
         form = monthly_report_form(report, digest=digest, position=position, generated_at=app.now())
         content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
-        return Response(
-            content,
-            media_type=PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{filename(report, kind)}"'},
-        )
+        media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
+        return attachment(content, media_type, filename(report, kind))
 
     # Registered before the JSON report: its {month} would match "2026-10.pdf" too
     # and answer 422, the suffix failing its month pattern.
