@@ -7,16 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
-import csc_contracts as pub
 from csc_capa.application import CapaApplication
 from csc_capa.bootstrap import CAPA, CapaSettings
 from csc_capa.entrypoints.http import _evidence_handlers, routes
-from csc_contracts import Actor, Department
-from csc_devkit.desk import SECRET, Desk, auth, refused
+from csc_devkit.desk import SECRET, Desk, auth, quality_complaint, refused
+from csc_devkit.desk import replicas as desk_replicas
 
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 CONTACT = {"contact": "Mr. Zhao, SQE", "means": "phone", "summary": "Cracks at the gate."}
@@ -25,24 +23,9 @@ CONTACT = {"contact": "Mr. Zhao, SQE", "means": "phone", "summary": "Cracks at t
 class CapaDesk(Desk):
     def complaint(self) -> str:
         """A quality complaint as intake publishes it: QC's investigation opens (4.4.3)."""
-        case_id = uuid4()
-        self.feed(
-            pub.ComplaintLogged(
-                event_id=uuid4(),
-                case_id=case_id,
-                occurred_at=T0,
-                actor=Actor(user="li.wei", department=Department.MARKETING),
-                category=pub.ComplaintCategory.QUALITY,
-                channel=pub.Channel.PHONE,
-                receiving_department=Department.AFTER_SALES,
-                received_at=T0,
-                customer=pub.CustomerRef(code="OEM-001", name="Dongfeng Motor", oem=True),
-                text="Housings cracked",
-                product="CN-220 connector",
-                lot="L7",
-            )
-        )
-        return str(case_id)
+        complaint = quality_complaint(T0)
+        self.feed(complaint)
+        return str(complaint.case_id)
 
     def investigation(self, case: str) -> dict[str, Any]:
         response = self.get(f"/investigations/{case}")
@@ -60,16 +43,9 @@ def replicas(tmp_path: Path) -> Iterator[tuple[CapaDesk, CapaDesk]]:
     settings = CapaSettings(
         data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET, evidence_max_bytes=1000
     )
-    services = [CAPA.bootstrap(settings), CAPA.bootstrap(settings)]
-    for service in services:
-        assert isinstance(service.app, CapaApplication)
-        service.app.now = lambda: T0 + timedelta(hours=2)
-    yield (
-        CapaDesk(services[0], routes, _evidence_handlers),
-        CapaDesk(services[1], routes, _evidence_handlers),
-    )
-    for service in services:
-        service.app.close()
+    with desk_replicas(CAPA, settings, T0 + timedelta(hours=2)) as (one, other):
+        assert isinstance(one.app, CapaApplication)
+        yield CapaDesk(one, routes, _evidence_handlers), CapaDesk(other, routes, _evidence_handlers)
 
 
 def test_parallel_contacts_on_one_case_are_each_recorded_once_or_refused_409(

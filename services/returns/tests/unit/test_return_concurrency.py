@@ -7,13 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import pytest
 
-import csc_contracts as pub
-from csc_contracts import Actor, Department
-from csc_devkit.desk import SECRET, Desk, auth, refused
+from csc_devkit.desk import SECRET, Desk, auth, quality_complaint, refused
+from csc_devkit.desk import replicas as desk_replicas
 from csc_returns.application import ReturnsApplication
 from csc_returns.bootstrap import RETURNS, ReturnsSettings
 from csc_returns.entrypoints.http import routes
@@ -24,37 +22,18 @@ RETURN = {"delivery": "DN-2026-1107", "lot": "L7", "quantity": 40, "reason": "cr
 
 def complaint(desk: Desk) -> str:
     """A quality complaint as intake publishes it: returns opens its case."""
-    case_id = uuid4()
-    desk.feed(
-        pub.ComplaintLogged(
-            event_id=uuid4(),
-            case_id=case_id,
-            occurred_at=T0,
-            actor=Actor(user="li.wei", department=Department.MARKETING),
-            category=pub.ComplaintCategory.QUALITY,
-            channel=pub.Channel.PHONE,
-            receiving_department=Department.AFTER_SALES,
-            received_at=T0,
-            customer=pub.CustomerRef(code="OEM-001", name="Dongfeng Motor", oem=True),
-            text="Housings cracked",
-            product="CN-220 connector",
-            lot="L7",
-        )
-    )
-    return str(case_id)
+    complaint = quality_complaint(T0)
+    desk.feed(complaint)
+    return str(complaint.case_id)
 
 
 @pytest.fixture
 def replicas(tmp_path: Path) -> Iterator[tuple[Desk, Desk]]:
     """Two processes' worth of returns (each its own lock) over the same store."""
     settings = ReturnsSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
-    services = [RETURNS.bootstrap(settings), RETURNS.bootstrap(settings)]
-    for service in services:
-        assert isinstance(service.app, ReturnsApplication)
-        service.app.now = lambda: T0
-    yield Desk(services[0], routes), Desk(services[1], routes)
-    for service in services:
-        service.app.close()
+    with desk_replicas(RETURNS, settings, T0) as (one, other):
+        assert isinstance(one.app, ReturnsApplication)
+        yield Desk(one, routes), Desk(other, routes)
 
 
 def test_parallel_writers_on_one_case_record_one_step_and_refuse_the_rest(

@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 
-import csc_contracts as pub
-from csc_devkit.desk import SECRET, Desk, auth, refused
+from csc_devkit.desk import SECRET, Desk, auth, quality_complaint, refused
+from csc_devkit.desk import replicas as desk_replicas
 from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA, SlaSettings
 from csc_sla.domain import Clock
@@ -26,33 +26,16 @@ PAUSE = {"reason": "customer_unreachable", "note": "line busy"}
 def replicas(tmp_path: Path) -> Iterator[tuple[Desk, Desk]]:
     """Two processes' worth of sla (each its own lock) over the same store."""
     settings = SlaSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
-    services = [SLA.bootstrap(settings), SLA.bootstrap(settings)]
-    for service in services:
-        assert isinstance(service.app, SlaApplication)
-        service.app.now = lambda: T0 + timedelta(hours=1)
-    yield Desk(services[0], routes), Desk(services[1], routes)
-    for service in services:
-        service.app.close()
+    with desk_replicas(SLA, settings, T0 + timedelta(hours=1)) as (one, other):
+        assert isinstance(one.app, SlaApplication)
+        yield Desk(one, routes), Desk(other, routes)
 
 
 def reply_clock(desk: Desk) -> str:
     """A complaint fed as Kafka would: its 8-hour reply clock (4.2.1) starts."""
-    case_id = uuid4()
-    desk.feed(
-        pub.ComplaintLogged(
-            event_id=uuid4(),
-            case_id=case_id,
-            occurred_at=T0,
-            actor={"user": "li.wei", "department": "marketing"},
-            category="quality",
-            channel="phone",
-            receiving_department="marketing",
-            received_at=T0,
-            customer={"code": "OEM-001", "oem": True},
-            text="cracked",
-        )
-    )
-    return str(Clock.create_id(case_id, "reply"))
+    complaint = quality_complaint(T0)
+    desk.feed(complaint)
+    return str(Clock.create_id(complaint.case_id, "reply"))
 
 
 def events(desk: Desk, clock_id: str) -> list[str]:

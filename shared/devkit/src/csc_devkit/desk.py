@@ -7,18 +7,23 @@ Cross-service behaviour is proven through Kafka in tests/e2e.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from itertools import count
 from typing import Any
+from uuid import UUID, uuid4
 
 from eventsourcing.persistence import Tracking
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 
-from csc_contracts import Department, PublicEvent
+import csc_contracts as pub
+from csc_contracts import Actor, Department, PublicEvent
 from csc_messaging.auth import issue_token
 from csc_messaging.rules import install_error_handlers
-from csc_messaging.runtime import ConsumingService
+from csc_messaging.runtime import ConsumerSpec, ConsumingService
+from csc_messaging.settings import ServiceSettings
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 
@@ -75,3 +80,41 @@ def refused(response: Any, code: int, clause: str) -> str:
     message = problem["detail"]
     assert message.startswith(f"{clause}:"), message
     return str(message)
+
+
+def quality_complaint(
+    at: datetime, case_id: UUID | None = None, **overrides: Any
+) -> pub.ComplaintLogged:
+    """A quality complaint as intake publishes it (4.4.1), received and recorded at ``at``."""
+    fields: dict[str, Any] = {
+        "event_id": uuid4(),
+        "case_id": case_id or uuid4(),
+        "occurred_at": at,
+        "actor": Actor(user="li.wei", department=Department.MARKETING),
+        "category": pub.ComplaintCategory.QUALITY,
+        "channel": pub.Channel.PHONE,
+        "receiving_department": Department.AFTER_SALES,
+        "received_at": at,
+        "customer": pub.CustomerRef(code="OEM-001", name="Dongfeng Motor", oem=True),
+        "text": "Housings cracked",
+        "product": "CN-220 connector",
+        "lot": "L7",
+    }
+    fields.update(overrides)
+    return pub.ComplaintLogged(**fields)
+
+
+@contextmanager
+def replicas(
+    spec: ConsumerSpec, settings: ServiceSettings, now: datetime, count: int = 2
+) -> Iterator[Sequence[ConsumingService]]:
+    """``count`` processes' worth of one service (each its own lock) over the same store,
+    their time fixed at ``now``: writers that really race, as replicas in production do."""
+    services = [spec.bootstrap(settings) for _ in range(count)]
+    for service in services:
+        vars(service.app)["now"] = lambda: now
+    try:
+        yield services
+    finally:
+        for service in services:
+            service.app.close()

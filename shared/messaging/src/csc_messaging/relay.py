@@ -412,6 +412,7 @@ class OutboxRelay:
                         await producer.send(journal, value=m.value, key=m.key, headers=m.headers)
                 await self._send_state(producer, self._chain.head, journaled=page[-1].id)
             self._journaled = page[-1].id
+            self.status.last_progress = time.monotonic()
             log.info("relay.journal_backfilled", up_to=self._journaled)
 
     async def _send_state(
