@@ -215,7 +215,7 @@ class LocalPostgres:
     def _server_owner(self) -> pwd.struct_passwd | None:
         if os.geteuid() != 0:
             return None
-        if shutil.which("runuser") is None:
+        if _runuser() is None:
             raise LocalPostgresError(
                 "running as root needs runuser (util-linux) to drop to postgres"
             )
@@ -233,7 +233,7 @@ class LocalPostgres:
         if self._socket_dir is not None and self._socket_dir != self._dir:
             os.chown(self._socket_dir, owner.pw_uid, owner.pw_gid)
         probe = subprocess.run(
-            ["runuser", "-u", owner.pw_name, "--", "test", "-w", str(self._dir)],
+            [_runuser() or "runuser", "-u", owner.pw_name, "--", "test", "-w", str(self._dir)],
             capture_output=True,
             check=False,
         )
@@ -307,7 +307,7 @@ class LocalPostgres:
         owner = self._server_owner()
         argv = list(command)
         if owner is not None:
-            argv = ["runuser", "-u", owner.pw_name, "--", *argv]
+            argv = [_runuser() or "runuser", "-u", owner.pw_name, "--", *argv]
         try:
             return subprocess.run(
                 argv,
@@ -363,3 +363,9 @@ def create_database(params: PgParams, name: str) -> PgParams:
         password=params["password"],
         dbname=name,
     )
+
+
+def _runuser() -> str | None:
+    """util-linux's runuser: in /usr/sbin, which a non-login root shell may not have on PATH."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+    return shutil.which("runuser", path=path)
