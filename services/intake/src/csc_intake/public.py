@@ -40,6 +40,9 @@ PUBLIC: tuple[tuple[type[Any], type[PublicEvent]], ...] = (
 )
 
 
+FIELD_SERVICE_EVENTS = (FieldServiceRecord.Recorded, FieldServiceRecord.Amended)
+
+
 def public_event_id(originator_id: UUID, originator_version: int) -> UUID:
     return uuid5(EVENT_NAMESPACE, f"intake:{originator_id}:{originator_version}")
 
@@ -56,7 +59,10 @@ def to_public(domain_event: Any) -> PublicEvent | None:
     if cls is None:
         return None
     fields = dict(vars(domain_event))
-    fields.update(fields.pop("details", None) or {})
+    if isinstance(domain_event, FIELD_SERVICE_EVENTS):
+        # A day's record keeps its details as one dict; the public event has them as fields.
+        # (Elsewhere ``details`` is a field of its own: the on-site request's text.)
+        fields.update(fields.pop("details", None) or {})
     fields.update(
         event_id=public_event_id(domain_event.originator_id, domain_event.originator_version),
         case_id=domain_event.originator_id,

@@ -30,6 +30,19 @@ def test_4_2_1_reply(client: TestClient) -> None:
     assert response.json()["replies"][0]["replied_at"] == "2026-11-24T08:45:00+00:00"
 
 
+def test_4_2_2_the_on_site_request_s_details_are_in_its_public_event(client: TestClient) -> None:
+    # Its ``details`` is a text; a field service record's are a dict spread into fields.
+    case = new_case(client)
+    body = {"reason": "quality_problem", "details": "cracks need a look"}
+    response = client.post(f"/register-entries/{case}/on-site-requests", json=body,
+                           headers=MARKETING)  # fmt: skip
+    assert response.status_code == 201, response.text
+    history = client.get(f"/register-entries/{case}/history", headers=MARKETING)
+    assert history.status_code == 200, history.text
+    assert history.json()[-1]["event"] == "OnSiteServiceRequired"
+    assert history.json()[-1]["fields"]["details"] == "cracks need a look"
+
+
 def test_4_2_1_a_reply_before_the_call_is_refused(client: TestClient) -> None:
     case = new_case(client, received_at="2026-11-24T08:15:00Z")
     response = client.post(

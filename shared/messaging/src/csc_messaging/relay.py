@@ -80,6 +80,37 @@ class Unpublishable(Exception):
     """This one event cannot go out as a record; the reason says why."""
 
 
+def record_size(message: OutgoingMessage) -> int:
+    """What a record costs the broker: key, value, headers and ``RECORD_OVERHEAD``."""
+    size = RECORD_OVERHEAD + len(message.key) + len(message.value)
+    return size + sum(len(name) + len(value) for name, value in message.headers)
+
+
+def public_record(
+    to_public: ToPublic, mapper: Any, notification: Any, max_bytes: int
+) -> OutgoingMessage | None:
+    """The record the relay publishes for one stored notification; None for an internal event.
+
+    ``Unpublishable``, with the reason, when ``to_public`` raises on it or the record would
+    be larger than ``max_bytes`` (what the broker takes): the relay holds such an event.
+    The one rule, so that a test of every accepted request checks what the relay does.
+    """
+    try:
+        public = to_public(mapper.to_domain_event(notification))
+        if public is None:
+            return None
+        message = encode(public)
+    except Exception as exc:
+        raise Unpublishable(f"cannot be mapped to a public event: {exc!r}"[:2000]) from exc
+    size = record_size(message)
+    if size > max_bytes:
+        raise Unpublishable(
+            f"its record would be {size} bytes, more than the {max_bytes} "
+            "the broker takes (CSC_RELAY_MAX_RECORD_BYTES)"
+        )
+    return message
+
+
 @dataclass(frozen=True)
 class HeldEvent:
     """A stored event the relay has not published, and why; its place in the chains."""
@@ -328,21 +359,9 @@ class OutboxRelay:
 
     def _message(self, notification: Any) -> OutgoingMessage | None:
         """The public record of a notification, None for an internal event."""
-        try:
-            public = self._to_public(self._app.mapper.to_domain_event(notification))
-            if public is None:
-                return None
-            message = encode(public)
-        except Exception as exc:
-            raise Unpublishable(f"cannot be mapped to a public event: {exc!r}"[:2000]) from exc
-        size = RECORD_OVERHEAD + len(message.key) + len(message.value)
-        size += sum(len(name) + len(value) for name, value in message.headers)
-        if size > self._max_record_bytes:
-            raise Unpublishable(
-                f"its record would be {size} bytes, more than the {self._max_record_bytes} "
-                "the broker takes (CSC_RELAY_MAX_RECORD_BYTES)"
-            )
-        return message
+        return public_record(
+            self._to_public, self._app.mapper, notification, self._max_record_bytes
+        )
 
     def _held_aggregate(self, originator_id: str) -> int | None:
         return next((h.seq for h in self._held.values() if h.originator_id == originator_id), None)
