@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from csc_capa.report_forms import MAX_TEMPLATE_CHARS
 from csc_contracts.capa import (
     ActionKind,
     DocumentUpdate,
@@ -121,6 +122,6 @@ class RegisterReportFormat(Command):
 
     format: ReportFormat
     title: NonEmpty | None = None
-    template: Annotated[str, Field(min_length=1, max_length=200_000)] | None = Field(
+    template: Annotated[str, Field(min_length=1, max_length=MAX_TEMPLATE_CHARS)] | None = Field(
         default=None, description="Jinja2 template of the customer's own format; format=customer."
     )

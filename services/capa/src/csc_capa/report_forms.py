@@ -42,7 +42,7 @@ renders a template against ``SAMPLE_CAPA`` before it is registered and names
 the line of what is wrong.
 
 A template's cost is bounded, so no customer's format can stall capa: it is
-at most 64 KiB, its loops nest at most two deep (a loop in a loop; a
+at most 65,536 characters, its loops nest at most two deep (a loop in a loop; a
 ``recursive`` loop is refused), and one render takes at most ``MAX_STEPS``
 steps (each loop iteration, call and filter is one), makes no value longer
 than ``MAX_VALUE`` characters or items and no report longer than
@@ -554,7 +554,8 @@ EXAMPLE_TEMPLATE = """\
 # The example, shown in this module's documentation as it is.
 __doc__ = (__doc__ or "") + textwrap.indent(EXAMPLE_TEMPLATE, "    ")
 
-MAX_TEMPLATE_BYTES = 64 * 1024  # of UTF-8, when a template is registered
+# Characters, when a template is registered: the same bound as the request's maxLength.
+MAX_TEMPLATE_CHARS = 64 * 1024
 MAX_LOOP_DEPTH = 2  # a loop inside a loop
 MAX_STEPS = 50_000  # loop iterations, calls and filters one render may take
 MAX_OUTPUT = 1_000_000  # characters a template may render
@@ -608,11 +609,11 @@ def validate_template(template: str) -> None:
     when QC prints) and against ``LARGE_SAMPLE_CAPA`` within the render's
     bounds, and lay out as the module describes.
     """
-    size = len(template.encode())
-    if size > MAX_TEMPLATE_BYTES:
+    size = len(template)
+    if size > MAX_TEMPLATE_CHARS:
         raise TemplateProblem(
-            f"the template is {size:,} bytes; a template may be at most "
-            f"{MAX_TEMPLATE_BYTES:,} bytes (64 KiB)"
+            f"the template is {size:,} characters; a template may be at most "
+            f"{MAX_TEMPLATE_CHARS:,} characters (64 Ki)"
         )
     fields, sections = _layout(_render(template, SAMPLE_CAPA, SAMPLE_NOW))
     if not fields and not sections:

@@ -450,8 +450,9 @@ LOOPS_IN_LOOPS = (
         ("# A | A\nx: {{ ('x' * 1000).replace('x', 'y' * 1000) }}\n", "a value of more than"),
         ("# A | A\nx: {{ ('x' * 1000) | replace('x', 'y' * 1000) }}\n", "a value of more than"),
         ("# A | A\nx: {{ lipsum(10000) }}\n", "'lipsum' is undefined"),
-        ("# A | A\nx: 1\n{# " + "说明" * 11_000 + " #}\n",
-         r"^the template is 66,\d{3} bytes; a template may be at most 65,536 bytes \(64 KiB\)$"),
+        ("# A | A\nx: 1\n{# " + "说明" * 33_000 + " #}\n",
+         r"^the template is 66,\d{3} characters; a template may be at most 65,536 characters "
+         r"\(64 Ki\)$"),
     ],
 )  # fmt: skip
 def test_a_template_over_the_bounds_of_size_and_work_is_refused_saying_which(
