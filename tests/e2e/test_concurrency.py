@@ -77,6 +77,14 @@ def a_case(marketing: httpx.Client, service: ServiceProcess, path: str, n: int) 
     return case_id
 
 
+def reply_clock(marketing: httpx.Client, sla: ServiceProcess, n: int) -> tuple[str, str]:
+    """A new quality complaint's case id and the URL of its 8-hour reply clock (4.2.1)."""
+    case_id = a_case(marketing, sla, "/cases/{}/clocks", n)
+    clocks = read(f"{sla.url}/cases/{case_id}/clocks").json()
+    clock = next(c for c in clocks if c["clock"] == "reply")
+    return case_id, f"{sla.url}/clocks/{clock['clock_id']}"
+
+
 # Parallel writers on one aggregate ---------------------------------------------------------
 
 
@@ -141,10 +149,7 @@ def test_capa_parallel_contacts_on_one_investigation(
 def test_sla_parallel_pauses_and_resumes_of_one_clock(
     module_stack: Stack, services: dict[str, ServiceProcess], marketing: httpx.Client
 ) -> None:
-    sla = services["sla"].url
-    case_id = a_case(marketing, services["sla"], "/cases/{}/clocks", 103)
-    clock = next(c for c in read(f"{sla}/cases/{case_id}/clocks").json() if c["clock"] == "reply")
-    url = f"{sla}/clocks/{clock['clock_id']}"
+    case_id, url = reply_clock(marketing, services["sla"], 103)
     pause = {"reason": "customer_unreachable"}
 
     def send(what: str, body: Any) -> list[int]:
@@ -224,10 +229,7 @@ def test_keys_of_the_consuming_services(
 def test_sla_pause_and_resume_take_a_key(
     module_stack: Stack, services: dict[str, ServiceProcess], marketing: httpx.Client
 ) -> None:
-    sla = services["sla"].url
-    case_id = a_case(marketing, services["sla"], "/cases/{}/clocks", 204)
-    clock = next(c for c in read(f"{sla}/cases/{case_id}/clocks").json() if c["clock"] == "reply")
-    url = f"{sla}/clocks/{clock['clock_id']}"
+    case_id, url = reply_clock(marketing, services["sla"], 204)
     pause = {"reason": "waiting_for_customer_samples", "note": "samples by courier"}
     first = post(module_stack, f"{url}/pause", "quality", pause, key="p-1")
     again = post(module_stack, f"{url}/pause", "quality", pause, key="p-1")

@@ -251,7 +251,7 @@ class OutboxRelay:
             self._checkpointed, self._checkpointed_at = None, -math.inf
             self.status.position, self.status.store_head, self.status.running = position, head, True
             self.status.chain_head = chain.head
-            self.status.held = list(self._held.values())
+            self.status.held = sorted(self._held.values(), key=lambda h: h.seq)
             log.info(
                 "relay.started",
                 position=position,
