@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 import uvicorn
 from fastapi import FastAPI
+from rich.console import Console
 
 from csc_messaging.logs import configure_logging
 from csc_messaging.redrive import DeadLetter
 from csc_messaging.relay import read_relay_record
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import wipe_store
+from csc_messaging.views import View
 
 if TYPE_CHECKING:
     from csc_messaging.runtime import ConsumerSpec
@@ -35,10 +37,13 @@ def service_cli(
     replay: Callable[[ServiceSettings], Any] | None = None,
     unjournaled: Callable[[ServiceSettings], Coroutine[Any, Any, int]] | None = None,
     dead_letters: DeadLetters | None = None,
+    views: Callable[[ServiceSettings], Sequence[View]] | None = None,
 ) -> typer.Typer:
     cli = typer.Typer(
         help=f"The {service} service of Customer Service Control.", no_args_is_help=True
     )
+    if views is not None:
+        cli.add_typer(views_cli(service, settings_factory, views), name="views")
 
     @cli.command()
     def serve(
@@ -168,6 +173,53 @@ def service_cli(
     return cli
 
 
+def views_cli(
+    service: str,
+    settings_factory: Callable[[], ServiceSettings],
+    views: Callable[[ServiceSettings], Sequence[View]],
+) -> typer.Typer:
+    cli = typer.Typer(help=f"{service}'s read models (tables in its store).", no_args_is_help=True)
+
+    @cli.command("rebuild")
+    def rebuild_cmd() -> None:
+        """Build every read model anew from the store's log, into new tables swapped in
+        when done: the service may keep running and answering meanwhile."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        settings = settings_factory()
+        configure_logging(service, "console")
+        built = views(settings)
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        ) as bar:
+            for view in built:
+                task = bar.add_task(f"{service} view {view.name}", total=None)
+
+                def advance(done: int, total: int, task: Any = task) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                applied = view.rebuild(advance)
+                bar.update(task, completed=applied, total=applied)
+        for view in built:
+            typer.echo(json.dumps({"view": view.name, "position": view.position,
+                                   "digest": view.digest()}))  # fmt: skip
+
+    @cli.command("status")
+    def status_cmd() -> None:
+        """Each read model's position in the log, and how far behind the log's head."""
+        settings = settings_factory()
+        for view in views(settings):
+            head = view.head()
+            typer.echo(json.dumps({"view": view.name, "position": view.position,
+                                   "behind": head - view.position}))  # fmt: skip
+
+    return cli
+
+
 def consumer_cli(
     spec: ConsumerSpec, http_factory: Callable[[ServiceSettings], FastAPI]
 ) -> typer.Typer:
@@ -179,4 +231,5 @@ def consumer_cli(
         replay=spec.replay,
         unjournaled=spec.unjournaled,
         dead_letters=spec.dead_letters,
+        views=spec.views,
     )

@@ -29,7 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from csc_messaging.rules import Forbidden, NotFound, RuleViolation
+from csc_messaging.rules import BadCursor, Forbidden, NotFound, RuleViolation
 
 log = structlog.get_logger(__name__)
 
@@ -200,6 +200,14 @@ def install_error_handlers(app: FastAPI) -> None:
             title="Not for the caller's department",
             clause=exc.clause,
         )
+
+    @app.exception_handler(BadCursor)
+    async def bad_cursor(request: Request, exc: BadCursor) -> ProblemResponse:
+        error = FieldError(loc=["query", "cursor"], msg=str(exc), type="cursor_invalid")
+        return problem(
+            422, f"query.cursor {exc}", instance=request.url.path, type_=VALIDATION,
+            errors=[error],
+        )  # fmt: skip
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> ProblemResponse:

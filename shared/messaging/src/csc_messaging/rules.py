@@ -17,6 +17,10 @@ Writes = Mapping[str, tuple[frozenset[Department], str]]
 """action -> (departments that may do it, the clause that says so)."""
 
 
+class BadCursor(ValueError):
+    """A list's ``cursor`` parameter that this list did not give (or gave for another order)."""
+
+
 class RuleViolation(Exception):
     """``clause`` names the rule; ``kind`` says whether the input or the case's state is at fault.
 

@@ -23,6 +23,7 @@ from csc_messaging.readmodel import ReadModel
 from csc_messaging.redrive import DeadLetter, redrive_topics
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.views import View
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +82,22 @@ def store_check(app: Application[Any]) -> ReadinessCheck:
     return check
 
 
+async def follow(view: ReadModel | View, stop: asyncio.Event, idle: float = 0.05) -> None:
+    """Keep a read model current between requests, so a read finds little to apply."""
+    while not stop.is_set():
+        try:
+            applied = await asyncio.to_thread(view.catch_up)
+        except Exception:
+            log.exception("view.follow_failed")
+            applied = 0
+            idle_for = 5.0
+        else:
+            idle_for = idle
+        if not applied:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=idle_for)
+
+
 async def supervise_relay(relay: OutboxRelay, stop: asyncio.Event) -> None:
     """Keep the relay running through broker outages; give up only on a store/topic mismatch."""
     backoff = 0.5
@@ -105,7 +122,7 @@ class ConsumingService:
     name: str
     settings: ServiceSettings
     app: ConsumerApplication
-    read_model: ReadModel
+    read_model: ReadModel | View
     subscribes_to: Sequence[str]
     ingestors: dict[str, Ingestor] = field(default_factory=dict)
 
@@ -175,7 +192,7 @@ class ConsumingService:
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(self.read_model.catch_up)
             await broker.start()
-            tasks = [asyncio.create_task(job(stop)) for job in background]
+            tasks = [asyncio.create_task(job(stop)) for job in (follow_view, *background)]
             if relay is not None:
                 tasks.append(asyncio.create_task(supervise_relay(relay, stop)))
             log.info("consumer.started", group_id=self.group_id, topics=list(self.ingestors))
@@ -191,6 +208,9 @@ class ConsumingService:
 
         async def kafka_check() -> str | None:
             return None if await broker.ping(timeout=3) else "Kafka broker does not answer"
+
+        async def follow_view(stop: asyncio.Event) -> None:
+            await follow(self.read_model, stop)
 
         checks: dict[str, ReadinessCheck] = {"store": store_check(self.app), "kafka": kafka_check}
         if relay is not None:
@@ -225,7 +245,7 @@ class ConsumerSpec:
     name: str
     settings_class: type[ServiceSettings]
     application_class: type[ConsumerApplication]
-    read_model_class: type[ReadModel]
+    read_model_class: type[ReadModel] | type[View]
     subscribes_to: Sequence[str]
     title: str
     description: str
@@ -279,6 +299,11 @@ class ConsumerSpec:
             relay=relay,
             background=self.background(service) if self.background is not None else (),
         )
+
+    def views(self, settings: ServiceSettings) -> list[View]:
+        """The service's read models kept as tables (``csc-<svc> views``)."""
+        service = self.bootstrap(settings)
+        return [service.read_model] if isinstance(service.read_model, View) else []
 
     async def replay(self, settings: ServiceSettings) -> dict[str, Any]:
         service = self.bootstrap(settings)
