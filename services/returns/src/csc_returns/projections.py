@@ -7,11 +7,13 @@ subscribers of csc.returns.v1 received.
 
 from __future__ import annotations
 
-import copy
-from datetime import datetime
+import hashlib
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from csc_messaging.readmodel import ReadModel
+from csc_messaging.views import Column, In, Page, Rows, Table, View
 from csc_returns.domain import ReturnCase, report_no
 from csc_returns.domain.cases import IN_QUARANTINE, ISOLATED, NC_REPORTED, REVIEWED
 from csc_returns.public import to_public
@@ -31,61 +33,135 @@ def month_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
+def _stock(row: dict[str, Any]) -> dict[str, Any]:
+    """One case's goods in quarantine (4.3.3): where, how many, awaiting what."""
+    pnpr = row["pnpr"]
+    open_lines: dict[str, int] = {}
+    if row["status"] == REVIEWED:
+        done: dict[str, int] = {}
+        for d in pnpr["dispositions"]:
+            done[d["disposition"]] = done.get(d["disposition"], 0) + d["quantity"]
+        for line in pnpr["reviewed"]["decision"]:
+            left = line["quantity"] - done.get(line["disposition"], 0)
+            if left:
+                open_lines[line["disposition"]] = left
+    return {
+        "case_id": row["case_id"],
+        "report_no": pnpr["report_no"],
+        "location": pnpr["isolated"]["location"],
+        "tag": pnpr["identified"]["tag"],
+        "quantity": pnpr["remaining"],
+        "customer": row["customer"],
+        "product": row["product"],
+        "lot": row["receipt"]["lot"],
+        "isolated_at": pnpr["isolated"]["at"],
+        "awaiting": AWAITING[row["status"]],
+        "awaiting_dispositions": open_lines,
+    }
+
+
 def _step(event: Any) -> dict[str, Any]:
     return {"at": event.timestamp.isoformat(), "by": event.actor}
 
 
-class ReturnCases(ReadModel):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._cases: dict[str, dict[str, Any]] = {}
+def _sort_time(row: Mapping[str, Any]) -> str:
+    # reported_at is ISO 8601 with its offset: ordered as the moment it names, in UTC.
+    return datetime.fromisoformat(row["reported_at"]).astimezone(UTC).isoformat()
 
-    def apply(self, event: Any) -> None:
+
+def _isolated_at(row: Mapping[str, Any]) -> str | None:
+    pnpr = row["pnpr"]
+    if pnpr is None or pnpr["isolated"] is None:
+        return None
+    return datetime.fromisoformat(pnpr["isolated"]["at"]).astimezone(UTC).isoformat()
+
+
+class ReturnCases(View):
+    """Return cases (a row each, without its timeline) and their timelines (a row an event).
+
+    Lists are in the order the cases were reported (then their id), which never changes
+    for a case; quarantine stock in the order the goods were isolated.
+    """
+
+    name = "returns"
+    version = 1
+    tables = (
+        Table(
+            "cases",
+            columns=(
+                Column("case_id"),
+                Column("status"),
+                Column("customer", of=lambda r: r["customer"]["code"]),
+                Column("month"),
+                Column("reported", of=_sort_time),
+                Column("isolated", of=_isolated_at),
+            ),
+            key=("case_id",),
+            indexes=(
+                ("reported",),
+                ("status", "reported"),
+                ("customer", "reported"),
+                ("month", "reported"),
+                ("status", "isolated"),
+            ),
+        ),
+        Table(
+            "timeline",
+            columns=(Column("case_id"), Column("version", "int")),
+            key=("case_id", "version"),
+        ),
+    )
+
+    def apply(self, event: Any, rows: Rows) -> None:
         key = str(event.originator_id)
         if isinstance(event, C.Opened):
-            self._cases[key] = {
-                "case_id": key,
-                "status": "reported",
-                "opened_by_event": str(event.opened_by_event) if event.opened_by_event else None,
-                "opened_by_type": event.opened_by_type,
-                "reported_at": event.reported_at.isoformat(),
-                "month": month_of(event.reported_at),
-                "customer": event.customer,
-                "product": event.product,
-                "lot": event.lot,
-                "description": event.description,
-                "replacement": None,
-                "request": None,
-                "quality": None,
-                "receipt_authorized": None,
-                "receipt": None,
-                "samples": None,
-                "pnpr": None,
-                "timeline": [],
-            }
-        row = self._cases.get(key)
+            rows.put(
+                "cases",
+                {
+                    "case_id": key,
+                    "status": "reported",
+                    "opened_by_event": str(event.opened_by_event)
+                    if event.opened_by_event
+                    else None,
+                    "opened_by_type": event.opened_by_type,
+                    "reported_at": event.reported_at.isoformat(),
+                    "month": month_of(event.reported_at),
+                    "customer": event.customer,
+                    "product": event.product,
+                    "lot": event.lot,
+                    "description": event.description,
+                    "replacement": None,
+                    "request": None,
+                    "quality": None,
+                    "receipt_authorized": None,
+                    "receipt": None,
+                    "samples": None,
+                    "pnpr": None,
+                },
+            )
+        row = rows.get("cases", key)
         if row is None:
             return
-        self._timeline(row, event)
+        entry = self._timeline(event)
+        if entry is not None:
+            rows.put("timeline", {"case_id": key, **entry})
         self._fold(row, event)
 
     @staticmethod
-    def _timeline(row: dict[str, Any], event: Any) -> None:
+    def _timeline(event: Any) -> dict[str, Any] | None:
         public = to_public(event)
         if public is None:
-            return
-        row["timeline"].append(
-            {
-                "version": event.originator_version,
-                "at": public.occurred_at.isoformat(),
-                "event": type(public).__name__,
-                "type": public.event_type(),
-                "event_id": str(public.event_id),
-                "clause": getattr(public, "clause", None),
-                "actor": public.actor.model_dump(mode="json"),
-                "fields": public.model_dump(mode="json", exclude=_ENVELOPE),
-            }
-        )
+            return None
+        return {
+            "version": event.originator_version,
+            "at": public.occurred_at.isoformat(),
+            "event": type(public).__name__,
+            "type": public.event_type(),
+            "event_id": str(public.event_id),
+            "clause": getattr(public, "clause", None),
+            "actor": public.actor.model_dump(mode="json"),
+            "fields": public.model_dump(mode="json", exclude=_ENVELOPE),
+        }
 
     @staticmethod
     def _fold(row: dict[str, Any], e: Any) -> None:
@@ -191,9 +267,6 @@ class ReturnCases(ReadModel):
                 if e.remaining == 0:
                     row["status"] = "dispositioned"
 
-    def rows(self) -> list[dict[str, Any]]:
-        return sorted(self._cases.values(), key=lambda r: (r["reported_at"], r["case_id"]))
-
     # Queries ----------------------------------------------------------------------------------
 
     def cases(
@@ -201,64 +274,52 @@ class ReturnCases(ReadModel):
         status: str | None = None,
         customer: str | None = None,
         month: str | None = None,
-    ) -> list[dict[str, Any]]:
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page:
         """Cases, oldest report first, without their timelines."""
-        self.catch_up()
-        return [
-            {k: v for k, v in copy.deepcopy(r).items() if k != "timeline"}
-            for r in self.rows()
-            if (status is None or r["status"] == status)
-            and (customer is None or r["customer"]["code"] == customer)
-            and (month is None or r["month"] == month)
-        ]
+        where = {"status": status, "customer": customer, "month": month}
+        return self.page("cases", where=where, order=("reported",), cursor=cursor, limit=limit)
 
     def case(self, case_id: str) -> dict[str, Any] | None:
-        self.catch_up()
-        row = self._cases.get(case_id)
-        return copy.deepcopy(row) if row is not None else None
+        """One case with its timeline."""
+        row = self.get("cases", case_id)
+        if row is None:
+            return None
+        return {**row, "timeline": self.timeline(case_id, catch_up=False) or []}
 
-    def timeline(self, case_id: str) -> list[dict[str, Any]] | None:
-        row = self.case(case_id)
-        return row["timeline"] if row is not None else None
+    def timeline(self, case_id: str, *, catch_up: bool = True) -> list[dict[str, Any]] | None:
+        entries = [
+            {k: v for k, v in entry.items() if k != "case_id"}
+            for entry in self.scan("timeline", where={"case_id": case_id}, catch_up=catch_up)
+        ]
+        if not entries and self.get("cases", case_id) is None:
+            return None
+        return entries
 
-    def quarantine(self) -> list[dict[str, Any]]:
+    def quarantine(self, *, cursor: str | None = None, limit: int = 100) -> Page:
         """What is isolated where, awaiting which decision (4.3.3), longest waiting first."""
-        self.catch_up()
-        stock = []
-        for row in self.rows():
-            if row["status"] not in IN_QUARANTINE:
-                continue
-            pnpr = row["pnpr"]
-            awaiting = AWAITING[row["status"]]
-            open_lines: dict[str, int] = {}
-            if row["status"] == REVIEWED:
-                done: dict[str, int] = {}
-                for d in pnpr["dispositions"]:
-                    done[d["disposition"]] = done.get(d["disposition"], 0) + d["quantity"]
-                for line in pnpr["reviewed"]["decision"]:
-                    left = line["quantity"] - done.get(line["disposition"], 0)
-                    if left:
-                        open_lines[line["disposition"]] = left
-            stock.append(
-                {
-                    "case_id": row["case_id"],
-                    "report_no": pnpr["report_no"],
-                    "location": pnpr["isolated"]["location"],
-                    "tag": pnpr["identified"]["tag"],
-                    "quantity": pnpr["remaining"],
-                    "customer": row["customer"],
-                    "product": row["product"],
-                    "lot": row["receipt"]["lot"],
-                    "isolated_at": pnpr["isolated"]["at"],
-                    "awaiting": awaiting,
-                    "awaiting_dispositions": open_lines,
-                }
-            )
-        return sorted(stock, key=lambda s: (s["isolated_at"], s["case_id"]))
+        page = self.page(
+            "cases",
+            where={"status": In(tuple(sorted(IN_QUARANTINE)))},
+            order=("isolated",),
+            cursor=cursor,
+            limit=limit,
+        )
+        return Page([_stock(row) for row in page.rows], page.next_cursor)
+
+    def case_digest(self, case_id: str) -> str | None:
+        """SHA-256 of one case as its documents print it: the row and its timeline."""
+        row = self.case(case_id)
+        if row is None:
+            return None
+        text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def pnpr(self, case_id: str) -> dict[str, Any] | None:
         """The PNPR of one case (4.3.3), with what led to it (4.3.2), once its goods are tagged."""
-        row = self.case(case_id)
+        row = self.get("cases", case_id)
         if row is None or row["pnpr"] is None:
             return None
         return {

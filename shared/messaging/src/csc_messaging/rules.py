@@ -7,11 +7,13 @@ A refusal is raised before any event is triggered, so nothing is recorded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal, TypeVar
 
 from fastapi import FastAPI, HTTPException, status
 
 from csc_contracts import Actor, Department
+
+_T = TypeVar("_T")
 
 Writes = Mapping[str, tuple[frozenset[Department], str]]
 """action -> (departments that may do it, the clause that says so)."""
@@ -79,7 +81,7 @@ def install_error_handlers(app: FastAPI) -> None:
     install(app)
 
 
-def found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
+def found(row: _T | None, what: str) -> _T:
     """``row``, or 404 saying what was not found."""
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")

@@ -7,14 +7,16 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from eventsourcing.application import Application
 from fastapi import APIRouter, Depends, FastAPI, Response, status
 from faststream.kafka import KafkaBroker
+from pydantic import Field
 
 from csc_contracts import Actor
+from csc_messaging.answers import Answer
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.ingest import Ingestor
@@ -31,17 +33,64 @@ ReadinessCheck = Callable[[], Awaitable[str | None]]
 Background = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 
 
-def probes(checks: dict[str, ReadinessCheck], relay: OutboxRelay | None = None) -> APIRouter:
+class Health(Answer):
+    status: Literal["ok"]
+
+
+class RelayProgress(Answer):
+    position: int = Field(description="The last notification of the log it published.")
+    lag: int = Field(description="Notifications stored and not published yet.")
+    held: int = Field(description="Stored events it holds back (`held` lists them).")
+
+
+class ViewProgress(Answer):
+    position: int = Field(description="The notification of the log the read model reflects.")
+    applied: int = Field(
+        description="Events this process applied to it since it started (a restart with "
+        "nothing new applies none: the read model is kept, not folded again)."
+    )
+
+
+class Readiness(Answer):
+    status: Literal["ready", "unavailable"]
+    relay: RelayProgress | None = None
+    view: ViewProgress | None = None
+    warnings: list[str] | None = None
+    problems: dict[str, str] | None = Field(
+        default=None, description="Each dependency that does not answer, and why."
+    )
+
+
+class Digest(Answer):
+    """What a live store and a replayed one are compared by."""
+
+    digest: str = Field(description="SHA-256 of the whole read model, row by row.")
+    position: int = Field(description="The notification of the log it reflects.")
+    bookkeeping: int = Field(
+        description="Events of the log that record which Kafka record a transaction applied."
+    )
+
+
+def probes(
+    checks: dict[str, ReadinessCheck],
+    relay: OutboxRelay | None = None,
+    view: ReadModel | View | None = None,
+) -> APIRouter:
     """``/healthz``: the process answers. ``/readyz``: every dependency answers; it also
     says how far the relay is, and what it holds back (which does not make it unready:
     everything else is still published)."""
     router = APIRouter(tags=["probes"])
 
-    @router.get("/healthz")
+    @router.get("/healthz", response_model=Health)
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz",
+        response_model=Readiness,
+        response_model_exclude_unset=True,
+        responses={503: {"model": Readiness, "description": "A dependency does not answer."}},
+    )
     async def readyz(response: Response) -> dict[str, Any]:
         problems: dict[str, str] = {}
         for name, check in checks.items():
@@ -52,6 +101,9 @@ def probes(checks: dict[str, ReadinessCheck], relay: OutboxRelay | None = None) 
             if problem:
                 problems[name] = problem
         body: dict[str, Any] = {"status": "ready"}
+        if isinstance(view, View):
+            position = await asyncio.to_thread(lambda: view.position)
+            body["view"] = {"position": position, "applied": view.applied}
         if relay is not None:
             relay_status = relay.status
             body["relay"] = {
@@ -216,10 +268,15 @@ class ConsumingService:
         if relay is not None:
             checks["relay"] = relay.problem
         http = FastAPI(title=title, description=description, lifespan=lifespan)
-        http.include_router(probes(checks, relay))
+        http.include_router(probes(checks, relay, self.read_model))
         http.include_router(router)
 
-        @http.get("/digest", tags=["audit"], dependencies=[Depends(self.current_actor)])
+        @http.get(
+            "/digest",
+            tags=["audit"],
+            dependencies=[Depends(self.current_actor)],
+            response_model=Digest,
+        )
         def digest() -> dict[str, Any]:
             """A hash of the whole read model, to compare a live store with a replayed one."""
             model = self.read_model
@@ -229,7 +286,7 @@ class ConsumingService:
                 "bookkeeping": model.bookkeeping,
             }
 
-        @http.get("/ingest-stats", tags=["audit"])
+        @http.get("/ingest-stats", tags=["audit"], response_model=dict[str, dict[str, int]])
         def ingest_stats() -> dict[str, dict[str, int]]:
             """Records handled since this process started, by outcome, per topic."""
             return {topic: dict(i.stats.counts) for topic, i in self.ingestors.items()}

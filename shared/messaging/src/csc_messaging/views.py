@@ -40,6 +40,7 @@ from typing import Any, ClassVar, Literal
 
 import structlog
 from eventsourcing.application import Application
+from fastapi.encoders import jsonable_encoder
 
 from csc_messaging.journal import RecordApplied
 from csc_messaging.rules import BadCursor
@@ -162,6 +163,12 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     return values
 
 
+def _jsonable(value: Any) -> Any:
+    """What an event's field becomes in a row: as FastAPI answers it (an Actor as its
+    fields, a datetime in isoformat, a UUID as text)."""
+    return jsonable_encoder(value)
+
+
 # The database ---------------------------------------------------------------------------------
 
 
@@ -277,6 +284,9 @@ class View(ABC):
         self._passes_started = 0
         self._passes_done = 0
         self._passing = False
+        self.applied = 0
+        """Events this instance applied to the live tables: after a restart with nothing
+        new in the log, 0 (nothing is folded again)."""
         self._open()
 
     # Shape ----------------------------------------------------------------------------------
@@ -480,6 +490,8 @@ class View(ABC):
                     "WHERE name = ?",
                     (last, bookkeeping, self.name),
                 )
+        if generation is None:
+            self.applied += len(notifications)
         return len(notifications)
 
     @abstractmethod
@@ -519,7 +531,7 @@ class View(ABC):
                 continue
             spec = self.table(table)
             values = tuple(c.value(row) for c in spec.columns)
-            doc = json.dumps(row, separators=(",", ":"), ensure_ascii=False, default=str)
+            doc = json.dumps(row, separators=(",", ":"), ensure_ascii=False, default=_jsonable)
             upserts.setdefault(table, []).append((*values, doc))
         for table, params in deletes.items():
             spec = self.table(table)

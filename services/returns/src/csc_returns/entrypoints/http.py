@@ -16,18 +16,22 @@ from fastapi import (
     Depends,
     FastAPI,
     Query,
+    Request,
     Response,
     status,
 )
 
 from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_messaging.answers import READ
 from csc_messaging.downloads import attachment
+from csc_messaging.paging import DEFAULT_LIMIT, Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.writes import command_routes
+from csc_returns import answers as a
 from csc_returns import commands as c
 from csc_returns.application import ReturnsApplication
 from csc_returns.bootstrap import RETURNS
@@ -38,6 +42,12 @@ from csc_returns.projections import ReturnCases
 StatusFilter = Annotated[
     str | None,
     Query(alias="status", pattern=f"^({'|'.join(STATUSES)})$", description="Where cases stand."),
+]
+
+
+CustomerCode = Annotated[
+    str | None,
+    Query(min_length=1, max_length=200, description="The customer's code in the archive."),
 ]
 
 
@@ -55,7 +65,13 @@ def routes(service: ConsumingService) -> APIRouter:
 
     # Opening a replacement or a return ----------------------------------------------------
 
-    @router.post("/replacements", status_code=201, tags=["replacement 4.3.1"])
+    @router.post(
+        "/replacements",
+        status_code=201,
+        tags=["replacement 4.3.1"],
+        response_model=a.ReturnCase,
+        **READ,
+    )
     def agree_replacement(
         body: c.AgreeReplacement, actor: Caller, response: Response, key: IdempotencyKey = None
     ) -> dict[str, Any]:
@@ -65,7 +81,13 @@ def routes(service: ConsumingService) -> APIRouter:
             response.status_code = status.HTTP_200_OK  # a retry: the first result again
         return case_out(case.id)
 
-    @router.post("/returns", status_code=201, tags=["whole-batch return 4.3.2"])
+    @router.post(
+        "/returns",
+        status_code=201,
+        tags=["whole-batch return 4.3.2"],
+        response_model=a.ReturnCase,
+        **READ,
+    )
     def request_return(
         body: c.RequestReturn, actor: Caller, response: Response, key: IdempotencyKey = None
     ) -> dict[str, Any]:
@@ -114,29 +136,43 @@ def routes(service: ConsumingService) -> APIRouter:
 
     # Reading -------------------------------------------------------------------------------
 
-    @router.get("/cases", tags=["return cases"])
+    @router.get("/cases", tags=["return cases"], response_model=list[a.ReturnCaseRow], **READ)
     def list_cases(
+        request: Request,
+        response: Response,
         status_: StatusFilter = None,
-        customer: str | None = None,
+        customer: CustomerCode = None,
         month: Month = None,
+        limit: Limit = DEFAULT_LIMIT,
+        cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """Return cases, oldest report first, by status, customer code and month reported."""
-        return view.cases(status_, customer, month)
+        """Return cases, oldest report first (then by id), by status, customer code and
+        month reported; a page at a time (``Link: rel="next"``)."""
+        page = view.cases(status_, customer, month, cursor=cursor, limit=limit)
+        return paged(page, request, response)
 
-    @router.get("/cases/{case_id}", tags=["return cases"])
+    @router.get("/cases/{case_id}", tags=["return cases"], response_model=a.ReturnCase, **READ)
     def get_case(case_id: UUID) -> dict[str, Any]:
         """One case: where it stands, each step's details, actor and time, and its timeline."""
         return case_out(case_id)
 
-    @router.get("/cases/{case_id}/timeline", tags=["return cases"])
+    @router.get(
+        "/cases/{case_id}/timeline",
+        tags=["return cases"],
+        response_model=list[a.TimelineEntry],
+        **READ,
+    )
     def timeline(case_id: UUID) -> list[dict[str, Any]]:
         """Everything that happened to one case, in order, in the public events' words."""
-        return case_out(case_id)["timeline"]  # type: ignore[no-any-return]
+        return found(view.timeline(str(case_id)), f"return case {case_id}")
 
-    @router.get("/quarantine", tags=["PNPR 4.3.3"])
-    def quarantine() -> list[dict[str, Any]]:
-        """Quarantine stock: what is isolated where, awaiting which decision (4.3.3)."""
-        return view.quarantine()
+    @router.get("/quarantine", tags=["PNPR 4.3.3"], response_model=list[a.QuarantineStock], **READ)
+    def quarantine(
+        request: Request, response: Response, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    ) -> list[dict[str, Any]]:
+        """Quarantine stock: what is isolated where, awaiting which decision (4.3.3), longest
+        isolated first; a page at a time (``Link: rel="next"``)."""
+        return paged(view.quarantine(cursor=cursor, limit=limit), request, response)
 
     def report_of(case_id: UUID) -> dict[str, Any]:
         return found(view.pnpr(str(case_id)), f"PNPR of case {case_id} (goods not tagged)")
@@ -144,9 +180,9 @@ def routes(service: ConsumingService) -> APIRouter:
     def document(case_id: UUID, kind: Literal["pdf", "xlsx"]) -> Response:
         # The footer's digest must describe the very state the report was read from.
         for _ in range(5):
-            report = report_of(case_id)
             position = view.position
-            digest = view.digest()
+            report = report_of(case_id)
+            digest = view.case_digest(str(case_id)) or ""
             if view.position == position:
                 break
         form = pnpr_form(report, digest=digest, position=position, generated_at=app.now())
@@ -154,7 +190,7 @@ def routes(service: ConsumingService) -> APIRouter:
         media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
         return attachment(content, media_type, filename(report, kind))
 
-    @router.get("/cases/{case_id}/pnpr", tags=["PNPR 4.3.3"])
+    @router.get("/cases/{case_id}/pnpr", tags=["PNPR 4.3.3"], response_model=a.PnprReport, **READ)
     def get_pnpr(case_id: UUID) -> dict[str, Any]:
         """The Product Nonconformance Processing Report of one case (4.3.3), as JSON."""
         return report_of(case_id)
