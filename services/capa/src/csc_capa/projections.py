@@ -63,7 +63,12 @@ class Investigations(View):
                 Column("customer_code", of=lambda r: r["customer"].get("code")),
             ),
             key=("case_id",),
-            indexes=(("reported_at",), ("status", "reported_at"), ("customer_code", "reported_at")),
+            # Each list's order ends with the key, so the index gives it without a sort.
+            indexes=(
+                ("reported_at", "case_id"),
+                ("status", "reported_at", "case_id"),
+                ("customer_code", "reported_at", "case_id"),
+            ),
         ),
         Table(
             TIMELINE,
@@ -80,7 +85,7 @@ class Investigations(View):
                 Column("pending", "int", of=_pending),
             ),
             key=("case_id", "action_no"),
-            indexes=(("pending", "due", "capa_no", "action_no"),),
+            indexes=(("pending", "due", "capa_no", "action_no", "case_id"),),
         ),
         Table(FORMATS, columns=(Column("customer_code"),), key=("customer_code",)),
     )
