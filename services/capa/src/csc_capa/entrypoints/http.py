@@ -21,16 +21,19 @@ from fastapi import (
     status,
 )
 
+from csc_capa import answers as a
 from csc_capa import commands as c
 from csc_capa.application import CapaApplication, EvidenceRefused
 from csc_capa.blobs import BlobCorrupted
 from csc_capa.bootstrap import CAPA
 from csc_capa.domain import STATUSES, RuleViolation
-from csc_capa.projections import Investigations
+from csc_capa.evidence import EVIDENCE_TYPES
+from csc_capa.projections import INVESTIGATIONS, Investigations
 from csc_contracts import Actor
 from csc_contracts.capa import ReportFormat
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.downloads import attachment
+from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey
 from csc_messaging.problems import MAX_BODY_EXTENSION, problem
 from csc_messaging.rules import found
@@ -55,7 +58,9 @@ def routes(service: ConsumingService) -> APIRouter:
     Caller = Annotated[Actor, Depends(service.current_actor)]
 
     def case_out(case_id: UUID) -> dict[str, Any]:
-        return found(view.get(str(case_id), app.now().date()), f"investigation of case {case_id}")
+        return found(
+            view.investigation(str(case_id), app.now().date()), f"investigation of case {case_id}"
+        )
 
     step = CaseSteps(router, "/investigations", Caller, lambda case_id, _: case_out(case_id))
 
@@ -99,6 +104,8 @@ def routes(service: ConsumingService) -> APIRouter:
         "/investigations/{case_id}/d6/actions/{action_no}/implementation",
         status_code=201,
         tags=[capa],
+        response_model=a.InvestigationOut,
+        **a.READ,
     )
     def implement_action(
         case_id: UUID,
@@ -117,6 +124,8 @@ def routes(service: ConsumingService) -> APIRouter:
         "/investigations/{case_id}/evidence",
         status_code=201,
         tags=[inv],
+        response_model=a.EvidenceStored,
+        **a.READ,
         openapi_extra={
             # Evidence keeps its own limit (CSC_EVIDENCE_MAX_BYTES), not the JSON bodies' one.
             MAX_BODY_EXTENSION: app.max_evidence_bytes,
@@ -174,7 +183,20 @@ def routes(service: ConsumingService) -> APIRouter:
         )
         return {"sha256": digest, "investigation": case_out(case_id)}
 
-    @router.get("/investigations/{case_id}/evidence/{sha256}", tags=[inv])
+    @router.get(
+        "/investigations/{case_id}/evidence/{sha256}",
+        tags=[inv],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "The evidence's bytes, of the type they were received as.",
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in (*EVIDENCE_TYPES, "application/octet-stream")
+                },
+            }
+        },
+    )
     def get_evidence(case_id: UUID, sha256: str) -> Response:
         """The evidence's bytes, checked against their hash, under their safe name (RFC 6266)."""
         row = case_out(case_id)
@@ -185,31 +207,69 @@ def routes(service: ConsumingService) -> APIRouter:
 
     # Reading ----------------------------------------------------------------------------
 
-    @router.get("/investigations", tags=[inv])
+    @router.get("/investigations", tags=[inv], response_model=list[a.InvestigationRow], **a.READ)
     def list_investigations(
-        status_: StatusFilter = None, customer: str | None = None
+        request: Request,
+        response: Response,
+        status_: StatusFilter = None,
+        customer: Annotated[str | None, Query(description="The customer's code.")] = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """QC's investigations and CAPAs, oldest report first, by status and customer."""
-        return view.investigations(status_, customer, app.now().date())
+        """QC's investigations and CAPAs, by status and customer, without their timelines.
 
-    @router.get("/investigations/{case_id}", tags=[inv])
+        Oldest report first: ordered by ``reported_at``, then ``case_id``, neither of which
+        changes once the investigation is open, so a cursor keeps its place while cases are
+        added. The next page is named by the ``Link`` header.
+        """
+        page = view.investigations(status_, customer, app.now().date(), cursor=cursor, limit=limit)
+        return paged(page, request, response)
+
+    @router.get(
+        "/investigations/{case_id}", tags=[inv], response_model=a.InvestigationOut, **a.READ
+    )
     def get_investigation(case_id: UUID) -> dict[str, Any]:
         """One investigation and its CAPA: every step, who and when, overdue actions flagged."""
         return case_out(case_id)
 
-    @router.get("/investigations/{case_id}/timeline", tags=[inv])
-    def timeline(case_id: UUID) -> list[dict[str, Any]]:
-        """Everything that happened to one case in capa, in the public events' words."""
-        return case_out(case_id)["timeline"]  # type: ignore[no-any-return]
+    @router.get(
+        "/investigations/{case_id}/timeline",
+        tags=[inv],
+        response_model=list[a.TimelineEntry],
+        **a.READ,
+    )
+    def timeline(
+        case_id: UUID,
+        request: Request,
+        response: Response,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> list[dict[str, Any]]:
+        """Everything that happened to one case in capa, in the public events' words.
 
-    @router.get("/overdue-actions", tags=[capa])
-    def overdue_actions() -> list[dict[str, Any]]:
-        """Corrective and preventive actions past due and not implemented, most late first."""
-        return view.overdue_actions(app.now().date())
+        In the order it was recorded (the case's event versions); the next page is named
+        by the ``Link`` header.
+        """
+        found(view.get(INVESTIGATIONS, str(case_id)), f"investigation of case {case_id}")
+        return paged(view.timeline(str(case_id), cursor=cursor, limit=limit), request, response)
+
+    @router.get("/overdue-actions", tags=[capa], response_model=list[a.OverdueAction], **a.READ)
+    def overdue_actions(
+        request: Request, response: Response, limit: Limit = 100, cursor: Cursor = None
+    ) -> list[dict[str, Any]]:
+        """Corrective and preventive actions past due and not implemented, most late first.
+
+        Ordered by due date, then CAPA number and action number (none of which changes),
+        as of today; the next page is named by the ``Link`` header.
+        """
+        page = view.overdue_actions(app.now().date(), cursor=cursor, limit=limit)
+        return paged(page, request, response)
 
     # Report formats and reports (4.3.4) ------------------------------------------------------
 
-    @router.put("/report-formats/{customer_code}", tags=[rep])
+    @router.put(
+        "/report-formats/{customer_code}", tags=[rep], response_model=a.ReportFormatOut, **a.READ
+    )
     def register_report_format(
         customer_code: str,
         body: c.RegisterReportFormat,
@@ -226,8 +286,11 @@ def routes(service: ConsumingService) -> APIRouter:
         response.status_code = status.HTTP_201_CREATED if new else status.HTTP_200_OK
         return found(view.report_format(customer_code), f"report format of {customer_code}")
 
-    @router.get("/report-formats/{customer_code}", tags=[rep])
+    @router.get(
+        "/report-formats/{customer_code}", tags=[rep], response_model=a.ReportFormatOut, **a.READ
+    )
     def get_report_format(customer_code: str) -> dict[str, Any]:
+        """The customer's report format (4.3.4): its latest revision."""
         return found(view.report_format(customer_code), f"report format of {customer_code}")
 
     def document(case_id: UUID, kind: Literal["pdf", "xlsx"], fmt: ReportFormat | None) -> Response:
