@@ -11,39 +11,16 @@ customer's time zone an old event did not carry) stays out, as before the models
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
-Uuid = Annotated[str, Field(json_schema_extra={"format": "uuid"})]
+from csc_messaging.answers import READ, ActorOut, Answer, CustomerOut, Day, Moment, Uuid
 
-READ: dict[str, Any] = {"response_model_exclude_unset": True}
-"""Keyword arguments of every typed route."""
+__all__ = ["READ", "ActorOut", "Answer", "CustomerOut", "Day", "Moment", "Uuid"]
 
 Status = Literal["investigating", "not_confirmed", "misuse", "confirmed", "in_progress", "closed"]
 Format = Literal["customer", "8d", "cpar"]
-
-
-class Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ActorOut(Answer):
-    """Who did it: a user acting for a department."""
-
-    user: str
-    department: str
-
-
-class CustomerOut(Answer):
-    """The customer, by its code in the customer archive (4.1.5), as the source carried it."""
-
-    code: str
-    name: str | None = None
-    oem: bool | None = Field(default=None, description="An OEM customer (4.1.4), as archived.")
-    timezone: str | None = Field(default=None, description="IANA time zone of its first site.")
 
 
 class Person(Answer):

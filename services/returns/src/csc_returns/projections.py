@@ -7,13 +7,11 @@ subscribers of csc.returns.v1 received.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from csc_messaging.views import Column, In, Page, Rows, Table, View
+from csc_messaging.views import Column, In, Page, Rows, Table, View, row_digest
 from csc_returns.domain import ReturnCase, report_no
 from csc_returns.domain.cases import IN_QUARANTINE, ISOLATED, NC_REPORTED, REVIEWED
 from csc_returns.public import to_public
@@ -312,10 +310,7 @@ class ReturnCases(View):
     def case_digest(self, case_id: str) -> str | None:
         """SHA-256 of one case as its documents print it: the row and its timeline."""
         row = self.case(case_id)
-        if row is None:
-            return None
-        text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return None if row is None else row_digest(row)
 
     def pnpr(self, case_id: str) -> dict[str, Any] | None:
         """The PNPR of one case (4.3.3), with what led to it (4.3.2), once its goods are tagged."""

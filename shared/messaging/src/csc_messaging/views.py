@@ -163,6 +163,12 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     return values
 
 
+def row_digest(row: Any) -> str:
+    """SHA-256 of one answer as canonical JSON: what a printed document was made from."""
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _jsonable(value: Any) -> Any:
     """What an event's field becomes in a row: as FastAPI answers it (an Actor as its
     fields, a datetime in isoformat, a UUID as text)."""

@@ -39,6 +39,7 @@ from csc_messaging.problems import MAX_BODY_EXTENSION, problem
 from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.views import row_digest
 from csc_messaging.writes import command_routes
 
 StatusFilter = Annotated[
@@ -302,11 +303,12 @@ def routes(service: ConsumingService) -> APIRouter:
             filename,
         )
 
-        # The footer's digest must describe the very state the report was read from.
+        # The footer's digest describes the very case the report was read from, and the
+        # position of the log it reflects.
         for _ in range(5):
-            row = case_out(case_id)
             position = view.position
-            digest = view.digest()
+            row = case_out(case_id)
+            digest = row_digest(row)
             if view.position == position:
                 break
         chosen = fmt.value if fmt is not None else row["report_format"]
