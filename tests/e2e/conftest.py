@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from csc_contracts import Topics
-from csc_devkit.processes import ServiceProcess, free_port
+from csc_devkit.processes import ServiceProcess, console_env, free_port
 from csc_messaging.topology import ensure_topics
 from e2e.support import SECRET, auth
 
@@ -67,6 +67,11 @@ class Stack:
         ).start()
         self.processes.append(process)
         return process.wait_ready() if ready else process
+
+    def start_console(self, *services: ServiceProcess, **extra_env: str) -> ServiceProcess:
+        """The console, over ``services`` (the ones this test started), with the local users."""
+        env = console_env({p.service: p.url for p in services})
+        return self.start("console", **env, **extra_env)
 
     def restart(self, process: ServiceProcess, **extra_env: str) -> ServiceProcess:
         """The same service, port and store, as a new process."""
