@@ -592,10 +592,18 @@ def create_app(
 
     # ---- the case page ---------------------------------------------------------------------
 
+    async def case_clocks(user: User, case_id: str) -> list[Any]:
+        try:
+            return await services.get_all("sla", f"/cases/{case_id}/clocks", user.token)
+        except Refused as exc:
+            if exc.problem.status == 404:  # none started yet: sla has not heard of the case
+                return []
+            raise
+
     async def case_view(user: User, case_id: str) -> dict[str, Any]:
         entry, clocks = await asyncio.gather(
             services.get("intake", f"/register-entries/{case_id}", user.token),
-            services.get_all("sla", f"/cases/{case_id}/clocks", user.token),
+            case_clocks(user, case_id),
         )
         timeline = await gather_timeline(user, case_id, clocks)
         return {"entry": entry, "clocks": clocks, "timeline": timeline, "case_id": case_id}
