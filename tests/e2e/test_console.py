@@ -184,8 +184,10 @@ def test_marketing_logs_and_replies_qc_sees_it_live(
     page.locator("#reply-form button[type=submit]").focus()
     page.keyboard.press("Enter")
     page.wait_for_url(f"{url}/cases/{case_id}")
+    # sla consumes the reply and publishes ClockMet; the page refreshes on the push. A busy
+    # machine can hold sla's consumer in a rebalance for a while: room for that.
     expect(page.locator("[data-clock=reply] .badge-met")).to_contain_text(
-        words["met"], timeout=15000
+        words["met"], timeout=45000
     )
     _look(page, language, "08-case-met")
     page.goto(f"{url}/")
