@@ -8,22 +8,24 @@ service on PostgreSQL (one schema per service and test) instead of SQLite.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from csc_contracts import Topics
-from csc_devkit.processes import ServiceProcess, free_port
+from csc_devkit.processes import ServiceProcess, console_env, free_port
 from csc_messaging.topology import ensure_topics
 from e2e.support import SECRET, auth
 
+T = TypeVar("T")
 STORE = os.environ.get("CSC_TEST_STORE", "sqlite")
 
 
@@ -68,6 +70,18 @@ class Stack:
         self.processes.append(process)
         return process.wait_ready() if ready else process
 
+    def start_console(self, *services: ServiceProcess, **extra_env: str) -> ServiceProcess:
+        """The console, over ``services`` (the ones this test started), with the local users."""
+        env = console_env({p.service: p.url for p in services})
+        process = ServiceProcess(
+            service="console",
+            port=free_port(),
+            env=self.env("console", **env, **extra_env),
+            log_path=self.data_dir / "logs" / "console.log",
+        ).start()
+        self.processes.append(process)
+        return process.wait_ready()
+
     def restart(self, process: ServiceProcess, **extra_env: str) -> ServiceProcess:
         """The same service, port and store, as a new process."""
         fresh = ServiceProcess(
@@ -95,10 +109,20 @@ def store_env(request: pytest.FixtureRequest) -> dict[str, str]:
     }
 
 
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, also where a loop already runs (Playwright's sync API keeps one)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 @contextlib.contextmanager
 def new_stack(bootstrap: str, store_env: dict[str, str], data_dir: Path) -> Iterator[Stack]:
     prefix = f"t{uuid.uuid4().hex[:10]}."
-    asyncio.run(ensure_topics(bootstrap, Topics(prefix=prefix)))
+    run_async(ensure_topics(bootstrap, Topics(prefix=prefix)))
     the_stack = Stack(bootstrap=bootstrap, prefix=prefix, data_dir=data_dir, store_env=store_env)
     try:
         yield the_stack

@@ -19,7 +19,15 @@ import typer
 from csc_audit.cli import app as audit_app
 from csc_contracts import PERSON_DEPARTMENTS, SERVICES, Department, Topics
 from csc_devkit.catalog import app as catalog_app
-from csc_devkit.processes import SERVICE_PORTS, ServiceProcess, Supervisor
+from csc_devkit.processes import (
+    CONSOLE_PORT,
+    LOCAL_USERS,
+    SERVICE_PORTS,
+    ServiceProcess,
+    Supervisor,
+    console_env,
+    free_port,
+)
 
 app = typer.Typer(help="Customer Service Control, run locally.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
@@ -42,6 +50,13 @@ def up(
     fresh: Annotated[
         bool, typer.Option(help="Delete Kafka's data and every store first: start empty.")
     ] = False,
+    console_port: Annotated[
+        int | None,
+        typer.Option(
+            help=f"The console's port: {CONSOLE_PORT} by default (the port before intake's), "
+            "the next free one when that is taken."
+        ),
+    ] = None,
 ) -> None:
     """Start Kafka and all four services on embedded defaults; Ctrl-C stops them all.
 
@@ -92,13 +107,23 @@ def up(
                 log_path=data_dir / "logs" / f"{service}.log",
             )
             processes.append(process.start())
+        console = ServiceProcess(
+            service="console",
+            port=_console_port(console_port, base_port),
+            env={**env, **console_env({p.service: p.url for p in processes})},
+            log_path=data_dir / "logs" / "console.log",
+        )
+        processes.append(console.start())
         for process in processes:
             process.wait_ready()
         typer.echo("")
         typer.echo("Customer Service Control is up.")
+        typer.echo(f"  console      {console.url}/  (sign in as one of the users below)")
         typer.echo(f"  Kafka        {bootstrap}")
         for process in processes:
-            typer.echo(f"  {process.service:<12} {process.url}/docs")
+            if process is not console:
+                typer.echo(f"  {process.service:<12} {process.url}/docs")
+        typer.echo("  users        " + ", ".join(f"{u} ({d})" for u, d in LOCAL_USERS.items()))
         typer.echo(f"  logs         {data_dir / 'logs'}")
         typer.echo(f"  stores       {data_dir / 'stores'}")
         typer.echo("A token for curl: csc token --department marketing --user li.wei")
@@ -123,6 +148,20 @@ def up(
         if kafka is not None:
             kafka.stop()
         typer.echo("Stopped.")
+
+
+def _console_port(asked: int | None, base_port: int) -> int:
+    if asked is not None:
+        return asked
+    default = base_port - (SERVICE_PORTS["intake"] - CONSOLE_PORT)
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", default))
+        except OSError:
+            return free_port()
+    return default
 
 
 def local_secret(data_dir: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,31 @@ from pathlib import Path
 import httpx
 
 SERVICE_PORTS = {"intake": 8001, "returns": 8002, "capa": 8003, "sla": 8004}
+CONSOLE_PORT = 8000
+"""The console (services/console): the web pages over the four services."""
+
+LOCAL_USERS = {
+    "li.wei": "marketing",
+    "zhang.min": "after_sales",
+    "wang.fang": "quality",
+    "chen.jie": "engineering",
+    "liu.yang": "development",
+    "zhao.lei": "production",
+    "sun.li": "warehouse",
+    "zhou.qiang": "chief_engineer",
+    "wu.hua": "auditor",
+}
+"""One local user per department, offered by the console's local sign-in (``csc up``, tests)."""
+
+
+def console_env(
+    service_urls: dict[str, str], users: dict[str, str] | None = None
+) -> dict[str, str]:
+    """What the console needs beside the services' own settings: where they are, who signs in."""
+
+    env = {f"CSC_{service.upper()}_URL": url for service, url in service_urls.items()}
+    env["CSC_CONSOLE_LOCAL_USERS"] = json.dumps(users if users is not None else LOCAL_USERS)
+    return env
 
 
 def free_port() -> int:

@@ -1,0 +1,1 @@
+"""Console: the web pages where each department runs the procedure."""

@@ -1,0 +1,3 @@
+from csc_console.cli import cli
+
+cli()

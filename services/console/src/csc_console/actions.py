@@ -1,0 +1,31 @@
+"""Which department may take which action: the forms a page offers.
+
+The services decide (each answers 403 naming the clause and who may); the
+console offers a form only to a department the service would accept, so
+nobody is shown a form that can only be refused. This mirrors the services'
+published rules (intake's README, "Who may do what"); a service's refusal
+is still shown should the two ever differ.
+"""
+
+from __future__ import annotations
+
+from csc_contracts import Department
+
+M = Department.MARKETING
+AS = Department.AFTER_SALES
+QC = Department.QUALITY
+ENG = Department.ENGINEERING
+CE = Department.CHIEF_ENGINEER
+
+MAY: dict[str, frozenset[Department]] = {
+    "register_customer": frozenset({M}),  # 4.1.5
+    "log_complaint": frozenset({M}),  # 4.4.1: Marketing records it in the Register
+    "send_reply": frozenset({M, AS}),  # 4.2.1
+    "require_on_site": frozenset({M, AS}),  # 4.2.2
+    "complete_visit": frozenset({AS, ENG, QC}),  # 4.2.2
+    "acknowledge_important": frozenset({CE}),  # 4.1.3
+}
+
+
+def may(department: str, action: str) -> bool:
+    return any(d.value == department for d in MAY.get(action, ()))

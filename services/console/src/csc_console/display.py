@@ -1,0 +1,120 @@
+"""Times and clocks as a person reads them: their own zone, the site's beside it; badges."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
+from markupsafe import Markup, escape
+
+from csc_console import vocab
+from csc_console.i18n import babel_locale, gettext
+
+
+def parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def zone(name: str | None, fallback: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or fallback)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(fallback)
+
+
+def _local(at: datetime, tz: ZoneInfo) -> str:
+    return format_datetime(at, "yyyy-MM-dd HH:mm", tzinfo=tz, locale=babel_locale())
+
+
+def when(value: object, viewer_tz: str, site_tz: str) -> Markup:
+    """``<time>`` in the viewer's zone; the site's time beside it where the zones differ."""
+    at = parse_time(value)
+    if at is None:
+        return Markup("")
+    viewer, site = zone(viewer_tz, site_tz), zone(site_tz, site_tz)
+    text = _local(at, viewer)
+    here, there = at.astimezone(viewer), at.astimezone(site)
+    if viewer.key != site.key and here.utcoffset() != there.utcoffset():
+        # The site's time beside: its clock only, or its date too where the day differs.
+        pattern = "HH:mm" if here.date() == there.date() else "yyyy-MM-dd HH:mm"
+        site_time = format_datetime(at, pattern, tzinfo=site, locale=babel_locale())
+        text += f" ({site.key} {site_time})"
+    iso = at.isoformat()
+    return Markup(f'<time datetime="{escape(iso)}" title="{escape(iso)}">{escape(text)}</time>')
+
+
+def duration(span: timedelta) -> str:
+    """ "3 h 20 min", "2 d 4 h", "< 1 min": what a clerk reads at a glance."""
+    minutes = int(abs(span.total_seconds()) // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return gettext("%(d)s d %(h)s h", d=days, h=hours)
+    if hours:
+        return gettext("%(h)s h %(m)s min", h=hours, m=mins)
+    if mins:
+        return gettext("%(m)s min", m=mins)
+    return gettext("< 1 min")
+
+
+@dataclass(frozen=True)
+class Badge:
+    """One clock as a badge: a state (its colour and icon) and words that say it."""
+
+    state: str
+    text: str
+    due_at: str | None
+    tooltip: str
+    live: bool
+    """True while the clock runs: the page counts it down."""
+
+
+ICONS = {"running": "◷", "warned": "⚠", "breached": "⛔", "paused": "⏸", "met": "✓"}
+
+
+def badge(clock: dict[str, Any], now: datetime, viewer_tz: str, site_tz: str) -> Badge:
+    status = str(clock.get("status", "running"))
+    due = parse_time(clock.get("due_at"))
+    due_text = when(clock.get("due_at"), viewer_tz, site_tz).striptags()
+    if status == "met":
+        met = parse_time(clock.get("met_at"))
+        late = clock.get("within_target") is False
+        text = gettext("met late") if late else gettext("met")
+        met_text = when(clock.get("met_at"), viewer_tz, site_tz).striptags()
+        tooltip = gettext("Met at %(at)s; due %(due)s", at=met_text, due=due_text)
+        return Badge("met", text, None, tooltip if met else due_text, live=False)
+    if status == "paused":
+        pauses = clock.get("pauses") or []
+        reason = str(pauses[-1].get("reason", "")) if pauses else ""
+        text = gettext("paused: %(reason)s", reason=reason) if reason else gettext("paused")
+        return Badge("paused", text, None, gettext("Due %(due)s", due=due_text), live=False)
+    if due is None:
+        return Badge("running", vocab.label(vocab.CLOCK_STATES, status), None, "", live=False)
+    left = due - now
+    if left <= timedelta(0) or status in ("breached", "escalated"):
+        state, text = "breached", gettext("overdue by %(d)s", d=duration(left))
+    elif status == "warned":
+        state, text = "warned", gettext("due in %(d)s", d=duration(left))
+    else:
+        state, text = "running", gettext("due in %(d)s", d=duration(left))
+    return Badge(state, text, due.isoformat(), gettext("Due %(due)s", due=due_text), live=True)
+
+
+def urgency(clock: dict[str, Any] | None, now: datetime) -> tuple[int, float]:
+    """Sorts a queue: overdue first, then the soonest due; met, paused and none last."""
+    if clock is None or clock.get("status") in ("met", "paused"):
+        return (3, 0.0)
+    due = parse_time(clock.get("due_at"))
+    if due is None:
+        return (3, 0.0)
+    left = (due - now).total_seconds()
+    return (0 if left <= 0 else 1 if left < 2 * 3600 else 2, left)

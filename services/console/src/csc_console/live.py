@@ -1,0 +1,141 @@
+"""Live pages: the public topics, followed from Kafka, pushed to the open pages (SSE).
+
+Each replica of the console follows every public topic by itself, from the
+end, committing nothing: it pushes to the pages it serves, so it must see
+every record, and a change that happened while it was down is already in
+what a page reads when it opens. The consumer is therefore assigned every
+partition rather than sharing a group's (its client id names the replica).
+
+A record pushes only "case X changed" (its key), never its content: the page
+reads what changed from the services with its own user's token, so nobody
+sees through the push what the services would not show them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from csc_console.settings import ConsoleSettings
+
+log = structlog.get_logger("csc_console.live")
+
+FOLLOWED = ("intake", "returns", "capa", "sla")
+
+
+@dataclass(frozen=True)
+class Change:
+    case_id: str
+    type: str
+    topic: str
+
+
+@dataclass(eq=False)
+class Listener:
+    case_id: str | None
+    """Only this case's changes; every change when None (a work queue)."""
+    queue: asyncio.Queue[Change] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
+
+
+class Hub:
+    """Fans each change out to the listeners (open pages) that want it."""
+
+    def __init__(self) -> None:
+        self._listeners: set[Listener] = set()
+
+    def listen(self, case_id: str | None) -> Listener:
+        listener = Listener(case_id)
+        self._listeners.add(listener)
+        return listener
+
+    def leave(self, listener: Listener) -> None:
+        self._listeners.discard(listener)
+
+    def publish(self, change: Change) -> None:
+        for listener in list(self._listeners):
+            if listener.case_id in (None, change.case_id):
+                # A page that stopped reading loses pushes, not the console its memory:
+                # it refreshes on the next one anyway.
+                with contextlib.suppress(asyncio.QueueFull):
+                    listener.queue.put_nowait(change)
+
+    @property
+    def listeners(self) -> int:
+        return len(self._listeners)
+
+
+class Follower:
+    """The Kafka consumer feeding the hub; ``ready`` once it reads from every partition."""
+
+    def __init__(self, settings: ConsoleSettings, hub: Hub) -> None:
+        self.settings, self.hub = settings, hub
+        self.ready = asyncio.Event()
+        self.error: str | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="console-follower")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        topics = [self.settings.topics.events(s) for s in FOLLOWED]
+        while True:
+            consumer = AIOKafkaConsumer(
+                **self.settings.kafka.client_options(),
+                group_id=None,
+                enable_auto_commit=False,
+                client_id=f"csc-console.{self.settings.console_instance}",
+                auto_offset_reset="latest",
+                # Only what the services have committed: a page must not show what they
+                # may yet roll back.
+                isolation_level="read_committed",
+            )
+            try:
+                await consumer.start()
+                # No group: every partition of every followed topic is this replica's own.
+                consumer.subscribe(topics)
+                partitions = await _assignment(consumer, len(topics))
+                for tp in partitions:  # resolves the end now, before anything is pushed
+                    await consumer.position(tp)
+                self.error = None
+                self.ready.set()
+                log.info("live.following", topics=topics, partitions=len(partitions))
+                async for record in consumer:
+                    self._push(record.topic, record.key, dict(record.headers or ()))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Kafka away: pages stay, pushes resume when it is back
+                self.ready.clear()
+                self.error = f"{type(exc).__name__}: {exc}"
+                log.warning("live.kafka_error", error=self.error)
+                await asyncio.sleep(2)
+            finally:
+                await consumer.stop()
+
+    def _push(self, topic: str, key: bytes | None, headers: dict[str, bytes]) -> None:
+        if not key:
+            return
+        try:
+            case_id = key.decode()
+            kind = headers.get("ce_type", b"").decode()
+        except UnicodeDecodeError:
+            return
+        self.hub.publish(Change(case_id=case_id, type=kind, topic=topic))
+
+
+async def _assignment(consumer: AIOKafkaConsumer, topics: int) -> set[TopicPartition]:
+    for _ in range(100):
+        assigned: set[TopicPartition] = consumer.assignment()
+        if len({tp.topic for tp in assigned}) == topics:
+            return assigned
+        await asyncio.sleep(0.1)
+    raise RuntimeError("not every followed topic has partitions yet (are they created?)")

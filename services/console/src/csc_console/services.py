@@ -1,0 +1,170 @@
+"""The four services, over their public HTTP APIs, with the signed-in user's own token.
+
+The console keeps nothing of the procedure's data: every page reads it from
+the services, every form writes it to them. A list is read whole by following
+its ``Link: <...>; rel="next"`` headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from csc_console.settings import ConsoleSettings, ServiceName
+
+MAX_PAGES = 100
+"""A list longer than this many pages is cut (and says so): a page must come back."""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+    @property
+    def field(self) -> str:
+        """The form field at fault: the body's top-level name (``body.customer_code``)."""
+        parts = [p for p in self.loc if p not in ("body", "query", "path", "header")]
+        return str(parts[0]) if parts else ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An RFC 9457 answer of a service that refused a request."""
+
+    status: int
+    title: str
+    detail: str
+    clause: str | None = None
+    errors: tuple[FieldProblem, ...] = ()
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Problem:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return cls(response.status_code, response.reason_phrase, response.text[:500])
+        errors = tuple(
+            FieldProblem(tuple(e.get("loc") or ()), str(e.get("msg", "")), str(e.get("type", "")))
+            for e in body.get("errors") or ()
+            if isinstance(e, dict)
+        )
+        return cls(
+            status=response.status_code,
+            title=str(body.get("title", response.reason_phrase)),
+            detail=str(body.get("detail", "")),
+            clause=body.get("clause"),
+            errors=errors,
+        )
+
+    def for_field(self, name: str) -> list[FieldProblem]:
+        return [e for e in self.errors if e.field == name]
+
+
+class Refused(Exception):
+    """A service answered 4xx: the request is not recorded; ``problem`` says why."""
+
+    def __init__(self, service: ServiceName, problem: Problem) -> None:
+        super().__init__(f"{service}: {problem.status} {problem.detail}")
+        self.service, self.problem = service, problem
+
+
+class Unavailable(Exception):
+    """A service did not answer, or answered 5xx: nothing is known to be recorded."""
+
+    def __init__(self, service: ServiceName, reason: str) -> None:
+        super().__init__(f"{service}: {reason}")
+        self.service, self.reason = service, reason
+
+
+class SignedOut(Exception):
+    """A service refused the user's token (401): the user must sign in again."""
+
+
+@dataclass
+class Services:
+    settings: ConsoleSettings
+    transport: httpx.AsyncBaseTransport | None = None
+    _client: httpx.AsyncClient | None = field(default=None, init=False, repr=False)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=self.settings.service_timeout_seconds, transport=self.transport
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _send(
+        self,
+        service: ServiceName,
+        method: str,
+        url: str,
+        token: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        try:
+            response = await self.client.request(
+                method, url, params=params, json=json, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise Unavailable(service, f"no answer ({type(exc).__name__})") from exc
+        if response.status_code == 401:
+            raise SignedOut(Problem.of(response).detail)
+        if response.status_code >= 500:
+            raise Unavailable(service, f"{response.status_code} {Problem.of(response).detail}")
+        if response.status_code >= 400:
+            raise Refused(service, Problem.of(response))
+        return response
+
+    async def get(
+        self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None
+    ) -> Any:
+        url = self.settings.service_url(service) + path
+        return (await self._send(service, "GET", url, token, params=params)).json()
+
+    async def get_all(
+        self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """Every item of a list, page after page (``Link: rel="next"``)."""
+        url: str | None = self.settings.service_url(service) + path
+        items: list[Any] = []
+        pages = 0
+        while url is not None and pages < MAX_PAGES:
+            response = await self._send(service, "GET", url, token, params=params)
+            body = response.json()
+            items.extend(body if isinstance(body, list) else [])
+            following = response.links.get("next", {}).get("url")
+            # The next link carries the query: do not add the first page's parameters again.
+            url = str(response.url.join(following)) if following else None
+            params, pages = None, pages + 1
+        return items
+
+    async def post(
+        self,
+        service: ServiceName,
+        path: str,
+        token: str,
+        body: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> Any:
+        url = self.settings.service_url(service) + path
+        response = await self._send(
+            service, "POST", url, token, json=body, idempotency_key=idempotency_key
+        )
+        return response.json() if response.content else None

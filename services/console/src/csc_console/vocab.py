@@ -1,0 +1,135 @@
+"""The procedure's words, as the pages show them: marked here, translated where shown."""
+
+from __future__ import annotations
+
+import re
+
+from csc_console.i18n import N_, gettext
+
+DEPARTMENTS = {
+    "marketing": N_("Marketing"),
+    "after_sales": N_("After-sales service"),
+    "quality": N_("Quality (QC)"),
+    "engineering": N_("Engineering"),
+    "development": N_("Development"),
+    "production": N_("Production"),
+    "warehouse": N_("Warehouse"),
+    "chief_engineer": N_("Chief Engineer"),
+    "auditor": N_("Auditor"),
+    "system": N_("The system"),
+}
+CHANNELS = {
+    "letter": N_("Letter"),
+    "phone": N_("Phone"),
+    "fax": N_("Fax"),
+    "visit": N_("Visit"),
+    "email": N_("E-mail"),
+    "web": N_("Web"),
+}
+CATEGORIES = {  # 4.4.1
+    "service": N_("Service complaint"),
+    "quality": N_("Quality complaint"),
+    "delivery": N_("Delivery complaint"),
+}
+ENTRY_KINDS = {  # 4.1.2
+    "current_product_requirements": N_("Current product requirements"),
+    "potential_product_requirements": N_("Potential product requirements"),
+    "quality_problem": N_("Quality problem"),
+    "quality_commitment": N_("Quality commitment"),
+    "suggestion": N_("Suggestion"),
+}
+CLOCKS = {
+    "reply": N_("Reply to the customer (4.2.1)"),
+    "qc_contact": N_("QC contacts the customer (4.4.3)"),
+    "on_site": N_("On site (4.2.2)"),
+    "important_ack": N_("Chief Engineer acknowledges (4.1.3)"),
+}
+CLOCK_STATES = {
+    "running": N_("running"),
+    "warned": N_("warned"),
+    "breached": N_("breached"),
+    "escalated": N_("escalated"),
+    "paused": N_("paused"),
+    "met": N_("met"),
+}
+ENTRY_STATUS = {"open": N_("open"), "closed": N_("closed")}
+
+EVENTS = {
+    # intake
+    "ComplaintLogged": N_("Complaint logged (4.4.1)"),
+    "CustomerContacted": N_("Customer contacted (4.1.5)"),
+    "CustomerRegistered": N_("Customer registered in the archive (4.1.5)"),
+    "CustomerUpdated": N_("Customer archive updated (4.1.5)"),
+    "CustomerVisited": N_("Customer visited (4.5)"),
+    "EngineeringNotified": N_("Engineering notified (4.1.2)"),
+    "FeedbackReceived": N_("Customer information registered (4.1.2)"),
+    "FieldServiceRecordAmended": N_("Field service record amended (4.1.4)"),
+    "FieldServiceRecorded": N_("Field service recorded (4.1.4)"),
+    "FollowUpRecorded": N_("Follow-up recorded (4.6)"),
+    "ImportantInformationAcknowledged": N_("Chief Engineer acknowledged (4.1.3)"),
+    "ImportantInformationReported": N_("Reported to the Chief Engineer (4.1.3)"),
+    "MisuseDetermined": N_("Misuse determined (4.2.3)"),
+    "OnSiteServiceRequired": N_("On-site service required (4.2.2)"),
+    "OnSiteVisitCompleted": N_("On-site visit completed (4.2.2)"),
+    "QualityImpactAssessed": N_("Quality impact assessed (4.4.2)"),
+    "QualityNotified": N_("QC notified (4.4.2)"),
+    "ReplySent": N_("Reply sent to the customer (4.2.1)"),
+    "SatisfactionSurveyRecorded": N_("Satisfaction survey recorded (4.1.5)"),
+    "TechnicianDispatched": N_("Technician dispatched (4.2.3)"),
+    # returns
+    "NonconformanceDispositioned": N_("Nonconforming product dispositioned (PNPR)"),
+    "NonconformanceReported": N_("Nonconformance reported (PNPR)"),
+    "NonconformanceReviewed": N_("Nonconformance reviewed (PNPR)"),
+    "NonconformingProductIdentified": N_("Nonconforming product identified (PNPR)"),
+    "NonconformingProductIsolated": N_("Nonconforming product isolated (PNPR)"),
+    "ReplacementAgreed": N_("Replacement agreed (4.3.1)"),
+    "ReplacementShipped": N_("Replacement shipped (4.3.1)"),
+    "ReturnCaseOpened": N_("Returns case opened (4.3)"),
+    "ReturnConfirmationRequested": N_("QC confirmation of the return requested (4.3.2)"),
+    "ReturnConfirmedByQuality": N_("Return confirmed by QC (4.3.2)"),
+    "ReturnReceiptAuthorized": N_("Receipt of the return authorized (4.3.2)"),
+    "ReturnReceived": N_("Returned product received (4.3.2.2)"),
+    "ReturnRejectedByQuality": N_("Return rejected by QC (4.3.2)"),
+    "ReturnRequested": N_("Return requested (4.3.2)"),
+    "ReturnSamplesTaken": N_("Samples of the return taken (4.3.3)"),
+    # capa
+    "CapaClosed": N_("CAPA closed (D8)"),
+    "CapaReopened": N_("CAPA reopened"),
+    "ComplaintConfirmed": N_("Complaint confirmed by QC (4.4.3)"),
+    "ComplaintNotConfirmed": N_("Complaint not confirmed by QC (4.4.3)"),
+    "ContainmentRecorded": N_("Containment recorded (D3)"),
+    "CorrectiveActionImplemented": N_("Corrective action implemented (D6)"),
+    "CorrectiveActionPlanned": N_("Corrective action planned (D5)"),
+    "CustomerContactedByQuality": N_("QC contacted the customer (4.4.3)"),
+    "CustomerReportFormatRegistered": N_("Customer's report format registered"),
+    "EffectivenessVerified": N_("Effectiveness verified (4.4.5)"),
+    "EmergencyResponseRecorded": N_("Emergency response recorded (D0)"),
+    "EvidenceReceived": N_("Evidence received (4.4.3)"),
+    "EvidenceRequested": N_("Evidence requested (4.4.3)"),
+    "InvestigationClosedAsMisuse": N_("Investigation closed as misuse"),
+    "InvestigationOpened": N_("QC investigation opened (4.4.3)"),
+    "NonconformanceLinked": N_("Nonconformance linked"),
+    "ProblemDescribed": N_("Problem described (D2)"),
+    "RecurrencePrevented": N_("Recurrence prevented (D7)"),
+    "ReportFormatChosen": N_("Report format chosen"),
+    "RootCauseIdentified": N_("Root cause identified (D4)"),
+    "TeamConvened": N_("Cross-functional team convened (4.4.4)"),
+    # sla
+    "ClockBreached": N_("Clock breached"),
+    "ClockEscalated": N_("Clock escalated"),
+    "ClockMet": N_("Clock met"),
+    "ClockPaused": N_("Clock paused"),
+    "ClockResumed": N_("Clock resumed"),
+    "ClockStarted": N_("Clock started"),
+    "ClockWarned": N_("Clock warned"),
+}
+
+
+def label(table: dict[str, str], key: object) -> str:
+    """The translated word for ``key``, or the key itself in words when the table lacks it."""
+    if key is None:
+        return ""
+    text = table.get(str(key))
+    if text is not None:
+        return gettext(text)
+    return re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", str(key))

@@ -1,0 +1,723 @@
+"""The console's pages: server-rendered (Jinja2), htmx for partial and live (SSE) updates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sse_starlette.sse import EventSourceResponse
+from starlette.datastructures import FormData
+from starlette.middleware.sessions import SessionMiddleware
+
+from csc_console import actions, display, i18n, vocab
+from csc_console.i18n import N_, gettext
+from csc_console.live import Follower, Hub
+from csc_console.services import Problem, Refused, Services, SignedOut, Unavailable
+from csc_console.settings import ConsoleSettings
+from csc_contracts import PERSON_DEPARTMENTS, Department
+from csc_messaging.auth import issue_token
+
+HERE = Path(__file__).parent
+CHANNELS = ("phone", "letter", "fax", "visit", "email", "web")
+CATEGORIES = ("quality", "service", "delivery")
+
+
+@dataclass(frozen=True)
+class User:
+    user: str
+    department: str
+    token: str
+
+
+class NotSignedIn(Exception):
+    pass
+
+
+class BadCsrf(Exception):
+    pass
+
+
+@dataclass
+class Form:
+    """A form as shown: its values (kept on error), the service's refusal, its key."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    problem: Problem | None = None
+    idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def value(self, name: str, default: str = "") -> str:
+        return self.values.get(name, default)
+
+    def errors(self, name: str) -> list[str]:
+        if self.problem is None:
+            return []
+        return [plain_words(e.type, e.msg) for e in self.problem.for_field(name)]
+
+    @property
+    def general(self) -> str | None:
+        """What the refusal says beyond the fields (a 403, a 409, a rule of the procedure)."""
+        if self.problem is None:
+            return None
+        if self.problem.errors and self.problem.status == 422 and not self.problem.clause:
+            return gettext("Please correct the fields marked below.")
+        return self.problem.detail
+
+
+PLAIN = {
+    "missing": N_("Please fill this in."),
+    "string_too_short": N_("Please fill this in."),
+    "string_too_long": N_("This is too long."),
+    "enum": N_("Please choose one of the options."),
+    "literal_error": N_("Please choose one of the options."),
+    "string_pattern_mismatch": N_("Only letters, digits and . _ - are allowed here."),
+    "datetime_from_date_parsing": N_("Please give a date and time."),
+    "datetime_parsing": N_("Please give a date and time."),
+}
+
+
+def plain_words(kind: str, msg: str) -> str:
+    """A service's reason for a field, in the reader's words where the kind is a common one."""
+    known = PLAIN.get(kind)
+    return gettext(known) if known else msg
+
+
+def create_app(
+    settings: ConsoleSettings | None = None, services: Services | None = None
+) -> FastAPI:
+    settings = settings or ConsoleSettings()
+    services = services or Services(settings)
+    hub = Hub()
+    follower = Follower(settings, hub)
+    templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+    )
+    # Jinja's new-style gettext formats the variables itself (escaping them).
+    templates.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.raw_gettext, i18n.raw_ngettext, newstyle=True
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        follower.start()
+        try:
+            yield
+        finally:
+            await follower.stop()
+            await services.aclose()
+
+    app = FastAPI(title="csc-console", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.hub, app.state.follower = hub, follower
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret(),
+        session_cookie="csc_console",
+        max_age=int(settings.console_session_hours * 3600),
+        same_site="lax",
+        https_only=settings.console_secure_cookies,
+    )
+
+    # ---- helpers ---------------------------------------------------------------------------
+
+    def language(request: Request) -> str:
+        chosen = request.session.get("lang")
+        if chosen in i18n.LANGUAGES:
+            return str(chosen)
+        return i18n.negotiate(request.headers.get("accept-language"))
+
+    def csrf_token(request: Request) -> str:
+        token = request.session.get("csrf")
+        if not isinstance(token, str):
+            token = secrets.token_urlsafe(32)
+            request.session["csrf"] = token
+        return token
+
+    def check_csrf(request: Request, form: FormData) -> None:
+        sent = form.get("csrf") or request.headers.get("x-csrf-token") or ""
+        expected = request.session.get("csrf")
+        if not isinstance(expected, str) or not hmac.compare_digest(str(sent), expected):
+            raise BadCsrf
+
+    def viewer_tz(request: Request) -> str:
+        return str(request.session.get("tz") or settings.console_site_timezone)
+
+    def current_user(request: Request) -> User:
+        s = request.session
+        if not s.get("token") or float(s.get("exp", 0)) <= time.time():
+            raise NotSignedIn
+        return User(str(s["user"]), str(s["department"]), str(s["token"]))
+
+    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        lang = language(request)
+        token = i18n.use(lang)
+        try:
+            now = datetime.now(UTC)
+            tz, site = viewer_tz(request), settings.console_site_timezone
+            session_user = request.session.get("user")
+            html = templates.get_template(name).render(
+                request=request,
+                lang=lang,
+                html_lang=i18n.html_lang(lang),
+                languages=i18n.LANGUAGE_NAMES,
+                csrf=csrf_token(request),
+                signed_in=(
+                    {"user": session_user, "department": request.session.get("department")}
+                    if session_user
+                    else None
+                ),
+                now=now,
+                when=lambda v: display.when(v, tz, site),
+                badge=lambda c: display.badge(c, now, tz, site),
+                label=vocab.label,
+                options=lambda table, keys: [(k, vocab.label(table, k)) for k in keys],
+                vocab=vocab,
+                may=lambda action: actions.may(str(request.session.get("department")), action),
+                **context,
+            )
+        finally:
+            i18n.reset(token)
+        return HTMLResponse(html, status_code=status_code)
+
+    def translated(request: Request, message: str, **variables: object) -> str:
+        token = i18n.use(language(request))
+        try:
+            return gettext(message, **variables)
+        finally:
+            i18n.reset(token)
+
+    def redirect(request: Request, to: str) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": to})
+        return RedirectResponse(to, status_code=303)
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        return redirect(request, "/sign-in")
+
+    @app.exception_handler(SignedOut)
+    async def signed_out(request: Request, exc: SignedOut) -> Response:
+        for key in ("token", "user", "department", "exp"):
+            request.session.pop(key, None)
+        return redirect(request, "/sign-in")
+
+    @app.exception_handler(BadCsrf)
+    async def bad_csrf(request: Request, exc: BadCsrf) -> Response:
+        return render(
+            request,
+            "message.html",
+            status_code=403,
+            title=translated(request, "This form has expired"),
+            message=translated(
+                request,
+                "The page was open too long or in another session: reload it and send again.",
+            ),
+        )
+
+    @app.exception_handler(Unavailable)
+    async def unavailable(request: Request, exc: Unavailable) -> Response:
+        return render(
+            request,
+            "message.html",
+            status_code=503,
+            title=translated(request, "A service is not answering"),
+            message=translated(
+                request,
+                "%(service)s did not answer (%(reason)s). Nothing was recorded by this page; "
+                "try again in a moment.",
+                service=exc.service,
+                reason=exc.reason,
+            ),
+        )
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        # A read the service refuses (a case that does not exist, a department it hides from).
+        return render(
+            request,
+            "message.html",
+            status_code=exc.problem.status,
+            title=exc.problem.title,
+            message=exc.problem.detail,
+            clause=exc.problem.clause,
+        )
+
+    # ---- health ----------------------------------------------------------------------------
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        if follower.ready.is_set():
+            return JSONResponse({"status": "ready", "live_pages": hub.listeners})
+        return JSONResponse(
+            {"status": "not ready", "kafka": follower.error or "connecting"}, status_code=503
+        )
+
+    # ---- sign-in ---------------------------------------------------------------------------
+
+    def local_users() -> list[tuple[str, str]]:
+        order = {d.value: i for i, d in enumerate(PERSON_DEPARTMENTS)}
+        users = [(u, str(d.value)) for u, d in settings.console_local_users.items()]
+        return sorted(users, key=lambda ud: (order.get(ud[1], 99), ud[0]))
+
+    @app.get("/sign-in", response_class=HTMLResponse)
+    async def sign_in_page(request: Request) -> HTMLResponse:
+        return render(
+            request,
+            "sign_in.html",
+            users=local_users(),
+            local=settings.local_sign_in,
+            error=None,
+        )
+
+    @app.post("/sign-in")
+    async def sign_in(request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form)
+        user = str(form.get("user", ""))
+        department = settings.console_local_users.get(user)
+        if not settings.local_sign_in or department is None or not settings.auth_hs256_secret:
+            return render(
+                request,
+                "sign_in.html",
+                status_code=422,
+                users=local_users(),
+                local=settings.local_sign_in,
+                error=translated(request, "Please choose a user from the list."),
+            )
+        hours = min(settings.console_session_hours, settings.auth_max_token_lifetime_hours)
+        token = issue_token(
+            settings.auth_hs256_secret, user, Department(department), timedelta(hours=hours)
+        )
+        tz = str(form.get("tz", ""))
+        # A new session on sign-in: a session fixed before it is worth nothing after.
+        lang = request.session.get("lang")
+        request.session.clear()
+        request.session.update(
+            user=user,
+            department=str(department.value),
+            token=token,
+            exp=time.time() + hours * 3600,
+            tz=display.zone(tz, settings.console_site_timezone).key,
+            csrf=secrets.token_urlsafe(32),
+        )
+        if lang:
+            request.session["lang"] = lang
+        return RedirectResponse("/", status_code=303)
+
+    @app.post("/sign-out")
+    async def sign_out(request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form)
+        lang = request.session.get("lang")
+        request.session.clear()
+        if lang:
+            request.session["lang"] = lang
+        return RedirectResponse("/sign-in", status_code=303)
+
+    @app.post("/language")
+    async def choose_language(request: Request) -> Response:
+        form = await request.form()
+        check_csrf(request, form)
+        chosen = str(form.get("lang", ""))
+        if chosen in i18n.LANGUAGES:
+            request.session["lang"] = chosen
+        back = str(form.get("next", "/"))
+        # Only a path of this site: a form must not send anyone elsewhere.
+        parts = urlsplit(back)
+        if parts.scheme or parts.netloc or not back.startswith("/") or back.startswith("//"):
+            back = "/"
+        return RedirectResponse(back, status_code=303)
+
+    # ---- work queues -----------------------------------------------------------------------
+
+    async def queue_rows(user: User) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        department = user.department
+        if department == "quality":
+            # 4.4.3: QC contacts the customer of every quality complaint.
+            investigations, clocks = await asyncio.gather(
+                services.get_all(
+                    "capa", "/investigations", user.token, {"status": "investigating"}
+                ),
+                services.get_all("sla", "/clocks", user.token),
+            )
+            by_case = {c["case_id"]: c for c in clocks if c.get("clock") == "qc_contact"}
+            rows = [
+                {
+                    "case_id": inv["case_id"],
+                    "customer": inv.get("customer") or {},
+                    "summary": inv.get("description") or "",
+                    "product": inv.get("product"),
+                    "recorded_at": inv.get("opened_at"),
+                    "kind": vocab.label(vocab.CATEGORIES, "quality"),
+                    "clock": by_case.get(inv["case_id"]),
+                }
+                for inv in investigations
+                if not inv.get("contacts")
+            ]
+            rows.sort(key=lambda r: display.urgency(r["clock"], now))
+            return {
+                "sections": [("contact", gettext("Quality complaints to contact (4.4.3)"), rows)]
+            }
+        if department == "engineering":
+            entries = await services.get_all("intake", "/inbox/engineering", user.token)
+            rows = [entry_row(e, None) for e in reversed(entries)]
+            return {
+                "sections": [("notified", gettext("Entries notified to Engineering (4.1.2)"), rows)]
+            }
+        if department == "chief_engineer":
+            entries, clocks = await asyncio.gather(
+                services.get_all("intake", "/inbox/chief-engineer", user.token),
+                services.get_all("sla", "/clocks", user.token),
+            )
+            by_case = {c["case_id"]: c for c in clocks if c.get("clock") == "important_ack"}
+            rows = [entry_row(e, by_case.get(e["case_id"])) for e in entries]
+            rows.sort(key=lambda r: display.urgency(r["clock"], now))
+            return {
+                "sections": [
+                    ("important", gettext("Important information to acknowledge (4.1.3)"), rows)
+                ]
+            }
+        entries, clocks = await asyncio.gather(
+            services.get_all("intake", "/register-entries", user.token, {"status": "open"}),
+            services.get_all("sla", "/clocks", user.token),
+        )
+        replies = {c["case_id"]: c for c in clocks if c.get("clock") == "reply"}
+        all_rows = [entry_row(e, replies.get(e["case_id"])) for e in entries]
+        if department != "marketing":
+            all_rows.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
+            return {"sections": [("open", gettext("Open register entries"), all_rows)]}
+        # Marketing (4.2.1): the breached first, then replies due soonest ("< 2 h" on top),
+        # then the rest, newest first.
+        breached: list[dict[str, Any]] = []
+        due: list[dict[str, Any]] = []
+        others: list[dict[str, Any]] = []
+        for row in all_rows:
+            rank = display.urgency(row["clock"], now)[0]
+            (breached if rank == 0 else due if rank in (1, 2) else others).append(row)
+        breached.sort(key=lambda r: display.urgency(r["clock"], now))
+        due.sort(key=lambda r: display.urgency(r["clock"], now))
+        others.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
+        return {
+            "sections": [
+                ("breached", gettext("Replies overdue"), breached),
+                ("due", gettext("Replies due"), due),
+                ("new", gettext("Other open entries"), others),
+            ]
+        }
+
+    def entry_row(entry: dict[str, Any], clock: dict[str, Any] | None) -> dict[str, Any]:
+        if entry.get("entry_type") == "complaint":
+            kind = vocab.label(vocab.CATEGORIES, entry.get("category"))
+        else:
+            kind = vocab.label(vocab.ENTRY_KINDS, entry.get("kind"))
+        return {
+            "case_id": entry["case_id"],
+            "customer": entry.get("customer") or {},
+            "summary": entry.get("text") or "",
+            "product": entry.get("product"),
+            "recorded_at": entry.get("recorded_at"),
+            "kind": kind,
+            "clock": clock,
+        }
+
+    @app.get("/", response_class=HTMLResponse)
+    async def queue(request: Request) -> HTMLResponse:
+        user = current_user(request)
+        token = i18n.use(language(request))
+        try:
+            rows = await queue_rows(user)
+        finally:
+            i18n.reset(token)
+        return render(request, "queue.html", **rows)
+
+    @app.get("/queue/rows", response_class=HTMLResponse)
+    async def queue_fragment(request: Request) -> HTMLResponse:
+        user = current_user(request)
+        token = i18n.use(language(request))
+        try:
+            rows = await queue_rows(user)
+        finally:
+            i18n.reset(token)
+        return render(request, "_queue_rows.html", **rows)
+
+    # ---- live ------------------------------------------------------------------------------
+
+    @app.get("/live")
+    async def live(request: Request, case: str | None = None) -> EventSourceResponse:
+        current_user(request)
+        listener = hub.listen(case)
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            try:
+                yield {"event": "hello", "data": "following"}
+                while True:
+                    change = await listener.queue.get()
+                    yield {"event": "change", "data": change.case_id}
+            finally:
+                hub.leave(listener)
+
+        return EventSourceResponse(events(), ping=15)
+
+    # ---- forms -----------------------------------------------------------------------------
+
+    async def submit(
+        request: Request,
+        form: FormData,
+        user: User,
+        action: str,
+        call: Callable[[dict[str, str], str], Awaitable[Any]],
+        show: Callable[[Form, int], Awaitable[Response]],
+        done: Callable[[Any], str],
+    ) -> Response:
+        check_csrf(request, form)
+        values = {k: str(v) for k, v in form.items() if k not in ("csrf", "idempotency_key")}
+        # A department the form is not offered to is still sent on: the service refuses
+        # it (403, with the clause and who may) and the page says so.
+        key = str(form.get("idempotency_key") or uuid.uuid4())
+        try:
+            result = await call(values, key)
+        except Refused as exc:
+            # Input kept; a fresh key, since the refused request recorded nothing.
+            return await show(Form(values=values, problem=exc.problem), exc.problem.status)
+        return RedirectResponse(done(result), status_code=303)
+
+    def optional(value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    async def complaint_page(request: Request, form: Form, status_code: int) -> Response:
+        user = current_user(request)
+        customers = await services.get_all("intake", "/customers", user.token)
+        return render(
+            request,
+            "complaint_new.html",
+            status_code=status_code,
+            form=form,
+            customers=customers,
+            channels=CHANNELS,
+            categories=CATEGORIES,
+            departments=[d.value for d in PERSON_DEPARTMENTS],
+        )
+
+    @app.get("/complaints/new", response_class=HTMLResponse)
+    async def new_complaint(request: Request) -> Response:
+        return await complaint_page(request, Form(), 200)
+
+    @app.post("/complaints")
+    async def log_complaint(request: Request) -> Response:
+        user = current_user(request)
+        form = await request.form()
+
+        async def call(v: dict[str, str], key: str) -> Any:
+            body: dict[str, Any] = {
+                "category": v.get("category", ""),
+                "channel": v.get("channel", ""),
+                "receiving_department": v.get("receiving_department", ""),
+                "customer_code": v.get("customer_code", ""),
+                "text": v.get("text", ""),
+                "product": optional(v.get("product")),
+                "lot": optional(v.get("lot")),
+                "important_reason": optional(v.get("important_reason")),
+            }
+            return await services.post("intake", "/complaints", user.token, body, key)
+
+        return await submit(
+            request,
+            form,
+            user,
+            "log_complaint",
+            call,
+            lambda f, s: complaint_page(request, f, s),
+            lambda r: f"/cases/{r['case_id']}",
+        )
+
+    async def customer_page(request: Request, form: Form, status_code: int) -> Response:
+        current_user(request)
+        return render(request, "customer_new.html", status_code=status_code, form=form)
+
+    @app.get("/customers/new", response_class=HTMLResponse)
+    async def new_customer(request: Request) -> Response:
+        return await customer_page(request, Form(values={"site_timezone": "Asia/Shanghai"}), 200)
+
+    @app.post("/customers")
+    async def register_customer(request: Request) -> Response:
+        user = current_user(request)
+        form = await request.form()
+
+        async def call(v: dict[str, str], key: str) -> Any:
+            site = optional(v.get("site_name"))
+            body: dict[str, Any] = {
+                "code": v.get("code", "").strip(),
+                "name": v.get("name", "").strip(),
+                "oem": v.get("oem") == "yes",
+                "sites": [
+                    {
+                        "name": site,
+                        "timezone": v.get("site_timezone") or settings.console_site_timezone,
+                    }
+                ]
+                if site
+                else [],
+            }
+            return await services.post("intake", "/customers", user.token, body, key)
+
+        return await submit(
+            request,
+            form,
+            user,
+            "register_customer",
+            call,
+            lambda f, s: customer_page(request, f, s),
+            lambda r: "/complaints/new",
+        )
+
+    # ---- the case page ---------------------------------------------------------------------
+
+    async def case_clocks(user: User, case_id: str) -> list[Any]:
+        try:
+            return await services.get_all("sla", f"/cases/{case_id}/clocks", user.token)
+        except Refused as exc:
+            if exc.problem.status == 404:  # none started yet: sla has not heard of the case
+                return []
+            raise
+
+    async def case_view(user: User, case_id: str) -> dict[str, Any]:
+        entry, clocks = await asyncio.gather(
+            services.get("intake", f"/register-entries/{case_id}", user.token),
+            case_clocks(user, case_id),
+        )
+        timeline = await gather_timeline(user, case_id, clocks)
+        return {"entry": entry, "clocks": clocks, "timeline": timeline, "case_id": case_id}
+
+    async def gather_timeline(
+        user: User, case_id: str, clocks: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        async def quiet(service: Any, path: str) -> list[Any]:
+            # A case that a service has no record of (no return, no investigation) is no error.
+            try:
+                return await services.get_all(service, path, user.token)
+            except Refused:
+                return []
+
+        history, capa, returns = await asyncio.gather(
+            quiet("intake", f"/register-entries/{case_id}/history"),
+            quiet("capa", f"/investigations/{case_id}/timeline"),
+            quiet("returns", f"/cases/{case_id}/timeline"),
+        )
+        items: list[dict[str, Any]] = []
+        for service, events in (("intake", history), ("capa", capa), ("returns", returns)):
+            for e in events:
+                items.append(
+                    {
+                        "service": service,
+                        "at": e.get("at"),
+                        "event": e.get("event"),
+                        "actor": e.get("actor") or {},
+                        "details": e.get("fields") or e.get("details") or {},
+                    }
+                )
+        for clock in clocks:
+            name = clock.get("clock")
+            for event, at in (
+                ("ClockStarted", clock.get("started_at")),
+                ("ClockWarned", clock.get("warned_at")),
+                ("ClockBreached", clock.get("breached_at")),
+                ("ClockEscalated", clock.get("escalated_at")),
+                ("ClockMet", clock.get("met_at")),
+            ):
+                if at:
+                    items.append(
+                        {
+                            "service": "sla",
+                            "at": at,
+                            "event": event,
+                            "actor": {"user": "sla", "department": "system"},
+                            "details": {"clock": name},
+                        }
+                    )
+        # In time order; within one second the cause before what follows from it: intake
+        # records, sla's clocks, capa and returns react (their times are the report's own).
+        rank = {"intake": 0, "sla": 1, "capa": 2, "returns": 3}
+
+        def order(item: dict[str, Any]) -> tuple[datetime, int]:
+            at = display.parse_time(item["at"]) or datetime.min.replace(tzinfo=UTC)
+            return at.replace(microsecond=0), rank[item["service"]]
+
+        items.sort(key=order)
+        return items
+
+    async def case_page(
+        request: Request, case_id: str, reply: Form | None = None, status_code: int = 200
+    ) -> Response:
+        user = current_user(request)
+        try:
+            uuid.UUID(case_id)
+        except ValueError:
+            return render(
+                request,
+                "message.html",
+                status_code=404,
+                title=translated(request, "No such case"),
+                message=translated(request, "%(id)s is not a case number.", id=case_id),
+            )
+        view = await case_view(user, case_id)
+        return render(
+            request,
+            "case.html",
+            status_code=status_code,
+            reply=reply or Form(),
+            channels=CHANNELS,
+            **view,
+        )
+
+    @app.get("/cases/{case_id}", response_class=HTMLResponse)
+    async def case(request: Request, case_id: str) -> Response:
+        return await case_page(request, case_id)
+
+    @app.get("/cases/{case_id}/live", response_class=HTMLResponse)
+    async def case_live(request: Request, case_id: str) -> Response:
+        user = current_user(request)
+        view = await case_view(user, case_id)
+        return render(request, "_case_live.html", **view)
+
+    @app.post("/cases/{case_id}/replies")
+    async def send_reply(request: Request, case_id: str) -> Response:
+        user = current_user(request)
+        form = await request.form()
+
+        async def call(v: dict[str, str], key: str) -> Any:
+            body = {"channel": v.get("channel", ""), "summary": v.get("summary", "")}
+            return await services.post(
+                "intake", f"/register-entries/{case_id}/replies", user.token, body, key
+            )
+
+        return await submit(
+            request,
+            form,
+            user,
+            "send_reply",
+            call,
+            lambda f, s: case_page(request, case_id, f, s),
+            lambda r: f"/cases/{case_id}",
+        )
+
+    return app

@@ -1,0 +1,134 @@
+"""The console's foundations: vendored code as recorded, every string translated, words."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from fastapi.testclient import TestClient
+
+from csc_console import display, i18n, vocab
+from csc_console.settings import ConsoleSettings
+from csc_console.web import create_app
+from csc_contracts import EVENT_TYPES
+
+PACKAGE = Path(i18n.__file__).parent
+SERVICE = PACKAGE.parents[1]
+
+
+def test_every_vendored_file_is_the_one_recorded_and_htmx_is_2_0() -> None:
+    recorded = json.loads((PACKAGE / "static/vendor/vendor.json").read_text())["files"]
+    names = {f["file"] for f in recorded}
+    on_disk = {p.name for p in (PACKAGE / "static/vendor").glob("*.js")}
+    assert on_disk == names, "every vendored script is recorded, and only those"
+    for f in recorded:
+        data = (PACKAGE / "static/vendor" / f["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == f["sha256"], f["file"]
+    htmx = next(f for f in recorded if f["package"] == "htmx.org")
+    assert htmx["version"].startswith("2.0.")
+
+
+def _extracted() -> set[str]:
+    method_map = [
+        ("src/csc_console/**.py", "python"),
+        ("src/csc_console/templates/**.html", "jinja2"),
+    ]
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "translated": (2,)}
+    found = set()
+    for _, _, message, _, _ in extract_from_dir(
+        str(SERVICE),
+        method_map,
+        options_map={"src/csc_console/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        keywords=keywords,
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_every_string_has_a_zh_cn_translation_neither_empty_nor_fuzzy() -> None:
+    po = PACKAGE / "locale/zh_CN/LC_MESSAGES/messages.po"
+    with po.open("rb") as f:
+        catalog = read_po(f)
+    translated = {m.id: m.string for m in catalog if m.id and m.string and not m.fuzzy}
+    missing = sorted(_extracted() - set(translated))
+    assert not missing, f"untranslated in zh_CN (pybabel extract/update, README): {missing}"
+    fuzzy = sorted(str(m.id) for m in catalog if m.id and (m.fuzzy or not m.string))
+    assert not fuzzy, f"empty or fuzzy zh_CN entries: {fuzzy}"
+
+
+def test_every_public_event_has_a_name_in_the_procedures_words() -> None:
+    names = {t.split(".")[2] for t in EVENT_TYPES}
+    assert names - set(vocab.EVENTS) == set()
+
+
+def test_the_language_follows_the_browser_and_defaults_to_the_sites() -> None:
+    assert i18n.negotiate("zh-CN,zh;q=0.9,en;q=0.8") == "zh_CN"
+    assert i18n.negotiate("en-GB,en;q=0.9") == "en"
+    assert i18n.negotiate("de-DE, fr;q=0.5") == "zh_CN"
+    assert i18n.negotiate(None) == "zh_CN"
+    assert i18n.negotiate("fr;q=1, en;q=0.5, zh;q=0") == "en"
+
+
+def test_a_clock_badge_says_in_words_what_its_colour_shows() -> None:
+    now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    clock = {"status": "running", "due_at": (now + timedelta(hours=3, minutes=20)).isoformat()}
+    token = i18n.use("en")
+    try:
+        assert display.badge(clock, now, "Asia/Shanghai", "Asia/Shanghai").text == (
+            "due in 3 h 20 min"
+        )
+        late = {**clock, "due_at": (now - timedelta(minutes=40)).isoformat()}
+        b = display.badge(late, now, "Asia/Shanghai", "Asia/Shanghai")
+        assert (b.state, b.text) == ("breached", "overdue by 40 min")
+        paused = {**clock, "status": "paused", "pauses": [{"reason": "customer away"}]}
+        assert display.badge(paused, now, "UTC", "UTC").text == "paused: customer away"
+        met = {**clock, "status": "met", "met_at": now.isoformat(), "within_target": True}
+        assert display.badge(met, now, "UTC", "UTC").state == "met"
+    finally:
+        i18n.reset(token)
+    token = i18n.use("zh_CN")
+    try:
+        assert display.badge(clock, now, "UTC", "UTC").text == "剩余 3 小时 20 分钟"
+    finally:
+        i18n.reset(token)
+
+
+def test_times_are_the_viewers_with_the_sites_beside_where_they_differ() -> None:
+    at = "2026-11-20T16:30:00+00:00"
+    token = i18n.use("en")
+    try:
+        same = display.when(at, "Asia/Shanghai", "Asia/Shanghai").striptags()
+        assert same == "2026-11-21 00:30"
+        apart = display.when(at, "Europe/Berlin", "Asia/Shanghai").striptags()
+        assert apart == "2026-11-20 17:30 (Asia/Shanghai 2026-11-21 00:30)"
+    finally:
+        i18n.reset(token)
+
+
+def _app() -> TestClient:
+    settings = ConsoleSettings(
+        auth_hs256_secret="x" * 40,
+        console_local_users={"li.wei": "marketing"},
+        kafka_bootstrap_servers="127.0.0.1:1",
+    )
+    return TestClient(create_app(settings))
+
+
+def test_the_session_cookie_is_httponly_and_lax_and_forms_need_the_csrf_token() -> None:
+    client = _app()  # no lifespan: Kafka is not needed for these pages
+    page = client.get("/sign-in", headers={"accept-language": "en"})
+    assert page.status_code == 200 and 'name="csrf"' in page.text
+    cookie = page.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    assert client.post("/sign-in", data={"user": "li.wei"}).status_code == 403
+    assert client.get("/", follow_redirects=False).headers["location"] == "/sign-in"
+
+
+def test_the_static_files_are_served_from_the_console() -> None:
+    client = _app()
+    assert client.get("/static/vendor/htmx-2.0.11.min.js").status_code == 200
+    assert client.get("/static/console.js").status_code == 200
