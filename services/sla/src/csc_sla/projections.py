@@ -373,7 +373,7 @@ class ClockBoard(View):
         return self.get("clocks", clock_id)
 
     def due_page(
-        self, now: datetime, cursor: str | None = None, limit: int = DUE_BATCH
+        self, now: datetime, cursor: str | None = None, limit: int | None = None
     ) -> tuple[list[UUID], str | None]:
         """Open, unpaused clocks with a deadline at or before ``now`` not yet fired,
         soonest first, ``limit`` after ``cursor``; and the cursor of the next batch.
@@ -386,12 +386,13 @@ class ClockBoard(View):
             where={"next_deadline": Cmp("<=", _micros(now))},
             order=("next_deadline",),
             cursor=cursor,
-            limit=limit,
+            limit=DUE_BATCH if limit is None else limit,
         )
         return [UUID(row["clock_id"]) for row in page.rows], page.next_cursor
 
-    def due_by(self, now: datetime, limit: int = DUE_BATCH) -> list[UUID]:
-        """The first ``limit`` clocks due by ``now`` (``due_page`` for the rest)."""
+    def due_by(self, now: datetime, limit: int | None = None) -> list[UUID]:
+        """The first ``limit`` clocks due by ``now`` (``DUE_BATCH`` by default;
+        ``due_page`` goes on from there)."""
         return self.due_page(now, limit=limit)[0]
 
     # Schedules ------------------------------------------------------------------------
@@ -406,14 +407,14 @@ class ClockBoard(View):
 
     def schedule_page(
         self, what: str, today: date, cursor: str | None = None, limit: int = 100
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    ) -> Page:
         """A page of ``visits`` (4.5) or ``surveys`` (4.1.5) due, by customer code."""
         field, months = {
             "visits": ("last_visit", VISIT_INTERVAL_MONTHS),
             "surveys": ("last_survey", SURVEY_INTERVAL_MONTHS),
         }[what]
         page = self.page("customers", order=("code",), cursor=cursor, limit=limit)
-        return [_due(c, today, field, months) for c in page.rows], page.next_cursor
+        return Page([_due(c, today, field, months) for c in page.rows], page.next_cursor)
 
     def _customers(self, code: str | None = None) -> Iterator[dict[str, Any]]:
         return self.scan("customers", where={"code": code}, order=("code",))
@@ -424,9 +425,8 @@ class ClockBoard(View):
         rows = self.scan("cases", where=_follow_up_where(today), order=("received_at",))
         return [_task(c) for c in rows]
 
-    def follow_up_page(
-        self, today: date, cursor: str | None = None, limit: int = 100
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def follow_up_page(self, today: date, cursor: str | None = None, limit: int = 100) -> Page:
+        """A page of the follow-up tasks, in the order the entries were received."""
         page = self.page(
             "cases",
             where=_follow_up_where(today),
@@ -434,7 +434,7 @@ class ClockBoard(View):
             cursor=cursor,
             limit=limit,
         )
-        return [_task(c) for c in page.rows], page.next_cursor
+        return Page([_task(c) for c in page.rows], page.next_cursor)
 
     # Monthly Field Service Report (att. 4) -----------------------------------------------
 
