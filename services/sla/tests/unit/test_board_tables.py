@@ -298,8 +298,9 @@ def test_the_paged_schedules_and_tasks_say_what_the_board_says(desk: Desk) -> No
 @pytest.mark.parametrize("path", [*LISTS, "/cases/{case}/clocks"])
 @pytest.mark.parametrize(
     "params",
-    [{"cursor": "nope"}, {"cursor": "WzEsMiwzXQ"}, {"cursor": "a b"}, {"limit": 1001},
-     {"limit": 0}],
+    # Not base64 JSON; three values; [1, 2] (numbers where the order has text); a space.
+    [{"cursor": "nope"}, {"cursor": "WzEsMiwzXQ"}, {"cursor": "WzEsMl0"}, {"cursor": "a b"},
+     {"limit": 1001}, {"limit": 0}],
 )  # fmt: skip
 def test_a_bad_cursor_or_limit_is_a_422_naming_it(
     desk: Desk, path: str, params: dict[str, Any]
