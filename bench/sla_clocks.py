@@ -9,7 +9,9 @@ heap of deadlines doing the same "what is due?" work), and the ratio.
 Nothing here fails: it prints.
 
 Breach latency after due, in the running service, is at most one timer tick
-(CSC_SLA_TICK_SECONDS) plus the scan and the firing measured here.
+(CSC_SLA_TICK_SECONDS) plus the view's catch-up, the seek and the firing measured here.
+The board is tables in the store: "what is due?" is an index seek on next_deadline
+(ClockBoard.due_by); before it, the board applies what the last tick fired (timed apart).
 """
 
 from __future__ import annotations
@@ -78,9 +80,12 @@ def measure(n: int, due_per_tick: int) -> dict[str, Any]:
         rss_after = rss_mib()
 
         # Ticks: each finds what is due among n open clocks, then fires it.
-        scans, fires = [], []
+        scans, fires, catch_ups = [], [], []
         for tick in range(20):
             now = T0 + timedelta(hours=6) + timedelta(seconds=tick * due_per_tick)
+            t = time.perf_counter()
+            board.catch_up()  # the events the last tick fired, into the board's tables
+            catch_ups.append(time.perf_counter() - t)
             t = time.perf_counter()
             due = board.due_by(now)
             scans.append(time.perf_counter() - t)
@@ -108,9 +113,10 @@ def measure(n: int, due_per_tick: int) -> dict[str, Any]:
         "fold_s": fold_seconds,
         "rss_growth_mib": rss_after - rss_before,
         "scan_ms": scan * 1000,
+        "catch_up_ms": statistics.median(catch_ups) * 1000,
         "base_scan_ms": statistics.median(base_scans) * 1000,
         "fire_ms": fire * 1000,
-        "breach_latency_ms": 1000 + scan * 1000 + fire * 1000 * 2,
+        "breach_latency_ms": 1000 + (scan + statistics.median(catch_ups)) * 1000 + fire * 1000 * 2,
     }
 
 
@@ -119,9 +125,10 @@ def print_table(f: dict[str, Any]) -> None:
     rows = [
         ("open clocks", f"{f['clocks']:,}", "", ""),
         ("feed: complaints applied per second", f"{f['feed_per_s']:,.0f}", "", ""),
-        ("read model fold on start-up", f"{f['fold_s']:.2f} s", "", ""),
+        ("board built from the whole log (first start)", f"{f['fold_s']:.2f} s", "", ""),
         ("memory of the open clocks (RSS growth)", f"{f['rss_growth_mib']:,.0f} MiB", "", ""),
-        ("per tick: scan for due deadlines", f"{scan:.1f} ms",
+        ("per tick: board applies the last tick's events", f"{f['catch_up_ms']:.1f} ms", "", ""),
+        ("per tick: seek for due deadlines", f"{scan:.1f} ms",
          f"{base:.3f} ms (heap)", f"{scan / base:,.0f}x" if base else "n/a"),
         ("per fired event: store and publish-ready", f"{f['fire_ms']:.2f} ms", "", ""),
         ("breach latency after due (tick 1 s)", f"<= {f['breach_latency_ms']:.0f} ms", "", ""),

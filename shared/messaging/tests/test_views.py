@@ -155,7 +155,9 @@ def test_paging_gives_every_row_exactly_once_while_rows_are_added(app: Applicati
     assert [r["n"] for r in down.rows] == [248, 246, 244]
 
 
-@pytest.mark.parametrize("cursor", ["nope", "W10", "WyJ4Il0", "WzEsMiwzXQ", "eyJhIjoxfQ"])
+@pytest.mark.parametrize(
+    "cursor", ["nope", "W10", "WyJ4Il0", "WzEsMiwzXQ", "eyJhIjoxfQ", "WyJ4IiwieSJd"]
+)
 def test_a_cursor_the_list_did_not_give_is_refused(app: Application[Any], cursor: str) -> None:
     write(app, "a", 1)
     with pytest.raises(BadCursor):

@@ -59,10 +59,18 @@ def _timer(service: ConsumingService) -> list[Background]:
         while not stop.is_set():
             try:
                 now = app.now()
-                due = await asyncio.to_thread(board.due_by, now)
-                if due:
-                    fired = await asyncio.to_thread(app.fire_due, due, now)
-                    log.info("sla.fired", clocks=len(due), events=fired)
+                # Batch after batch, soonest due first, until none is left that was due
+                # at ``now``: each batch an index seek on next_deadline, never a scan of
+                # every clock. A fired clock's next deadline moves past ``now``; one whose
+                # firing failed stays behind the cursor, for the next tick.
+                cursor: str | None = None
+                while True:
+                    due, cursor = await asyncio.to_thread(board.due_page, now, cursor)
+                    if due:
+                        fired = await asyncio.to_thread(app.fire_due, due, now)
+                        log.info("sla.fired", clocks=len(due), events=fired)
+                    if cursor is None or stop.is_set():
+                        break
             except Exception:
                 log.exception("sla.timer_failed")
             with contextlib.suppress(TimeoutError):

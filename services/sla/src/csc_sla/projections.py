@@ -1,22 +1,32 @@
-"""SLA's read models: the clocks board, the schedules (4.1.5, 4.5, 4.6) and the monthly report.
+"""SLA's read side: the clocks board, the schedules (4.1.5, 4.5, 4.6) and the monthly report.
 
-All folded from sla's own event log; anything that depends on "now" takes it
-as an argument, so the same log and the same moment always give the same answer.
+Kept as tables of sla's own store (``csc_messaging.views``), folded from sla's own
+event log and written in the transaction that moves the view's position: a restart
+applies only what is newer, and nothing of the history is held in memory.
+
+Anything that depends on "now" (the schedules, the follow-up tasks, the monthly
+report, what the timer fires) is computed when asked, from the tables, with "now"
+as an argument: the same log and the same moment always give the same answer.
 """
 
 from __future__ import annotations
 
-import heapq
+import bisect
 from collections import Counter
-from datetime import date, datetime, timedelta
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from csc_messaging.readmodel import ReadModel
+from csc_messaging.views import Cmp, Column, IsNull, Page, Rows, Table, View, Where
 from csc_sla.domain import CapaFile, CaseFile, Clock, CustomerProfile, ReturnFile
 
 VISIT_INTERVAL_MONTHS = 6  # 4.5: every half year
 SURVEY_INTERVAL_MONTHS = 12  # 4.1.5: once a year
+DUE_BATCH = 1000
+"""Clocks the timer fires in one go; a tick goes on batch after batch until none is due."""
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _add_months(day: date, months: int) -> date:
@@ -31,7 +41,7 @@ def _add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
-def _next_deadline(row: dict[str, Any]) -> datetime | None:
+def _next_deadline(row: Mapping[str, Any]) -> datetime | None:
     """As Clock.next_deadline: a deadline past before the clock was recorded waits
     for its settle_at."""
     if row["status"] in ("met", "paused"):
@@ -49,6 +59,16 @@ def _next_deadline(row: dict[str, Any]) -> datetime | None:
     return min(pending) if pending else None
 
 
+def _micros(moment: datetime) -> int:
+    """Microseconds since 1970 (UTC): exact, and in time order whatever the offset."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+def _deadline_column(row: Mapping[str, Any]) -> int | None:
+    upcoming = _next_deadline(row)
+    return None if upcoming is None else _micros(upcoming)
+
+
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
@@ -57,136 +77,205 @@ def month_of(moment: datetime | date) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
-class ClockBoard(ReadModel):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._clocks: dict[str, dict[str, Any]] = {}
-        self._cases: dict[str, dict[str, Any]] = {}
-        self._customers: dict[str, dict[str, Any]] = {}
-        self._case_files: dict[UUID, dict[str, Any]] = {}
-        # (next deadline, clock id): the timer's "what is due?" without a scan of
-        # every open clock. Entries go stale when a clock moves on; due_by skips those.
-        self._deadlines: list[tuple[datetime, str]] = []
-        self._profiles: dict[UUID, dict[str, Any]] = {}
-        self._returns: dict[UUID, dict[str, Any]] = {}
-        self._capas: dict[UUID, dict[str, Any]] = {}
+def _code(row: Mapping[str, Any]) -> Any:
+    return row["customer"]["code"]
 
-    def apply(self, event: Any) -> None:
+
+CLOCKS = Table(
+    "clocks",
+    columns=(
+        Column("clock_id"),
+        Column("case_id"),
+        Column("status"),
+        # Lists run in the order clocks started (then id): no later event moves a clock
+        # in it, so a cursor stays put.
+        Column("started_at"),
+        Column("started_month", of=lambda r: r["started_at"][:7]),
+        Column("customer_code", of=_code),
+        # The timer's "what is due?": an index seek, not a scan of every clock.
+        Column("next_deadline", "int", of=_deadline_column),
+    ),
+    key=("clock_id",),
+    indexes=(
+        ("started_at", "clock_id"),
+        ("case_id", "started_at", "clock_id"),
+        ("status", "started_at", "clock_id"),
+        ("next_deadline", "clock_id"),
+        ("started_month", "customer_code"),
+    ),
+)
+# Register entries as sla sees them (4.6, att. 4); follow-ups find theirs by file id.
+CASES = Table(
+    "cases",
+    columns=(
+        Column("case_id"),
+        Column("file_id"),
+        Column("month"),
+        Column("customer_code", of=_code),
+        Column("received_at"),
+        Column("closed", "int"),
+    ),
+    key=("case_id",),
+    indexes=(("file_id",), ("month", "customer_code"), ("closed", "received_at", "case_id")),
+)
+RETURNS = Table(
+    "returns",
+    columns=(
+        Column("file_id"),
+        Column("customer_code", of=_code),
+        Column("opened_month"),
+        Column("closed_month"),
+    ),
+    key=("file_id",),
+    indexes=(("opened_month",), ("closed_month",), ("customer_code",)),
+)
+CAPAS = Table(
+    "capas",
+    columns=(
+        Column("file_id"),
+        Column("customer_code", of=_code),
+        Column("opened_month"),
+        Column("closed_month"),
+        Column("opened_on"),
+    ),
+    key=("file_id",),
+    indexes=(("opened_month",), ("closed_month",), ("opened_on",), ("customer_code",)),
+)
+# A customer with what the schedules need of its visits, surveys and field days; those
+# are rows of their own, keyed so that the order Kafka delivered them in does not show.
+CUSTOMERS = Table(
+    "customers", columns=(Column("code"), Column("profile_id")), key=("code",),
+    indexes=(("profile_id",),),
+)  # fmt: skip
+VISITS = Table(
+    "visits",
+    columns=(Column("code"), Column("record_id"), Column("month", of=lambda r: r["date"][:7])),
+    key=("code", "record_id"),
+    indexes=(("month", "code"),),
+)
+SURVEYS = Table("surveys", columns=(Column("code"), Column("year", "int")), key=("code", "year"))
+# One row per customer, day and engineer: the report counts field service days so.
+FIELD_DAYS = Table(
+    "field_days",
+    columns=(
+        Column("code"),
+        Column("work_date"),
+        Column("engineer"),
+        Column("month", of=lambda r: r["work_date"][:7]),
+    ),
+    key=("code", "work_date", "engineer"),
+    indexes=(("month", "code"),),
+)
+
+
+class ClockBoard(View):
+    name = "sla_board"
+    tables = (CLOCKS, CASES, RETURNS, CAPAS, CUSTOMERS, VISITS, SURVEYS, FIELD_DAYS)
+    version = 1
+
+    def apply(self, event: Any, rows: Rows) -> None:
         key = str(event.originator_id)
         if isinstance(event, Clock.Started):
-            self._clocks[key] = {
-                "clock_id": key,
-                "clock": event.kind,
-                "clause": event.clause,
-                "case_id": str(event.case_id),
-                "customer": event.customer,
-                "customer_class": event.customer_class,
-                "started_by_event": str(event.started_by_event),
-                "started_at": event.started_at.isoformat(),
-                "target_hours": event.target_seconds / 3600,
-                "business_hours": event.calendar["business"],
-                "warn_at": event.warn_at.isoformat(),
-                "due_at": event.due_at.isoformat(),
-                "escalate_at": event.escalate_at.isoformat(),
-                "recorded_at": _iso(event.recorded_at),
-                "settle_at": _iso(event.settle_at),
-                "status": "running",
-                "found_late": False,
-                "warned_at": None,
-                "breached_at": None,
-                "escalated_at": None,
-                "met_at": None,
-                "within_target": None,
-                "pauses": [],
-                "paused_hours": 0.0,
-            }
+            rows.put(
+                "clocks",
+                {
+                    "clock_id": key,
+                    "clock": event.kind,
+                    "clause": event.clause,
+                    "case_id": str(event.case_id),
+                    "customer": event.customer,
+                    "customer_class": event.customer_class,
+                    "started_by_event": str(event.started_by_event),
+                    "started_at": event.started_at.isoformat(),
+                    "target_hours": event.target_seconds / 3600,
+                    "business_hours": event.calendar["business"],
+                    "warn_at": event.warn_at.isoformat(),
+                    "due_at": event.due_at.isoformat(),
+                    "escalate_at": event.escalate_at.isoformat(),
+                    "recorded_at": _iso(event.recorded_at),
+                    "settle_at": _iso(event.settle_at),
+                    "status": "running",
+                    "found_late": False,
+                    "warned_at": None,
+                    "breached_at": None,
+                    "escalated_at": None,
+                    "met_at": None,
+                    "within_target": None,
+                    "pauses": [],
+                    "paused_hours": 0.0,
+                },
+            )
         elif isinstance(event, Clock.Event):
-            self._apply_clock(self._clocks[key], event)
-        if isinstance(event, Clock.Event):
-            upcoming = _next_deadline(self._clocks[key])
-            if upcoming is not None:
-                heapq.heappush(self._deadlines, (upcoming, key))
+            self._apply_clock(_row(rows, "clocks", key), event)
         elif isinstance(event, CaseFile.Opened):
-            self._cases[str(event.case_id)] = self._case_files[event.originator_id] = {
-                "case_id": str(event.case_id),
-                "entry_type": event.entry_type,
-                "kind": event.kind,
-                "category": event.category,
-                "channel": event.channel,
-                "customer": event.customer,
-                "received_at": event.received_at.isoformat(),
-                "month": month_of(event.received_at),
-                "follow_ups": [],
-                "closed": False,
-            }
+            rows.put(
+                "cases",
+                {
+                    "case_id": str(event.case_id),
+                    "file_id": key,
+                    "entry_type": event.entry_type,
+                    "kind": event.kind,
+                    "category": event.category,
+                    "channel": event.channel,
+                    "customer": event.customer,
+                    "received_at": event.received_at.isoformat(),
+                    "month": month_of(event.received_at),
+                    "follow_ups": [],
+                    "closed": False,
+                },
+            )
         elif isinstance(event, CaseFile.FollowedUp):
-            case = self._case_files[event.originator_id]
+            case = _found(rows, "cases", "file_id", key)
             case["follow_ups"].append({"month": event.month, "at": event.at.isoformat()})
             case["closed"] = case["closed"] or event.closed
         elif isinstance(event, ReturnFile.Opened):
-            self._returns[event.originator_id] = {
-                "case_id": str(event.case_id),
-                "customer": event.customer,
-                "opened_month": month_of(event.reported_at),
-                "closed_month": None,
-                "closed_how": None,
-            }
-        elif isinstance(event, ReturnFile.Closed):
-            self._returns[event.originator_id].update(
-                closed_month=month_of(event.at), closed_how=event.how
+            rows.put(
+                "returns",
+                {
+                    "file_id": key,
+                    "case_id": str(event.case_id),
+                    "customer": event.customer,
+                    "opened_month": month_of(event.reported_at),
+                    "closed_month": None,
+                    "closed_how": None,
+                },
             )
+        elif isinstance(event, ReturnFile.Closed):
+            _row(rows, "returns", key).update(closed_month=month_of(event.at), closed_how=event.how)
         elif isinstance(event, CapaFile.Opened):
-            self._capas[event.originator_id] = {
-                "case_id": str(event.case_id),
-                "capa_no": event.capa_no,
-                "source": event.source,
-                "customer": event.customer,
-                "opened_month": None,
-                "opened_on": None,
-                "closed_month": None,
-                "closed_on": None,
-                "actions": [],
-            }
+            rows.put(
+                "capas",
+                {
+                    "file_id": key,
+                    "case_id": str(event.case_id),
+                    "capa_no": event.capa_no,
+                    "source": event.source,
+                    "customer": event.customer,
+                    "opened_month": None,
+                    "opened_on": None,
+                    "closed_month": None,
+                    "closed_on": None,
+                    "actions": [],
+                },
+            )
         elif isinstance(event, CapaFile.Event):
-            row = self._capas[event.originator_id]
-            if isinstance(event, CapaFile.Started):
-                row.update(opened_month=month_of(event.at), opened_on=event.at.date().isoformat())
-            elif isinstance(event, CapaFile.ActionPlanned):
-                row["actions"].append(
-                    {"action_no": event.action_no, "due": event.due.isoformat(),
-                     "implemented_on": None}
-                )  # fmt: skip
-            elif isinstance(event, CapaFile.ActionImplemented):
-                for action in row["actions"]:
-                    if action["action_no"] == event.action_no:
-                        action["implemented_on"] = event.implemented_on.isoformat()
-            elif isinstance(event, CapaFile.Closed):
-                row.update(closed_month=month_of(event.at), closed_on=event.at.date().isoformat())
+            self._apply_capa(_row(rows, "capas", key), event)
         elif isinstance(event, CustomerProfile.Known):
-            self._customers[event.code] = self._profiles[event.originator_id] = {
-                "code": event.code,
-                "name": event.name,
-                "oem": event.oem,
-                "registered_on": None,
-                "visits": [],
-                "surveys": [],
-                "field_days": [],
-            }
+            rows.put(
+                "customers",
+                {
+                    "code": event.code,
+                    "profile_id": key,
+                    "name": event.name,
+                    "oem": event.oem,
+                    "registered_on": None,
+                    "last_visit": None,
+                    "last_survey": None,
+                    "first_field_day": None,
+                },
+            )
         elif isinstance(event, CustomerProfile.Event):
-            customer = self._profiles[event.originator_id]
-            if isinstance(event, CustomerProfile.Registered):
-                customer.update(name=event.name, oem=event.oem,
-                                registered_on=event.registered_at.date().isoformat())  # fmt: skip
-            elif isinstance(event, CustomerProfile.Updated):
-                customer.update(name=event.name, oem=event.oem)
-            elif isinstance(event, CustomerProfile.Visited):
-                customer["visits"].append(event.visit_date)
-            elif isinstance(event, CustomerProfile.Surveyed):
-                customer["surveys"].append({"year": event.year, "on": event.at.date().isoformat()})
-            elif isinstance(event, CustomerProfile.Serviced):
-                customer["field_days"].append(
-                    {"work_date": event.work_date, "engineer": event.engineer, "site": event.site}
-                )
+            self._apply_customer(rows, _found(rows, "customers", "profile_id", key), event)
 
     @staticmethod
     def _apply_clock(row: dict[str, Any], event: Any) -> None:
@@ -219,96 +308,133 @@ class ClockBoard(ReadModel):
             row["within_target"] = event.within_target
             row["status"] = "met"
 
-    def rows(self) -> list[dict[str, Any]]:
-        return [
-            {"clocks": sorted(self._clocks.values(), key=lambda r: (r["due_at"], r["clock_id"]))},
-            {"cases": sorted(self._cases.values(), key=lambda r: r["case_id"])},
-            {"returns": sorted(self._returns.values(), key=lambda r: r["case_id"])},
-            {"capas": sorted(self._capas.values(), key=lambda r: r["case_id"])},
-            # Lists inside a customer come from several partitions: sorted, so the
-            # order Kafka delivered them in does not show.
-            {
-                "customers": [
-                    {
-                        **c,
-                        "visits": sorted(c["visits"]),
-                        "surveys": sorted(c["surveys"], key=lambda v: (v["year"], v["on"])),
-                        "field_days": sorted(c["field_days"], key=lambda d: sorted(d.items())),
-                    }
-                    for c in sorted(self._customers.values(), key=lambda r: r["code"])
-                ]
-            },
-        ]
+    @staticmethod
+    def _apply_capa(row: dict[str, Any], event: Any) -> None:
+        if isinstance(event, CapaFile.Started):
+            row.update(opened_month=month_of(event.at), opened_on=event.at.date().isoformat())
+        elif isinstance(event, CapaFile.ActionPlanned):
+            row["actions"].append(
+                {"action_no": event.action_no, "due": event.due.isoformat(),
+                 "implemented_on": None}
+            )  # fmt: skip
+        elif isinstance(event, CapaFile.ActionImplemented):
+            for action in row["actions"]:
+                if action["action_no"] == event.action_no:
+                    action["implemented_on"] = event.implemented_on.isoformat()
+        elif isinstance(event, CapaFile.Closed):
+            row.update(closed_month=month_of(event.at), closed_on=event.at.date().isoformat())
+
+    @staticmethod
+    def _apply_customer(rows: Rows, customer: dict[str, Any], event: Any) -> None:
+        code = customer["code"]
+        if isinstance(event, CustomerProfile.Registered):
+            customer.update(name=event.name, oem=event.oem,
+                            registered_on=event.registered_at.date().isoformat())  # fmt: skip
+        elif isinstance(event, CustomerProfile.Updated):
+            customer.update(name=event.name, oem=event.oem)
+        elif isinstance(event, CustomerProfile.Visited):
+            rows.put("visits", {"code": code, "record_id": str(event.record_id),
+                                "date": event.visit_date})  # fmt: skip
+            customer["last_visit"] = max(filter(None, (customer["last_visit"], event.visit_date)))
+        elif isinstance(event, CustomerProfile.Surveyed):
+            on = event.at.date().isoformat()
+            rows.put("surveys", {"code": code, "year": event.year, "on": on})
+            customer["last_survey"] = max(filter(None, (customer["last_survey"], on)))
+        elif isinstance(event, CustomerProfile.Serviced):
+            day = rows.get("field_days", code, event.work_date, event.engineer) or rows.put(
+                "field_days",
+                {"code": code, "work_date": event.work_date, "engineer": event.engineer,
+                 "sites": []},
+            )  # fmt: skip
+            if event.site not in day["sites"]:
+                bisect.insort(day["sites"], event.site)  # sorted: delivery order does not show
+            first = customer["first_field_day"]
+            customer["first_field_day"] = min(filter(None, (first, event.work_date)))
 
     # Clocks ---------------------------------------------------------------------------
 
+    def clock_page(
+        self,
+        case_id: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> Page:
+        """Clocks in the order they started (then by id), ``limit`` after ``cursor``."""
+        where = {"case_id": case_id, "status": status}
+        return self.page("clocks", where=where, order=("started_at",), cursor=cursor, limit=limit)
+
     def clocks(self, case_id: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-        self.catch_up()
-        return [
-            r
-            for r in sorted(self._clocks.values(), key=lambda r: (r["due_at"], r["clock_id"]))
-            if (case_id is None or r["case_id"] == case_id)
-            and (status is None or r["status"] == status)
-        ]
+        """Every clock that matches, in the order they started: for a case's few."""
+        where = {"case_id": case_id, "status": status}
+        return list(self.scan("clocks", where=where, order=("started_at",)))
 
     def clock(self, clock_id: str) -> dict[str, Any] | None:
-        self.catch_up()
-        return self._clocks.get(clock_id)
+        return self.get("clocks", clock_id)
 
-    def due_by(self, now: datetime) -> list[UUID]:
-        """Open, unpaused clocks with a deadline at or before ``now`` not yet fired."""
-        self.catch_up()
-        due: dict[str, datetime] = {}
-        while self._deadlines and self._deadlines[0][0] <= now:
-            deadline, clock_id = heapq.heappop(self._deadlines)
-            if _next_deadline(self._clocks[clock_id]) == deadline:
-                due[clock_id] = deadline
-        # They stay queued until firing them moves the clock on (a failed firing is
-        # retried at the next tick).
-        for clock_id, deadline in due.items():
-            heapq.heappush(self._deadlines, (deadline, clock_id))
-        return [UUID(clock_id) for clock_id in due]
+    def due_page(
+        self, now: datetime, cursor: str | None = None, limit: int | None = None
+    ) -> tuple[list[UUID], str | None]:
+        """Open, unpaused clocks with a deadline at or before ``now`` not yet fired,
+        soonest first, ``limit`` after ``cursor``; and the cursor of the next batch.
+
+        Firing a clock moves its next deadline past ``now`` (or to none), so it leaves
+        this range; a clock whose firing failed stays, and the next tick finds it again.
+        """
+        page = self.page(
+            "clocks",
+            where={"next_deadline": Cmp("<=", _micros(now))},
+            order=("next_deadline",),
+            cursor=cursor,
+            limit=DUE_BATCH if limit is None else limit,
+        )
+        return [UUID(row["clock_id"]) for row in page.rows], page.next_cursor
+
+    def due_by(self, now: datetime, limit: int | None = None) -> list[UUID]:
+        """The first ``limit`` clocks due by ``now`` (``DUE_BATCH`` by default;
+        ``due_page`` goes on from there)."""
+        return self.due_page(now, limit=limit)[0]
 
     # Schedules ------------------------------------------------------------------------
 
     def visit_schedule(self, today: date) -> list[dict[str, Any]]:
         """4.5: every customer is visited every half year; due within 30 days, or overdue."""
-        return self._schedule(today, "visits", VISIT_INTERVAL_MONTHS)
+        return [_due(c, today, "last_visit", VISIT_INTERVAL_MONTHS) for c in self._customers()]
 
     def survey_schedule(self, today: date) -> list[dict[str, Any]]:
         """4.1.5: a satisfaction survey once a year."""
-        return self._schedule(today, "surveys", SURVEY_INTERVAL_MONTHS)
+        return [_due(c, today, "last_survey", SURVEY_INTERVAL_MONTHS) for c in self._customers()]
 
-    def _schedule(self, today: date, what: str, months: int) -> list[dict[str, Any]]:
-        self.catch_up()
-        rows = []
-        for customer in sorted(self._customers.values(), key=lambda c: c["code"]):
-            done = [v if isinstance(v, str) else v["on"] for v in customer[what]]
-            last = max(done) if done else None
-            # Not yet registered in the archive (its event may still be on its way):
-            # count from the first day we saw the customer served.
-            first_served = min((d["work_date"] for d in customer["field_days"]), default=None)
-            start = last or customer["registered_on"] or first_served or today.isoformat()
-            base = date.fromisoformat(start)
-            due = _add_months(base, months)
-            state = (
-                "overdue" if due < today else "due" if due <= today + timedelta(days=30) else "ok"
-            )
-            rows.append({"code": customer["code"], "name": customer["name"], "last": last,
-                         "due_on": due.isoformat(), "status": state})  # fmt: skip
-        return rows
+    def schedule_page(
+        self, what: str, today: date, cursor: str | None = None, limit: int = 100
+    ) -> Page:
+        """A page of ``visits`` (4.5) or ``surveys`` (4.1.5) due, by customer code."""
+        field, months = {
+            "visits": ("last_visit", VISIT_INTERVAL_MONTHS),
+            "surveys": ("last_survey", SURVEY_INTERVAL_MONTHS),
+        }[what]
+        page = self.page("customers", order=("code",), cursor=cursor, limit=limit)
+        return Page([_due(c, today, field, months) for c in page.rows], page.next_cursor)
+
+    def _customers(self, code: str | None = None) -> Iterator[dict[str, Any]]:
+        return self.scan("customers", where={"code": code}, order=("code",))
 
     def follow_up_tasks(self, today: date) -> list[dict[str, Any]]:
         """4.6: at the start of each month, a task for every entry of earlier months not
         yet followed up to a close; open until FollowUpRecorded closes it."""
-        self.catch_up()
-        current = month_of(today)
-        return [
-            {"case_id": c["case_id"], "month": c["month"], "customer": c["customer"],
-             "entry_type": c["entry_type"], "follow_ups": c["follow_ups"]}
-            for c in sorted(self._cases.values(), key=lambda c: (c["received_at"], c["case_id"]))
-            if c["month"] < current and not c["closed"]
-        ]  # fmt: skip
+        rows = self.scan("cases", where=_follow_up_where(today), order=("received_at",))
+        return [_task(c) for c in rows]
+
+    def follow_up_page(self, today: date, cursor: str | None = None, limit: int = 100) -> Page:
+        """A page of the follow-up tasks, in the order the entries were received."""
+        page = self.page(
+            "cases",
+            where=_follow_up_where(today),
+            order=("received_at",),
+            cursor=cursor,
+            limit=limit,
+        )
+        return Page([_task(c) for c in page.rows], page.next_cursor)
 
     # Monthly Field Service Report (att. 4) -----------------------------------------------
 
@@ -318,78 +444,84 @@ class ClockBoard(ReadModel):
         """The report of ``month``; ``today`` (when read) only matters while the month
         runs: CAPA actions overdue are then counted as of today, not the month's end."""
         self.catch_up()
+        mine: Where = {"customer_code": customer}
+        feedback: Counter[str] = Counter()
+        channels: Counter[str] = Counter()
+        complaints: Counter[str] = Counter()
+        for case in self.scan("cases", where={"month": month, **mine}, catch_up=False):
+            if case["entry_type"] == "feedback":
+                feedback[case["kind"]] += 1
+                channels[case["channel"]] += 1
+            elif case["entry_type"] == "complaint":
+                complaints[case["category"]] += 1
 
-        def mine(row: dict[str, Any]) -> bool:
-            return customer is None or row["customer"]["code"] == customer
-
-        cases = [c for c in self._cases.values() if c["month"] == month and mine(c)]
-        feedback = [c for c in cases if c["entry_type"] == "feedback"]
-        complaints = [c for c in cases if c["entry_type"] == "complaint"]
-        clocks = [r for r in self._clocks.values() if r["started_at"][:7] == month and mine(r)]
+        started: Counter[str] = Counter()
+        met: Counter[str] = Counter()
+        breaches = []
+        clocks = self.scan(
+            "clocks", where={"started_month": month, **mine}, order=("started_at",), catch_up=False
+        )
+        for r in clocks:
+            started[r["clock"]] += 1
+            met[r["clock"]] += bool(r["within_target"])
+            # A reply recorded late but dated within the target keeps its promise, even
+            # if the clock had announced a breach before anyone recorded it.
+            if r["breached_at"] and r["within_target"] is not True:
+                breaches.append(
+                    {
+                        "clock_id": r["clock_id"],
+                        "clock": r["clock"],
+                        "case_id": r["case_id"],
+                        "due_at": r["due_at"],
+                        "breached_at": r["breached_at"],
+                        "found_late": r["found_late"],
+                        "met_at": r["met_at"],
+                        "pauses": [p["reason"] for p in r["pauses"]],
+                    }
+                )
+        breaches.sort(key=lambda b: (b["due_at"], b["clock_id"]))
 
         def share(kind: str) -> dict[str, Any]:
-            started = [r for r in clocks if r["clock"] == kind]
-            met = [r for r in started if r["within_target"]]
-            return {"started": len(started), "met_within_target": len(met),
-                    "share": round(len(met) / len(started), 4) if started else None}  # fmt: skip
+            n, ok = started[kind], met[kind]
+            return {"started": n, "met_within_target": ok,
+                    "share": round(ok / n, 4) if n else None}  # fmt: skip
 
-        customers = [c for c in self._customers.values() if customer in (None, c["code"])]
-        returns = [r for r in self._returns.values() if mine(r)]
-        visits = sum(1 for c in customers for v in c["visits"] if v[:7] == month)
-        field_days = {
-            (c["code"], d["work_date"], d["engineer"])
-            for c in customers
-            for d in c["field_days"]
-            if d["work_date"][:7] == month
-        }
+        by_code: Where = {"code": customer}
         return {
             "month": month,
             "customer": customer,
-            "feedback_by_kind": dict(sorted(Counter(c["kind"] for c in feedback).items())),
-            "feedback_by_channel": dict(sorted(Counter(c["channel"] for c in feedback).items())),
-            "complaints_by_category": dict(
-                sorted(Counter(c["category"] for c in complaints).items())
-            ),
+            "feedback_by_kind": dict(sorted(feedback.items())),
+            "feedback_by_channel": dict(sorted(channels.items())),
+            "complaints_by_category": dict(sorted(complaints.items())),
             "replied_within_8h": share("reply"),
             "on_site_within_8h": share("on_site"),
-            # A reply recorded late but dated within the target keeps its promise, even
-            # if the clock had announced a breach before anyone recorded it.
-            "breaches": [
-                {
-                    "clock_id": r["clock_id"],
-                    "clock": r["clock"],
-                    "case_id": r["case_id"],
-                    "due_at": r["due_at"],
-                    "breached_at": r["breached_at"],
-                    "found_late": r["found_late"],
-                    "met_at": r["met_at"],
-                    "pauses": [p["reason"] for p in r["pauses"]],
-                }
-                for r in sorted(clocks, key=lambda r: r["due_at"])
-                if r["breached_at"] and r["within_target"] is not True
-            ],
-            "visits_made": visits,
+            "breaches": breaches,
+            "visits_made": self.count("visits", where={"month": month, **by_code}),
             "visits_due": sum(
                 1
-                for row in self.visit_schedule(date.fromisoformat(f"{month}-28"))
-                if row["status"] != "ok" and row["code"] in {c["code"] for c in customers}
+                for c in self._customers(customer)
+                if _due(c, date.fromisoformat(f"{month}-28"), "last_visit", VISIT_INTERVAL_MONTHS)[
+                    "status"
+                ]
+                != "ok"
             ),
-            "field_service_days": len(field_days),
+            "field_service_days": self.count("field_days", where={"month": month, **by_code}),
             "returns": {
-                "opened": sum(1 for r in returns if r["opened_month"] == month),
-                "closed": sum(1 for r in returns if r["closed_month"] == month),
-                "open_at_month_end": sum(
-                    1
-                    for r in returns
-                    if r["opened_month"] <= month
-                    and (r["closed_month"] is None or r["closed_month"] > month)
-                ),
+                "opened": self.count("returns", where={"opened_month": month, **mine}),
+                "closed": self.count("returns", where={"closed_month": month, **mine}),
+                "open_at_month_end": self._open_at("returns", month, mine),
             },
-            "capa": self._capa_counts(month, [r for r in self._capas.values() if mine(r)], today),
+            "capa": self._capa_counts(month, customer, today),
         }
 
-    @staticmethod
-    def _capa_counts(month: str, capas: list[dict[str, Any]], today: date | None) -> dict[str, int]:
+    def _open_at(self, table: str, month: str, mine: Where) -> int:
+        """Opened in or before ``month``, not closed by its end."""
+        opened = {"opened_month": Cmp("<=", month), **mine}
+        return self.count(table, where={**opened, "closed_month": IsNull()}) + self.count(
+            table, where={**opened, "closed_month": Cmp(">", month)}
+        )
+
+    def _capa_counts(self, month: str, customer: str | None, today: date | None) -> dict[str, int]:
         """CAPAs (4.4.4, 4.3.4) of the month: opened, closed, open at month end, overdue.
 
         Opened: QC convened the cross-functional team (4.4.4) in the month; closed: D8
@@ -409,23 +541,55 @@ class ClockBoard(ReadModel):
             done = action["implemented_on"]
             return over and (done is None or date.fromisoformat(done) > as_of)
 
-        def open_then(capa: dict[str, Any]) -> bool:
-            closed = capa["closed_on"]
-            return capa["opened_on"] <= as_of.isoformat() and (
-                closed is None or closed > as_of.isoformat()
-            )
-
-        started = [c for c in capas if c["opened_month"] is not None]
+        mine: Where = {"customer_code": customer}
+        # Started (the team convened) by then: only started CAPAs have an opened_month.
+        open_then = self.scan(
+            "capas", where={"opened_on": Cmp("<=", as_of.isoformat()), **mine}, catch_up=False
+        )
         return {
-            "opened": sum(1 for c in started if c["opened_month"] == month),
-            "closed": sum(1 for c in started if c["closed_month"] == month),
-            "open_at_month_end": sum(
-                1
-                for c in started
-                if c["opened_month"] <= month
-                and (c["closed_month"] is None or c["closed_month"] > month)
+            "opened": self.count("capas", where={"opened_month": month, **mine}),
+            "closed": self.count(
+                "capas", where={"closed_month": month, "opened_month": IsNull(False), **mine}
             ),
+            "open_at_month_end": self._open_at("capas", month, mine),
             "overdue": sum(
-                1 for c in started if open_then(c) and any(late(a) for a in c["actions"])
+                1
+                for c in open_then
+                if (c["closed_on"] is None or c["closed_on"] > as_of.isoformat())
+                and any(late(a) for a in c["actions"])
             ),
         }
+
+
+def _row(rows: Rows, table: str, key: str) -> dict[str, Any]:
+    row = rows.get(table, key)
+    if row is None:
+        raise LookupError(f"{table}: no row {key} for an event of it (the log is out of order)")
+    return row
+
+
+def _found(rows: Rows, table: str, column: str, value: str) -> dict[str, Any]:
+    found = rows.find(table, column, value)
+    if len(found) != 1:
+        raise LookupError(f"{table}: {len(found)} rows of {column} {value}, not one")
+    return found[0]
+
+
+def _due(customer: Mapping[str, Any], today: date, last_field: str, months: int) -> dict[str, Any]:
+    last = customer[last_field]
+    # Not yet registered in the archive (its event may still be on its way):
+    # count from the first day we saw the customer served.
+    start = last or customer["registered_on"] or customer["first_field_day"] or today.isoformat()
+    due = _add_months(date.fromisoformat(start), months)
+    state = "overdue" if due < today else "due" if due <= today + timedelta(days=30) else "ok"
+    return {"code": customer["code"], "name": customer["name"], "last": last,
+            "due_on": due.isoformat(), "status": state}  # fmt: skip
+
+
+def _follow_up_where(today: date) -> Where:
+    return {"closed": False, "month": Cmp("<", month_of(today))}
+
+
+def _task(case: Mapping[str, Any]) -> dict[str, Any]:
+    return {"case_id": case["case_id"], "month": case["month"], "customer": case["customer"],
+            "entry_type": case["entry_type"], "follow_ups": case["follow_ups"]}  # fmt: skip

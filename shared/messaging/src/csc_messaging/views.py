@@ -175,6 +175,15 @@ def _jsonable(value: Any) -> Any:
     return jsonable_encoder(value)
 
 
+def _fits(kind: Kind, value: Any) -> bool:
+    """A cursor's value is of its column's kind."""
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int)
+    return isinstance(value, int | float)
+
+
 # The database ---------------------------------------------------------------------------------
 
 
@@ -590,6 +599,11 @@ class View(ABC):
         spec = self.table(table)
         columns = [*order, *(k for k in spec.key if k not in order)]
         after = decode_cursor(cursor, len(columns)) if cursor is not None else None
+        if after is not None and not all(
+            _fits(spec.column(name).kind, value) for name, value in zip(columns, after, strict=True)
+        ):
+            # PostgreSQL refuses to compare a TEXT column with a number (SQLite does not).
+            raise BadCursor("is not a cursor this list gave (for this order)")
         with self._db.transaction(commit=False) as c:
             found = self._select(
                 c, self._live()[table], spec, where or {}, columns, descending, after, limit + 1

@@ -4,18 +4,30 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Response, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+    status,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from csc_contracts import Actor, Department, UtcDatetime
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.commands import not_future
 from csc_messaging.downloads import attachment
+from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import MONTH_PATTERN, IdempotencyKey
 from csc_messaging.rules import RuleViolation
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.writes import command_routes
+from csc_sla.answers import ClockAnswer, ClockStatus, FollowUpTask, MonthlyReport, ScheduleRow
 from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA
 from csc_sla.domain import ClockRuleViolation
@@ -58,24 +70,40 @@ def routes(service: ConsumingService) -> APIRouter:
     )
     Caller = Annotated[Actor, Depends(service.current_actor)]
 
-    @router.get("/clocks", tags=["clocks"])
+    @router.get("/clocks", tags=["clocks"], response_model=list[ClockAnswer])
     def list_clocks(
-        status_: Annotated[str | None, Query(alias="status")] = None,
+        request: Request,
+        response: Response,
+        status_: Annotated[ClockStatus | None, Query(alias="status")] = None,
+        case_id: UUID | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """Every clock, soonest due first; filter by status (running, warned, breached,
-        escalated, paused, met)."""
-        return board.clocks(status=status_)
+        """The clocks, in the order they started (then by clock id: an order no later
+        event changes, so a page's cursor stays put); filter by status or case. Paged:
+        the `Link` header names the next page."""
+        case = str(case_id) if case_id is not None else None
+        page = board.clock_page(case_id=case, status=status_, cursor=cursor, limit=limit)
+        return paged(page, request, response)
 
-    @router.get("/clocks/{clock_id}", tags=["clocks"])
+    @router.get("/clocks/{clock_id}", tags=["clocks"], response_model=ClockAnswer)
     def get_clock(clock_id: UUID) -> dict[str, Any]:
         return _found(board.clock(str(clock_id)), f"clock {clock_id}")
 
-    @router.get("/cases/{case_id}/clocks", tags=["clocks"])
-    def case_clocks(case_id: UUID) -> list[dict[str, Any]]:
-        clocks = board.clocks(str(case_id))
-        if not clocks:
+    @router.get("/cases/{case_id}/clocks", tags=["clocks"], response_model=list[ClockAnswer])
+    def case_clocks(
+        case_id: UUID,
+        request: Request,
+        response: Response,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> list[dict[str, Any]]:
+        """The case's clocks (a few: one per promise), in the order they started, then
+        by clock id. 404 while sla knows no clock of the case."""
+        page = board.clock_page(case_id=str(case_id), cursor=cursor, limit=limit)
+        if not page.rows and cursor is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no clock for case {case_id}")
-        return clocks
+        return paged(page, request, response)
 
     def change(clock_id: UUID, actor: Actor, what: str, do: Any) -> dict[str, Any]:
         if actor.department not in MAY_PAUSE:
@@ -98,7 +126,7 @@ def routes(service: ConsumingService) -> APIRouter:
             raise HTTPException(status.HTTP_409_CONFLICT, exc.message) from exc
         return _found(board.clock(str(clock_id)), f"clock {clock_id}")
 
-    @router.post("/clocks/{clock_id}/pause", tags=["clocks"])
+    @router.post("/clocks/{clock_id}/pause", tags=["clocks"], response_model=ClockAnswer)
     def pause(
         clock_id: UUID, body: Pause, actor: Caller, key: IdempotencyKey = None
     ) -> dict[str, Any]:
@@ -110,7 +138,7 @@ def routes(service: ConsumingService) -> APIRouter:
 
         return change(clock_id, actor, "pause", do)
 
-    @router.post("/clocks/{clock_id}/resume", tags=["clocks"])
+    @router.post("/clocks/{clock_id}/resume", tags=["clocks"], response_model=ClockAnswer)
     def resume(
         clock_id: UUID, actor: Caller, body: Resume | None = None, key: IdempotencyKey = None
     ) -> dict[str, Any]:
@@ -122,27 +150,52 @@ def routes(service: ConsumingService) -> APIRouter:
 
         return change(clock_id, actor, "resume", do)
 
-    @router.get("/schedules/visits", tags=["schedules"])
-    def visits(on: date | None = None) -> list[dict[str, Any]]:
-        """4.5: customer visits every half year — due within 30 days or overdue."""
-        return board.visit_schedule(on or app.now().date())
+    @router.get("/schedules/visits", tags=["schedules"], response_model=list[ScheduleRow])
+    def visits(
+        request: Request,
+        response: Response,
+        on: date | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> list[dict[str, Any]]:
+        """4.5: customer visits every half year — due within 30 days or overdue. Every
+        customer, by code; paged (`Link` names the next page)."""
+        page = board.schedule_page("visits", on or app.now().date(), cursor, limit)
+        return paged(page, request, response)
 
-    @router.get("/schedules/surveys", tags=["schedules"])
-    def surveys(on: date | None = None) -> list[dict[str, Any]]:
-        """4.1.5: the yearly satisfaction survey per customer."""
-        return board.survey_schedule(on or app.now().date())
+    @router.get("/schedules/surveys", tags=["schedules"], response_model=list[ScheduleRow])
+    def surveys(
+        request: Request,
+        response: Response,
+        on: date | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> list[dict[str, Any]]:
+        """4.1.5: the yearly satisfaction survey per customer. Every customer, by code;
+        paged (`Link` names the next page)."""
+        page = board.schedule_page("surveys", on or app.now().date(), cursor, limit)
+        return paged(page, request, response)
 
-    @router.get("/follow-up-tasks", tags=["schedules"])
-    def follow_up_tasks(on: date | None = None) -> list[dict[str, Any]]:
-        """4.6: earlier months' entries still to be followed up, for after-sales."""
-        return board.follow_up_tasks(on or app.now().date())
+    @router.get("/follow-up-tasks", tags=["schedules"], response_model=list[FollowUpTask])
+    def follow_up_tasks(
+        request: Request,
+        response: Response,
+        on: date | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> list[dict[str, Any]]:
+        """4.6: earlier months' entries still to be followed up, for after-sales. In the
+        order they were received (then by case id); paged (`Link` names the next page)."""
+        page = board.follow_up_page(on or app.now().date(), cursor, limit)
+        return paged(page, request, response)
 
     def report_snapshot(month: str, customer: str | None) -> tuple[dict[str, Any], str, int]:
         # The footer's digest must describe the very state the figures were read
         # from; events arriving in between would make it a different one.
         for _ in range(5):
-            report = board.monthly_report(month, customer, app.now().date())
+            board.catch_up()
             position = board.position
+            report = board.monthly_report(month, customer, app.now().date())
             digest = board.digest()
             if board.position == position:
                 break
@@ -177,7 +230,7 @@ def routes(service: ConsumingService) -> APIRouter:
         """The Field Service Monthly Report (att. 4) as a spreadsheet, in Chinese and English."""
         return document(month, customer, "xlsx")
 
-    @router.get("/reports/monthly/{month}", tags=["reports"])
+    @router.get("/reports/monthly/{month}", tags=["reports"], response_model=MonthlyReport)
     def monthly_report(
         month: Month,
         customer: str | None = None,

@@ -1,0 +1,173 @@
+"""What sla's GETs answer, field by field, so the OpenAPI names every one.
+
+Each model forbids fields it does not declare: a field the read model gains and
+the answer forgets fails loudly (a validation error in the tests), rather than
+vanishing from the answers. Times are the strings the events carried (ISO 8601,
+with their offset), as the read model keeps them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from csc_contracts import Department
+
+Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
+
+ClockKindName = Literal["reply", "on_site", "important_ack", "qc_contact"]
+ClockStatus = Literal["running", "warned", "breached", "escalated", "paused", "met"]
+PauseReason = Literal["customer_unreachable", "waiting_for_customer_samples", "other"]
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Customer(Answer):
+    """The customer as the event that named it did (the archive's code and class)."""
+
+    code: str
+    name: str | None
+    oem: bool | None = Field(description="An OEM customer (4.1.4), as archived.")
+    timezone: str | None = Field(description="IANA time zone of the customer's first site.")
+
+
+class Who(Answer):
+    user: str
+    department: Department
+
+
+class ClockPause(Answer):
+    paused_at: Moment = Field(description="When the clock stopped counting.")
+    reason: PauseReason
+    note: str | None
+    by: Who = Field(description="Who paused it (the system, when an answer resumed it).")
+    resumed_at: Moment | None = Field(description="When it counted again; null while paused.")
+
+
+class ClockAnswer(Answer):
+    """One promise of the procedure for one case, and where its deadlines stand."""
+
+    clock_id: UUID
+    clock: ClockKindName = Field(
+        description="reply (4.2.1), on_site (4.2.2), important_ack (4.1.3), qc_contact (4.4.3)."
+    )
+    clause: str = Field(description="The procedure's clause the promise comes from.")
+    case_id: UUID
+    customer: Customer
+    customer_class: Literal["oem", "standard"] = Field(description="Whose policy applies.")
+    started_by_event: UUID = Field(description="The public event that started the clock.")
+    started_at: Moment = Field(description="When the fact that starts the promise happened.")
+    target_hours: float = Field(description="The promise, in (business) hours.")
+    business_hours: bool = Field(description="Whether the target counts business hours only.")
+    warn_at: Moment
+    due_at: Moment = Field(description="The promise's deadline, moved by any pause.")
+    escalate_at: Moment
+    recorded_at: Moment | None = Field(
+        description="When the starting fact was recorded; deadlines past by then were held."
+    )
+    settle_at: Moment | None = Field(
+        description="Until when deadlines already past at recording wait for the facts "
+        "entered with them, before they are recorded as found late."
+    )
+    status: ClockStatus
+    found_late: bool = Field(
+        description="A deadline was recorded after the fact (a backdated entry), not "
+        "announced when it was due."
+    )
+    warned_at: Moment | None
+    breached_at: Moment | None
+    escalated_at: Moment | None
+    met_at: Moment | None = Field(description="When the promise was answered.")
+    within_target: bool | None = Field(description="Met by its due time; null while open.")
+    pauses: list[ClockPause]
+    paused_hours: float = Field(description="Time the pauses took off the clock.")
+
+
+class ScheduleRow(Answer):
+    """A customer's next visit (4.5) or survey (4.1.5)."""
+
+    code: str
+    name: str | None
+    last: Day | None = Field(description="The last one done; null if none yet.")
+    due_on: Day = Field(
+        description="When the next is due: from the last, else from the registration, "
+        "else from the first field service day seen."
+    )
+    status: Literal["overdue", "due", "ok"] = Field(
+        description="overdue: past due; due: within 30 days; ok: later."
+    )
+
+
+class FollowUp(Answer):
+    month: Month = Field(description="The month the follow-up was for.")
+    at: Moment
+
+
+class FollowUpTask(Answer):
+    """4.6: an entry of an earlier month not yet followed up to a close."""
+
+    case_id: UUID
+    month: Month = Field(description="The month the entry was received in.")
+    customer: Customer
+    entry_type: Literal["feedback", "complaint"]
+    follow_ups: list[FollowUp] = Field(description="The follow-ups recorded so far.")
+
+
+class Share(Answer):
+    started: int = Field(description="Clocks of the kind started in the month.")
+    met_within_target: int
+    share: float | None = Field(description="met / started, to 4 places; null if none started.")
+
+
+class Breach(Answer):
+    clock_id: UUID
+    clock: ClockKindName
+    case_id: UUID
+    due_at: Moment
+    breached_at: Moment
+    found_late: bool
+    met_at: Moment | None
+    pauses: list[PauseReason] = Field(description="Why the clock was paused, pause by pause.")
+
+
+class ReturnCounts(Answer):
+    opened: int
+    closed: int
+    open_at_month_end: int
+
+
+class CapaCounts(Answer):
+    opened: int = Field(description="Teams convened in the month (4.4.4).")
+    closed: int = Field(description="Closed (D8) in the month.")
+    open_at_month_end: int
+    overdue: int = Field(
+        description="Open as of the month's last day (today while it runs) with an action "
+        "due by then and not implemented by then."
+    )
+
+
+class MonthlyReport(Answer):
+    """The Field Service Monthly Report (att. 4)."""
+
+    month: Month
+    customer: str | None = Field(description="The customer's code; null: all customers.")
+    feedback_by_kind: dict[str, int]
+    feedback_by_channel: dict[str, int]
+    complaints_by_category: dict[str, int]
+    replied_within_8h: Share = Field(description="Reply clocks (4.2.1) started in the month.")
+    on_site_within_8h: Share = Field(description="On-site clocks (4.2.2) started in the month.")
+    breaches: list[Breach] = Field(
+        description="Clocks started in the month that breached and were not met in time, "
+        "soonest due first."
+    )
+    visits_made: int = Field(description="Customer visits (4.5) made in the month.")
+    visits_due: int = Field(description="Customers whose visit was due or overdue on the 28th.")
+    field_service_days: int = Field(description="Days on site, per customer and engineer.")
+    returns: ReturnCounts = Field(description="Return cases (4.3).")
+    capa: CapaCounts = Field(description="CAPAs (4.4.4, 4.3.4).")
