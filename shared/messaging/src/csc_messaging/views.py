@@ -235,38 +235,43 @@ class Rows:
         self._view = view
         self._cursor = cursor
         self._tables = tables
-        self._rows: dict[tuple[str, tuple[Any, ...]], dict[str, Any] | None] = {}
+        # Per table, so find() looks only at the pending rows of the table it searches.
+        self._rows: dict[str, dict[tuple[Any, ...], dict[str, Any] | None]] = {
+            name: {} for name in tables
+        }
 
     def get(self, table: str, *key: Any) -> dict[str, Any] | None:
-        slot = (table, tuple(key))
-        if slot not in self._rows:
-            self._rows[slot] = self._view._read(self._cursor, self._tables[table], table, key)
-        return self._rows[slot]
+        pending = self._rows[table]
+        if key not in pending:
+            pending[key] = self._view._read(self._cursor, self._tables[table], table, key)
+        return pending[key]
 
     def put(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
-        self._rows[(table, self._view.table(table).key_of(row))] = row
+        self._rows[table][self._view.table(table).key_of(row)] = row
         return row
 
     def delete(self, table: str, *key: Any) -> None:
-        self._rows[(table, tuple(key))] = None
+        self._rows[table][tuple(key)] = None
 
     def find(self, table: str, column: str, value: Any) -> list[dict[str, Any]]:
         """The rows whose ``column`` is ``value``, as this page has left them so far, for
         a change (as ``get``): a customer's cases by its code, say."""
         spec = self._view.table(table)
+        of = spec.column(column)
         found: dict[tuple[Any, ...], dict[str, Any]] = {}
         for key in self._view._keys_where(self._cursor, self._tables[table], spec, column, value):
             row = self.get(table, *key)
-            if row is not None and spec.column(column).value(row) == value:
+            if row is not None and of.value(row) == value:
                 found[key] = row
-        for (name, key), row in self._rows.items():
-            if name == table and row is not None and spec.column(column).value(row) == value:
+        for key, row in self._rows[table].items():
+            if row is not None and key not in found and of.value(row) == value:
                 found[key] = row
         return list(found.values())
 
     def changes(self) -> Iterator[tuple[str, tuple[Any, ...], dict[str, Any] | None]]:
-        for (table, key), row in self._rows.items():
-            yield table, key, row
+        for table, pending in self._rows.items():
+            for key, row in pending.items():
+                yield table, key, row
 
 
 _STATE = "csc_views"
