@@ -7,7 +7,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from eventsourcing.application import Application
@@ -23,6 +23,10 @@ from csc_messaging.readmodel import ReadModel
 from csc_messaging.redrive import DeadLetter, redrive_topics
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
 from csc_messaging.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from csc_messaging.consumer import BatchConsumer
+    from csc_messaging.replay import Progress
 
 log = structlog.get_logger(__name__)
 
@@ -108,6 +112,7 @@ class ConsumingService:
     read_model: ReadModel
     subscribes_to: Sequence[str]
     ingestors: dict[str, Ingestor] = field(default_factory=dict)
+    consumer: BatchConsumer | None = None
 
     @functools.cached_property
     def current_actor(self) -> Callable[..., Actor]:
@@ -119,7 +124,13 @@ class ConsumingService:
         return f"{self.settings.topic_prefix}csc-{self.name}"
 
     def build_broker(self) -> KafkaBroker:
-        from csc_messaging.consumer import subscribe
+        """The FastStream broker of the DLQ publishers; also sets up ``consumer``.
+
+        The consumer itself is a plain aiokafka group member (``csc_messaging.consumer``):
+        it seeks to the store's positions on assignment, which FastStream's subscribers
+        do not let a handler do.
+        """
+        from csc_messaging.consumer import BatchConsumer, dead_letter_publisher
 
         kafka = self.settings.kafka
         broker = KafkaBroker(
@@ -127,19 +138,30 @@ class ConsumingService:
             security=kafka.faststream_security(),
             client_id=f"csc-{self.name}",
         )
-        for source in self.subscribes_to:
-            topic = self.settings.topics.events(source)
-            self.ingestors[topic] = subscribe(
-                broker,
-                topic=topic,
-                group_id=self.group_id,
-                ingestor_factory=lambda dead_letter: Ingestor(self.app, dead_letter),
-            )
+        for topic in self.topics:
+            dead_letter = dead_letter_publisher(broker, topic=topic, group_id=self.group_id)
+            self.ingestors[topic] = Ingestor(self.app, dead_letter)
+        self.consumer = BatchConsumer(
+            app=self.app,
+            kafka=kafka,
+            group_id=self.group_id,
+            client_id=f"csc-{self.name}",
+            ingestors=self.ingestors,
+        )
         return broker
 
-    async def replay(self) -> dict[str, Any]:
+    @property
+    def topics(self) -> list[str]:
+        """The topics this service consumes, in the order it applies them on a replay."""
+        return [self.settings.topics.events(source) for source in self.subscribes_to]
+
+    async def replay(self, progress: Progress | None = None) -> dict[str, Any]:
         """Restore an empty store from this service's journal, then apply every topic it
-        consumes from offset 0 (what the journal covers is skipped); counts and digest."""
+        consumes from offset 0 (what the journal covers is skipped); counts and digest.
+
+        Topics one after the other (a case's later events come from the services that
+        read its first ones), each topic's partitions side by side.
+        """
         from csc_messaging.journal import restore
         from csc_messaging.replay import replay_topic
 
@@ -148,10 +170,11 @@ class ConsumingService:
             journal = self.settings.topics.journal(self.name)
             restored = await restore(self.app, self.settings.kafka, journal)
             totals["restored"] = restored.as_dict()
-        for source in self.subscribes_to:
-            topic = self.settings.topics.events(source)
+        for topic in self.topics:
             # Replaying sends nothing to a DLQ: what it cannot read was dead-lettered live.
-            result = await replay_topic(self.settings.kafka, topic, Ingestor(self.app, None))
+            result = await replay_topic(
+                self.settings.kafka, topic, Ingestor(self.app, None), progress=progress
+            )
             totals["records"] += result.records
             totals["topics"][topic] = result.counts
         totals["digest"] = await asyncio.to_thread(self.read_model.digest)
@@ -169,13 +192,19 @@ class ConsumingService:
     ) -> FastAPI:
         """The service's process: HTTP, the consumer, and (if it publishes) its outbox relay."""
         broker = self.build_broker()
+        consumer = self.consumer
+        assert consumer is not None
         stop = asyncio.Event()
+        running: dict[str, asyncio.Task[None]] = {}
 
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(self.read_model.catch_up)
             await broker.start()
-            tasks = [asyncio.create_task(job(stop)) for job in background]
+            await consumer.start()
+            running["consumer"] = asyncio.create_task(consumer.run(stop))
+            tasks = [running["consumer"]]
+            tasks.extend(asyncio.create_task(job(stop)) for job in background)
             if relay is not None:
                 tasks.append(asyncio.create_task(supervise_relay(relay, stop)))
             log.info("consumer.started", group_id=self.group_id, topics=list(self.ingestors))
@@ -192,7 +221,17 @@ class ConsumingService:
         async def kafka_check() -> str | None:
             return None if await broker.ping(timeout=3) else "Kafka broker does not answer"
 
-        checks: dict[str, ReadinessCheck] = {"store": store_check(self.app), "kafka": kafka_check}
+        async def consumer_check() -> str | None:
+            task = running.get("consumer")
+            if task is not None and task.done():
+                return "the consumer has stopped"
+            return consumer.problem
+
+        checks: dict[str, ReadinessCheck] = {
+            "store": store_check(self.app),
+            "kafka": kafka_check,
+            "consumer": consumer_check,
+        }
         if relay is not None:
             checks["relay"] = relay.problem
         http = FastAPI(title=title, description=description, lifespan=lifespan)
@@ -280,10 +319,12 @@ class ConsumerSpec:
             background=self.background(service) if self.background is not None else (),
         )
 
-    async def replay(self, settings: ServiceSettings) -> dict[str, Any]:
+    async def replay(
+        self, settings: ServiceSettings, progress: Progress | None = None
+    ) -> dict[str, Any]:
         service = self.bootstrap(settings)
         try:
-            return await service.replay()
+            return await service.replay(progress)
         finally:
             service.app.close()
 
