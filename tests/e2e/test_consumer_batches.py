@@ -8,6 +8,11 @@ holds for its consumer group.
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -94,3 +99,31 @@ def test_sla_starts_where_its_store_stands_not_where_kafka_says(stack) -> None: 
     assert stats["applied"] == 10
     log = read(f"{sla.url}/digest").json()
     assert log["position"] - log["bookkeeping"] == 2 + 2 * 25
+
+
+def test_replay_shows_its_progress_on_stderr_and_its_result_on_stdout(stack) -> None:  # type: ignore[no-untyped-def]
+    intake = stack.start("intake")
+    marketing = intake_client(stack, intake)
+    for n in range(30):
+        assert marketing.post("/complaints", json=complaint(n)).status_code == 201
+    wait_until(lambda: marketing.get("/relay").json()["position"] == 61, what="61 events")
+
+    replayed = subprocess.run(
+        [sys.executable, "-m", "csc_sla", "replay", "--progress"],
+        env={**os.environ, **stack.env("sla"), "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
+    result = json.loads(replayed.stdout.strip().splitlines()[-1])
+    assert result["records"] == 61
+    assert result["topics"][stack.topics.intake]["applied"] == 61
+    # A bar per topic sla reads, each finished: offsets done of those it covered.
+    for source in ("intake", "returns", "capa"):
+        bar = next(
+            line for line in replayed.stderr.splitlines()
+            if f"replaying {stack.topics.events(source)}" in line
+        )  # fmt: skip
+        done = re.search(r"(\d+)/(\d+)", bar)
+        assert done is not None and done[1] == done[2], bar
