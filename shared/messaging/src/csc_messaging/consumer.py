@@ -90,10 +90,7 @@ async def store_position(app: ConsumerApplication, tp: TopicPartition) -> int:
     return await asyncio.to_thread(app.recorder.max_tracking_id, name) or 0
 
 
-async def _pause(stop: asyncio.Event | None, seconds: float) -> None:
-    if stop is None:
-        await asyncio.sleep(seconds)
-        return
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
