@@ -31,12 +31,15 @@ from bench import workload
 from bench.context import Context, poll, run_worker, say
 from bench.harness import Figure, ProcessWatch, latency_summary
 from csc_contracts import Topics
+from csc_devkit.processes import ServiceProcess
 from csc_messaging.topology import TopicSpec, create_topics, ensure_topics
 from csc_sla.domain import Clock
 from csc_sla.policy import ClockKind
 
 NAME = "propagation"
 P99_TARGET_MS = 150.0
+BACKLOG = 3_000
+DRAIN_TARGET = 3_000.0
 STORE_POLL_S = 0.002
 
 
@@ -183,6 +186,7 @@ def run(ctx: Context) -> list[Figure]:
             # sla may trail far behind; give it time to drain, at a few dozen per second.
             drain = max(120.0, len(wanted) / 25)
             caught_up = poll(lambda: wanted <= store_tail.seen.keys(), timeout=drain)
+        backlog = _backlog(ctx, sla, load_spec, topic_tail, store_tail, data)
     finally:
         store_tail.stopping.set()
         topic_tail.stopping.set()
@@ -217,9 +221,30 @@ def run(ctx: Context) -> list[Figure]:
     )
     if report["errors"] or set(report["statuses"]) - {"201"}:
         ctx.notes.append(f"propagation: intake answered {report['statuses']} {report['errors']}")
+    say("propagation: baseline of the backlog, a bare consumer reading intake's topic")
+    bare, _ = run_worker(
+        "bench.replay_worker",
+        {"what": "consumer", "bootstrap": bootstrap, "topic": topics.intake, "partitions": 3},
+        timeout=300,
+    )
     case = f"propagation @{s.rate:.0f}/s, intake → sla"
     p99 = latency["p99"]
-    return [
+    drain_case = f"backlog of {BACKLOG:,} complaints, sla"
+    drain_rate = backlog["records_per_s"]
+    drain_figures = [
+        Figure(
+            drain_case,
+            "drain",
+            "records/s",
+            drain_rate,
+            bare["records"] / bare["elapsed_s"],
+            target=f"≥ {DRAIN_TARGET:,.0f} records/s",
+            met=drain_rate is not None and drain_rate >= DRAIN_TARGET,
+            note="baseline: a bare aiokafka consumer reading the same topic",
+        ),
+        Figure(drain_case, "store transactions", "txn", backlog["transactions"]),
+    ]
+    figures = [
         Figure(case, "throughput", "events/s", throughput, baseline["throughput"]),
         Figure(case, "p50", "ms", latency["p50"], baseline["latency_ms"]["p50"]),
         Figure(
@@ -252,6 +277,68 @@ def run(ctx: Context) -> list[Figure]:
             note="intake + sla; baseline: the round-trip process",
         ),
     ]
+    return figures + drain_figures
+
+
+def _backlog(
+    ctx: Context,
+    sla: ServiceProcess,
+    load_spec: dict[str, Any],
+    topic_tail: TopicTail,
+    store_tail: StoreTail,
+    data: Path,
+) -> dict[str, Any]:
+    """sla stopped, ``BACKLOG`` complaints on Kafka, then sla started: how fast it drains.
+
+    Timed from sla's first commit of the backlog to its last; what that first commit
+    applied is not counted, so the rate is records applied over the time it took.
+    """
+    s = ctx.sizes
+    say(f"propagation: a backlog of {BACKLOG:,} complaints while sla is stopped")
+    sla.stop()
+    acks_path = data / "backlog.jsonl"
+    run_worker(
+        "bench.loadgen",
+        {**load_spec, "rate": s.rate, "duration": BACKLOG / s.rate, "first": 2_000_000,
+         "acks_path": str(acks_path)},
+        timeout=120 + 3 * BACKLOG / s.rate,
+    )  # fmt: skip
+    acks = [json.loads(line) for line in acks_path.read_text().splitlines() if line]
+    cases = {a["case_id"] for a in acks}
+    if not poll(lambda: cases <= topic_tail.seen.keys(), timeout=120):
+        ctx.notes.append("propagation: intake did not publish the whole backlog in 120 s")
+    wanted = {sla_store_id(case) for case in cases}
+    say(f"propagation: sla drains {len(wanted):,} complaints ({2 * len(wanted):,} records)")
+    applied_before = _transactions(data / "sla" / "sla.sqlite")
+    restarted = ctx.service("sla", sla.env["CSC_TOPIC_PREFIX"], data / "sla")
+    drained = poll(lambda: wanted <= store_tail.seen.keys(), timeout=max(120.0, len(wanted) / 25))
+    restarted.stop()
+    if not drained:
+        ctx.notes.append(
+            f"propagation: {len(wanted - store_tail.seen.keys())} of the backlog's "
+            f"{len(wanted)} complaints not visible in sla"
+        )
+    seen = sorted(store_tail.seen[w] for w in wanted if w in store_tail.seen)
+    first = seen[0] if seen else 0.0
+    # Two records a complaint (ComplaintLogged, EngineeringNotified), same partition.
+    after_first = 2 * sum(1 for t in seen if t > first)
+    span = seen[-1] - first if seen else 0.0
+    return {
+        "records_per_s": after_first / span if span > 0 else None,
+        "transactions": _transactions(data / "sla" / "sla.sqlite") - applied_before,
+    }
+
+
+def _transactions(path: Path) -> int:
+    """How many transactions of sla's store applied Kafka records (one RecordApplied each)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        (count,) = conn.execute(
+            "SELECT count(*) FROM stored_events WHERE topic LIKE '%:RecordApplied'"
+        ).fetchone()
+        return int(count)
+    finally:
+        conn.close()
 
 
 def _committed_at(ack: dict[str, Any]) -> float:

@@ -3,8 +3,9 @@
 The documents are committed under ``docs/`` so that other teams can read them
 without running anything. They are generated, never edited: the AsyncAPI
 document comes from the public contract (``csc_contracts.EVENT_TYPES`` and the
-pydantic models) together with the consumers' FastStream brokers, and each
-OpenAPI document from the service's FastAPI app. FastStream alone cannot
+pydantic models) together with the consuming services' wiring (the topics their
+consumer groups read, the dead-letter queues their FastStream brokers publish to),
+and each OpenAPI document from the service's FastAPI app. FastStream alone cannot
 describe the events: it knows neither the CloudEvents headers nor that intake's
 relay publishes (the relay talks to Kafka through aiokafka).
 
@@ -27,14 +28,13 @@ from typing import Annotated, Any, Literal
 import typer
 import yaml
 from fastapi import FastAPI
-from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from csc_contracts import EVENT_TYPES, SERVICES, PublicEvent, Topics
 from csc_messaging import chain
-from csc_messaging.runtime import ConsumerSpec
+from csc_messaging.runtime import ConsumerSpec, ConsumingService
 from csc_messaging.settings import ServiceSettings
 
 ASYNCAPI_FILE = "asyncapi.yaml"
@@ -234,41 +234,45 @@ def _consumer_spec(service: str) -> ConsumerSpec | None:
 
 
 @contextmanager
-def _consumer_brokers() -> Iterator[dict[str, KafkaBroker]]:
-    """Each consuming service's FastStream broker, built as ``serve`` builds it, unconnected."""
+def _consumers() -> Iterator[dict[str, ConsumingService]]:
+    """Each consuming service, its broker and consumer built as ``serve`` builds them,
+    unconnected."""
     with tempfile.TemporaryDirectory(prefix="csc-catalog-") as tmp:
-        brokers: dict[str, KafkaBroker] = {}
-        apps = []
+        services: dict[str, ConsumingService] = {}
         try:
             for service in SERVICES:
                 spec = _consumer_spec(service)
                 if spec is None:
                     continue
-                consuming = spec.bootstrap(_isolated_settings(spec.settings_class, Path(tmp)))
-                apps.append(consuming.app)
-                brokers[service] = consuming.build_broker()
-            yield brokers
+                services[service] = spec.bootstrap(
+                    _isolated_settings(spec.settings_class, Path(tmp))
+                )
+            yield services
         finally:
-            for app in apps:
-                app.close()
+            for consuming in services.values():
+                consuming.app.close()
 
 
-def _faststream_operations(broker: KafkaBroker) -> list[dict[str, Any]]:
-    """FastStream's own view of a broker: each operation's action, topic and description."""
+def _operations(consuming: ConsumingService) -> list[dict[str, Any]]:
+    """What a consuming service receives (its consumer group's topics) and sends (its
+    FastStream broker's publishers: the dead-letter queues), as the running service does."""
+    broker = consuming.build_broker()
+    consumer = consuming.consumer
+    assert consumer is not None
+    operations = [
+        {"action": "receive", "address": topic, "group_id": consumer.group_id, "description": None}
+        for topic in consumer.topics
+    ]
+    # FastStream's own view of the broker: each publisher's topic and description.
     spec = json.loads(AsyncAPI(broker, schema_version="3.0.0").to_specification().to_json())
-    # Kafka subscribers carry these; the broker's declared type is the generic subscriber.
-    subscribers: list[Any] = list(broker.subscribers)
-    groups = {topic.name: s.group_id for s in subscribers for topic in s.topics}
-    operations = []
     for operation in spec.get("operations", {}).values():
         channel_key = operation["channel"]["$ref"].rsplit("/", 1)[-1]
         channel = spec["channels"][channel_key]
-        address = channel["address"]
         operations.append(
             {
                 "action": operation["action"],
-                "address": address,
-                "group_id": groups.get(address) if operation["action"] == "receive" else None,
+                "address": channel["address"],
+                "group_id": None,
                 "description": channel.get("description"),
             }
         )
@@ -428,8 +432,8 @@ def asyncapi_document() -> dict[str, Any]:
                 ],
             }
 
-    with _consumer_brokers() as brokers:
-        seen = {service: _faststream_operations(broker) for service, broker in brokers.items()}
+    with _consumers() as consumers:
+        seen = {service: _operations(consuming) for service, consuming in consumers.items()}
     for service, found in seen.items():
         for op in found:
             address = op["address"]
@@ -578,7 +582,7 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _str)
 
 _YAML_HEADER = (
-    "# Generated from the public contract (csc_contracts) and the consumers' FastStream apps.\n"
+    "# Generated from the public contract (csc_contracts) and the consuming services' wiring.\n"
     f"# Do not edit: regenerate with `{REGENERATE}`; CI fails when this file is stale.\n"
 )
 

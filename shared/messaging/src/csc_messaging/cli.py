@@ -4,14 +4,27 @@ and ``dlq``."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 import uvicorn
 from fastapi import FastAPI
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
 
 from csc_messaging.logs import configure_logging
 from csc_messaging.redrive import DeadLetter
@@ -21,7 +34,14 @@ from csc_messaging.store import wipe_store
 from csc_messaging.views import View
 
 if TYPE_CHECKING:
+    from csc_messaging.replay import Progress as ReplayProgress
     from csc_messaging.runtime import ConsumerSpec
+
+
+class Replay(Protocol):
+    def __call__(
+        self, settings: ServiceSettings, progress: ReplayProgress | None = None
+    ) -> Coroutine[Any, Any, dict[str, Any]]: ...
 
 
 class DeadLetters(Protocol):
@@ -30,11 +50,47 @@ class DeadLetters(Protocol):
     ) -> Coroutine[Any, Any, list[DeadLetter]]: ...
 
 
+class _Rate(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f}/s" if speed else "", style="progress.data.speed")
+
+
+class _Bars:
+    """The replay's progress: one bar per topic, offsets done of those it covers."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+
+    def topic(self, topic: str, total: int) -> Callable[[int], None]:
+        task = self._progress.add_task(f"replaying {topic}", total=total)
+        return functools.partial(self._progress.advance, task)
+
+
+@contextlib.contextmanager
+def replay_bars(show: bool | None) -> Iterator[_Bars | None]:
+    # On stderr: stdout is the JSON line a program reads.
+    console = Console(stderr=True)
+    if not (console.is_terminal if show is None else show):
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _Rate(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        yield _Bars(progress)
+
+
 def service_cli(
     service: str,
     settings_factory: Callable[[], ServiceSettings],
     http_factory: Callable[[ServiceSettings], FastAPI],
-    replay: Callable[[ServiceSettings], Any] | None = None,
+    replay: Replay | None = None,
     unjournaled: Callable[[ServiceSettings], Coroutine[Any, Any, int]] | None = None,
     dead_letters: DeadLetters | None = None,
     views: Callable[[ServiceSettings], Sequence[View]] | None = None,
@@ -69,9 +125,17 @@ def service_cli(
             wipe: Annotated[
                 bool, typer.Option(help="Delete this service's store first, then rebuild it.")
             ] = False,
+            progress: Annotated[
+                bool | None,
+                typer.Option(
+                    "--progress/--no-progress",
+                    help="A progress bar per topic on stderr; by default when it is a terminal.",
+                ),
+            ] = None,
         ) -> None:
             """Rebuild the store: an empty one from this service's journal, exactly as it was,
-            then from offset 0 of the topics it consumes (what the journal covers is skipped).
+            then from offset 0 of the topics it consumes (what the journal covers is skipped),
+            each topic's partitions side by side.
 
             Prints one JSON line: what was restored, records read, outcomes, and the read
             model's digest.
@@ -90,7 +154,8 @@ def service_cli(
                     )
                     raise typer.Exit(2)
                 wipe_store(settings, service)
-            result = asyncio.run(replay_fn(settings))
+            with replay_bars(progress) as bars:
+                result = asyncio.run(replay_fn(settings, progress=bars))
             typer.echo(json.dumps(result, sort_keys=True))
 
     if dead_letters is not None:

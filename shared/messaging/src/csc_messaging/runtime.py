@@ -7,7 +7,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
 from eventsourcing.application import Application
@@ -26,6 +26,10 @@ from csc_messaging.redrive import DeadLetter, redrive_topics
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.views import View
+
+if TYPE_CHECKING:
+    from csc_messaging.consumer import BatchConsumer
+    from csc_messaging.replay import Progress
 
 log = structlog.get_logger(__name__)
 
@@ -177,6 +181,7 @@ class ConsumingService:
     read_model: ReadModel | View
     subscribes_to: Sequence[str]
     ingestors: dict[str, Ingestor] = field(default_factory=dict)
+    consumer: BatchConsumer | None = None
 
     @functools.cached_property
     def current_actor(self) -> Callable[..., Actor]:
@@ -188,7 +193,13 @@ class ConsumingService:
         return f"{self.settings.topic_prefix}csc-{self.name}"
 
     def build_broker(self) -> KafkaBroker:
-        from csc_messaging.consumer import subscribe
+        """The FastStream broker of the DLQ publishers; also sets up ``consumer``.
+
+        The consumer itself is a plain aiokafka group member (``csc_messaging.consumer``):
+        it seeks to the store's positions on assignment, which FastStream's subscribers
+        do not let a handler do.
+        """
+        from csc_messaging.consumer import BatchConsumer, dead_letter_publisher
 
         kafka = self.settings.kafka
         broker = KafkaBroker(
@@ -196,19 +207,30 @@ class ConsumingService:
             security=kafka.faststream_security(),
             client_id=f"csc-{self.name}",
         )
-        for source in self.subscribes_to:
-            topic = self.settings.topics.events(source)
-            self.ingestors[topic] = subscribe(
-                broker,
-                topic=topic,
-                group_id=self.group_id,
-                ingestor_factory=lambda dead_letter: Ingestor(self.app, dead_letter),
-            )
+        for topic in self.topics:
+            dead_letter = dead_letter_publisher(broker, topic=topic, group_id=self.group_id)
+            self.ingestors[topic] = Ingestor(self.app, dead_letter)
+        self.consumer = BatchConsumer(
+            app=self.app,
+            kafka=kafka,
+            group_id=self.group_id,
+            client_id=f"csc-{self.name}",
+            ingestors=self.ingestors,
+        )
         return broker
 
-    async def replay(self) -> dict[str, Any]:
+    @property
+    def topics(self) -> list[str]:
+        """The topics this service consumes, in the order it applies them on a replay."""
+        return [self.settings.topics.events(source) for source in self.subscribes_to]
+
+    async def replay(self, progress: Progress | None = None) -> dict[str, Any]:
         """Restore an empty store from this service's journal, then apply every topic it
-        consumes from offset 0 (what the journal covers is skipped); counts and digest."""
+        consumes from offset 0 (what the journal covers is skipped); counts and digest.
+
+        Topics one after the other (a case's later events come from the services that
+        read its first ones), each topic's partitions side by side.
+        """
         from csc_messaging.journal import restore
         from csc_messaging.replay import replay_topic
 
@@ -217,10 +239,11 @@ class ConsumingService:
             journal = self.settings.topics.journal(self.name)
             restored = await restore(self.app, self.settings.kafka, journal)
             totals["restored"] = restored.as_dict()
-        for source in self.subscribes_to:
-            topic = self.settings.topics.events(source)
+        for topic in self.topics:
             # Replaying sends nothing to a DLQ: what it cannot read was dead-lettered live.
-            result = await replay_topic(self.settings.kafka, topic, Ingestor(self.app, None))
+            result = await replay_topic(
+                self.settings.kafka, topic, Ingestor(self.app, None), progress=progress
+            )
             totals["records"] += result.records
             totals["topics"][topic] = result.counts
         totals["digest"] = await asyncio.to_thread(self.read_model.digest)
@@ -238,13 +261,19 @@ class ConsumingService:
     ) -> FastAPI:
         """The service's process: HTTP, the consumer, and (if it publishes) its outbox relay."""
         broker = self.build_broker()
+        consumer = self.consumer
+        assert consumer is not None
         stop = asyncio.Event()
+        running: dict[str, asyncio.Task[None]] = {}
 
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await asyncio.to_thread(self.read_model.catch_up)
             await broker.start()
-            tasks = [asyncio.create_task(job(stop)) for job in (follow_view, *background)]
+            await consumer.start()
+            running["consumer"] = asyncio.create_task(consumer.run(stop))
+            tasks = [running["consumer"], asyncio.create_task(follow_view(stop))]
+            tasks.extend(asyncio.create_task(job(stop)) for job in background)
             if relay is not None:
                 tasks.append(asyncio.create_task(supervise_relay(relay, stop)))
             log.info("consumer.started", group_id=self.group_id, topics=list(self.ingestors))
@@ -264,7 +293,17 @@ class ConsumingService:
         async def follow_view(stop: asyncio.Event) -> None:
             await follow(self.read_model, stop)
 
-        checks: dict[str, ReadinessCheck] = {"store": store_check(self.app), "kafka": kafka_check}
+        async def consumer_check() -> str | None:
+            task = running.get("consumer")
+            if task is not None and task.done():
+                return "the consumer has stopped"
+            return consumer.problem
+
+        checks: dict[str, ReadinessCheck] = {
+            "store": store_check(self.app),
+            "kafka": kafka_check,
+            "consumer": consumer_check,
+        }
         if relay is not None:
             checks["relay"] = relay.problem
         http = FastAPI(title=title, description=description, lifespan=lifespan)
@@ -362,10 +401,12 @@ class ConsumerSpec:
         service = self.bootstrap(settings)
         return [service.read_model] if isinstance(service.read_model, View) else []
 
-    async def replay(self, settings: ServiceSettings) -> dict[str, Any]:
+    async def replay(
+        self, settings: ServiceSettings, progress: Progress | None = None
+    ) -> dict[str, Any]:
         service = self.bootstrap(settings)
         try:
-            return await service.replay()
+            return await service.replay(progress)
         finally:
             service.app.close()
 
