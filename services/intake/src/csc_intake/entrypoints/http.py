@@ -49,7 +49,7 @@ def _version_after(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     (version,) = decode_cursor(cursor, 1)
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or not 1 <= version < 2**63:
         raise BadCursor("is not a cursor this list gave (for this order)")
     return version
 
