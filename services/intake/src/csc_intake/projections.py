@@ -66,11 +66,14 @@ class IntakeView(View):
                 ),
             ),
             key=("case_id",),
+            # Each filter, then the order (seq, then the key, as pages read them): a page is
+            # one range of one index, in order, whatever the log's length.
             indexes=(
-                ("seq",),
-                *((name, "seq") for name in ENTRY_FILTERS),
-                ("engineering", "seq"),
-                ("important", "acknowledged", "seq"),
+                ("seq", "case_id"),
+                *((name, "seq", "case_id") for name in ENTRY_FILTERS),
+                ("engineering", "seq", "case_id"),
+                ("important", "seq", "case_id"),
+                ("important", "acknowledged", "seq", "case_id"),
             ),
         ),
         Table("customers", columns=(Column("code"),), key=("code",)),
@@ -87,9 +90,9 @@ class IntakeView(View):
             ),
             key=("record_id",),
             indexes=(
-                ("seq",),
-                *((name, "seq") for name in RECORD_FILTERS),
-                ("customer", "kind", "seq"),
+                ("seq", "record_id"),
+                *((name, "seq", "record_id") for name in RECORD_FILTERS),
+                ("customer", "kind", "seq", "record_id"),
             ),
         ),
         # How many entries and records the log has created so far: the next one's seq.

@@ -240,7 +240,13 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         following = encode_cursor([events[-1].originator_version]) if more else None
         return paged(Page(history(events), following), request, response)
 
-    steps = CaseSteps(api, "/register-entries", Caller, lambda _, entry: entry_out(entry))
+    steps = CaseSteps(
+        api,
+        "/register-entries",
+        Caller,
+        lambda _, entry: entry_out(entry),
+        options=rows(a.RegisterEntry),
+    )
 
     def entry_command(
         path: str, action: Callable[..., Any], body_type: type[c.Command], doc: str
