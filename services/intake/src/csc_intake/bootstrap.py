@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from csc_intake.application import IntakeApplication
@@ -23,8 +24,13 @@ class IntakeSettings(ServiceSettings):
 class Intake:
     settings: ServiceSettings
     app: IntakeApplication
-    view: IntakeView
     relay: OutboxRelay
+
+    @functools.cached_property
+    def view(self) -> IntakeView:
+        """The read model's tables, made (or rebuilt, if their shape changed) when first
+        asked for: a tool that only reads the log (``csc audit verify``) leaves them be."""
+        return IntakeView(self.app)
 
 
 def bootstrap(settings: ServiceSettings | None = None, clock: Now = utcnow) -> Intake:
@@ -42,4 +48,4 @@ def bootstrap(settings: ServiceSettings | None = None, clock: Now = utcnow) -> I
         checkpoint_every=settings.audit_checkpoint_every,
         checkpoint_seconds=settings.audit_checkpoint_seconds,
     )
-    return Intake(settings=settings, app=app, view=IntakeView(app), relay=relay)
+    return Intake(settings=settings, app=app, relay=relay)

@@ -1,7 +1,12 @@
-"""Intake's read models, folded from its own event log.
+"""Intake's read models, kept as tables in its own store by following its own log.
 
 The Customer Information Register (form att. 3), Engineering's and the
 Chief Engineer's inboxes, customers' pages and the field service records.
+Every list is read from these tables a page at a time, in an order that never
+changes once a row exists: the Register and the field service records in the
+order recorded (``seq``, the row's place among its kind in the log), the
+customers by code. A restart applies only what the log gained since; nothing
+is folded from the whole log, and nothing of the history is held in memory.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from typing import Any
 
 from csc_intake.domain import Complaint, Customer, FeedbackEntry, FieldServiceRecord, RegisterEntry
 from csc_intake.public import public_class
-from csc_messaging.readmodel import ReadModel
+from csc_messaging.views import Column, Page, Rows, Table, View, Where
 
 
 def _iso(value: Any) -> Any:
@@ -21,52 +26,110 @@ def _stamp(event: Any) -> dict[str, Any]:
     return {"at": event.timestamp.isoformat(), "by": event.actor}
 
 
-class IntakeView(ReadModel):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._entries: dict[str, dict[str, Any]] = {}
-        self._customers: dict[str, dict[str, Any]] = {}
-        self._records: dict[str, dict[str, Any]] = {}
+def _code(row: Any) -> Any:
+    return row["customer"]["code"]
+
+
+ENTRY_FILTERS = ("entry_type", "kind", "category", "channel", "customer", "month", "status")
+RECORD_FILTERS = ("kind", "customer", "site", "engineer", "work_date")
+
+
+class IntakeView(View):
+    """The Register's entries, the customers and the field service records, as tables.
+
+    ``seq`` numbers the entries (and, apart, the records) in the order the log
+    recorded them, from a counter row of the view: it is what "in the order
+    recorded" means, equal in a view rebuilt from the same log, and never changes.
+    """
+
+    name = "intake"
+    version = 1
+    tables = (
+        Table(
+            "entries",
+            columns=(
+                Column("case_id"),
+                Column("seq", "int"),
+                Column("entry_type"),
+                Column("kind"),
+                Column("category"),
+                Column("channel"),
+                Column("customer", of=_code),
+                Column("month"),
+                Column("status"),
+                Column("engineering", "int", of=lambda r: r["engineering_notified"] is not None),
+                Column("important", "int", of=lambda r: r["important"] is not None),
+                Column(
+                    "acknowledged",
+                    "int",
+                    of=lambda r: bool(r["important"] and r["important"]["acknowledged"]),
+                ),
+            ),
+            key=("case_id",),
+            # Each filter, then the order (seq, then the key, as pages read them): a page is
+            # one range of one index, in order, whatever the log's length.
+            indexes=(
+                ("seq", "case_id"),
+                *((name, "seq", "case_id") for name in ENTRY_FILTERS),
+                ("engineering", "seq", "case_id"),
+                ("important", "seq", "case_id"),
+                ("important", "acknowledged", "seq", "case_id"),
+            ),
+        ),
+        Table("customers", columns=(Column("code"),), key=("code",)),
+        Table(
+            "records",
+            columns=(
+                Column("record_id"),
+                Column("seq", "int"),
+                Column("kind"),
+                Column("customer", of=_code),
+                Column("site"),
+                Column("engineer"),
+                Column("work_date"),
+            ),
+            key=("record_id",),
+            indexes=(
+                ("seq", "record_id"),
+                *((name, "seq", "record_id") for name in RECORD_FILTERS),
+                ("customer", "kind", "seq", "record_id"),
+            ),
+        ),
+        # How many entries and records the log has created so far: the next one's seq.
+        Table("counters", columns=(Column("name"),), key=("name",)),
+    )
 
     # Folding -----------------------------------------------------------------------------
 
-    def apply(self, event: Any) -> None:
+    def apply(self, event: Any, rows: Rows) -> None:
         case = str(event.originator_id)
         if isinstance(event, FeedbackEntry.Received | Complaint.Logged):
-            self._entries[case] = self._new_entry(event)
+            if rows.get("entries", case) is None:
+                rows.put("entries", {**self._new_entry(event), "seq": self._next(rows, "entries")})
         elif isinstance(event, RegisterEntry.Event):
-            self._apply_to_entry(self._entries[case], event)
+            entry = rows.get("entries", case)
+            if entry is not None:
+                self._apply_to_entry(entry, event)
         elif isinstance(event, Customer.Registered):
-            self._customers[event.code] = {
-                "customer_id": case,
-                "code": event.code,
-                "registered": _stamp(event),
-                "contact_log": [],
-                "surveys": [],
-                "visits": [],
-                **self._customer_fields(event),
-            }
-        elif isinstance(event, Customer.Updated):
-            self._customers[event.code].update(self._customer_fields(event), updated=_stamp(event))
-        elif isinstance(event, Customer.Contacted):
-            self._customers[event.code]["contact_log"].append(
+            rows.put(
+                "customers",
                 {
-                    "contacted_at": _iso(event.contacted_at),
-                    "channel": event.channel,
-                    "summary": event.summary,
-                    **_stamp(event),
-                }
+                    "customer_id": case,
+                    "code": event.code,
+                    "registered": _stamp(event),
+                    "contact_log": [],
+                    "surveys": [],
+                    "visits": [],
+                    **self._customer_fields(event),
+                },
             )
-        elif isinstance(event, Customer.SurveyRecorded):
-            self._customers[event.code]["surveys"].append(
-                {
-                    "year": event.year,
-                    "scores": event.scores,
-                    "comments": event.comments,
-                    **_stamp(event),
-                }
-            )
+        elif isinstance(event, Customer.Updated | Customer.Contacted | Customer.SurveyRecorded):
+            customer = rows.get("customers", event.code)
+            if customer is not None:
+                self._apply_to_customer(customer, event)
         elif isinstance(event, FieldServiceRecord.Recorded):
+            if rows.get("records", case) is not None:
+                return
             record = {
                 "record_id": case,
                 "kind": event.kind,
@@ -81,14 +144,47 @@ class IntakeView(ReadModel):
                 "recorded": _stamp(event),
                 "amendments": [],
             }
-            self._records[case] = record
-            if event.kind == "visit" and event.customer["code"] in self._customers:
-                self._customers[event.customer["code"]]["visits"].append(case)
+            rows.put("records", {**record, "seq": self._next(rows, "records")})
+            customer = rows.get("customers", event.customer["code"])
+            if event.kind == "visit" and customer is not None:
+                customer["visits"].append(case)
         elif isinstance(event, FieldServiceRecord.Amended):
-            record = self._records[case]
-            before = {k: record.get(k) for k in event.details}
-            record.update(event.details)
-            record["amendments"].append({"reason": event.reason, "before": before, **_stamp(event)})
+            found = rows.get("records", case)
+            if found is not None:
+                before = {k: found.get(k) for k in event.details}
+                found.update(event.details)
+                found["amendments"].append(
+                    {"reason": event.reason, "before": before, **_stamp(event)}
+                )
+
+    @staticmethod
+    def _next(rows: Rows, name: str) -> int:
+        counter = rows.get("counters", name) or rows.put("counters", {"name": name, "n": 0})
+        counter["n"] += 1
+        return int(counter["n"])
+
+    @classmethod
+    def _apply_to_customer(cls, customer: dict[str, Any], event: Any) -> None:
+        if isinstance(event, Customer.Updated):
+            customer.update(cls._customer_fields(event), updated=_stamp(event))
+        elif isinstance(event, Customer.Contacted):
+            customer["contact_log"].append(
+                {
+                    "contacted_at": _iso(event.contacted_at),
+                    "channel": event.channel,
+                    "summary": event.summary,
+                    **_stamp(event),
+                }
+            )
+        elif isinstance(event, Customer.SurveyRecorded):
+            customer["surveys"].append(
+                {
+                    "year": event.year,
+                    "scores": event.scores,
+                    "comments": event.comments,
+                    **_stamp(event),
+                }
+            )
 
     @staticmethod
     def _customer_fields(event: Any) -> dict[str, Any]:
@@ -198,78 +294,100 @@ class IntakeView(ReadModel):
         elif isinstance(event, Complaint.QualityNotified):
             entry["quality_notified"] = stamp
 
-    def rows(self) -> list[dict[str, Any]]:
-        return [
-            {"entries": list(self._entries.values())},
-            {"customers": sorted(self._customers.values(), key=lambda c: c["code"])},
-            {"field_service": list(self._records.values())},
-        ]
-
     # Queries -------------------------------------------------------------------------------
+    # The row's ``seq`` is the view's own bookkeeping: answers are the rows without it.
 
-    def entries(self, **filters: str | None) -> list[dict[str, Any]]:
-        """Register entries in the order recorded, filtered on equal top-level fields."""
-        self.catch_up()
-        wanted = {k: v for k, v in filters.items() if v is not None}
-        return [
-            e
-            for e in self._entries.values()
-            if all(
-                (e["customer"]["code"] if k == "customer" else e.get(k)) == v
-                for k, v in wanted.items()
-            )
-        ]
+    def entries(
+        self, where: Where | None = None, *, cursor: str | None = None, limit: int = 100
+    ) -> Page:
+        """Register entries in the order recorded, filtered on equal fields (customer: its
+        code)."""
+        return _answers(self.page("entries", where=where, order=("seq",), cursor=cursor,
+                                  limit=limit))  # fmt: skip
 
     def entry(self, case_id: str) -> dict[str, Any] | None:
-        self.catch_up()
-        return self._entries.get(case_id)
+        return _answer(self.get("entries", case_id))
 
-    def engineering_inbox(self) -> list[dict[str, Any]]:
+    def engineering_inbox(self, *, cursor: str | None = None, limit: int = 100) -> Page:
         """Every entry Engineering was notified of (4.1.2), newest first."""
-        self.catch_up()
-        return [e for e in reversed(self._entries.values()) if e["engineering_notified"]]
+        return _answers(
+            self.page(
+                "entries",
+                where={"engineering": True},
+                order=("seq",),
+                descending=True,
+                cursor=cursor,
+                limit=limit,
+            )
+        )
 
-    def chief_engineer_inbox(self, include_acknowledged: bool = False) -> list[dict[str, Any]]:
+    def chief_engineer_inbox(
+        self, include_acknowledged: bool = False, *, cursor: str | None = None, limit: int = 100
+    ) -> Page:
         """Important information reported to the Chief Engineer (4.1.3), newest first."""
-        self.catch_up()
-        return [
-            e
-            for e in reversed(self._entries.values())
-            if e["important"] and (include_acknowledged or not e["important"]["acknowledged"])
-        ]
+        where: dict[str, Any] = {"important": True}
+        if not include_acknowledged:
+            where["acknowledged"] = False
+        return _answers(
+            self.page(
+                "entries", where=where, order=("seq",), descending=True, cursor=cursor, limit=limit
+            )
+        )
 
-    def customers(self) -> list[dict[str, Any]]:
-        self.catch_up()
-        return sorted(self._customers.values(), key=lambda c: c["code"])
+    def customers(self, *, cursor: str | None = None, limit: int = 100) -> Page:
+        """The customer archive by code."""
+        return self.page("customers", cursor=cursor, limit=limit)
 
     def customer(self, code: str) -> dict[str, Any] | None:
-        self.catch_up()
-        found = self._customers.get(code)
+        """The customer's page: its row, its visits' records and its entries' case ids."""
+        found = self.get("customers", code)
         if found is None:
             return None
+        visits = set(found["visits"])
         return {
             **found,
-            "visits": [self._records[r] for r in found["visits"]],
+            "visits": [
+                _strip(r)
+                for r in self.scan(
+                    "records",
+                    where={"customer": code, "kind": "visit"},
+                    order=("seq",),
+                    catch_up=False,
+                )
+                if r["record_id"] in visits
+            ],
             "register_entries": [
-                e["case_id"] for e in self._entries.values() if e["customer"]["code"] == code
+                e["case_id"]
+                for e in self.scan(
+                    "entries", where={"customer": code}, order=("seq",), catch_up=False
+                )
             ],
         }
 
-    def field_service_records(self, **filters: str | None) -> list[dict[str, Any]]:
-        self.catch_up()
-        wanted = {k: v for k, v in filters.items() if v is not None}
-        return [
-            r
-            for r in self._records.values()
-            if all(
-                (r["customer"]["code"] if k == "customer" else r.get(k)) == v
-                for k, v in wanted.items()
-            )
-        ]
+    def field_service_records(
+        self, where: Where | None = None, *, cursor: str | None = None, limit: int = 100
+    ) -> Page:
+        """Field service records in the order recorded, filtered on equal fields."""
+        return _answers(self.page("records", where=where, order=("seq",), cursor=cursor,
+                                  limit=limit))  # fmt: skip
 
     def field_service_record(self, record_id: str) -> dict[str, Any] | None:
-        self.catch_up()
-        return self._records.get(record_id)
+        return _answer(self.get("records", record_id))
+
+
+def _strip(row: dict[str, Any]) -> dict[str, Any]:
+    row.pop("seq", None)
+    return row
+
+
+def _answer(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if row is None else _strip(row)
+
+
+def _answers(page: Page) -> Page:
+    for row in page.rows:
+        _strip(row)
+    return page
 
 
 def history(events: list[Any]) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """HTTP parameters every service that takes commands reads the same way."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -68,6 +68,7 @@ class CaseSteps:
 
     ``action(case_id, body, actor, key)`` records the step; ``answer(case_id, result)``
     is what the caller gets back (201). ``caller`` is the dependency that names the actor.
+    ``options`` go to every route as they are (``response_model=``, say).
     """
 
     def __init__(
@@ -76,8 +77,11 @@ class CaseSteps:
         prefix: str,
         caller: Any,
         answer: Callable[[UUID, Any], dict[str, Any]],
+        *,
+        options: Mapping[str, Any] | None = None,
     ) -> None:
         self.router, self.prefix, self.caller, self.answer = router, prefix, caller, answer
+        self.options = dict(options or {})
 
     def __call__(
         self, path: str, action: Callable[..., Any], body_type: type[Any], tag: str, doc: str
@@ -94,4 +98,4 @@ class CaseSteps:
         endpoint.__doc__ = doc
         endpoint.__name__ = action.__name__
         route = f"{self.prefix}/{{case_id}}/{path}"
-        self.router.post(route, status_code=201, tags=[tag])(endpoint)
+        self.router.post(route, status_code=201, tags=[tag], **self.options)(endpoint)

@@ -175,13 +175,18 @@ def _jsonable(value: Any) -> Any:
     return jsonable_encoder(value)
 
 
-def _fits(kind: Kind, value: Any) -> bool:
-    """A cursor's value is of its column's kind."""
-    if kind == "text":
-        return isinstance(value, str)
-    if kind == "int":
-        return isinstance(value, int)
-    return isinstance(value, int | float)
+def _check_cursor(spec: Table, columns: Sequence[str], values: Sequence[Any]) -> None:
+    """A cursor's values are of its columns' kinds: PostgreSQL refuses to compare a text
+    with a number (an error, not an empty page), SQLite would silently order them apart;
+    and SQLite takes no integer beyond 64 bits (an error too)."""
+    for name, value in zip(columns, values, strict=True):
+        kind = spec.column(name).kind
+        if not (
+            (kind == "text" and isinstance(value, str))
+            or (kind == "int" and isinstance(value, int) and -(2**63) <= value < 2**63)
+            or (kind == "real" and isinstance(value, int | float) and abs(value) < 2**63)
+        ):
+            raise BadCursor("is not a cursor this list gave (for this order)")
 
 
 # The database ---------------------------------------------------------------------------------
@@ -604,11 +609,8 @@ class View(ABC):
         spec = self.table(table)
         columns = [*order, *(k for k in spec.key if k not in order)]
         after = decode_cursor(cursor, len(columns)) if cursor is not None else None
-        if after is not None and not all(
-            _fits(spec.column(name).kind, value) for name, value in zip(columns, after, strict=True)
-        ):
-            # PostgreSQL refuses to compare a TEXT column with a number (SQLite does not).
-            raise BadCursor("is not a cursor this list gave (for this order)")
+        if after is not None:
+            _check_cursor(spec, columns, after)
         with self._db.transaction(commit=False) as c:
             found = self._select(
                 c, self._live()[table], spec, where or {}, columns, descending, after, limit + 1

@@ -17,21 +17,41 @@ from fastapi import (
     Depends,
     FastAPI,
     Query,
+    Request,
     Response,
     status,
 )
 
 from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
+from csc_intake import answers as a
 from csc_intake import commands as c
 from csc_intake.bootstrap import Intake, bootstrap
 from csc_intake.projections import history
 from csc_messaging.auth import TokenVerifier, authenticator
+from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.problems import install_problems
-from csc_messaging.rules import found
-from csc_messaging.runtime import probes, store_check, supervise_relay
+from csc_messaging.rules import BadCursor, found
+from csc_messaging.runtime import follow, probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.views import Page, decode_cursor, encode_cursor
 from csc_messaging.writes import command_routes
+
+
+def rows(model: Any) -> dict[str, Any]:
+    """A route answering with the view's rows as ``model``: the rows as stored, so a field a
+    row lacks is left out, not sent as null."""
+    return {"response_model": model, "response_model_exclude_unset": True}
+
+
+def _version_after(cursor: str | None) -> int | None:
+    """The version a page of a case's history starts after: its cursor's one value."""
+    if cursor is None:
+        return None
+    (version,) = decode_cursor(cursor, 1)
+    if not isinstance(version, int) or not 1 <= version < 2**63:
+        raise BadCursor("is not a cursor this list gave (for this order)")
+    return version
 
 
 def create_app(settings: ServiceSettings | None = None, intake: Intake | None = None) -> FastAPI:
@@ -40,18 +60,19 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        relay_task = (
-            asyncio.create_task(supervise_relay(intake.relay, stop))
-            if intake.settings.relay_enabled
-            else None
-        )
+        # Only what the log gained since the view's position is applied: nothing is
+        # folded from the whole log at start.
+        await asyncio.to_thread(intake.view.catch_up)
+        tasks = [asyncio.create_task(follow(intake.view, stop))]
+        if intake.settings.relay_enabled:
+            tasks.append(asyncio.create_task(supervise_relay(intake.relay, stop)))
         try:
             yield
         finally:
             stop.set()
-            if relay_task is not None:
+            for task in tasks:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(relay_task, timeout=15)
+                    await asyncio.wait_for(task, timeout=15)
             intake.app.close()
 
     async def relay_check() -> str | None:
@@ -95,61 +116,73 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         published(customer)
         return found(view.customer(customer.code), f"customer {customer.code}")
 
-    @api.post("/customers", status_code=201, tags=["customers"])
+    @api.post("/customers", status_code=201, tags=["customers"], **rows(a.CustomerPage))
     def register_customer(
         body: c.RegisterCustomer, actor: Caller, response: Response, key: IdempotencyKey = None
     ) -> dict[str, Any]:
         """Enter a customer in the customer archive (4.1.5)."""
         return created(response, run.register_customer(body, actor, key), customer_out)
 
-    @api.put("/customers/{code}", tags=["customers"])
+    @api.put("/customers/{code}", tags=["customers"], **rows(a.CustomerPage))
     def update_customer(
         code: str, body: c.CustomerDetails, actor: Caller, key: IdempotencyKey = None
     ) -> dict[str, Any]:
         """Bring a customer's archive entry up to date (4.1.5)."""
         return customer_out(run.update_customer(code, body, actor, key))
 
-    @api.post("/customers/{code}/contacts", status_code=201, tags=["customers"])
+    @api.post(
+        "/customers/{code}/contacts", status_code=201, tags=["customers"], **rows(a.CustomerPage)
+    )
     def log_contact(
         code: str, body: c.LogContact, actor: Caller, key: IdempotencyKey = None
     ) -> dict[str, Any]:
         """Record regular contact with a customer (4.1.5)."""
         return customer_out(run.log_contact(code, body, actor, key))
 
-    @api.post("/customers/{code}/satisfaction-surveys", status_code=201, tags=["customers"])
+    @api.post(
+        "/customers/{code}/satisfaction-surveys",
+        status_code=201,
+        tags=["customers"],
+        **rows(a.CustomerPage),
+    )
     def record_survey(
         code: str, body: c.RecordSurvey, actor: Caller, key: IdempotencyKey = None
     ) -> dict[str, Any]:
         """Record the yearly customer satisfaction survey's result (4.1.5)."""
         return customer_out(run.record_survey(code, body, actor, key))
 
-    @api.get("/customers", tags=["customers"])
-    def list_customers() -> list[dict[str, Any]]:
-        return view.customers()
+    @api.get("/customers", tags=["customers"], **rows(list[a.CustomerSummary]))
+    def list_customers(
+        request: Request, response: Response, limit: Limit = 100, cursor: Cursor = None
+    ) -> list[dict[str, Any]]:
+        """The customer archive (4.1.5), by code; paged (``Link: rel="next"``)."""
+        return paged(view.customers(cursor=cursor, limit=limit), request, response)
 
-    @api.get("/customers/{code}", tags=["customers"])
+    @api.get("/customers/{code}", tags=["customers"], **rows(a.CustomerPage))
     def customer_page(code: str) -> dict[str, Any]:
         """The customer's page: archive, contacts, contact log, visits, surveys, entries."""
         return found(view.customer(code), f"customer {code}")
 
     # The Register (4.1.2-4.1.3, 4.4.1) ---------------------------------------------------
 
-    @api.post("/register-entries", status_code=201, tags=["register"])
+    @api.post("/register-entries", status_code=201, tags=["register"], **rows(a.RegisterEntry))
     def register_feedback(
         body: c.RegisterFeedback, actor: Caller, response: Response, key: IdempotencyKey = None
     ) -> dict[str, Any]:
         """Record customer information in the Customer Information Register (4.1.1-4.1.3)."""
         return created(response, run.register_feedback(body, actor, key), entry_out)
 
-    @api.post("/complaints", status_code=201, tags=["register"])
+    @api.post("/complaints", status_code=201, tags=["register"], **rows(a.RegisterEntry))
     def log_complaint(
         body: c.LogComplaint, actor: Caller, response: Response, key: IdempotencyKey = None
     ) -> dict[str, Any]:
         """Record a service, quality or delivery complaint in the Register (4.4.1)."""
         return created(response, run.log_complaint(body, actor, key), entry_out)
 
-    @api.get("/register-entries", tags=["register"])
+    @api.get("/register-entries", tags=["register"], **rows(list[a.RegisterEntry]))
     def list_entries(
+        request: Request,
+        response: Response,
         entry_type: Annotated[Literal["feedback", "complaint"] | None, Query()] = None,
         kind: FeedbackKind | None = None,
         category: ComplaintCategory | None = None,
@@ -157,33 +190,63 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         customer: str | None = None,
         month: Month = None,
         status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """The Register, in the order recorded, filtered by any of the parameters."""
-        return view.entries(
-            entry_type=entry_type,
-            kind=kind and kind.value,
-            category=category and category.value,
-            channel=channel and channel.value,
-            customer=customer,
-            month=month,
-            status=status_,
-        )
+        """The Register, in the order recorded, filtered by any of the parameters; paged
+        (``Link: rel="next"``)."""
+        where = {
+            "entry_type": entry_type,
+            "kind": kind and kind.value,
+            "category": category and category.value,
+            "channel": channel and channel.value,
+            "customer": customer,
+            "month": month,
+            "status": status_,
+        }
+        return paged(view.entries(where, cursor=cursor, limit=limit), request, response)
 
-    @api.get("/complaints", tags=["register"])
-    def list_complaints() -> list[dict[str, Any]]:
-        return view.entries(entry_type="complaint")
+    @api.get("/complaints", tags=["register"], **rows(list[a.RegisterEntry]))
+    def list_complaints(
+        request: Request, response: Response, limit: Limit = 100, cursor: Cursor = None
+    ) -> list[dict[str, Any]]:
+        """The Register's complaints (4.4.1), in the order recorded; paged."""
+        page = view.entries({"entry_type": "complaint"}, cursor=cursor, limit=limit)
+        return paged(page, request, response)
 
-    @api.get("/register-entries/{case_id}", tags=["register"])
+    @api.get("/register-entries/{case_id}", tags=["register"], **rows(a.RegisterEntry))
     def get_entry(case_id: UUID) -> dict[str, Any]:
         return found(view.entry(str(case_id)), f"register entry {case_id}")
 
-    @api.get("/register-entries/{case_id}/history", tags=["register"])
-    def entry_history(case_id: UUID) -> list[dict[str, Any]]:
-        """Everything that happened to one case, in order: when, what, who, which fields."""
+    @api.get(
+        "/register-entries/{case_id}/history",
+        tags=["register"],
+        response_model=list[a.HistoryStep],
+    )
+    def entry_history(
+        case_id: UUID,
+        request: Request,
+        response: Response,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> list[dict[str, Any]]:
+        """Everything that happened to one case, in order: when, what, who, which fields;
+        paged by the events' version (``Link: rel="next"``)."""
         run.entry(case_id)
-        return history(list(run.events.get(case_id)))
+        after = _version_after(cursor)
+        events = list(run.events.get(case_id, gt=after, limit=limit + 1))
+        more = len(events) > limit
+        events = events[:limit]
+        following = encode_cursor([events[-1].originator_version]) if more else None
+        return paged(Page(history(events), following), request, response)
 
-    steps = CaseSteps(api, "/register-entries", Caller, lambda _, entry: entry_out(entry))
+    steps = CaseSteps(
+        api,
+        "/register-entries",
+        Caller,
+        lambda _, entry: entry_out(entry),
+        options=rows(a.RegisterEntry),
+    )
 
     def entry_command(
         path: str, action: Callable[..., Any], body_type: type[c.Command], doc: str
@@ -245,15 +308,26 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         "Record the result of following up a past month's entry (4.6).",
     )
 
-    @api.get("/inbox/engineering", tags=["inboxes"])
-    def engineering_inbox() -> list[dict[str, Any]]:
-        """Entries Engineering was notified of (4.1.2), newest first."""
-        return view.engineering_inbox()
+    @api.get("/inbox/engineering", tags=["inboxes"], **rows(list[a.RegisterEntry]))
+    def engineering_inbox(
+        request: Request, response: Response, limit: Limit = 100, cursor: Cursor = None
+    ) -> list[dict[str, Any]]:
+        """Entries Engineering was notified of (4.1.2), newest recorded first; paged."""
+        page = view.engineering_inbox(cursor=cursor, limit=limit)
+        return paged(page, request, response)
 
-    @api.get("/inbox/chief-engineer", tags=["inboxes"])
-    def chief_engineer_inbox(include_acknowledged: bool = False) -> list[dict[str, Any]]:
-        """Important information awaiting the Chief Engineer (4.1.3), newest first."""
-        return view.chief_engineer_inbox(include_acknowledged)
+    @api.get("/inbox/chief-engineer", tags=["inboxes"], **rows(list[a.RegisterEntry]))
+    def chief_engineer_inbox(
+        request: Request,
+        response: Response,
+        include_acknowledged: bool = False,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> list[dict[str, Any]]:
+        """Important information awaiting the Chief Engineer (4.1.3), newest recorded
+        first; paged."""
+        page = view.chief_engineer_inbox(include_acknowledged, cursor=cursor, limit=limit)
+        return paged(page, request, response)
 
     # Field service (4.1.4, 4.5) ----------------------------------------------------------
 
@@ -261,7 +335,12 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         published(record)
         return found(view.field_service_record(str(record.id)), f"record {record.id}")
 
-    @api.post("/field-service-records", status_code=201, tags=["field service"])
+    @api.post(
+        "/field-service-records",
+        status_code=201,
+        tags=["field service"],
+        **rows(a.FieldServiceRecord),
+    )
     def record_field_service(
         body: c.RecordFieldService,
         actor: Caller,
@@ -272,7 +351,10 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         return created(response, run.record_field_service(body, actor, key), record_out)
 
     @api.post(
-        "/field-service-records/{record_id}/amendments", status_code=201, tags=["field service"]
+        "/field-service-records/{record_id}/amendments",
+        status_code=201,
+        tags=["field service"],
+        **rows(a.FieldServiceRecord),
     )
     def amend_field_service(
         record_id: UUID, body: c.AmendFieldService, actor: Caller, key: IdempotencyKey = None
@@ -280,40 +362,55 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         """Correct a day's record; what it replaced stays in its history."""
         return record_out(run.amend_field_service(record_id, body, actor, key))
 
-    @api.get("/field-service-records", tags=["field service"])
+    @api.get("/field-service-records", tags=["field service"], **rows(list[a.FieldServiceRecord]))
     def list_field_service(
+        request: Request,
+        response: Response,
         kind: Literal["daily", "visit"] | None = None,
         customer: str | None = None,
         site: str | None = None,
         engineer: str | None = None,
         work_date: str | None = None,
+        limit: Limit = 100,
+        cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        return view.field_service_records(
-            kind=kind, customer=customer, site=site, engineer=engineer, work_date=work_date
-        )
+        """Field service records (4.1.4) and visits (4.5), in the order recorded, filtered by
+        any of the parameters; paged (``Link: rel="next"``)."""
+        where = {
+            "kind": kind,
+            "customer": customer,
+            "site": site,
+            "engineer": engineer,
+            "work_date": work_date,
+        }
+        page = view.field_service_records(where, cursor=cursor, limit=limit)
+        return paged(page, request, response)
 
-    @api.get("/field-service-records/{record_id}", tags=["field service"])
+    @api.get(
+        "/field-service-records/{record_id}", tags=["field service"], **rows(a.FieldServiceRecord)
+    )
     def get_field_service(record_id: UUID) -> dict[str, Any]:
         return found(view.field_service_record(str(record_id)), f"record {record_id}")
 
     # Operations ------------------------------------------------------------------------------
 
     @api.get("/relay", tags=["operations"])
-    def relay_status() -> dict[str, Any]:
+    def relay_status() -> a.RelayStatus:
         """How far the outbox relay has published the store to Kafka."""
         s = intake.relay.status
-        return {
-            "running": s.running,
-            "position": s.position,
-            "store_head": s.store_head,
-            "lag": s.lag,
-            "published_since_start": s.published,
-            "held": [h.__dict__ for h in s.held],
-        }
+        return a.RelayStatus(
+            running=s.running,
+            position=s.position,
+            store_head=s.store_head,
+            lag=s.lag,
+            published_since_start=s.published,
+            held=[a.HeldEvent(**h.__dict__) for h in s.held],
+        )
 
     @api.get("/digest", tags=["operations"])
-    def digest() -> dict[str, Any]:
-        return {"digest": view.digest(), "position": view.position}
+    def digest() -> a.Digest:
+        """A hash of the whole read model, to compare a live store with a replayed one."""
+        return a.Digest(digest=view.digest(), position=view.position)
 
     app.include_router(api)
     install_problems(app, intake.settings.http_limits)
