@@ -21,7 +21,6 @@ from csc_messaging.application import ConsumerApplication
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.ingest import Ingestor
 from csc_messaging.problems import install_problems
-from csc_messaging.readmodel import ReadModel
 from csc_messaging.redrive import DeadLetter, redrive_topics
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
 from csc_messaging.settings import ServiceSettings
@@ -78,7 +77,7 @@ class Digest(Answer):
 def probes(
     checks: dict[str, ReadinessCheck],
     relay: OutboxRelay | None = None,
-    view: ReadModel | View | None = None,
+    view: View | None = None,
 ) -> APIRouter:
     """``/healthz``: the process answers. ``/readyz``: every dependency answers; it also
     says how far the relay is, and what it holds back (which does not make it unready:
@@ -105,7 +104,7 @@ def probes(
             if problem:
                 problems[name] = problem
         body: dict[str, Any] = {"status": "ready"}
-        if isinstance(view, View):
+        if view is not None:
             position = await asyncio.to_thread(lambda: view.position)
             body["view"] = {"position": position, "applied": view.applied}
         if relay is not None:
@@ -138,7 +137,7 @@ def store_check(app: Application[Any]) -> ReadinessCheck:
     return check
 
 
-async def follow(view: ReadModel | View, stop: asyncio.Event, idle: float = 0.05) -> None:
+async def follow(view: View, stop: asyncio.Event, idle: float = 0.05) -> None:
     """Keep a read model current between requests, so a read finds little to apply."""
     while not stop.is_set():
         try:
@@ -178,7 +177,7 @@ class ConsumingService:
     name: str
     settings: ServiceSettings
     app: ConsumerApplication
-    read_model: ReadModel | View
+    read_model: View
     subscribes_to: Sequence[str]
     ingestors: dict[str, Ingestor] = field(default_factory=dict)
     consumer: BatchConsumer | None = None
@@ -341,7 +340,7 @@ class ConsumerSpec:
     name: str
     settings_class: type[ServiceSettings]
     application_class: type[ConsumerApplication]
-    read_model_class: type[ReadModel] | type[View]
+    read_model_class: type[View]
     subscribes_to: Sequence[str]
     title: str
     description: str
@@ -399,7 +398,7 @@ class ConsumerSpec:
     def views(self, settings: ServiceSettings) -> list[View]:
         """The service's read models kept as tables (``csc-<svc> views``)."""
         service = self.bootstrap(settings)
-        return [service.read_model] if isinstance(service.read_model, View) else []
+        return [service.read_model]
 
     async def replay(
         self, settings: ServiceSettings, progress: Progress | None = None
