@@ -37,7 +37,7 @@ CUSTOMERS = [f"CUST-{i:03d}" for i in range(1, 51)]
 FIRST_MONTH = datetime(2025, 1, 1, tzinfo=UTC)
 MONTHS = [f"{2025 + m // 12:04d}-{m % 12 + 1:02d}" for m in range(24)]
 # Where cases stand, in percent: most end early (replaced, or still waiting), few reach
-# the PNPR's end. Averages about 3.6 events a case.
+# the PNPR's end. About 3.9 events a case.
 MIX = {
     "reported": 30,
     "replacement_agreed": 8,
