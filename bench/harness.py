@@ -258,7 +258,7 @@ def render_table(figures: Sequence[Figure]) -> str:
             ]
         )
         previous_case = f.case
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     right = {2, 3, 4}
 
     def line(cells: Sequence[str]) -> str:
