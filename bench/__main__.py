@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import clocks, intake, propagation, replay, store
+from bench import clocks, intake, propagation, read, replay, store
 from bench.context import Context, Shared, Sizes, say
 from bench.harness import REPO, Figure, git_revision, machine, render_table, write_json
 
@@ -27,6 +27,7 @@ CASES: dict[str, Callable[[Context], list[Figure]]] = {
     intake.NAME: intake.run,
     propagation.NAME: propagation.run,
     replay.NAME: replay.run,
+    read.NAME: read.run,
 }
 
 
@@ -36,7 +37,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         description="Benchmarks of Customer Service Control. They print; they never fail.",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="small sizes: 10 s loads, 50,000 replayed events"
+        "--quick",
+        action="store_true",
+        help="small sizes: 10 s loads, 50,000 replayed events, 50,000 return cases",
     )
     parser.add_argument(
         "--only",
@@ -46,6 +49,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help=f"run only this case (repeatable): {', '.join(CASES)}",
     )
     parser.add_argument("--replay-events", type=int, help="events on the replayed topic")
+    parser.add_argument("--read-cases", type=int, help="return cases in the read case's store")
     parser.add_argument("--rate", type=float, help="offered load, requests (events) per second")
     parser.add_argument("--duration", type=float, help="seconds of each fixed-load phase")
     parser.add_argument("--concurrency", type=int, help="clients of the saturation phase")
@@ -59,6 +63,8 @@ def sizes_from(args: argparse.Namespace) -> Sizes:
     overrides: dict[str, Any] = {}
     if args.replay_events is not None:
         overrides["replay_events"] = args.replay_events
+    if args.read_cases is not None:
+        overrides["read_cases"] = args.read_cases
     if args.rate is not None:
         overrides["rate"] = args.rate
     if args.duration is not None:

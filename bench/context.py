@@ -35,6 +35,7 @@ class Sizes:
     store_batches: int = 100
     batch_size: int = 100
     clocks: int = 100_000
+    read_cases: int = 1_000_000
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -46,6 +47,7 @@ class Sizes:
             store_saves=1_000,
             store_batches=30,
             clocks=10_000,
+            read_cases=50_000,
         )
 
 

@@ -71,11 +71,20 @@ def percentile_ms(samples: Sequence[float], q: float) -> float | None:
 def latency_summary(samples: Sequence[float]) -> dict[str, float | None]:
     ordered = sorted(samples)
     if not ordered:
-        return {"count": 0, "p50": None, "p90": None, "p99": None, "max": None, "mean": None}
+        return {
+            "count": 0,
+            "p50": None,
+            "p90": None,
+            "p95": None,
+            "p99": None,
+            "max": None,
+            "mean": None,
+        }
     return {
         "count": len(ordered),
         "p50": percentile_ms(ordered, 50),
         "p90": percentile_ms(ordered, 90),
+        "p95": percentile_ms(ordered, 95),
         "p99": percentile_ms(ordered, 99),
         "max": ordered[-1] * 1000,
         "mean": sum(ordered) / len(ordered) * 1000,
@@ -132,6 +141,12 @@ def _status_kib(pid: int, key: str) -> int | None:
 
 def peak_rss_mib(pid: int) -> float | None:
     kib = _status_kib(pid, "VmHWM")
+    return kib / 1024 if kib is not None else None
+
+
+def rss_mib(pid: int) -> float | None:
+    """The process's resident memory now (VmRSS)."""
+    kib = _status_kib(pid, "VmRSS")
     return kib / 1024 if kib is not None else None
 
 
@@ -243,7 +258,7 @@ def render_table(figures: Sequence[Figure]) -> str:
             ]
         )
         previous_case = f.case
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
     right = {2, 3, 4}
 
     def line(cells: Sequence[str]) -> str:

@@ -19,7 +19,7 @@ from eventsourcing.domain import Aggregate, event
 from csc_messaging.rules import BadCursor
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env, wipe_store
-from csc_messaging.views import Cmp, Column, Rows, Table, View
+from csc_messaging.views import Cmp, Column, In, Rows, Table, View
 
 STORES = ["sqlite"] + (["postgres"] if os.environ.get("CSC_TEST_STORE") == "postgres" else [])
 
@@ -153,6 +153,40 @@ def test_paging_gives_every_row_exactly_once_while_rows_are_added(app: Applicati
     assert [r["n"] for r in newest.rows] == sorted(r["n"] for r in newest.rows)
     down = view.page("notes", where={"author": "b"}, order=("n",), descending=True, limit=3)
     assert [r["n"] for r in down.rows] == [248, 246, 244]
+
+
+@pytest.mark.parametrize("descending", [False, True])
+def test_a_list_of_several_values_pages_as_one_list_in_order(
+    app: Application[Any], descending: bool
+) -> None:
+    # Each value is read on its own and merged (a page need not sort every match first):
+    # the pages hold the same rows in the same order as one filter would.
+    for i in range(200):
+        write(app, "abcd"[i % 4], i % 50, edits=i % 3 == 0)
+    view = Notes(app)
+    authors = In(("c", "a", "c", "d"))
+    where = {"author": authors, "edited": False}
+    seen: list[tuple[int, str]] = []
+    cursor = None
+    while True:
+        page = view.page(
+            "notes", where=where, order=("n",), descending=descending, cursor=cursor, limit=7
+        )
+        seen.extend((row["n"], row["note_id"]) for row in page.rows)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    expected = sorted(
+        (
+            (row["n"], row["note_id"])
+            for row in view.scan("notes")
+            if row["author"] in "acd" and row["edits"] == 0
+        ),
+        reverse=descending,
+    )
+    assert seen == expected and len(expected) > 7 * 10
+    assert view.count("notes", where=where) == len(expected)
+    assert view.page("notes", where={"author": In(())}).rows == []
 
 
 @pytest.mark.parametrize(

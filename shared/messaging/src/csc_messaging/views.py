@@ -106,10 +106,16 @@ class Table:
     def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(self.column(name).value(row) for name in self.key)
 
+    def index_columns(self, index: tuple[str, ...]) -> tuple[str, ...]:
+        """What an index holds: its own columns, then the key (so an order that ends with
+        the key, and a cursor into it, is the index's own order), then every other column
+        (so the other filters are checked in the index, not row by row in the table)."""
+        rest = [*self.key, *(c.name for c in self.columns)]
+        return tuple(dict.fromkeys([*index, *rest]))
+
     def shape(self) -> str:
-        return json.dumps(
-            [self.name, [(c.name, c.kind) for c in self.columns], self.key, self.indexes]
-        )
+        built = [self.index_columns(index) for index in self.indexes]
+        return json.dumps([self.name, [(c.name, c.kind) for c in self.columns], self.key, built])
 
 
 # Filters -------------------------------------------------------------------------------------
@@ -364,7 +370,7 @@ class View(ABC):
                 f"doc TEXT NOT NULL, PRIMARY KEY ({key}))",
             )
             for i, index in enumerate(table.indexes):
-                cols = ", ".join(f'"{n}"' for n in index)
+                cols = ", ".join(f'"{n}"' for n in table.index_columns(index))
                 db.execute(
                     cursor,
                     f'CREATE INDEX IF NOT EXISTS "{sql_table}_ix{i}" '
@@ -694,19 +700,31 @@ class View(ABC):
     ) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
         for name in columns:
             spec.column(name)
-        clauses, params = self._where(spec, where)
-        if after is not None:
-            left = ", ".join(f'"{n}"' for n in columns)
-            marks = ", ".join("?" for _ in columns)
-            clauses.append(f"({left}) {'<' if descending else '>'} ({marks})")
-            params.extend(after)
+        # One branch per value of an ``In`` filter, merged in order: each branch reads its
+        # index in order and stops at the limit, where one SELECT with ``IN`` sorts every
+        # matching row before it can return the first (quarantine: every isolated case).
+        branches: list[Where] = [where]
+        spread = [n for n, v in where.items() if isinstance(v, In) and len(v.values) > 1]
+        if len(spread) == 1:
+            name = spread[0]
+            values = where[name].values
+            branches = [{**where, name: v} for v in dict.fromkeys(values)]
+        selected = ", ".join(f'"{n}"' for n in columns)
+        selects: list[str] = []
+        params: list[Any] = []
+        for branch in branches:
+            clauses, branch_params = self._where(spec, branch)
+            if after is not None:
+                marks = ", ".join("?" for _ in columns)
+                clauses.append(f"({selected}) {'<' if descending else '>'} ({marks})")
+                branch_params.extend(after)
+            select = f"SELECT {selected}, doc FROM {self._db.name(sql_table)}"
+            if clauses:
+                select += " WHERE " + " AND ".join(clauses)
+            selects.append(select)
+            params.extend(branch_params)
         direction = " DESC" if descending else ""
-        sql = (
-            f"SELECT {', '.join(f'{chr(34)}{n}{chr(34)}' for n in columns)}, doc "
-            f"FROM {self._db.name(sql_table)}"
-        )
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
+        sql = " UNION ALL ".join(selects)
         sql += " ORDER BY " + ", ".join(f'"{n}"{direction}' for n in columns) + " LIMIT ?"
         params.append(limit)
         self._db.execute(cursor, sql, params)
