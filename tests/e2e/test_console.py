@@ -31,7 +31,9 @@ from csc_devkit.processes import ServiceProcess
 from e2e.conftest import Stack
 from e2e.support import auth, read_topic, wait_until
 
-pytestmark = pytest.mark.integration
+# Playwright's sync API keeps an event loop running in the process it drove: the browser
+# tests are a stage of their own (-m browser), so no other test meets that loop.
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("CSC_ARTIFACTS", Path(__file__).parents[2] / "artifacts"))
