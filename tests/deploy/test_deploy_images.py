@@ -24,6 +24,8 @@ OCI_LABELS = {
     "org.opencontainers.image.licenses",
 }
 CJK_FONT = "/usr/share/fonts/truetype/arphic/uming.ttc"
+# Every image: the four services and the console.
+IMAGES = (*SERVICES, "console")
 BUILD_TOOLS = re.compile(r"\b(uv|pip|gcc|cc|make|build-essential|apt-get|git)\b")
 
 
@@ -61,7 +63,7 @@ def deployment(service: str) -> dict[str, Any]:
     return loaded
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", IMAGES)
 def test_image_is_built_in_stages_from_the_lock(service: str) -> None:
     found = stages(service)
     assert len(found) >= 3, "uv, build and runtime stages"
@@ -73,7 +75,7 @@ def test_image_is_built_in_stages_from_the_lock(service: str) -> None:
         assert sync[sync.index("--package") + 1] == f"csc-{service}"
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", IMAGES)
 def test_runtime_stage_is_slim_non_root_and_without_build_tools(service: str) -> None:
     defaults = arg_defaults(service)
     runtime = stages(service)[-1]
@@ -97,7 +99,7 @@ def test_runtime_stage_is_slim_non_root_and_without_build_tools(service: str) ->
     assert (pod["runAsUser"], pod["runAsGroup"]) == (int(uid), int(gid))
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", IMAGES)
 def test_image_has_no_healthcheck_and_carries_oci_labels(service: str) -> None:
     instructions = [i for stage in stages(service) for i in stage]
     assert not [i for i in instructions if i["instruction"] == "HEALTHCHECK"]
@@ -107,7 +109,7 @@ def test_image_has_no_healthcheck_and_carries_oci_labels(service: str) -> None:
     assert labels["org.opencontainers.image.title"] == f"csc-{service}"
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", IMAGES)
 def test_image_runs_the_service_on_the_port_the_deployment_probes(service: str) -> None:
     runtime = stages(service)[-1]
     entrypoint = [i["value"] for i in runtime if i["instruction"] == "ENTRYPOINT"][-1]
@@ -136,7 +138,7 @@ def test_build_context_is_only_what_the_images_need() -> None:
     assert not any(Path(p).parts[0] in {"tests", "deploy", "docs", ".csc"} for p in allowed)
 
 
-@pytest.mark.parametrize("service", ["intake", "returns", "capa", "sla"])
+@pytest.mark.parametrize("service", IMAGES)
 def test_the_dependency_layer_copies_every_workspace_member(service: str) -> None:
     """Each member's pyproject must be there when uv resolves the workspace."""
     members = sorted(

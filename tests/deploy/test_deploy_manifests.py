@@ -29,6 +29,9 @@ OPERATOR_SECRETS = (
     | {f"csc-{s}-pg-app" for s in SERVICES}  # CloudNativePG: database owners
     | {"csc-kafka-cluster-ca-cert"}  # Strimzi: the cluster CA
 )
+CONSOLE = "csc-console"
+# The console's own: its KafkaUser's password (Strimzi) and its session key (made by hand).
+CONSOLE_SECRETS = {"csc-kafka-cluster-ca-cert", CONSOLE, "csc-console-session"}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,7 @@ def test_the_schema_check_rejects_a_misspelt_field(prod: list[dict[str, Any]]) -
 
 def test_prod_pods_run_unprivileged_on_a_read_only_root(prod: list[dict[str, Any]]) -> None:
     deployments = of_kind(prod, "Deployment")
-    assert set(deployments) == {f"csc-{s}" for s in SERVICES}
+    assert set(deployments) == {f"csc-{s}" for s in SERVICES} | {CONSOLE}
     for name, deployment in deployments.items():
         spec = pod_spec(deployment)
         pod = spec["securityContext"]
@@ -148,6 +151,11 @@ def test_prod_replicas_follow_the_relay_and_the_partitions(prod: list[dict[str, 
         spec = deployments[f"csc-{service}"]["spec"]
         assert spec["replicas"] == 1, f"a second relay would fence the first (csc-relay-{service})"
         assert spec["strategy"]["type"] == "Recreate"
+    # The console holds nothing but signed cookies: two replicas, rolled one at a time.
+    console = deployments[CONSOLE]["spec"]
+    assert console["replicas"] >= 2
+    assert console["strategy"]["type"] == "RollingUpdate"
+    assert console["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
 def test_prod_every_service_has_a_service_a_budget_and_a_network_policy(
@@ -162,6 +170,8 @@ def test_prod_every_service_has_a_service_a_budget_and_a_network_policy(
     for name, deployment in of_kind(prod, "Deployment").items():
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert selects({"matchLabels": services[name]["spec"]["selector"]}, labels)
+        if name == CONSOLE:
+            continue  # no database: its policy is checked on its own below
         assert [b for b in budgets if selects(b["spec"]["selector"], labels)], name
         own = [
             p
@@ -222,6 +232,9 @@ def test_prod_holds_no_secret_values(prod: list[dict[str, Any]]) -> None:
             for e in c.get("env", [])
             if "secretKeyRef" in e.get("valueFrom", {})
         } | {v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v}
+        if name == CONSOLE:
+            assert referenced == CONSOLE_SECRETS, referenced
+            continue
         assert referenced <= OPERATOR_SECRETS, f"{name}: {referenced - OPERATOR_SECRETS}"
         assert {f"csc-{name.removeprefix('csc-')}-pg-app", name} <= referenced, name
 
@@ -334,6 +347,10 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
     for service in SERVICES:
         expected[f"csc-{service}"] |= {("topic", topics.audit, "literal"): {"Write", "Describe"}}
     expected["csc-subscriber"] |= {("topic", topics.audit, "literal"): {"Read", "Describe"}}
+    # The console follows the public topics, assigned every partition: no group, no writes.
+    expected[CONSOLE] = {
+        ("topic", name, "literal"): {"Read", "Describe"} for name in topics.all_event_topics()
+    }
     assert set(users) == set(expected)
     for name, user in users.items():
         assert user["spec"]["authentication"]["type"] == "scram-sha-512", name
@@ -397,3 +414,122 @@ def test_prod_services_check_tokens_from_the_identity_provider(
                     for port in rule.get("ports", []))
             for p in policies
         ), f"{name} cannot reach the identity provider"  # fmt: skip
+
+
+def _pod_labels(prod: list[dict[str, Any]], name: str) -> dict[str, str]:
+    labels: dict[str, str] = of_kind(prod, "Deployment")[name]["spec"]["template"]["metadata"][
+        "labels"
+    ]
+    return labels
+
+
+def _destinations(
+    prod: list[dict[str, Any]], labels: dict[str, str]
+) -> list[tuple[dict[str, Any], Any, str]]:
+    """Every (peer, port, protocol) the policies selecting these pod labels let them reach."""
+    found = []
+    for policy in of_kind(prod, "NetworkPolicy").values():
+        selector = policy["spec"]["podSelector"]
+        if not selector or not selects(selector, labels):
+            continue
+        for rule in policy["spec"].get("egress", []):
+            assert rule.get("to") and rule.get("ports"), f"{policy['metadata']['name']}: open rule"
+            for peer in rule["to"]:
+                for port in rule["ports"]:
+                    found.append((peer, port["port"], port["protocol"]))
+    return found
+
+
+def test_prod_console_reaches_the_services_kafka_and_the_identity_provider_only(
+    prod: list[dict[str, Any]],
+) -> None:
+    labels = _pod_labels(prod, CONSOLE)
+    destinations = _destinations(prod, labels)
+    service_pods = {f"csc-{s}": _pod_labels(prod, f"csc-{s}") for s in SERVICES}
+    dns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+           "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}  # fmt: skip
+    kafka = {"podSelector": {"matchLabels": {"strimzi.io/cluster": "csc-kafka",
+                                             "strimzi.io/kind": "Kafka"}}}  # fmt: skip
+    seen_services: set[str] = set()
+    for peer, port, protocol in destinations:
+        if peer == dns:
+            assert port == 53 and protocol in ("UDP", "TCP")
+        elif peer == kafka:
+            assert (port, protocol) == (9093, "TCP")
+        elif "ipBlock" in peer:
+            # The identity provider: HTTPS only (prod's networkpolicy-identity-provider).
+            assert (port, protocol) == (443, "TCP"), peer
+        else:
+            # Nothing but the four services' pods, on the port their containers serve.
+            assert set(peer) == {"podSelector"}, f"the console may reach {peer}"
+            reached = [n for n, pod in service_pods.items() if selects(peer["podSelector"], pod)]
+            assert reached, f"the console may reach {peer}"
+            for name in reached:
+                container = pod_spec(of_kind(prod, "Deployment")[name])["containers"][0]
+                assert port in {p["containerPort"] for p in container["ports"]}, name
+            seen_services |= set(reached)
+            assert protocol == "TCP"
+    assert seen_services == set(service_pods)
+    ports = {port for _, port, _ in destinations}
+    assert ports == {53, 9093, 8080, 443}, ports  # no database, nothing else
+    # Each service admits the console as one of its HTTP clients.
+    for name in service_pods:
+        policy = of_kind(prod, "NetworkPolicy")[name]
+        assert any(
+            "namespaceSelector" not in peer and selects(peer.get("podSelector", {}), labels)
+            for rule in policy["spec"]["ingress"]
+            for peer in rule["from"]
+        ), f"{name} does not admit the console"
+    # And the Kafka listener admits it (Strimzi writes the brokers' policy from these peers).
+    (cluster,) = of_kind(prod, "Kafka").values()
+    peers = [p for listener in cluster["spec"]["kafka"]["listeners"]
+             for p in listener["networkPolicyPeers"]]  # fmt: skip
+    assert any("podSelector" in p and selects(p["podSelector"], labels) for p in peers)
+
+
+def test_prod_console_is_reached_through_the_ingress_controller_only(
+    prod: list[dict[str, Any]],
+) -> None:
+    labels = _pod_labels(prod, CONSOLE)
+    own = [
+        p
+        for p in of_kind(prod, "NetworkPolicy").values()
+        if p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], labels)
+    ]
+    ingress_rules = [rule for p in own for rule in p["spec"].get("ingress", [])]
+    assert ingress_rules, "the console admits nobody"
+    for rule in ingress_rules:
+        assert rule["from"] == [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+        ]
+        assert [(p["port"], p["protocol"]) for p in rule["ports"]] == [("http", "TCP")]
+    (ingress,) = of_kind(prod, "Ingress").values()
+    spec = ingress["spec"]
+    assert spec["ingressClassName"] == "nginx"
+    hosts = {rule["host"] for rule in spec["rules"]}
+    assert hosts <= {h for tls in spec["tls"] for h in tls["hosts"]}, "every host over TLS"
+    for rule in spec["rules"]:
+        for path in rule["http"]["paths"]:
+            assert path["backend"]["service"] == {"name": CONSOLE, "port": {"name": "http"}}
+    annotations = ingress["metadata"]["annotations"]
+    # Live pages (SSE) need an unbuffered, long-lived stream.
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 600
+    service = of_kind(prod, "Service")[CONSOLE]["spec"]
+    assert selects({"matchLabels": service["selector"]}, labels)
+    assert [p["name"] for p in service["ports"]] == ["http"]
+    # Secure cookies: behind the ingress the console is reached over HTTPS only.
+    config = of_kind(prod, "ConfigMap")
+    deployment = of_kind(prod, "Deployment")[CONSOLE]
+    sources = [
+        ref["configMapRef"]["name"]
+        for c in pod_spec(deployment)["containers"]
+        for ref in c.get("envFrom", [])
+    ]
+    settings = {k: v for source in sources for k, v in config[source]["data"].items()}
+    assert settings["CSC_CONSOLE_SECURE_COOKIES"] == "true"
+    assert "CSC_CONSOLE_LOCAL_USERS" not in settings, "no local sign-in in prod"
+    assert "CSC_AUTH_HS256_SECRET" not in settings
+    for service_name in SERVICES:
+        url = settings[f"CSC_{service_name.upper()}_URL"]
+        assert url == f"http://csc-{service_name}", url

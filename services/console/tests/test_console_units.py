@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from csc_console import display, i18n, vocab
 from csc_console.settings import ConsoleSettings
-from csc_console.web import create_app
+from csc_console.web import create_app, local_time
 from csc_contracts import EVENT_TYPES
 
 PACKAGE = Path(i18n.__file__).parent
@@ -132,3 +132,13 @@ def test_the_static_files_are_served_from_the_console() -> None:
     client = _app()
     assert client.get("/static/vendor/htmx-2.0.11.min.js").status_code == 200
     assert client.get("/static/console.js").status_code == 200
+
+
+def test_a_browsers_local_time_is_read_in_the_viewers_zone() -> None:
+    # datetime-local carries no zone: the viewer's (told at sign-in) is the one meant.
+    assert local_time("2026-03-01T09:30:15", "Asia/Shanghai") == "2026-03-01T09:30:15+08:00"
+    assert local_time("2026-07-01T09:30", "Europe/Berlin") == "2026-07-01T09:30:00+02:00"
+    assert local_time("2026-03-01T09:30:00+00:00", "Asia/Shanghai") == "2026-03-01T09:30:00+00:00"
+    assert local_time("", "Asia/Shanghai") is None and local_time(None, "UTC") is None
+    # What is no time goes on as typed: the service names the field it cannot read.
+    assert local_time("yesterday", "Asia/Shanghai") == "yesterday"

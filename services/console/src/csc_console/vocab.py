@@ -52,6 +52,11 @@ CLOCK_STATES = {
     "paused": N_("paused"),
     "met": N_("met"),
 }
+ON_SITE_REASONS = {  # 4.2.2
+    "not_solved_by_phone": N_("not solved by phone"),
+    "quality_problem": N_("a quality problem"),
+}
+
 ENTRY_STATUS = {"open": N_("open"), "closed": N_("closed")}
 
 EVENTS = {

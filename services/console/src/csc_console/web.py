@@ -34,6 +34,7 @@ from csc_messaging.auth import issue_token
 HERE = Path(__file__).parent
 CHANNELS = ("phone", "letter", "fax", "visit", "email", "web")
 CATEGORIES = ("quality", "service", "delivery")
+CASE_FORMS = ("reply", "on_site", "visit", "acknowledge")
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,22 @@ PLAIN = {
     "datetime_from_date_parsing": N_("Please give a date and time."),
     "datetime_parsing": N_("Please give a date and time."),
 }
+
+
+def local_time(value: str | None, tz: str) -> str | None:
+    """A browser's ``datetime-local`` value, read in the viewer's zone, as ISO 8601 with offset.
+
+    Anything else is passed on as typed, so the service names the field it cannot read.
+    """
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=display.zone(tz, "UTC"))
+    return parsed.isoformat()
 
 
 def plain_words(kind: str, msg: str) -> str:
@@ -666,7 +683,10 @@ def create_app(
         return items
 
     async def case_page(
-        request: Request, case_id: str, reply: Form | None = None, status_code: int = 200
+        request: Request,
+        case_id: str,
+        shown: dict[str, Form] | None = None,
+        status_code: int = 200,
     ) -> Response:
         user = current_user(request)
         try:
@@ -680,12 +700,16 @@ def create_app(
                 message=translated(request, "%(id)s is not a case number.", id=case_id),
             )
         view = await case_view(user, case_id)
+        # Each form its own render (and Idempotency-Key); the refused one keeps its input.
+        forms = {name: Form() for name in CASE_FORMS} | (shown or {})
         return render(
             request,
             "case.html",
             status_code=status_code,
-            reply=reply or Form(),
+            forms=forms,
+            reply=forms["reply"],
             channels=CHANNELS,
+            on_site_reasons=list(vocab.ON_SITE_REASONS),
             **view,
         )
 
@@ -716,8 +740,74 @@ def create_app(
             user,
             "send_reply",
             call,
-            lambda f, s: case_page(request, case_id, f, s),
+            lambda f, s: case_page(request, case_id, {"reply": f}, s),
             lambda r: f"/cases/{case_id}",
         )
+
+    def case_action(
+        path: str,
+        form_name: str,
+        action: str,
+        body: Callable[[dict[str, str], str], dict[str, Any]],
+    ) -> None:
+        """A form of the case page, posted on to intake's ``/register-entries/{id}/<path>``."""
+
+        async def post(request: Request, case_id: str) -> Response:
+            user = current_user(request)
+            form = await request.form()
+            tz = viewer_tz(request)
+
+            async def call(v: dict[str, str], key: str) -> Any:
+                return await services.post(
+                    "intake", f"/register-entries/{case_id}/{path}", user.token, body(v, tz), key
+                )
+
+            return await submit(
+                request,
+                form,
+                user,
+                action,
+                call,
+                lambda f, s: case_page(request, case_id, {form_name: f}, s),
+                lambda r: f"/cases/{case_id}",
+            )
+
+        app.add_api_route(f"/cases/{{case_id}}/{path}", post, methods=["POST"])
+
+    # 4.2.2: someone must go on site; the 8-hour clock runs from the request.
+    case_action(
+        "on-site-requests",
+        "on_site",
+        "require_on_site",
+        lambda v, tz: {
+            "reason": v.get("reason", ""),
+            "details": optional(v.get("details")),
+            "requested_at": local_time(v.get("requested_at"), tz),
+        },
+    )
+    # 4.2.2 and att. 2: who went, when they arrived and left, what they found and did.
+    case_action(
+        "on-site-visits",
+        "visit",
+        "complete_visit",
+        lambda v, tz: {
+            "arrived_at": local_time(v.get("arrived_at"), tz),
+            "departed_at": local_time(v.get("departed_at"), tz),
+            "engineers": [
+                name.strip()
+                for name in v.get("engineers", "").replace("，", ",").split(",")
+                if name.strip()
+            ],
+            "diagnosis": v.get("diagnosis", ""),
+            "solution": v.get("solution", ""),
+        },
+    )
+    # 4.1.3: the Chief Engineer takes note of important information.
+    case_action(
+        "important/acknowledgement",
+        "acknowledge",
+        "acknowledge_important",
+        lambda v, tz: {"comment": optional(v.get("comment"))},
+    )
 
     return app
