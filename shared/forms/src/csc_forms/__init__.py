@@ -16,8 +16,24 @@ from csc_forms.model import (
     cell_text,
     label,
 )
-from csc_forms.pdf import render_pdf
-from csc_forms.xlsx import render_xlsx
+
+# reportlab and openpyxl take about a second to import: a service loads them when it
+# first prints a document, not at start (a restart is ready sooner).
+
+
+def render_pdf(form: Form) -> bytes:
+    """The form as a PDF, in Chinese and English (csc_forms.pdf)."""
+    from csc_forms.pdf import render_pdf as render
+
+    return render(form)
+
+
+def render_xlsx(form: Form) -> bytes:
+    """The form as a spreadsheet, in Chinese and English (csc_forms.xlsx)."""
+    from csc_forms.xlsx import render_xlsx as render
+
+    return render(form)
+
 
 PDF_MEDIA_TYPE = "application/pdf"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
