@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from dataclasses import dataclass, field
 
 import structlog
@@ -44,8 +45,24 @@ class Listener:
 class Hub:
     """Fans each change out to the listeners (open pages) that want it."""
 
+    RECENT = 1000
+
     def __init__(self) -> None:
         self._listeners: set[Listener] = set()
+        # Every change gets the next number; the recent ones are kept so a page that
+        # connects after it was read learns what changed in between (see changed_since).
+        self.seq = 0
+        self._recent: deque[tuple[int, str]] = deque(maxlen=self.RECENT)
+
+    def changed_since(self, since: int, case_id: str | None) -> bool:
+        """Whether a change the page wants came after ``since`` (the number when the
+        page began to read): a page is read, then connects; what happened between the
+        two would otherwise never reach it."""
+        if since >= self.seq:
+            return False
+        if not self._recent or self._recent[0][0] > since + 1:
+            return True  # older than what is kept: assume it changed
+        return any(seq > since and case_id in (None, case) for seq, case in self._recent)
 
     def listen(self, case_id: str | None) -> Listener:
         listener = Listener(case_id)
@@ -56,6 +73,8 @@ class Hub:
         self._listeners.discard(listener)
 
     def publish(self, change: Change) -> None:
+        self.seq += 1
+        self._recent.append((self.seq, change.case_id))
         for listener in list(self._listeners):
             if listener.case_id in (None, change.case_id):
                 # A page that stopped reading loses pushes, not the console its memory:

@@ -150,6 +150,13 @@ def create_app(
         https_only=settings.console_secure_cookies,
     )
 
+    @app.middleware("http")
+    async def live_since(request: Request, call_next: Any) -> Any:
+        # The change number when this request began to read the services: its page's
+        # live connection asks for what changed after it (Hub.changed_since).
+        request.state.live_since = hub.seq
+        return await call_next(request)
+
     # ---- helpers ---------------------------------------------------------------------------
 
     def language(request: Request) -> str:
@@ -193,6 +200,7 @@ def create_app(
                 html_lang=i18n.html_lang(lang),
                 languages=i18n.LANGUAGE_NAMES,
                 csrf=csrf_token(request),
+                live_since=getattr(request.state, "live_since", hub.seq),
                 signed_in=(
                     {"user": session_user, "department": request.session.get("department")}
                     if session_user
@@ -480,13 +488,18 @@ def create_app(
     # ---- live ------------------------------------------------------------------------------
 
     @app.get("/live")
-    async def live(request: Request, case: str | None = None) -> EventSourceResponse:
+    async def live(
+        request: Request, case: str | None = None, since: int | None = None
+    ) -> EventSourceResponse:
         current_user(request)
         listener = hub.listen(case)
+        missed = since is not None and hub.changed_since(since, case)
 
         async def events() -> AsyncIterator[dict[str, str]]:
             try:
                 yield {"event": "hello", "data": "following"}
+                if missed:  # changed between the page's read and this connection
+                    yield {"event": "change", "data": case or ""}
                 while True:
                     change = await listener.queue.get()
                     yield {"event": "change", "data": change.case_id}
