@@ -4,7 +4,10 @@ Marketing registers a customer and logs a quality complaint through the
 forms, sees the reply clock in its queue count down, replies and sees it
 turn met; QC's queue, open in a second browser, shows the complaint without
 a reload; Engineering is offered no reply form and a hand-made one is refused
-with the clause. Each page is scanned with axe (0 serious or critical
+with the clause; after-sales records the on-site request and the visit
+(a departure before the arrival refused at the field, 4.2.2) and the Chief
+Engineer acknowledges the important information from its queue (4.1.3).
+Each page is scanned with axe (0 serious or critical
 violations) and kept as a screenshot under ``artifacts/console/<locale>/``.
 Run once in zh-CN (Asia/Shanghai) and once in en (Europe/Berlin).
 """
@@ -19,8 +22,10 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -205,6 +210,7 @@ def test_marketing_logs_and_replies_qc_sees_it_live(
         "channel": "phone",
         "receiving_department": "marketing",
         "text": "Second report, sent twice",
+        "important_reason": "Cracked housings may reach vehicles.",
     }
     for _ in range(2):
         assert page.request.post(f"{url}/complaints", form=form, max_redirects=0).status == 303
@@ -214,6 +220,7 @@ def test_marketing_logs_and_replies_qc_sees_it_live(
         headers=auth("auditor"),
     ).json()
     assert len(entries) == 2, entries
+    (important_case,) = [e["case_id"] for e in entries if e["case_id"] != case_id]
 
     # Engineering may not reply (4.2.1): no form; a hand-made one is refused with the clause.
     engineering = _context(browser, language)
@@ -246,12 +253,81 @@ def test_marketing_logs_and_replies_qc_sees_it_live(
     eng.goto(f"{url}/")
     expect(eng).to_have_url(f"{url}/sign-in")
 
+    # After-sales records that someone must go on site, then the visit (4.2.2, att. 2).
+    zone = ZoneInfo(RUNS[language][1])
+    after_sales = _context(browser, language)
+    asp = after_sales.new_page()
+    _sign_in(asp, url, "zhang.min")
+    asp.goto(f"{url}/cases/{case_id}")
+    asp.locator("#on-site-form #f-reason").select_option("quality_problem")
+    asp.locator("#on-site-form #f-details").fill("Cracks to be seen at line 3.")
+    asp.locator("#on-site-form button[type=submit]").click()
+    asp.wait_for_url(f"{url}/cases/{case_id}")
+    expect(asp.locator("#on-site-form")).to_have_count(0)
+    time.sleep(1.2)  # the arrival (to the second) falls after the request
+    arrived = datetime.now(zone).replace(microsecond=0)
+    visit = asp.locator("#visit-form")
+    visit.locator("#f-arrived_at").fill(arrived.strftime("%Y-%m-%dT%H:%M:%S"))
+    visit.locator("#f-departed_at").fill(
+        (arrived - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
+    )
+    visit.locator("#f-engineers").fill("Zhang Min, Qian Hao")
+    visit.locator("#f-diagnosis").fill("Mould temperature too low at line 3.")
+    visit.locator("#f-solution").fill("Mould heater replaced; 40 units sorted.")
+    visit.locator("button[type=submit]").click()
+    # Left before arriving: intake refuses it at the field, with the clause; input kept.
+    expect(asp.locator("#err-departed_at")).to_be_visible()
+    expect(asp.locator("#visit-form .refusal .clause")).to_contain_text("4.2.2")
+    expect(asp.locator("#f-diagnosis")).to_have_value("Mould temperature too low at line 3.")
+    _look(asp, language, "10-visit-refused")
+    departed = datetime.now(zone).replace(microsecond=0)
+    asp.locator("#f-departed_at").fill(departed.strftime("%Y-%m-%dT%H:%M:%S"))
+    asp.locator("#visit-form button[type=submit]").click()
+    asp.wait_for_url(f"{url}/cases/{case_id}")
+    expect(asp.locator("#on-site dl.visit")).to_have_count(1)
+    expect(asp.locator("#on-site dl.visit")).to_contain_text("Zhang Min, Qian Hao")
+    _look(asp, language, "11-case-on-site")
+    entry = httpx.get(
+        f"{services['intake'].url}/register-entries/{case_id}", headers=auth("auditor")
+    ).json()
+    (recorded,) = entry["on_site"]["visits"]
+    assert datetime.fromisoformat(recorded["arrived_at"]) == arrived
+    assert datetime.fromisoformat(recorded["departed_at"]) == departed
+
+    # The Chief Engineer acknowledges the important information from its queue (4.1.3).
+    chief = _context(browser, language)
+    ce = chief.new_page()
+    _sign_in(ce, url, "zhou.qiang")
+    expect(ce.locator(f"#row-{important_case}")).to_be_visible()
+    _look(ce, language, "12-queue-chief-engineer")
+    ce.locator(f"#row-{important_case} a").first.click()
+    ce.wait_for_url(f"{url}/cases/{important_case}")
+    ce.locator("#f-comment").fill("Noted; stop shipments from line 3.")
+    ce.locator("#acknowledge-form button[type=submit]").click()
+    ce.wait_for_url(f"{url}/cases/{important_case}")
+    expect(ce.locator("#acknowledge-form")).to_have_count(0)
+    expect(ce.locator("#important-ack")).to_contain_text("zhou.qiang")
+    _look(ce, language, "13-case-acknowledged")
+    ce.goto(f"{url}/")
+    expect(ce.locator(f"#row-{important_case}")).to_have_count(0)
+
     # The events are on Kafka: logged and replied, by Marketing.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:  # Playwright keeps a loop here
         records = pool.submit(
             read_topic, module_stack.bootstrap, module_stack.topics.events("intake")
         ).result()
-    types = [dict(r.headers)["ce_type"].decode() for r in records if r.key == case_id.encode()]
+    types = [
+        dict(r.headers)["ce_type"].decode()
+        for r in records
+        if r.key in (case_id.encode(), important_case.encode())
+    ]
     assert "csc.intake.ComplaintLogged.v1" in types and "csc.intake.ReplySent.v1" in types
-    for context in (marketing, quality, engineering):
+    for kind in (
+        "OnSiteServiceRequired",
+        "OnSiteVisitCompleted",
+        "ImportantInformationReported",
+        "ImportantInformationAcknowledged",
+    ):
+        assert f"csc.intake.{kind}.v1" in types, kind
+    for context in (marketing, quality, engineering, after_sales, chief):
         context.close()
