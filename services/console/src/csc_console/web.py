@@ -465,25 +465,22 @@ def create_app(
             "clock": clock,
         }
 
-    @app.get("/", response_class=HTMLResponse)
-    async def queue(request: Request) -> HTMLResponse:
+    async def queue_page(request: Request, template: str) -> HTMLResponse:
         user = current_user(request)
         token = i18n.use(language(request))
         try:
             rows = await queue_rows(user)
         finally:
             i18n.reset(token)
-        return render(request, "queue.html", **rows)
+        return render(request, template, **rows)
+
+    @app.get("/", response_class=HTMLResponse)
+    async def queue(request: Request) -> HTMLResponse:
+        return await queue_page(request, "queue.html")
 
     @app.get("/queue/rows", response_class=HTMLResponse)
     async def queue_fragment(request: Request) -> HTMLResponse:
-        user = current_user(request)
-        token = i18n.use(language(request))
-        try:
-            rows = await queue_rows(user)
-        finally:
-            i18n.reset(token)
-        return render(request, "_queue_rows.html", **rows)
+        return await queue_page(request, "_queue_rows.html")
 
     # ---- live ------------------------------------------------------------------------------
 

@@ -11,21 +11,18 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from csc_contracts import Department
+from csc_messaging.answers import Answer, Day, Moment
 
-Moment = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+__all__ = ["Answer", "Day", "Moment"]
+
 Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
 
 ClockKindName = Literal["reply", "on_site", "important_ack", "qc_contact"]
 ClockStatus = Literal["running", "warned", "breached", "escalated", "paused", "met"]
 PauseReason = Literal["customer_unreachable", "waiting_for_customer_samples", "other"]
-
-
-class Answer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class Customer(Answer):
