@@ -99,3 +99,17 @@ def test_openapi_document_describes_the_probes(service: str) -> None:
     document = json.loads((DOCS / catalog.OPENAPI_DIR / f"{service}.json").read_text())
     assert document["openapi"].startswith("3.")
     assert {"/healthz", "/readyz"} <= set(document["paths"])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_paged_list_documents_its_next_page_headers(service: str) -> None:
+    document = json.loads((DOCS / catalog.OPENAPI_DIR / f"{service}.json").read_text())
+    lists = [
+        (path, operations["get"])
+        for path, operations in document["paths"].items()
+        if any(p["name"] == "cursor" for p in operations.get("get", {}).get("parameters", []))
+    ]
+    assert lists, f"{service} has no paged list"
+    for path, operation in lists:
+        headers = operation["responses"]["200"].get("headers", {})
+        assert {"Link", "X-Next-Cursor"} <= set(headers), path

@@ -37,6 +37,34 @@ Cursor = Annotated[
 ]
 
 
+NEXT_PAGE_HEADERS: dict[str, Any] = {
+    "Link": {
+        "description": 'The next page, when there is one: `<path?query&cursor=...>; rel="next"` '
+        "(RFC 8288). Absent on the last page.",
+        "schema": {"type": "string"},
+    },
+    "X-Next-Cursor": {
+        "description": "The cursor of the next page, when there is one: the `cursor` "
+        "to send for it.",
+        "schema": {"type": "string"},
+    },
+}
+
+
+def document_pages(schema: dict[str, Any]) -> None:
+    """Each paged list of ``schema`` (a GET taking ``cursor``) documents the headers that name
+    its next page, so a client generated from the OpenAPI can follow them."""
+    for operations in schema.get("paths", {}).values():
+        operation = operations.get("get")
+        if not isinstance(operation, dict):
+            continue
+        params = operation.get("parameters", [])
+        if not any(p.get("in") == "query" and p.get("name") == "cursor" for p in params):
+            continue
+        ok = operation.setdefault("responses", {}).setdefault("200", {"description": "OK"})
+        ok.setdefault("headers", {}).update(NEXT_PAGE_HEADERS)
+
+
 def paged(page: Page, request: Request, response: Response) -> list[dict[str, Any]]:
     """The page's rows; ``Link`` (and ``X-Next-Cursor``) name the next page if any."""
     if page.next_cursor is not None:

@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from csc_messaging.paging import document_pages
 from csc_messaging.rules import BadCursor, Forbidden, NotFound, RuleViolation
 
 log = structlog.get_logger(__name__)
@@ -519,7 +520,8 @@ def add_problems(schema: dict[str, Any]) -> None:
 
 
 def document_problems(app: FastAPI) -> None:
-    """The service's OpenAPI documents its problems (``add_problems``)."""
+    """The service's OpenAPI documents its problems (``add_problems``) and the headers that
+    name a list's next page (``document_pages``)."""
     generate = app.openapi
     done: list[int] = []
 
@@ -527,6 +529,7 @@ def document_problems(app: FastAPI) -> None:
         schema = generate()  # FastAPI's, cached until the routes change
         if done != [id(schema)]:
             add_problems(schema)
+            document_pages(schema)
             done[:] = [id(schema)]
         return schema
 
