@@ -23,6 +23,7 @@ import pytest
 from csc_contracts import Topics
 from csc_devkit.processes import ServiceProcess, console_env, free_port
 from csc_messaging.topology import ensure_topics
+from e2e.browser import CHROMIUM
 from e2e.support import SECRET, auth
 
 T = TypeVar("T")
@@ -145,3 +146,30 @@ def module_stack(
     """Services shared by the tests of one module (each test keeps to its own cases)."""
     with new_stack(kafka_bootstrap, store_env, tmp_path_factory.mktemp("stack")) as the_stack:
         yield the_stack
+
+
+# ---- the console in a real browser (the tests marked browser) ----
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: ./dev test installs Debian's chromium")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def console(module_stack: Stack) -> Iterator[tuple[ServiceProcess, dict[str, ServiceProcess]]]:
+    services = {s: module_stack.start(s) for s in ("intake", "returns", "capa", "sla")}
+    yield module_stack.start_console(*services.values()), services

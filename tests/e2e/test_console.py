@@ -15,24 +15,22 @@ Run once in zh-CN (Asia/Shanghai) and once in en (Europe/Berlin).
 from __future__ import annotations
 
 import concurrent.futures
-import json
-import os
 import re
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, expect
 
 from csc_devkit.processes import ServiceProcess
+from e2e.browser import ARTIFACTS, RUNS
+from e2e.browser import context as _context
+from e2e.browser import look as _look
+from e2e.browser import sign_in as _sign_in
 from e2e.conftest import Stack
 from e2e.support import auth, read_topic, wait_until
 
@@ -40,40 +38,10 @@ from e2e.support import auth, read_topic, wait_until
 # tests are a stage of their own (-m browser), so no other test meets that loop.
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("CSC_ARTIFACTS", Path(__file__).parents[2] / "artifacts"))
-RUNS = {  # the browser's locale and time zone
-    "zh-CN": ("zh-CN", "Asia/Shanghai"),
-    "en": ("en-US", "Europe/Berlin"),
-}
 WORDS = {  # what a reader of each language sees
     "zh-CN": {"due": "剩余", "met": "已达成", "required": "请填写此项。", "sign_in": "登录"},
     "en": {"due": "due in", "met": "met", "required": "Please fill this in.", "sign_in": "Sign in"},
 }
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: ./dev test installs Debian's chromium")
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
-    }
-
-
-@pytest.fixture(scope="module")
-def console(module_stack: Stack) -> Iterator[tuple[ServiceProcess, dict[str, ServiceProcess]]]:
-    services = {s: module_stack.start(s) for s in ("intake", "returns", "capa", "sla")}
-    yield module_stack.start_console(*services.values()), services
 
 
 @pytest.fixture(params=list(RUNS))
@@ -81,32 +49,6 @@ def run(request: pytest.FixtureRequest) -> str:
     language: str = request.param
     shutil.rmtree(ARTIFACTS / "console" / language, ignore_errors=True)
     return language
-
-
-def _context(browser: Browser, language: str) -> BrowserContext:
-    locale, zone = RUNS[language]
-    return browser.new_context(
-        locale=locale, timezone_id=zone, viewport={"width": 1280, "height": 900}
-    )
-
-
-def _sign_in(page: Page, url: str, user: str) -> None:
-    page.goto(f"{url}/sign-in")
-    page.locator(f"input[name=user][value='{user}']").check()
-    page.locator("form.sign-in button[type=submit]").press("Enter")  # keyboard, not a click
-    page.wait_for_url(f"{url}/")
-
-
-def _look(page: Page, language: str, name: str) -> None:
-    """A screenshot kept as an artifact, and an axe scan: nothing serious or critical."""
-    folder = ARTIFACTS / "console" / language
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
-    results = Axe().run(page)
-    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
-    assert not bad, f"{name}: " + json.dumps(
-        [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in bad], indent=1
-    )
 
 
 def test_marketing_logs_and_replies_qc_sees_it_live(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -118,3 +118,24 @@ def urgency(clock: dict[str, Any] | None, now: datetime) -> tuple[int, float]:
         return (3, 0.0)
     left = (due - now).total_seconds()
     return (0 if left <= 0 else 1 if left < 2 * 3600 else 2, left)
+
+
+def day_badge(row: dict[str, Any], today: date) -> Badge:
+    """A schedule's next day (a visit, 4.5; a survey, 4.1.5) as the queue's badge shows a clock.
+
+    sla gives the day and its state: overdue (past due), due (within 30 days), ok (later).
+    """
+    try:
+        due = date.fromisoformat(str(row.get("due_on")))
+    except ValueError:
+        return Badge("running", str(row.get("due_on") or ""), None, "", live=False)
+    left = timedelta(days=(due - today).days)
+    status = row.get("status")
+    if status == "overdue" or left < timedelta(0):
+        state, text = "breached", gettext("overdue by %(d)s", d=duration(left))
+    elif left == timedelta(0):
+        state, text = "warned", gettext("due today")
+    else:
+        state = "warned" if status == "due" else "running"
+        text = gettext("due in %(d)s", d=duration(left))
+    return Badge(state, text, None, gettext("Due %(due)s", due=due.isoformat()), live=False)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -615,6 +615,60 @@ def create_app(
             call,
             lambda f, s: customer_page(request, f, s),
             lambda r: "/complaints/new",
+        )
+
+    # ---- the customer's page -----------------------------------------------------------------
+
+    @app.get("/customers", response_class=HTMLResponse)
+    async def customers(request: Request) -> Response:
+        user = current_user(request)
+        rows = await services.get_all("intake", "/customers", user.token)
+        return render(request, "customers.html", customers=rows)
+
+    async def schedule(user: User, which: str, code: str) -> dict[str, Any] | None:
+        # sla's schedules list every customer (no filter): this customer's row, if any.
+        try:
+            rows = await services.get_all("sla", f"/schedules/{which}", user.token)
+        except Refused:
+            return None
+        return next((r for r in rows if r.get("code") == code), None)
+
+    @app.get("/customers/{code}", response_class=HTMLResponse)
+    async def customer(request: Request, code: str) -> Response:
+        user = current_user(request)
+        try:
+            archive = await services.get("intake", f"/customers/{quote(code, safe='')}", user.token)
+        except Refused as exc:
+            if exc.problem.status != 404:
+                raise
+            return render(
+                request,
+                "message.html",
+                status_code=404,
+                title=translated(request, "No such customer"),
+                message=translated(
+                    request, "There is no customer %(code)s in the archive.", code=code
+                ),
+            )
+        entries, visit, survey = await asyncio.gather(
+            services.get_all("intake", "/register-entries", user.token, {"customer": code}),
+            schedule(user, "visits", code),
+            schedule(user, "surveys", code),
+        )
+        today = datetime.now(display.zone(viewer_tz(request), settings.console_site_timezone))
+        return render(
+            request,
+            "customer.html",
+            customer=archive,
+            entries=[entry_row(e, None) | {"status": e.get("status")} for e in entries],
+            # 4.5: a visit every half year; 4.1.5: a satisfaction survey every year.
+            due=[
+                (which, title, row, row and display.day_badge(row, today.date()))
+                for which, title, row in (
+                    ("visit", N_("Customer visit (4.5)"), visit),
+                    ("survey", N_("Satisfaction survey (4.1.5)"), survey),
+                )
+            ],
         )
 
     # ---- the case page ---------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""What the console's browser tests share: the browser's locales and zones, signing in, and a
+look at a page (a screenshot kept as an artifact, and an axe scan)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("CSC_ARTIFACTS", Path(__file__).parents[2] / "artifacts"))
+RUNS = {  # the browser's locale and time zone
+    "zh-CN": ("zh-CN", "Asia/Shanghai"),
+    "en": ("en-US", "Europe/Berlin"),
+}
+
+
+def context(browser: Browser, language: str) -> BrowserContext:
+    locale, zone = RUNS[language]
+    return browser.new_context(
+        locale=locale, timezone_id=zone, viewport={"width": 1280, "height": 900}
+    )
+
+
+def sign_in(page: Page, url: str, user: str) -> None:
+    page.goto(f"{url}/sign-in")
+    page.locator(f"input[name=user][value='{user}']").check()
+    page.locator("form.sign-in button[type=submit]").press("Enter")  # keyboard, not a click
+    page.wait_for_url(f"{url}/")
+
+
+def look(page: Page, language: str, name: str) -> None:
+    """A screenshot kept as an artifact, and an axe scan: nothing serious or critical."""
+    folder = ARTIFACTS / "console" / language
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    results = Axe().run(page)
+    bad = [v for v in results.response["violations"] if v.get("impact") in ("serious", "critical")]
+    assert not bad, f"{name}: " + json.dumps(
+        [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in bad], indent=1
+    )
