@@ -257,3 +257,29 @@ async def committed_offsets(
         return {tp: await consumer.committed(tp) for tp in tps}
     finally:
         await consumer.stop()
+
+
+class Seeks:
+    """Stands in for the aiokafka consumer where only its seeks matter."""
+
+    def __init__(self) -> None:
+        self.seeks: list[tuple[TopicPartition, int]] = []
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+
+
+def test_a_batch_read_while_the_listener_is_still_at_work_is_read_again(app: Cases) -> None:
+    # The listener has sought partition 0 to the store and is reading the store's
+    # position of partition 1 when a batch of both comes back. Partition 0's records
+    # were read from the store's position: dropping them without seeking back would
+    # leave them unread until the next rebalance.
+    consumer = BatchConsumer(
+        app=app, kafka=KafkaConnection("127.0.0.1:9"), group_id="g", client_id="t",
+        ingestors={"t": Ingestor(app, None)},
+    )  # fmt: skip
+    p0, p1 = TopicPartition("t", 0), TopicPartition("t", 1)
+    consumer._positioning, consumer._next = 1, {p0: 32}
+    seeks = Seeks()
+    consumer._read_again(seeks, {p0: [], p1: []})
+    assert seeks.seeks == [(p0, 32)]  # p1 is the listener's to seek, when it gets there

@@ -232,10 +232,11 @@ class BatchConsumer:
         batches: Mapping[TopicPartition, Sequence[ConsumerRecord[bytes, bytes]]],
     ) -> None:
         """Drop a batch read across an assignment: it may not start at the store's
-        position. Partitions already sought are read again from there; the others are
-        sought by the listener still at work."""
+        position. Partitions already sought are read again from there, even while the
+        listener is still at work on others (the dropped records moved the fetch
+        position past them); the rest are sought by the listener when it gets to them."""
         for tp in batches:
-            if not self._positioning and tp in self._next:
+            if tp in self._next:
                 consumer.seek(tp, self._next[tp])
 
     async def _position_or(self, tp: TopicPartition, fallback: int) -> int:
