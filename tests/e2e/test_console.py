@@ -242,7 +242,7 @@ def test_marketing_logs_and_replies_qc_sees_it_live(
     _sign_in(ce, url, "zhou.qiang")
     expect(ce.locator(f"#row-{important_case}")).to_be_visible()
     _look(ce, language, "12-queue-chief-engineer")
-    ce.locator(f"#row-{important_case} a").first.click()
+    ce.locator(f'#row-{important_case} a[href="/cases/{important_case}"]').click()
     ce.wait_for_url(f"{url}/cases/{important_case}")
     ce.locator("#f-comment").fill("Noted; stop shipments from line 3.")
     ce.locator("#acknowledge-form button[type=submit]").click()

@@ -142,3 +142,24 @@ def test_a_browsers_local_time_is_read_in_the_viewers_zone() -> None:
     assert local_time("", "Asia/Shanghai") is None and local_time(None, "UTC") is None
     # What is no time goes on as typed: the service names the field it cannot read.
     assert local_time("yesterday", "Asia/Shanghai") == "yesterday"
+
+
+def test_the_clock_forms_are_offered_to_whom_sla_lets_pause_with_its_reasons_in_words() -> None:
+    from typing import get_args
+
+    from csc_console import actions
+    from csc_sla.answers import PauseReason
+    from csc_sla.entrypoints.http import MAY_PAUSE
+
+    assert actions.MAY["pause_clock"] == actions.MAY["resume_clock"] == MAY_PAUSE
+    assert set(vocab.PAUSE_REASONS) == set(get_args(PauseReason))
+    token = i18n.use("en")
+    try:
+        now = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+        pause = {"reason": "customer_unreachable", "note": "phone off"}
+        paused = {"status": "paused", "due_at": now.isoformat(), "pauses": [pause]}
+        assert display.badge(paused, now, "UTC", "UTC").text == (
+            "paused: the customer cannot be reached · phone off"
+        )
+    finally:
+        i18n.reset(token)

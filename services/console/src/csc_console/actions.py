@@ -3,7 +3,7 @@
 The services decide (each answers 403 naming the clause and who may); the
 console offers a form only to a department the service would accept, so
 nobody is shown a form that can only be refused. This mirrors the services'
-published rules (intake's README, "Who may do what"); a service's refusal
+published rules (intake's README, "Who may do what"; sla's pause routes); a service's refusal
 is still shown should the two ever differ.
 """
 
@@ -24,6 +24,10 @@ MAY: dict[str, frozenset[Department]] = {
     "require_on_site": frozenset({M, AS}),  # 4.2.2
     "complete_visit": frozenset({AS, ENG, QC}),  # 4.2.2
     "acknowledge_important": frozenset({CE}),  # 4.1.3
+    # The clocks of 4.2.1, 4.2.2, 4.1.3 and 4.4.3 stop while the customer holds things up:
+    # for the departments that deal with the customer (sla's MAY_PAUSE).
+    "pause_clock": frozenset({M, AS, QC}),
+    "resume_clock": frozenset({M, AS, QC}),
 }
 
 

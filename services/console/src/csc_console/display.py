@@ -94,7 +94,10 @@ def badge(clock: dict[str, Any], now: datetime, viewer_tz: str, site_tz: str) ->
         return Badge("met", text, None, tooltip if met else due_text, live=False)
     if status == "paused":
         pauses = clock.get("pauses") or []
-        reason = str(pauses[-1].get("reason", "")) if pauses else ""
+        last = pauses[-1] if pauses else {}
+        reason = vocab.label(vocab.PAUSE_REASONS, last.get("reason")) if last else ""
+        if last.get("note"):
+            reason = f"{reason} · {last['note']}"
         text = gettext("paused: %(reason)s", reason=reason) if reason else gettext("paused")
         return Badge("paused", text, None, gettext("Due %(due)s", due=due_text), live=False)
     if due is None:

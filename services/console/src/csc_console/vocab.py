@@ -52,6 +52,11 @@ CLOCK_STATES = {
     "paused": N_("paused"),
     "met": N_("met"),
 }
+PAUSE_REASONS = {  # why a promise's clock stops counting (sla's pause)
+    "customer_unreachable": N_("the customer cannot be reached"),
+    "waiting_for_customer_samples": N_("waiting for the customer's samples"),
+    "other": N_("another reason"),
+}
 ON_SITE_REASONS = {  # 4.2.2
     "not_solved_by_phone": N_("not solved by phone"),
     "quality_problem": N_("a quality problem"),

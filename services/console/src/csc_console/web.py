@@ -59,6 +59,8 @@ class Form:
     values: dict[str, str] = field(default_factory=dict)
     problem: Problem | None = None
     idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
+    prefix: str = ""
+    """Put before its fields' ids, where one page shows the form more than once."""
 
     def value(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
@@ -718,6 +720,21 @@ def create_app(
                 )
         for clock in clocks:
             name = clock.get("clock")
+            for pause in clock.get("pauses") or []:
+                for event, at, by in (
+                    ("ClockPaused", pause.get("paused_at"), pause.get("by")),
+                    ("ClockResumed", pause.get("resumed_at"), None),
+                ):
+                    if at:
+                        items.append(
+                            {
+                                "service": "sla",
+                                "at": at,
+                                "event": event,
+                                "actor": by or {"user": "sla", "department": "system"},
+                                "details": {"clock": name},
+                            }
+                        )
             for event, at in (
                 ("ClockStarted", clock.get("started_at")),
                 ("ClockWarned", clock.get("warned_at")),
@@ -765,7 +782,14 @@ def create_app(
             )
         view = await case_view(user, case_id)
         # Each form its own render (and Idempotency-Key); the refused one keeps its input.
-        forms = {name: Form() for name in CASE_FORMS} | (shown or {})
+        forms = {name: Form() for name in CASE_FORMS}
+        for clock in view["clocks"]:  # each clock its own pause and resume form
+            for what in ("pause", "resume"):
+                forms[f"{what}-{clock['clock_id']}"] = Form()
+        forms |= shown or {}
+        for clock in view["clocks"]:
+            for what in ("pause", "resume"):
+                forms[f"{what}-{clock['clock_id']}"].prefix = f"{clock['clock']}-{what}-"
         return render(
             request,
             "case.html",
@@ -774,6 +798,7 @@ def create_app(
             reply=forms["reply"],
             channels=CHANNELS,
             on_site_reasons=list(vocab.ON_SITE_REASONS),
+            pause_reasons=list(vocab.PAUSE_REASONS),
             **view,
         )
 
@@ -807,6 +832,42 @@ def create_app(
             lambda f, s: case_page(request, case_id, {"reply": f}, s),
             lambda r: f"/cases/{case_id}",
         )
+
+    def clock_action(what: str, body: Callable[[dict[str, str], str], dict[str, Any]]) -> None:
+        """A clock's form on the case page, posted on to sla's ``/clocks/{id}/<what>``."""
+
+        async def post(request: Request, case_id: str, clock_id: uuid.UUID) -> Response:
+            user = current_user(request)
+            form = await request.form()
+            tz = viewer_tz(request)
+
+            async def call(v: dict[str, str], key: str) -> Any:
+                return await services.post(
+                    "sla", f"/clocks/{clock_id}/{what}", user.token, body(v, tz), key
+                )
+
+            return await submit(
+                request,
+                form,
+                user,
+                f"{what}_clock",
+                call,
+                lambda f, s: case_page(request, case_id, {f"{what}-{clock_id}": f}, s),
+                lambda r: f"/cases/{case_id}",
+            )
+
+        app.add_api_route(f"/cases/{{case_id}}/clocks/{{clock_id}}/{what}", post, methods=["POST"])
+
+    # The paused time does not count against the promise; the reason says why.
+    clock_action(
+        "pause",
+        lambda v, tz: {
+            "reason": v.get("reason", ""),
+            "note": optional(v.get("note")),
+            "at": local_time(v.get("at"), tz),
+        },
+    )
+    clock_action("resume", lambda v, tz: {"at": local_time(v.get("at"), tz)})
 
     def case_action(
         path: str,
