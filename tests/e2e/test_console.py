@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import re
-import shutil
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from csc_devkit.processes import ServiceProcess
-from e2e.browser import ARTIFACTS, RUNS
+from e2e.browser import RUNS
 from e2e.browser import context as _context
 from e2e.browser import look as _look
 from e2e.browser import sign_in as _sign_in
@@ -47,7 +46,6 @@ WORDS = {  # what a reader of each language sees
 @pytest.fixture(params=list(RUNS))
 def run(request: pytest.FixtureRequest) -> str:
     language: str = request.param
-    shutil.rmtree(ARTIFACTS / "console" / language, ignore_errors=True)
     return language
 
 
