@@ -59,6 +59,30 @@
     tick();
   });
 
+  // A push does not move rows under the reader's pointer or focus: the change waits
+  // behind a notice ("updated by someone else · refresh") until the reader takes it.
+  var held = null;
+  function busy(el) {
+    var focused = document.activeElement;
+    return el.matches(":hover") || (!!focused && focused !== document.body && el.contains(focused));
+  }
+  document.addEventListener("htmx:confirm", function (ev) {
+    var elt = ev.detail.elt, trigger = ev.detail.triggeringEvent;
+    if (!elt.hasAttribute("data-hold-while-busy") || !trigger) return;
+    if (String(trigger.type).indexOf("sse:") !== 0 || !busy(elt)) return;
+    ev.preventDefault();
+    held = ev.detail;
+    var notice = document.getElementById("live-held");
+    if (notice) notice.hidden = false;
+  });
+  document.addEventListener("click", function (ev) {
+    if (!ev.target.closest || !ev.target.closest("#live-refresh")) return;
+    var pending = held;
+    held = null;
+    document.getElementById("live-held").hidden = true;
+    if (pending) pending.issueRequest(true);
+  });
+
   // A second click while a form is on its way is not sent again (the services also record
   // a repeated Idempotency-Key once).
   document.addEventListener("submit", function (ev) {

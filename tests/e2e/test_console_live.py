@@ -1,0 +1,81 @@
+"""A push does not move a work queue under the reader's pointer, in a real browser.
+
+QC has its queue open (4.4.3: quality complaints to contact). While the pointer
+rests on the queue, a complaint logged elsewhere does not rearrange the rows: a
+notice says the queue was updated by someone else, and the new row comes when
+the reader asks for it. With the pointer elsewhere, new rows come as before.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, expect
+
+from csc_devkit.processes import ServiceProcess
+from e2e.browser import RUNS, context, look, sign_in
+from e2e.support import auth, wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+NOTICE = {"zh-CN": "已被他人更新 · 刷新", "en": "Updated by someone else · refresh"}
+
+
+def log_complaint(intake: str, code: str, text: str) -> str:
+    logged = httpx.post(
+        f"{intake}/complaints",
+        headers=auth("marketing"),
+        json={
+            "category": "quality",
+            "channel": "phone",
+            "receiving_department": "marketing",
+            "customer_code": code,
+            "text": text,
+        },
+    )
+    assert logged.status_code == 201, logged.text
+    case_id: str = logged.json()["case_id"]
+    return case_id
+
+
+@pytest.mark.parametrize("language", list(RUNS))
+def test_a_push_waits_while_the_pointer_is_on_the_queue(
+    browser: Browser,
+    console: tuple[ServiceProcess, dict[str, ServiceProcess]],
+    language: str,
+) -> None:
+    process, services = console
+    url, intake = process.url, services["intake"].url
+    code = f"LIVE-{uuid.uuid4().hex[:6].upper()}"
+    registered = httpx.post(
+        f"{intake}/customers",
+        headers=auth("marketing"),
+        json={"code": code, "name": f"BYD {code}", "oem": True},
+    )
+    assert registered.status_code == 201, registered.text
+
+    qc = context(browser, language).new_page()
+    sign_in(qc, url, "wang.fang")
+    wait_until(lambda: httpx.get(f"{url}/readyz").json()["live_pages"] >= 1, 10, "SSE open")
+    notice = qc.locator("#live-held")
+    expect(notice).to_be_hidden()
+
+    # The pointer on the queue: the complaint's row waits behind the notice.
+    qc.locator("#queue").hover()
+    held = log_complaint(intake, code, "Brake hoses weep at the crimp")
+    expect(notice).to_be_visible(timeout=15000)
+    expect(notice).to_contain_text(NOTICE[language])
+    expect(qc.locator(f"#row-{held}")).to_have_count(0)
+    look(qc, language, "50-queue-held")
+    notice.locator("button").click()
+    expect(qc.locator(f"#row-{held}")).to_be_visible()
+    expect(notice).to_be_hidden()
+
+    # The pointer away and nothing focused: the next one comes by itself.
+    qc.mouse.move(0, 0)
+    qc.evaluate("document.activeElement && document.activeElement.blur()")
+    live = log_complaint(intake, code, "Brake hoses weep again")
+    expect(qc.locator(f"#row-{live}")).to_be_visible(timeout=15000)
+    expect(notice).to_be_hidden()
