@@ -11,7 +11,7 @@ from babel.dates import format_datetime
 from markupsafe import Markup, escape
 
 from csc_console import vocab
-from csc_console.i18n import babel_locale, gettext
+from csc_console.i18n import babel_locale, gettext, ngettext
 
 
 def parse_time(value: object) -> datetime | None:
@@ -78,7 +78,8 @@ class Badge:
     """True while the clock runs: the page counts it down."""
 
 
-ICONS = {"running": "◷", "warned": "⚠", "breached": "⛔", "paused": "⏸", "met": "✓"}
+# Beside a badge's words (never colour alone); glyphs the usual text fonts carry.
+ICONS = {"running": "◷", "warned": "⚠", "breached": "✖", "paused": "‖", "met": "✓"}
 
 
 def badge(clock: dict[str, Any], now: datetime, viewer_tz: str, site_tz: str) -> Badge:
@@ -132,13 +133,14 @@ def day_badge(row: dict[str, Any], today: date) -> Badge:
         due = date.fromisoformat(str(row.get("due_on")))
     except ValueError:
         return Badge("running", str(row.get("due_on") or ""), None, "", live=False)
-    left = timedelta(days=(due - today).days)
+    left = (due - today).days
+    days = ngettext("%(num)d day", "%(num)d days", abs(left))  # a day's count, not its hours
     status = row.get("status")
-    if status == "overdue" or left < timedelta(0):
-        state, text = "breached", gettext("overdue by %(d)s", d=duration(left))
-    elif left == timedelta(0):
+    if status == "overdue" or left < 0:
+        state, text = "breached", gettext("overdue by %(d)s", d=days)
+    elif left == 0:
         state, text = "warned", gettext("due today")
     else:
         state = "warned" if status == "due" else "running"
-        text = gettext("due in %(d)s", d=duration(left))
+        text = gettext("due in %(d)s", d=days)
     return Badge(state, text, None, gettext("Due %(due)s", due=due.isoformat()), live=False)

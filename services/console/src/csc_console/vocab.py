@@ -38,6 +38,10 @@ ENTRY_KINDS = {  # 4.1.2
     "quality_commitment": N_("Quality commitment"),
     "suggestion": N_("Suggestion"),
 }
+ENTRY_TYPES = {  # the Register's two kinds of entry (4.1.2, 4.4.1)
+    "feedback": N_("Customer feedback"),
+    "complaint": N_("Complaint"),
+}
 CLOCKS = {
     "reply": N_("Reply to the customer (4.2.1)"),
     "qc_contact": N_("QC contacts the customer (4.4.3)"),

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -24,7 +24,7 @@ from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 
 from csc_console import actions, display, i18n, vocab
-from csc_console.i18n import N_, gettext
+from csc_console.i18n import N_, gettext, ngettext
 from csc_console.live import Follower, Hub
 from csc_console.services import Problem, Refused, Services, SignedOut, Unavailable
 from csc_console.settings import ConsoleSettings
@@ -79,6 +79,9 @@ class Form:
             return gettext("Please correct the fields marked below.")
         return self.problem.detail
 
+
+# A clock not yet met: what a work queue shows (sla's status filter takes several).
+OPEN_CLOCKS = ("running", "warned", "breached", "escalated", "paused")
 
 PLAIN = {
     "missing": N_("Please fill this in."),
@@ -211,6 +214,7 @@ def create_app(
                 now=now,
                 when=lambda v: display.when(v, tz, site),
                 badge=lambda c: display.badge(c, now, tz, site),
+                icons=display.ICONS,
                 label=vocab.label,
                 options=lambda table, keys: [(k, vocab.label(table, k)) for k in keys],
                 vocab=vocab,
@@ -376,18 +380,64 @@ def create_app(
 
     # ---- work queues -----------------------------------------------------------------------
 
-    async def queue_rows(user: User) -> dict[str, Any]:
+    async def open_clocks(user: User, kind: str) -> dict[str, Any]:
+        """The open clocks of one promise, by case: what a queue shows beside its rows."""
+        clocks = await services.get_all(
+            "sla", "/clocks", user.token, {"clock": kind, "status": list(OPEN_CLOCKS)}
+        )
+        return {c["case_id"]: c for c in clocks}
+
+    async def due_schedule(user: User, which: str, today: date) -> list[dict[str, Any]]:
+        """4.5 / 4.1.5: the customers whose visit or survey is due within 30 days or late."""
+        try:
+            rows = await services.get_all("sla", f"/schedules/{which}", user.token)
+        except Refused:
+            return []
+        due = [r for r in rows if r.get("status") in ("overdue", "due")]
+        due.sort(key=lambda r: str(r.get("due_on")))
+        return [
+            {"schedule": which, "customer": {"code": r["code"], "name": r.get("name")}}
+            | {"last": r.get("last"), "due_on": r.get("due_on")}
+            | {"badge": display.day_badge(r, today)}
+            for r in due
+        ]
+
+    async def follow_ups(user: User) -> list[dict[str, Any]]:
+        """4.6: earlier months' entries still to follow up, oldest month first."""
+        try:
+            tasks = await services.get_all("sla", "/follow-up-tasks", user.token)
+        except Refused:
+            return []
+        return [
+            {
+                "case_id": t["case_id"],
+                "customer": t.get("customer") or {},
+                "summary": ngettext(
+                    "Received in %(month)s; %(num)d follow-up so far",
+                    "Received in %(month)s; %(num)d follow-ups so far",
+                    len(t.get("follow_ups") or []),
+                    month=t.get("month"),
+                ),
+                "product": None,
+                "recorded_at": None,
+                "kind": vocab.label(vocab.ENTRY_TYPES, t.get("entry_type")),
+                "clock": None,
+            }
+            for t in tasks
+        ]
+
+    async def queue_rows(user: User, tz: str) -> dict[str, Any]:
         now = datetime.now(UTC)
+        today = now.astimezone(display.zone(tz, settings.console_site_timezone)).date()
         department = user.department
         if department == "quality":
             # 4.4.3: QC contacts the customer of every quality complaint.
-            investigations, clocks = await asyncio.gather(
+            investigations, by_case = await asyncio.gather(
                 services.get_all(
                     "capa", "/investigations", user.token, {"status": "investigating"}
                 ),
-                services.get_all("sla", "/clocks", user.token),
+                open_clocks(user, "qc_contact"),
             )
-            by_case = {c["case_id"]: c for c in clocks if c.get("clock") == "qc_contact"}
             rows = [
                 {
                     "case_id": inv["case_id"],
@@ -412,11 +462,10 @@ def create_app(
                 "sections": [("notified", gettext("Entries notified to Engineering (4.1.2)"), rows)]
             }
         if department == "chief_engineer":
-            entries, clocks = await asyncio.gather(
+            entries, by_case = await asyncio.gather(
                 services.get_all("intake", "/inbox/chief-engineer", user.token),
-                services.get_all("sla", "/clocks", user.token),
+                open_clocks(user, "important_ack"),
             )
-            by_case = {c["case_id"]: c for c in clocks if c.get("clock") == "important_ack"}
             rows = [entry_row(e, by_case.get(e["case_id"])) for e in entries]
             rows.sort(key=lambda r: display.urgency(r["clock"], now))
             return {
@@ -424,12 +473,30 @@ def create_app(
                     ("important", gettext("Important information to acknowledge (4.1.3)"), rows)
                 ]
             }
-        entries, clocks = await asyncio.gather(
+        entries, replies = await asyncio.gather(
             services.get_all("intake", "/register-entries", user.token, {"status": "open"}),
-            services.get_all("sla", "/clocks", user.token),
+            open_clocks(user, "reply"),
         )
-        replies = {c["case_id"]: c for c in clocks if c.get("clock") == "reply"}
         all_rows = [entry_row(e, replies.get(e["case_id"])) for e in entries]
+        if department == "after_sales":
+            # 4.2.2: on site within 8 hours of the request, soonest due first; 4.6: at the
+            # start of every month, last month's feedback followed up.
+            on_site, tasks = await asyncio.gather(open_clocks(user, "on_site"), follow_ups(user))
+            by_case = {row["case_id"]: row for row in all_rows}
+            requests = [
+                by_case[case] | {"clock": clock}
+                for case, clock in on_site.items()
+                if case in by_case
+            ]
+            requests.sort(key=lambda r: display.urgency(r["clock"], now))
+            all_rows.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
+            return {
+                "sections": [
+                    ("on-site", gettext("On-site requests (4.2.2)"), requests),
+                    ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), tasks),
+                    ("open", gettext("Open register entries"), all_rows),
+                ]
+            }
         if department != "marketing":
             all_rows.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
             return {"sections": [("open", gettext("Open register entries"), all_rows)]}
@@ -444,11 +511,21 @@ def create_app(
         breached.sort(key=lambda r: display.urgency(r["clock"], now))
         due.sort(key=lambda r: display.urgency(r["clock"], now))
         others.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
+        due_visits: list[dict[str, Any]]
+        due_surveys: list[dict[str, Any]]
+        due_visits, due_surveys, tasks = await asyncio.gather(
+            due_schedule(user, "visits", today),
+            due_schedule(user, "surveys", today),
+            follow_ups(user),
+        )
         return {
             "sections": [
                 ("breached", gettext("Replies overdue"), breached),
                 ("due", gettext("Replies due"), due),
                 ("new", gettext("Other open entries"), others),
+                ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), tasks),
+                ("visits", gettext("Customer visits due (4.5)"), due_visits),
+                ("surveys", gettext("Satisfaction surveys due (4.1.5)"), due_surveys),
             ]
         }
 
@@ -471,7 +548,7 @@ def create_app(
         user = current_user(request)
         token = i18n.use(language(request))
         try:
-            rows = await queue_rows(user)
+            rows = await queue_rows(user, viewer_tz(request))
         finally:
             i18n.reset(token)
         return render(request, template, **rows)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from csc_messaging.views import Cmp, Column, IsNull, Page, Rows, Table, View, Where
+from csc_messaging.views import Cmp, Column, In, IsNull, Page, Rows, Table, View, Where
 from csc_sla.domain import CapaFile, CaseFile, Clock, CustomerProfile, ReturnFile
 
 VISIT_INTERVAL_MONTHS = 6  # 4.5: every half year
@@ -86,6 +86,7 @@ CLOCKS = Table(
     columns=(
         Column("clock_id"),
         Column("case_id"),
+        Column("clock"),
         Column("status"),
         # Lists run in the order clocks started (then id): no later event moves a clock
         # in it, so a cursor stays put.
@@ -100,6 +101,8 @@ CLOCKS = Table(
         ("started_at", "clock_id"),
         ("case_id", "started_at", "clock_id"),
         ("status", "started_at", "clock_id"),
+        # A work queue's clocks: one promise, the open ones (4.2.1, 4.2.2, 4.1.3, 4.4.3).
+        ("clock", "status", "started_at", "clock_id"),
         ("next_deadline", "clock_id"),
         ("started_month", "customer_code"),
     ),
@@ -356,12 +359,17 @@ class ClockBoard(View):
     def clock_page(
         self,
         case_id: str | None = None,
-        status: str | None = None,
+        status: str | Sequence[str] | None = None,
         cursor: str | None = None,
         limit: int = 100,
+        clock: str | None = None,
     ) -> Page:
-        """Clocks in the order they started (then by id), ``limit`` after ``cursor``."""
-        where = {"case_id": case_id, "status": status}
+        """Clocks in the order they started (then by id), ``limit`` after ``cursor``;
+        ``status`` one or any of several."""
+        state: str | In | None = status if status is None or isinstance(status, str) else None
+        if status is not None and not isinstance(status, str) and status:
+            state = In(tuple(status))
+        where = {"case_id": case_id, "status": state, "clock": clock}
         return self.page("clocks", where=where, order=("started_at",), cursor=cursor, limit=limit)
 
     def clocks(self, case_id: str | None = None, status: str | None = None) -> list[dict[str, Any]]:

@@ -280,6 +280,24 @@ def test_the_clock_lists_filter_by_case_and_status(desk: Desk) -> None:
     assert desk.get("/clocks", params={"status": "lost"}).status_code == 422
 
 
+def test_a_queue_reads_only_the_open_clocks_of_its_promise(desk: Desk) -> None:
+    a_history(desk)
+    board = board_of(desk)
+    open_ = ("running", "warned", "breached", "escalated", "paused")
+    for kind in ("reply", "on_site"):
+        want = [
+            r["clock_id"] for r in board.clocks() if r["clock"] == kind and r["status"] in open_
+        ]
+        got = every_page(desk, "/clocks", limit=2, clock=kind, status=list(open_))
+        assert [r["clock_id"] for r in got] == want
+    met = every_page(desk, "/clocks", limit=5, clock="reply", status=["met"])
+    assert met and all(r["clock"] == "reply" and r["status"] == "met" for r in met)
+    everything = every_page(desk, "/clocks", limit=5, status=[*open_, "met"])
+    assert len(everything) == len(board.clocks())
+    refused = desk.get("/clocks", params={"clock": "coffee"})
+    assert refused.status_code == 422 and "clock" in refused.text
+
+
 def test_the_paged_schedules_and_tasks_say_what_the_board_says(desk: Desk) -> None:
     a_history(desk)
     board = board_of(desk)

@@ -25,7 +25,7 @@
         if (badge.getAttribute("data-state") !== "breached") {
           badge.setAttribute("data-state", "breached");
           badge.className = "badge badge-breached";
-          badge.querySelector(".icon").textContent = "⛔";
+          badge.querySelector(".icon").textContent = "\u2716"; // ✖, as display.ICONS
         }
       } else {
         text.textContent = fill(words.due_in, { d: duration(left) });

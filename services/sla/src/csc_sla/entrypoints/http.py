@@ -27,7 +27,14 @@ from csc_messaging.rules import RuleViolation
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.writes import command_routes
-from csc_sla.answers import ClockAnswer, ClockStatus, FollowUpTask, MonthlyReport, ScheduleRow
+from csc_sla.answers import (
+    ClockAnswer,
+    ClockKindName,
+    ClockStatus,
+    FollowUpTask,
+    MonthlyReport,
+    ScheduleRow,
+)
 from csc_sla.application import SlaApplication
 from csc_sla.bootstrap import SLA
 from csc_sla.domain import ClockRuleViolation
@@ -74,16 +81,28 @@ def routes(service: ConsumingService) -> APIRouter:
     def list_clocks(
         request: Request,
         response: Response,
-        status_: Annotated[ClockStatus | None, Query(alias="status")] = None,
+        status_: Annotated[
+            list[ClockStatus] | None,
+            Query(
+                alias="status",
+                description="Only clocks in this state; repeat it for any of several "
+                "(`status=running&status=warned`).",
+            ),
+        ] = None,
         case_id: UUID | None = None,
+        clock: Annotated[
+            ClockKindName | None, Query(description="Only the clocks of this promise.")
+        ] = None,
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
         """The clocks, in the order they started (then by clock id: an order no later
-        event changes, so a page's cursor stays put); filter by status or case. Paged:
-        the `Link` header names the next page."""
+        event changes, so a page's cursor stays put); filter by status, promise or case.
+        Paged: the `Link` header names the next page."""
         case = str(case_id) if case_id is not None else None
-        page = board.clock_page(case_id=case, status=status_, cursor=cursor, limit=limit)
+        page = board.clock_page(
+            case_id=case, status=status_, clock=clock, cursor=cursor, limit=limit
+        )
         return paged(page, request, response)
 
     @router.get("/clocks/{clock_id}", tags=["clocks"], response_model=ClockAnswer)
