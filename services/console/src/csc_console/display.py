@@ -142,3 +142,14 @@ def day_badge(row: dict[str, Any], today: date) -> Badge:
         state = "warned" if status == "due" else "running"
         text = gettext("due in %(d)s", d=duration(left))
     return Badge(state, text, None, gettext("Due %(due)s", due=due.isoformat()), live=False)
+
+
+def follow_up_due(entry_month: object, now: datetime) -> bool:
+    """Whether an entry received in ``entry_month`` (``YYYY-MM``, UTC) is followed up now.
+
+    4.6: at the start of every month after-sales follows up *last* month's feedback, so an
+    entry is followed up from the month after the one it came in (intake refuses before).
+    """
+    if not isinstance(entry_month, str):
+        return False
+    return entry_month < f"{now.astimezone(UTC):%Y-%m}"

@@ -34,7 +34,17 @@ from csc_messaging.auth import issue_token
 HERE = Path(__file__).parent
 CHANNELS = ("phone", "letter", "fax", "visit", "email", "web")
 CATEGORIES = ("quality", "service", "delivery")
-CASE_FORMS = ("reply", "on_site", "visit", "acknowledge")
+CASE_FORMS = (
+    "reply",
+    "on_site",
+    "visit",
+    "acknowledge",
+    "important",
+    "misuse",
+    "technician",
+    "quality_impact",
+    "follow_up",
+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,9 @@ PLAIN = {
     "string_pattern_mismatch": N_("Only letters, digits and . _ - are allowed here."),
     "datetime_from_date_parsing": N_("Please give a date and time."),
     "datetime_parsing": N_("Please give a date and time."),
+    "int_parsing": N_("Please give a whole number."),
+    "int_from_float": N_("Please give a whole number."),
+    "greater_than_equal": N_("This cannot be less than zero."),
 }
 
 
@@ -106,6 +119,15 @@ def local_time(value: str | None, tz: str) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=display.zone(tz, "UTC"))
     return parsed.isoformat()
+
+
+def whole_number(value: str | None) -> int | str:
+    """A form's count as a number; anything else as typed, so the service names the field."""
+    text = (value or "").strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def plain_words(kind: str, msg: str) -> str:
@@ -799,6 +821,7 @@ def create_app(
             channels=CHANNELS,
             on_site_reasons=list(vocab.ON_SITE_REASONS),
             pause_reasons=list(vocab.PAUSE_REASONS),
+            follow_up_due=display.follow_up_due(view["entry"].get("month"), datetime.now(UTC)),
             **view,
         )
 
@@ -933,6 +956,49 @@ def create_app(
         "acknowledge",
         "acknowledge_important",
         lambda v, tz: {"comment": optional(v.get("comment"))},
+    )
+    # 4.1.3: important information is reported to the Chief Engineer promptly, saying why;
+    # the Chief Engineer's clock runs from the report.
+    case_action(
+        "important",
+        "important",
+        "report_important",
+        lambda v, tz: {
+            "reason": v.get("reason", ""),
+            "reported_at": local_time(v.get("reported_at"), tz),
+        },
+    )
+    # 4.2.3: misuse makes it the customer's responsibility; a technician may still be sent.
+    case_action(
+        "misuse", "misuse", "determine_misuse", lambda v, tz: {"finding": v.get("finding", "")}
+    )
+    case_action(
+        "technician-dispatches",
+        "technician",
+        "dispatch_technician",
+        lambda v, tz: {
+            "technician": v.get("technician", "").strip(),
+            "purpose": v.get("purpose", ""),
+        },
+    )
+    # 4.4.2: the impact on the customer's production and the remedy it needs; QC is notified.
+    case_action(
+        "quality-impact",
+        "quality_impact",
+        "assess_quality_impact",
+        lambda v, tz: {
+            "lines_stopped": whole_number(v.get("lines_stopped")),
+            "quantity_affected": whole_number(v.get("quantity_affected")),
+            "remedial_measure": v.get("remedial_measure", ""),
+            "remedial_details": optional(v.get("remedial_details")),
+        },
+    )
+    # 4.6: the result of following up last month's feedback, and whether it settles it.
+    case_action(
+        "follow-ups",
+        "follow_up",
+        "record_follow_up",
+        lambda v, tz: {"result": v.get("result", ""), "closed": v.get("closed") == "yes"},
     )
 
     return app
