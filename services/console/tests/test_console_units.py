@@ -204,3 +204,22 @@ def test_a_forms_count_is_a_number_and_anything_else_goes_on_as_typed() -> None:
     assert whole_number(" 12 ") == 12 and whole_number("0") == 0
     assert whole_number("") == "" and whole_number(None) == ""
     assert whole_number("2.5") == "2.5" and whole_number("many") == "many"
+
+
+def test_a_refusals_times_are_shown_in_the_viewers_zone_to_the_second() -> None:
+    said = (
+        "4.1.3: 2026-12-03T03:48:49+00:00 is before the customer's message arrived "
+        "(2026-12-03T04:48:49.250000+00:00)"
+    )
+    token = i18n.use("en")
+    try:
+        assert display.local_times(said, "Europe/Berlin", "Asia/Shanghai") == (
+            "4.1.3: 2026-12-03 04:48:49 is before the customer's message arrived "
+            "(2026-12-03 05:48:49)"
+        )
+        assert display.local_times("departed_at lies before arrived_at", "UTC", "UTC") == (
+            "departed_at lies before arrived_at"
+        )
+        assert display.local_times(None, "UTC", "UTC") == ""
+    finally:
+        i18n.reset(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -153,3 +154,27 @@ def follow_up_due(entry_month: object, now: datetime) -> bool:
     if not isinstance(entry_month, str):
         return False
     return entry_month < f"{now.astimezone(UTC):%Y-%m}"
+
+
+ISO_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})"
+)
+
+
+def local_times(text: str | None, viewer_tz: str, site_tz: str) -> str:
+    """A service's message with its ISO 8601 times (UTC) shown in the viewer's zone.
+
+    A refusal such as "arrived_at ... is before ..." names the times the service compared;
+    a clerk reads them as typed, in their own zone, to the second.
+    """
+    if not text:
+        return ""
+    viewer = zone(viewer_tz, site_tz)
+
+    def local(match: re.Match[str]) -> str:
+        at = parse_time(match.group(0))
+        if at is None:
+            return match.group(0)
+        return format_datetime(at, "yyyy-MM-dd HH:mm:ss", tzinfo=viewer, locale=babel_locale())
+
+    return ISO_MOMENT.sub(local, text)

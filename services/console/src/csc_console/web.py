@@ -34,17 +34,16 @@ from csc_messaging.auth import issue_token
 HERE = Path(__file__).parent
 CHANNELS = ("phone", "letter", "fax", "visit", "email", "web")
 CATEGORIES = ("quality", "service", "delivery")
-CASE_FORMS = (
-    "reply",
-    "on_site",
-    "visit",
-    "acknowledge",
-    "important",
-    "misuse",
-    "technician",
-    "quality_impact",
-    "follow_up",
-)
+CASE_FORMS = ("reply", "on_site", "visit", "acknowledge")
+# The forms of intake's later steps, with what goes before their fields' ids: one page
+# shows them all, and their fields share names with others' ("reason").
+STEP_FORMS = {
+    "important": "important-",
+    "misuse": "misuse-",
+    "technician": "technician-",
+    "quality_impact": "impact-",
+    "follow_up": "follow-up-",
+}
 
 
 @dataclass(frozen=True)
@@ -232,6 +231,7 @@ def create_app(
                 ),
                 now=now,
                 when=lambda v: display.when(v, tz, site),
+                local_times=lambda text: display.local_times(text, tz, site),
                 badge=lambda c: display.badge(c, now, tz, site),
                 label=vocab.label,
                 options=lambda table, keys: [(k, vocab.label(table, k)) for k in keys],
@@ -804,11 +804,13 @@ def create_app(
             )
         view = await case_view(user, case_id)
         # Each form its own render (and Idempotency-Key); the refused one keeps its input.
-        forms = {name: Form() for name in CASE_FORMS}
+        forms = {name: Form() for name in (*CASE_FORMS, *STEP_FORMS)}
         for clock in view["clocks"]:  # each clock its own pause and resume form
             for what in ("pause", "resume"):
                 forms[f"{what}-{clock['clock_id']}"] = Form()
         forms |= shown or {}
+        for name, prefix in STEP_FORMS.items():
+            forms[name].prefix = prefix
         for clock in view["clocks"]:
             for what in ("pause", "resume"):
                 forms[f"{what}-{clock['clock_id']}"].prefix = f"{clock['clock']}-{what}-"
