@@ -8,8 +8,9 @@ the impact and the remedy with the customer, and QC is notified (4.4.2). Enginee
 that last month's problem was misuse (4.2.3); after-sales sends a technician anyway (4.2.3)
 and, following last month's feedback up (4.6), closes the entry. Each form is offered
 only to the departments intake lets write it, and only while intake would take it; the
-Warehouse is offered none. Every outcome is read back from intake's HTTP API. Each page
-is scanned with axe and kept as a screenshot under ``artifacts/console/<locale>/``.
+Warehouse is offered none, and a form it makes by hand is refused naming the clause. Every
+outcome is read back from intake's HTTP API. Each page is scanned with axe and kept as a
+screenshot under ``artifacts/console/<locale>/``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 REASON = "Cracked housings may reach vehicles on the line."
 IMPACT_DETAILS = "Two fitters at the customer's line tomorrow, 80 good units by courier."
+LATE_FINDING = "Locking clips missing on the fitted connectors."
 FINDING = "The connector was mated without its locking clip, against the fitting manual."
 PURPOSE = "Show the line how to fit the locking clip; check the stock already fitted."
 RESULT = "The customer fits the clip as taught; no failure since."
@@ -213,6 +215,9 @@ def test_report_impact_misuse_technician_and_follow_up_from_the_case_page(
         expect(marketing.locator("#misuse-form")).to_have_count(0)
 
         # ---- 4.2.3: Engineering finds misuse -----------------------------------------------
+        quality = signed_in("wang.fang")  # QC opens the same case, and is slower
+        case(quality, problem)
+        quality.locator("#f-misuse-finding").fill(LATE_FINDING)
         engineering = signed_in("chen.jie")
         case(engineering, problem)
         expect(engineering.locator("#technician-form")).to_have_count(0)
@@ -222,6 +227,13 @@ def test_report_impact_misuse_technician_and_follow_up_from_the_case_page(
         expect(engineering.locator("#misuse")).to_contain_text(FINDING)
         expect(engineering.locator("#misuse-form")).to_have_count(0)
         look(engineering, language, "34-case-misuse")
+        # QC sends its finding after: refused (409) at its form, the clause and its text kept.
+        quality.locator("#misuse-form button[type=submit]").click()
+        expect(quality.locator("#misuse-form .refusal")).to_be_visible()
+        expect(quality.locator("#misuse-form .refusal .clause")).to_contain_text("4.2.3")
+        expect(quality.locator("#f-misuse-finding")).to_have_value(LATE_FINDING)
+        expect(quality.locator("#misuse")).to_contain_text(FINDING)
+        look(quality, language, "34-case-misuse-refused")
         misuse = _entry(intake, problem)["misuse"]
         assert misuse["finding"] == FINDING and misuse["responsibility"] == "customer"
         assert misuse["by"] == {"user": "chen.jie", "department": "engineering"}
@@ -267,6 +279,22 @@ def test_report_impact_misuse_technician_and_follow_up_from_the_case_page(
             expect(warehouse.locator("main form.action")).to_have_count(0)
             expect(warehouse.locator("#h-actions + p.note")).to_be_visible()
         look(warehouse, language, "36-case-warehouse")
+        # A hand-made form is sent on and refused by intake, naming the clause; nothing kept.
+        refused = warehouse.request.post(
+            f"{url}/cases/{complaint}/misuse",
+            form={
+                "csrf": warehouse.locator("input[name=csrf]").first.input_value(),
+                "idempotency_key": str(uuid.uuid4()),
+                "finding": "not ours to find",
+            },
+            max_redirects=0,
+        )
+        assert refused.status == 403
+        shown = warehouse.locator("main")
+        warehouse.set_content(refused.text())  # the page the console answered, as shown
+        expect(shown.locator("#misuse-form .refusal .clause")).to_contain_text("4.2.3")
+        expect(shown.locator("#f-misuse-finding")).to_have_value("not ours to find")
+        assert _entry(intake, complaint)["misuse"] is None
     finally:
         for browsing in opened:
             browsing.close()
