@@ -100,7 +100,7 @@ PLAIN = {
     "datetime_parsing": N_("Please give a date and time."),
     "int_parsing": N_("Please give a whole number."),
     "int_from_float": N_("Please give a whole number."),
-    "greater_than_equal": N_("This cannot be less than zero."),
+    "greater_than_equal": N_("This number is too small."),
 }
 
 
