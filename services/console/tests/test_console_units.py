@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
@@ -13,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from csc_console import display, i18n, vocab
 from csc_console.settings import ConsoleSettings
-from csc_console.web import create_app, local_time
+from csc_console.web import create_app, local_time, whole_number
 from csc_contracts import EVENT_TYPES
 
 PACKAGE = Path(i18n.__file__).parent
@@ -166,5 +167,64 @@ def test_the_clock_forms_are_offered_to_whom_sla_lets_pause_with_its_reasons_in_
         assert display.badge(paused, now, "UTC", "UTC").text == (
             "paused: the customer cannot be reached · phone off"
         )
+    finally:
+        i18n.reset(token)
+
+
+def test_the_intake_case_forms_are_offered_to_whom_intake_lets_write_them() -> None:
+    from csc_console import actions
+    from csc_contracts.intake import RemedialMeasure
+    from csc_intake.permissions import WRITES
+
+    for action in (
+        "report_important",
+        "acknowledge_important",
+        "send_reply",
+        "require_on_site",
+        "complete_visit",
+        "determine_misuse",
+        "dispatch_technician",
+        "assess_quality_impact",
+        "record_follow_up",
+        "register_customer",
+        "log_complaint",
+    ):
+        assert actions.MAY[action] == WRITES[action][0], action
+    assert set(vocab.REMEDIAL_MEASURES) == {m.value for m in RemedialMeasure}
+
+
+def test_a_follow_up_is_for_an_entry_of_a_past_month_in_utc() -> None:
+    # 4.6: at the start of a month, last month's feedback; intake reads months in UTC.
+    start = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)
+    assert display.follow_up_due("2026-11", start)
+    assert display.follow_up_due("2025-12", start)
+    assert not display.follow_up_due("2026-12", start)
+    # Already December in Shanghai, still November in UTC: November's entries wait.
+    shanghai_morning = datetime(2026, 12, 1, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert not display.follow_up_due("2026-11", shanghai_morning)
+    assert not display.follow_up_due(None, start)
+
+
+def test_a_forms_count_is_a_number_and_anything_else_goes_on_as_typed() -> None:
+    assert whole_number(" 12 ") == 12 and whole_number("0") == 0
+    assert whole_number("") == "" and whole_number(None) == ""
+    assert whole_number("2.5") == "2.5" and whole_number("many") == "many"
+
+
+def test_a_refusals_times_are_shown_in_the_viewers_zone_to_the_second() -> None:
+    said = (
+        "4.1.3: 2026-12-03T03:48:49+00:00 is before the customer's message arrived "
+        "(2026-12-03T04:48:49.250000+00:00)"
+    )
+    token = i18n.use("en")
+    try:
+        assert display.local_times(said, "Europe/Berlin", "Asia/Shanghai") == (
+            "4.1.3: 2026-12-03 04:48:49 is before the customer's message arrived "
+            "(2026-12-03 05:48:49)"
+        )
+        assert display.local_times("departed_at lies before arrived_at", "UTC", "UTC") == (
+            "departed_at lies before arrived_at"
+        )
+        assert display.local_times(None, "UTC", "UTC") == ""
     finally:
         i18n.reset(token)

@@ -24,6 +24,12 @@ MAY: dict[str, frozenset[Department]] = {
     "require_on_site": frozenset({M, AS}),  # 4.2.2
     "complete_visit": frozenset({AS, ENG, QC}),  # 4.2.2
     "acknowledge_important": frozenset({CE}),  # 4.1.3
+    # 4.1.3: whoever learns of important information reports it to the Chief Engineer.
+    "report_important": frozenset({M, AS, ENG, QC}),
+    "determine_misuse": frozenset({QC, ENG}),  # 4.2.3: the finding is a technical one
+    "dispatch_technician": frozenset({M, AS}),  # 4.2.3: sent to help and teach correct use
+    "assess_quality_impact": frozenset({M}),  # 4.4.2: Marketing contacts the customer
+    "record_follow_up": frozenset({M, AS}),  # 4.6: after-sales follows up last month's
     # The clocks of 4.2.1, 4.2.2, 4.1.3 and 4.4.3 stop while the customer holds things up:
     # for the departments that deal with the customer (sla's MAY_PAUSE).
     "pause_clock": frozenset({M, AS, QC}),

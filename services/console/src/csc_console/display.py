@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -144,3 +145,38 @@ def day_badge(row: dict[str, Any], today: date) -> Badge:
         state = "warned" if status == "due" else "running"
         text = gettext("due in %(d)s", d=days)
     return Badge(state, text, None, gettext("Due %(due)s", due=due.isoformat()), live=False)
+
+
+def follow_up_due(entry_month: object, now: datetime) -> bool:
+    """Whether an entry received in ``entry_month`` (``YYYY-MM``, UTC) is followed up now.
+
+    4.6: at the start of every month after-sales follows up *last* month's feedback, so an
+    entry is followed up from the month after the one it came in (intake refuses before).
+    """
+    if not isinstance(entry_month, str):
+        return False
+    return entry_month < f"{now.astimezone(UTC):%Y-%m}"
+
+
+ISO_MOMENT = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})"
+)
+
+
+def local_times(text: str | None, viewer_tz: str, site_tz: str) -> str:
+    """A service's message with its ISO 8601 times (UTC) shown in the viewer's zone.
+
+    A refusal such as "arrived_at ... is before ..." names the times the service compared;
+    a clerk reads them as typed, in their own zone, to the second.
+    """
+    if not text:
+        return ""
+    viewer = zone(viewer_tz, site_tz)
+
+    def local(match: re.Match[str]) -> str:
+        at = parse_time(match.group(0))
+        if at is None:
+            return match.group(0)
+        return format_datetime(at, "yyyy-MM-dd HH:mm:ss", tzinfo=viewer, locale=babel_locale())
+
+    return ISO_MOMENT.sub(local, text)

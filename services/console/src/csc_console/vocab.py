@@ -65,6 +65,12 @@ ON_SITE_REASONS = {  # 4.2.2
     "not_solved_by_phone": N_("not solved by phone"),
     "quality_problem": N_("a quality problem"),
 }
+REMEDIAL_MEASURES = {  # 4.4.2: what the customer needs from us to keep producing
+    "rework_on_site": N_("send people to rework on site"),
+    "repair_on_site": N_("send people to repair on site"),
+    "swap_units": N_("swap good units for the bad ones"),
+    "other": N_("another measure"),
+}
 
 ENTRY_STATUS = {"open": N_("open"), "closed": N_("closed")}
 

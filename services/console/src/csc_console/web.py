@@ -35,6 +35,15 @@ HERE = Path(__file__).parent
 CHANNELS = ("phone", "letter", "fax", "visit", "email", "web")
 CATEGORIES = ("quality", "service", "delivery")
 CASE_FORMS = ("reply", "on_site", "visit", "acknowledge")
+# The forms of intake's later steps, with what goes before their fields' ids: one page
+# shows them all, and their fields share names with others' ("reason").
+STEP_FORMS = {
+    "important": "important-",
+    "misuse": "misuse-",
+    "technician": "technician-",
+    "quality_impact": "impact-",
+    "follow_up": "follow-up-",
+}
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,9 @@ PLAIN = {
     "string_pattern_mismatch": N_("Only letters, digits and . _ - are allowed here."),
     "datetime_from_date_parsing": N_("Please give a date and time."),
     "datetime_parsing": N_("Please give a date and time."),
+    "int_parsing": N_("Please give a whole number."),
+    "int_from_float": N_("Please give a whole number."),
+    "greater_than_equal": N_("This number is too small."),
 }
 
 
@@ -109,6 +121,15 @@ def local_time(value: str | None, tz: str) -> str | None:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=display.zone(tz, "UTC"))
     return parsed.isoformat()
+
+
+def whole_number(value: str | None) -> int | str:
+    """A form's count as a number; anything else as typed, so the service names the field."""
+    text = (value or "").strip()
+    try:
+        return int(text)
+    except ValueError:
+        return text
 
 
 def plain_words(kind: str, msg: str) -> str:
@@ -213,6 +234,7 @@ def create_app(
                 ),
                 now=now,
                 when=lambda v: display.when(v, tz, site),
+                local_times=lambda text: display.local_times(text, tz, site),
                 badge=lambda c: display.badge(c, now, tz, site),
                 icons=display.ICONS,
                 label=vocab.label,
@@ -859,11 +881,13 @@ def create_app(
             )
         view = await case_view(user, case_id)
         # Each form its own render (and Idempotency-Key); the refused one keeps its input.
-        forms = {name: Form() for name in CASE_FORMS}
+        forms = {name: Form() for name in (*CASE_FORMS, *STEP_FORMS)}
         for clock in view["clocks"]:  # each clock its own pause and resume form
             for what in ("pause", "resume"):
                 forms[f"{what}-{clock['clock_id']}"] = Form()
         forms |= shown or {}
+        for name, prefix in STEP_FORMS.items():
+            forms[name].prefix = prefix
         for clock in view["clocks"]:
             for what in ("pause", "resume"):
                 forms[f"{what}-{clock['clock_id']}"].prefix = f"{clock['clock']}-{what}-"
@@ -876,6 +900,7 @@ def create_app(
             channels=CHANNELS,
             on_site_reasons=list(vocab.ON_SITE_REASONS),
             pause_reasons=list(vocab.PAUSE_REASONS),
+            follow_up_due=display.follow_up_due(view["entry"].get("month"), datetime.now(UTC)),
             **view,
         )
 
@@ -1010,6 +1035,49 @@ def create_app(
         "acknowledge",
         "acknowledge_important",
         lambda v, tz: {"comment": optional(v.get("comment"))},
+    )
+    # 4.1.3: important information is reported to the Chief Engineer promptly, saying why;
+    # the Chief Engineer's clock runs from the report.
+    case_action(
+        "important",
+        "important",
+        "report_important",
+        lambda v, tz: {
+            "reason": v.get("reason", ""),
+            "reported_at": local_time(v.get("reported_at"), tz),
+        },
+    )
+    # 4.2.3: misuse makes it the customer's responsibility; a technician may still be sent.
+    case_action(
+        "misuse", "misuse", "determine_misuse", lambda v, tz: {"finding": v.get("finding", "")}
+    )
+    case_action(
+        "technician-dispatches",
+        "technician",
+        "dispatch_technician",
+        lambda v, tz: {
+            "technician": v.get("technician", "").strip(),
+            "purpose": v.get("purpose", ""),
+        },
+    )
+    # 4.4.2: the impact on the customer's production and the remedy it needs; QC is notified.
+    case_action(
+        "quality-impact",
+        "quality_impact",
+        "assess_quality_impact",
+        lambda v, tz: {
+            "lines_stopped": whole_number(v.get("lines_stopped")),
+            "quantity_affected": whole_number(v.get("quantity_affected")),
+            "remedial_measure": v.get("remedial_measure", ""),
+            "remedial_details": optional(v.get("remedial_details")),
+        },
+    )
+    # 4.6: the result of following up last month's feedback, and whether it settles it.
+    case_action(
+        "follow-ups",
+        "follow_up",
+        "record_follow_up",
+        lambda v, tz: {"result": v.get("result", ""), "closed": v.get("closed") == "yes"},
     )
 
     return app
