@@ -24,6 +24,11 @@ MAY: dict[str, frozenset[Department]] = {
     "require_on_site": frozenset({M, AS}),  # 4.2.2
     "complete_visit": frozenset({AS, ENG, QC}),  # 4.2.2
     "acknowledge_important": frozenset({CE}),  # 4.1.3
+    "record_field_service": frozenset({AS}),  # 4.1.4: the engineer's daily record, amended
+    "record_visit": frozenset({M, AS}),  # 4.5: visits are recorded as field service records
+    "record_survey": frozenset({M}),  # 4.1.5
+    # Reading the records: who writes them, and auditors (who record nothing).
+    "read_field_service": frozenset({AS, Department.AUDITOR}),
     # The clocks of 4.2.1, 4.2.2, 4.1.3 and 4.4.3 stop while the customer holds things up:
     # for the departments that deal with the customer (sla's MAY_PAUSE).
     "pause_clock": frozenset({M, AS, QC}),
