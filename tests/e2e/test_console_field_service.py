@@ -150,10 +150,12 @@ def test_the_days_record_amended_a_visit_and_the_survey_written_from_the_console
     expect(page.locator("[data-field=units_loaded]")).to_contain_text("Chery Tiggo 7 × 12")
     # The amendment form starts from the record as it stands, times in the viewer's zone.
     expect(page.locator("#f-arrived_at")).to_have_value(typed(arrived, language))
+    expect(page.locator("#amend-form")).not_to_be_visible()  # folded until asked for
     look(page, language, "42-daily-record")
 
     # Amended, saying why: the page shows before and after; intake keeps what it replaced.
     reason = "Two more vehicles counted at the end of the line."
+    page.locator("#amend summary").click()
     page.locator("#f-reason").fill(reason)
     page.locator("#f-units-0-quantity").fill("14")
     page.locator("#f-units-1-model").fill("Chery Arrizo 8")
@@ -204,7 +206,7 @@ def test_the_days_record_amended_a_visit_and_the_survey_written_from_the_console
     (visit,) = records_of(intake, code, "visit")
     assert visit["engineer"] == "li.wei" and visit["work_date"] == visit_day
     assert visit["product_use"] == "Seal kits fitted on both Tiggo lines."
-    expect(page.locator("#amend-form")).to_be_visible()  # Marketing may amend its visit
+    expect(page.locator("#amend summary")).to_be_visible()  # Marketing may amend its visit
 
     # The survey: none scored is refused at the scores, the comments kept.
     page.goto(f"{url}/customers/{code}")
@@ -229,6 +231,9 @@ def test_the_days_record_amended_a_visit_and_the_survey_written_from_the_console
     expect(page.locator(f"#survey-results tr[data-survey='{year}']")).to_contain_text(
         "4 · 满意" if zh else "4 · satisfied"
     )
+
+    expect(page.locator("#survey-done")).to_be_visible()  # one a year: no second form
+    expect(page.locator("#survey-form")).to_have_count(0)
 
     # sla hears of the visit and the survey over Kafka; the page asks for this customer only.
     def last_of(which: str) -> str | None:

@@ -716,6 +716,8 @@ def create_app(
             status_code=status_code,
             customer=archive,
             survey_form=survey_form or Form(values={"year": str(today.year)}),
+            # 4.1.5: one survey a year; once this year's is in, no form asks for it.
+            survey_done=any(s.get("year") == today.year for s in archive.get("surveys") or []),
             questions=list(vocab.SURVEY_QUESTIONS),
             entries=[entry_row(e, None) | {"status": e.get("status")} for e in entries],
             # 4.5: a visit every half year; 4.1.5: a satisfaction survey every year.
