@@ -244,6 +244,11 @@ def test_the_days_record_amended_a_visit_and_the_survey_written_from_the_console
     wait_until(lambda: last_of("surveys"), 30, "sla's survey schedule has the survey")
     page.reload()
     expect(page.locator("[data-schedule=visit]")).to_contain_text(visit_day)
+    # The rows' words are the reader's: the badge and the entry's kind too.
+    expect(page.locator("[data-schedule=visit] .badge")).to_contain_text("剩余" if zh else "due in")
+    expect(page.locator(f"#row-{case_id}")).to_contain_text(
+        "质量投诉" if zh else "Quality complaint"
+    )
     look(page, language, "46-customer-visit-and-survey")
     browsing.close()
 

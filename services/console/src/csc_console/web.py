@@ -710,6 +710,20 @@ def create_app(
             schedule(user, "surveys", code),
         )
         today = datetime.now(display.zone(viewer_tz(request), settings.console_site_timezone))
+        # The rows' words (kinds, badges) in the reader's language, as the queue's are.
+        token = i18n.use(language(request))
+        try:
+            rows = [entry_row(e, None) | {"status": e.get("status")} for e in entries]
+            # 4.5: a visit every half year; 4.1.5: a satisfaction survey every year.
+            due = [
+                (which, title, row, row and display.day_badge(row, today.date()))
+                for which, title, row in (
+                    ("visit", N_("Customer visit (4.5)"), visit),
+                    ("survey", N_("Satisfaction survey (4.1.5)"), survey),
+                )
+            ]
+        finally:
+            i18n.reset(token)
         return render(
             request,
             "customer.html",
@@ -719,15 +733,8 @@ def create_app(
             # 4.1.5: one survey a year; once this year's is in, no form asks for it.
             survey_done=any(s.get("year") == today.year for s in archive.get("surveys") or []),
             questions=list(vocab.SURVEY_QUESTIONS),
-            entries=[entry_row(e, None) | {"status": e.get("status")} for e in entries],
-            # 4.5: a visit every half year; 4.1.5: a satisfaction survey every year.
-            due=[
-                (which, title, row, row and display.day_badge(row, today.date()))
-                for which, title, row in (
-                    ("visit", N_("Customer visit (4.5)"), visit),
-                    ("survey", N_("Satisfaction survey (4.1.5)"), survey),
-                )
-            ],
+            entries=rows,
+            due=due,
         )
 
     # ---- field service (4.1.4, 4.5) and the satisfaction survey (4.1.5) ---------------------
