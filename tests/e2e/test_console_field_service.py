@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -178,10 +179,20 @@ def test_the_days_record_amended_a_visit_and_the_survey_written_from_the_console
     expect(page.locator("[data-amendment='1'] .reason")).to_have_text(reason)
     look(page, language, "43-daily-record-amended")
 
-    # Written today: the queue no longer asks for it.
+    # Written today: the queue no longer asks for it, and a second one links to the first.
     page.goto(f"{url}/")
     expect(page.locator("#h-field-days")).to_be_visible()
     expect(page.locator(f"tr[data-field-day='{code}']")).to_have_count(0)
+    again = {"kind": "daily", "customer": code, "site": SITE, "work_date": today.isoformat()}
+    page.goto(f"{url}/field-service-records/new?{urlencode(again)}")
+    page.locator("#f-problems").fill("Written twice by mistake.")
+    submit(page, "#field-service-form")
+    expect(page.locator("#field-service-form .refusal .clause")).to_contain_text("4.1.4")
+    expect(page.locator("#existing-record a")).to_have_attribute(
+        "href", f"/field-service-records/{record_id}"
+    )
+    expect(page.locator("#f-problems")).to_have_value("Written twice by mistake.")
+    assert len(records_of(intake, code, "daily")) == 1
     browsing.close()
 
     # 4.5 and 4.1.5: Marketing, from the customer's page.

@@ -785,7 +785,10 @@ def create_app(
         request: Request, kind: str, form: Form, status_code: int
     ) -> Response:
         user = current_user(request)
-        customers = await services.get_all("intake", "/customers", user.token)
+        customers, existing = await asyncio.gather(
+            services.get_all("intake", "/customers", user.token),
+            record_of_the_day(user, kind, form) if form.problem else asyncio.sleep(0),
+        )
         if kind == "daily":  # 4.1.4: daily records are kept at OEM customers
             customers = [c for c in customers if c.get("oem")]
         return render(
@@ -796,7 +799,26 @@ def create_app(
             kind=kind,
             customers=customers,
             units=unit_rows(form),
+            existing=existing,
         )
+
+    async def record_of_the_day(user: User, kind: str, form: Form) -> dict[str, Any] | None:
+        """The record a refused one would repeat (one per engineer, site and day, 4.1.4): the
+        page links to it, since that record is amended, not written again."""
+        where = {
+            "kind": kind,
+            "customer": form.value("customer_code"),
+            "site": form.value("site").strip(),
+            "work_date": form.value("work_date").strip(),
+            "engineer": form.value("engineer").strip() or user.user,
+        }
+        if not all(where.values()):
+            return None
+        try:
+            found = await services.get_all("intake", "/field-service-records", user.token, where)
+        except Refused:  # a filter intake cannot read (a date mistyped): nothing to link
+            return None
+        return found[0] if found else None
 
     @app.get("/field-service-records/new", response_class=HTMLResponse)
     async def new_field_service(
