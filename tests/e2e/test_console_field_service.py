@@ -102,12 +102,40 @@ def test_the_days_record_amended_a_visit_and_the_survey_written_from_the_console
     arrived = (midnight + (site_now - midnight) / 2).replace(microsecond=0)
     departed = (arrived + (site_now - arrived) / 2).replace(microsecond=0)
 
+    # At another OEM customer the engineer wrote yesterday's record: today's is due there too.
+    other = f"{code}-B"
+    registered = httpx.post(
+        f"{intake}/customers",
+        headers=auth("marketing"),
+        json={"code": other, "name": f"JAC Motors {other}", "oem": True,
+              "sites": [{"name": "Hefei line 1", "timezone": SITE_ZONE}]},
+    )  # fmt: skip
+    assert registered.status_code == 201, registered.text
+    yesterday = httpx.post(
+        f"{intake}/field-service-records",
+        headers=auth("after_sales", "zhang.min"),
+        json={"kind": "daily", "customer_code": other, "site": "Hefei line 1",
+              "work_date": (today - timedelta(days=1)).isoformat(), "problems": "None."},
+    )  # fmt: skip
+    assert yesterday.status_code == 201, yesterday.text
+
     browsing = context(browser, language)
     page = browsing.new_page()
 
-    # 4.1.4: the after-sales engineer's queue asks for today's record at the OEM site.
+    # 4.1.4: the after-sales engineer's queue asks for today's record at the OEM sites.
     sign_in(page, url, "zhang.min")
     expect(page.locator("nav a[href='/field-service-records']")).to_be_visible()
+    there = page.locator(f"#h-field-days ~ table tr[data-field-day='{other}']")
+    expect(there).to_contain_text("Hefei line 1")
+    expect(there.locator("a.write")).to_have_attribute(
+        "href",
+        "/field-service-records/new?"
+        + urlencode({"kind": "daily", "customer": other, "site": "Hefei line 1",
+                     "work_date": today.isoformat()}),
+    )  # fmt: skip
+    expect(
+        there.locator(f"a[href='/field-service-records/{yesterday.json()['record_id']}']")
+    ).to_be_visible()
     due = page.locator(f"#h-field-days ~ table tr[data-field-day='{code}']")
     expect(due).to_contain_text(SITE)
     expect(due.locator(f"a[href='/cases/{case_id}']")).to_be_visible()
