@@ -228,3 +228,64 @@ def test_a_refusals_times_are_shown_in_the_viewers_zone_to_the_second() -> None:
         assert display.local_times(None, "UTC", "UTC") == ""
     finally:
         i18n.reset(token)
+
+
+def test_the_field_service_and_survey_forms_are_offered_to_whom_intake_lets_record() -> None:
+    from csc_console import actions
+    from csc_intake.commands import FieldServiceDetails
+    from csc_intake.permissions import WRITES
+
+    for action in ("record_field_service", "record_visit", "record_survey"):
+        assert actions.MAY[action] == WRITES[action][0], action
+    # Every detail of a day (att. 2) has a field of the form and a name on the record page.
+    assert set(vocab.FIELD_SERVICE_FIELDS) == set(FieldServiceDetails.model_fields)
+
+
+def test_a_records_time_is_shown_in_its_amendment_form_in_the_viewers_zone() -> None:
+    from csc_console.web import local_input
+
+    assert local_input("2026-03-01T01:30:15+00:00", "Asia/Shanghai") == "2026-03-01T09:30:15"
+    assert local_time(local_input("2026-07-01T07:30:00Z", "Europe/Berlin"), "Europe/Berlin") == (
+        "2026-07-01T09:30:00+02:00"
+    )
+    assert local_input(None, "UTC") == "" and local_input("", "UTC") == ""
+
+
+def test_each_amendment_says_what_it_changed_against_what_followed_it() -> None:
+    from csc_console.web import amendment_changes
+
+    first = {"units_loaded": [{"model": "Tiggo 7", "quantity": 12}], "problems": "seals torn"}
+    second = {**first, "units_loaded": [{"model": "Tiggo 7", "quantity": 14}]}
+    record = {**second, "problems": "seals torn at fitting", "amendments": [
+        {"reason": "recount", "before": first}, {"reason": "wording", "before": second},
+    ]}  # fmt: skip
+    (one, changed_one), (two, changed_two) = amendment_changes(record)
+    assert two["reason"] == "wording"
+    assert one["reason"] == "recount" and [c[0] for c in changed_one] == ["units_loaded"]
+    assert changed_one[0][2] == [{"model": "Tiggo 7", "quantity": 14}]
+    assert changed_two == [("problems", "seals torn", "seals torn at fitting")]
+
+
+def test_a_page_of_a_list_gives_the_cursor_of_the_next() -> None:
+    import asyncio
+
+    import httpx
+
+    from csc_console.services import Services
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if "cursor" in request.url.params:
+            return httpx.Response(200, json=[{"n": 2}])
+        link = '</field-service-records?limit=1&cursor=abc%3D>; rel="next"'
+        return httpx.Response(200, json=[{"n": 1}], headers={"link": link})
+
+    services = Services(ConsoleSettings(), transport=httpx.MockTransport(answer))
+
+    async def pages() -> tuple[object, object]:
+        first = await services.get_page("intake", "/field-service-records", "t", {"limit": 1})
+        last = await services.get_page("intake", "/field-service-records", "t", {"cursor": "abc="})
+        await services.aclose()
+        return first, last
+
+    first, last = asyncio.run(pages())
+    assert first == ([{"n": 1}], "abc=") and last == ([{"n": 2}], None)

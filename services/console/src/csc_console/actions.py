@@ -30,6 +30,11 @@ MAY: dict[str, frozenset[Department]] = {
     "dispatch_technician": frozenset({M, AS}),  # 4.2.3: sent to help and teach correct use
     "assess_quality_impact": frozenset({M}),  # 4.4.2: Marketing contacts the customer
     "record_follow_up": frozenset({M, AS}),  # 4.6: after-sales follows up last month's
+    "record_field_service": frozenset({AS}),  # 4.1.4: the engineer's daily record, amended
+    "record_visit": frozenset({M, AS}),  # 4.5: visits are recorded as field service records
+    "record_survey": frozenset({M}),  # 4.1.5
+    # Reading the records: who writes them, and auditors (who record nothing).
+    "read_field_service": frozenset({AS, Department.AUDITOR}),
     # The clocks of 4.2.1, 4.2.2, 4.1.3 and 4.4.3 stop while the customer holds things up:
     # for the departments that deal with the customer (sla's MAY_PAUSE).
     "pause_clock": frozenset({M, AS, QC}),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -154,6 +155,20 @@ class Services:
             url = str(response.url.join(following)) if following else None
             params, pages = None, pages + 1
         return items
+
+    async def get_page(
+        self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None
+    ) -> tuple[list[Any], str | None]:
+        """One page of a list, and the cursor of the next (None on the last page)."""
+        url = self.settings.service_url(service) + path
+        response = await self._send(service, "GET", url, token, params=params)
+        body = response.json()
+        following = response.links.get("next", {}).get("url")
+        cursor = None
+        if following:
+            query = parse_qs(urlsplit(following).query)
+            cursor = next(iter(query.get("cursor") or []), None)
+        return (body if isinstance(body, list) else []), cursor
 
     async def post(
         self,

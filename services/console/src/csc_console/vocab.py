@@ -73,6 +73,40 @@ REMEDIAL_MEASURES = {  # 4.4.2: what the customer needs from us to keep producin
 }
 
 ENTRY_STATUS = {"open": N_("open"), "closed": N_("closed")}
+FIELD_SERVICE_KINDS = {
+    "daily": N_("Daily field service record (4.1.4)"),
+    "visit": N_("Customer visit (4.5)"),
+}
+# Att. 2: what a day's record says, in the form's order; a visit (4.5) says the same.
+FIELD_SERVICE_DETAILS = {
+    "problems": N_("Problems that occurred"),
+    "actions": N_("What was done"),
+    "survey": N_("Survey of the customer"),
+    "product_use": N_("How the products are used"),
+    "technical_consulting": N_("Technical consulting"),
+}
+FIELD_SERVICE_FIELDS = {
+    "arrived_at": N_("Arrived on site"),
+    "departed_at": N_("Left the site"),
+    "units_loaded": N_("Vehicles or units loaded"),
+    **FIELD_SERVICE_DETAILS,
+}
+# 4.1.5: the questions of the yearly satisfaction survey the console asks (intake keeps
+# any question; these are the company's own).
+SURVEY_QUESTIONS = {
+    "product_quality": N_("Product quality"),
+    "delivery": N_("Delivery on time"),
+    "service": N_("After-sales service"),
+    "technical_support": N_("Technical support"),
+    "complaint_handling": N_("Handling of complaints"),
+}
+SCORES = {
+    "1": N_("1 · very dissatisfied"),
+    "2": N_("2 · dissatisfied"),
+    "3": N_("3 · neutral"),
+    "4": N_("4 · satisfied"),
+    "5": N_("5 · very satisfied"),
+}
 
 EVENTS = {
     # intake

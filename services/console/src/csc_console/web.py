@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -44,6 +44,9 @@ STEP_FORMS = {
     "quality_impact": "impact-",
     "follow_up": "follow-up-",
 }
+RECORD_FILTERS = ("kind", "customer", "site", "engineer", "work_date")
+RECORD_PAGE = 25
+UNIT_ROWS_MAX = 100  # intake takes at most 100 rows of units loaded
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,9 @@ PLAIN = {
     "int_parsing": N_("Please give a whole number."),
     "int_from_float": N_("Please give a whole number."),
     "greater_than_equal": N_("This number is too small."),
+    "date_parsing": N_("Please give a date."),
+    "date_from_datetime_parsing": N_("Please give a date."),
+    "too_short": N_("Please give at least one."),
 }
 
 
@@ -130,6 +136,31 @@ def whole_number(value: str | None) -> int | str:
         return int(text)
     except ValueError:
         return text
+
+
+def local_input(value: object, tz: str) -> str:
+    """A time of a service as a ``datetime-local`` input shows it: in the viewer's zone."""
+    at = display.parse_time(value)
+    if at is None:
+        return ""
+    return at.astimezone(display.zone(tz, "UTC")).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def amendment_changes(record: dict[str, Any]) -> list[tuple[dict[str, Any], list[Any]]]:
+    """Each amendment of a record with what it changed: its ``before`` against what followed."""
+    amendments = record.get("amendments") or []
+    states = [a.get("before") or {} for a in amendments] + [record]
+    return [
+        (
+            amendment,
+            [
+                (name, states[i].get(name), states[i + 1].get(name))
+                for name in vocab.FIELD_SERVICE_FIELDS
+                if (states[i].get(name) or None) != (states[i + 1].get(name) or None)
+            ],
+        )
+        for i, amendment in enumerate(amendments)
+    ]
 
 
 def plain_words(kind: str, msg: str) -> str:
@@ -513,11 +544,13 @@ def create_app(
             requests.sort(key=lambda r: display.urgency(r["clock"], now))
             all_rows.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
             return {
+                # 4.1.4: the OEM sites whose record of today is still to write.
+                "field_days": await field_days_due(user, entries),
                 "sections": [
                     ("on-site", gettext("On-site requests (4.2.2)"), requests),
                     ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), tasks),
                     ("open", gettext("Open register entries"), all_rows),
-                ]
+                ],
             }
         if department != "marketing":
             all_rows.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
@@ -727,15 +760,22 @@ def create_app(
         return render(request, "customers.html", customers=rows)
 
     async def schedule(user: User, which: str, code: str) -> dict[str, Any] | None:
-        # sla's schedules list every customer (no filter): this customer's row, if any.
+        """This customer's row of sla's schedule, if sla has one yet."""
         try:
-            rows = await services.get_all("sla", f"/schedules/{which}", user.token)
+            rows = await services.get_all(
+                "sla", f"/schedules/{which}", user.token, {"customer": code}
+            )
         except Refused:
             return None
         return next((r for r in rows if r.get("code") == code), None)
 
     @app.get("/customers/{code}", response_class=HTMLResponse)
     async def customer(request: Request, code: str) -> Response:
+        return await customer_view(request, code)
+
+    async def customer_view(
+        request: Request, code: str, survey_form: Form | None = None, status_code: int = 200
+    ) -> Response:
         user = current_user(request)
         try:
             archive = await services.get("intake", f"/customers/{quote(code, safe='')}", user.token)
@@ -757,20 +797,368 @@ def create_app(
             schedule(user, "surveys", code),
         )
         today = datetime.now(display.zone(viewer_tz(request), settings.console_site_timezone))
-        return render(
-            request,
-            "customer.html",
-            customer=archive,
-            entries=[entry_row(e, None) | {"status": e.get("status")} for e in entries],
+        # The rows' words (kinds, badges) in the reader's language, as the queue's are.
+        token = i18n.use(language(request))
+        try:
+            rows = [entry_row(e, None) | {"status": e.get("status")} for e in entries]
             # 4.5: a visit every half year; 4.1.5: a satisfaction survey every year.
-            due=[
+            due = [
                 (which, title, row, row and display.day_badge(row, today.date()))
                 for which, title, row in (
                     ("visit", N_("Customer visit (4.5)"), visit),
                     ("survey", N_("Satisfaction survey (4.1.5)"), survey),
                 )
-            ],
+            ]
+        finally:
+            i18n.reset(token)
+        return render(
+            request,
+            "customer.html",
+            status_code=status_code,
+            customer=archive,
+            survey_form=survey_form or Form(values={"year": str(today.year)}),
+            # 4.1.5: one survey a year; once this year's is in, no form asks for it.
+            survey_done=any(s.get("year") == today.year for s in archive.get("surveys") or []),
+            questions=list(vocab.SURVEY_QUESTIONS),
+            entries=rows,
+            due=due,
         )
+
+    # ---- field service (4.1.4, 4.5) and the satisfaction survey (4.1.5) ---------------------
+
+    def field_details(v: dict[str, str], tz: str) -> dict[str, Any]:
+        """Att. 2's details of a day, as intake takes them from a record's or amendment's form."""
+        units: list[dict[str, Any]] = []
+        for i in range(UNIT_ROWS_MAX):
+            model = v.get(f"units-{i}-model", "").strip()
+            quantity = v.get(f"units-{i}-quantity", "").strip()
+            if model or quantity:  # a row left empty is no row
+                units.append({"model": model, "quantity": whole_number(quantity)})
+        return {
+            "arrived_at": local_time(v.get("arrived_at"), tz),
+            "departed_at": local_time(v.get("departed_at"), tz),
+            "units_loaded": units,
+            **{name: optional(v.get(name)) for name in vocab.FIELD_SERVICE_DETAILS},
+        }
+
+    def detail_values(record: dict[str, Any], tz: str) -> dict[str, str]:
+        """A record's details as its amendment form starts from: an amendment replaces them."""
+        values = {name: str(record.get(name) or "") for name in vocab.FIELD_SERVICE_DETAILS}
+        values["arrived_at"] = local_input(record.get("arrived_at"), tz)
+        values["departed_at"] = local_input(record.get("departed_at"), tz)
+        for i, unit in enumerate(record.get("units_loaded") or []):
+            values[f"units-{i}-model"] = str(unit.get("model", ""))
+            values[f"units-{i}-quantity"] = str(unit.get("quantity", ""))
+        return values
+
+    def unit_rows(form: Form) -> list[tuple[int, str, str]]:
+        """The rows of vehicles or units loaded a form shows: those filled, and room for more."""
+        filled = [
+            i
+            for i in range(UNIT_ROWS_MAX)
+            if form.value(f"units-{i}-model") or form.value(f"units-{i}-quantity")
+        ]
+        count = min(UNIT_ROWS_MAX, max(3, filled[-1] + 2 if filled else 0))
+        return [
+            (i, form.value(f"units-{i}-model"), form.value(f"units-{i}-quantity"))
+            for i in range(count)
+        ]
+
+    def kind_action(kind: str) -> str:
+        # 4.1.4: the daily record is after-sales'; 4.5: visits are Marketing's and after-sales'.
+        return "record_field_service" if kind == "daily" else "record_visit"
+
+    async def field_service_form(
+        request: Request, kind: str, form: Form, status_code: int
+    ) -> Response:
+        user = current_user(request)
+        customers, existing = await asyncio.gather(
+            services.get_all("intake", "/customers", user.token),
+            record_of_the_day(user, kind, form) if form.problem else asyncio.sleep(0),
+        )
+        if kind == "daily":  # 4.1.4: daily records are kept at OEM customers
+            customers = [c for c in customers if c.get("oem")]
+        return render(
+            request,
+            "field_service_new.html",
+            status_code=status_code,
+            form=form,
+            kind=kind,
+            customers=customers,
+            units=unit_rows(form),
+            existing=existing,
+        )
+
+    async def record_of_the_day(user: User, kind: str, form: Form) -> dict[str, Any] | None:
+        """The record a refused one would repeat (one per engineer, site and day, 4.1.4): the
+        page links to it, since that record is amended, not written again."""
+        where = {
+            "kind": kind,
+            "customer": form.value("customer_code"),
+            "site": form.value("site").strip(),
+            "work_date": form.value("work_date").strip(),
+            "engineer": form.value("engineer").strip() or user.user,
+        }
+        if not all(where.values()):
+            return None
+        try:
+            found = await services.get_all("intake", "/field-service-records", user.token, where)
+        except Refused:  # a filter intake cannot read (a date mistyped): nothing to link
+            return None
+        return found[0] if found else None
+
+    @app.get("/field-service-records/new", response_class=HTMLResponse)
+    async def new_field_service(
+        request: Request,
+        kind: str = "daily",
+        customer: str = "",
+        site: str = "",
+        work_date: str = "",
+    ) -> Response:
+        user = current_user(request)
+        kind = kind if kind in vocab.FIELD_SERVICE_KINDS else "daily"
+        today = datetime.now(display.zone(viewer_tz(request), settings.console_site_timezone))
+        values = {
+            "customer_code": customer,
+            "site": site,
+            "work_date": work_date or today.date().isoformat(),
+            "engineer": user.user,
+        }
+        return await field_service_form(request, kind, Form(values=values), 200)
+
+    @app.post("/field-service-records")
+    async def record_field_service(request: Request) -> Response:
+        user = current_user(request)
+        form = await request.form()
+        tz = viewer_tz(request)
+        kind = str(form.get("kind", ""))
+
+        async def call(v: dict[str, str], key: str) -> Any:
+            body = {
+                "kind": v.get("kind", ""),
+                "customer_code": v.get("customer_code", ""),
+                "site": v.get("site", "").strip(),
+                "work_date": v.get("work_date", "").strip(),
+                "engineer": optional(v.get("engineer")),
+                **field_details(v, tz),
+            }
+            return await services.post("intake", "/field-service-records", user.token, body, key)
+
+        return await submit(
+            request,
+            form,
+            user,
+            kind_action(kind),
+            call,
+            lambda f, s: field_service_form(
+                request, kind if kind in vocab.FIELD_SERVICE_KINDS else "daily", f, s
+            ),
+            lambda r: f"/field-service-records/{r['record_id']}",
+        )
+
+    @app.get("/field-service-records", response_class=HTMLResponse)
+    async def field_service_records(request: Request, cursor: str | None = None) -> Response:
+        user = current_user(request)
+        chosen = {k: request.query_params.get(k, "").strip() for k in RECORD_FILTERS}
+        params: dict[str, Any] = {k: v for k, v in chosen.items() if v} | {"limit": RECORD_PAGE}
+        if cursor:
+            params["cursor"] = cursor
+        filters, status_code = Form(values=chosen), 200
+        rows: list[Any] = []
+        following: str | None = None
+        customers, listed = await asyncio.gather(
+            services.get_all("intake", "/customers", user.token),
+            services.get_page("intake", "/field-service-records", user.token, params),
+            return_exceptions=True,
+        )
+        for result in (customers, listed):
+            if isinstance(result, BaseException) and not isinstance(result, Refused):
+                raise result
+        if isinstance(listed, Refused):  # a filter intake cannot read: said at the filter
+            filters, status_code = Form(values=chosen, problem=listed.problem), 422
+        elif not isinstance(listed, BaseException):
+            rows, following = listed
+        more = {k: v for k, v in chosen.items() if v}
+        return render(
+            request,
+            "field_service_records.html",
+            status_code=status_code,
+            records=rows,
+            filters=filters,
+            customers=customers if isinstance(customers, list) else [],
+            next_page=f"?{urlencode(more | {'cursor': following})}" if following else None,
+            first_page=f"?{urlencode(more)}" if cursor else None,
+        )
+
+    async def record_page(
+        request: Request, record_id: str, amend: Form | None = None, status_code: int = 200
+    ) -> Response:
+        user = current_user(request)
+        missing = render(
+            request,
+            "message.html",
+            status_code=404,
+            title=translated(request, "No such field service record"),
+            message=translated(request, "There is no field service record %(id)s.", id=record_id),
+        )
+        try:
+            uuid.UUID(record_id)
+        except ValueError:
+            return missing
+        try:
+            record = await services.get("intake", f"/field-service-records/{record_id}", user.token)
+        except Refused as exc:
+            if exc.problem.status != 404:
+                raise
+            return missing
+        form = amend or Form(values=detail_values(record, viewer_tz(request)))
+        return render(
+            request,
+            "field_service_record.html",
+            status_code=status_code,
+            record=record,
+            form=form,
+            units=unit_rows(form),
+            changes=amendment_changes(record),
+            amend_action=kind_action(str(record.get("kind"))),
+        )
+
+    @app.get("/field-service-records/{record_id}", response_class=HTMLResponse)
+    async def field_service_record(request: Request, record_id: str) -> Response:
+        return await record_page(request, record_id)
+
+    @app.post("/field-service-records/{record_id}/amendments")
+    async def amend_field_service(request: Request, record_id: str) -> Response:
+        user = current_user(request)
+        form = await request.form()
+        tz = viewer_tz(request)
+
+        async def call(v: dict[str, str], key: str) -> Any:
+            body = {"reason": v.get("reason", ""), **field_details(v, tz)}
+            path = f"/field-service-records/{quote(record_id, safe='')}/amendments"
+            return await services.post("intake", path, user.token, body, key)
+
+        return await submit(
+            request,
+            form,
+            user,
+            kind_action(str(form.get("kind", ""))),
+            call,
+            lambda f, s: record_page(request, record_id, f, s),
+            lambda r: f"/field-service-records/{record_id}",
+        )
+
+    @app.post("/customers/{code}/satisfaction-surveys")
+    async def record_survey(request: Request, code: str) -> Response:
+        user = current_user(request)
+        form = await request.form()
+
+        async def call(v: dict[str, str], key: str) -> Any:
+            body = {
+                "year": whole_number(v.get("year", "").strip()),
+                "scores": {
+                    question: whole_number(v[f"score-{question}"])
+                    for question in vocab.SURVEY_QUESTIONS
+                    if v.get(f"score-{question}")
+                },
+                "comments": optional(v.get("comments")),
+            }
+            path = f"/customers/{quote(code, safe='')}/satisfaction-surveys"
+            return await services.post("intake", path, user.token, body, key)
+
+        return await submit(
+            request,
+            form,
+            user,
+            "record_survey",
+            call,
+            lambda f, s: customer_view(request, code, f, s),
+            lambda r: f"/customers/{quote(code, safe='')}#surveys",
+        )
+
+    async def field_days_due(user: User, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """4.1.4: the OEM sites an after-sales engineer is working at with no record of today.
+
+        On site for an open case (4.2.2) whose visit has not ended, or on site yesterday by
+        the engineer's own record: today's record is due until one is written. The day is
+        the site's own (as intake reads a work_date).
+        """
+        now = datetime.now(UTC)
+        customers = {
+            c["code"]: c
+            for c in await services.get_all("intake", "/customers", user.token)
+            if c.get("oem")
+        }
+
+        def zone_of(code: str, site: str | None = None) -> str | None:
+            sites = customers.get(code, {}).get("sites") or []
+            named = [s for s in sites if s.get("name") == site] or sites
+            return named[0].get("timezone") if named else None
+
+        def today_at(tz: str | None) -> date:
+            return now.astimezone(display.zone(tz, settings.console_site_timezone)).date()
+
+        zones = {zone_of(code, s.get("name")) for code, c in customers.items() for s in c["sites"]}
+        todays = {today_at(tz) for tz in zones | {None}}
+        days = sorted(todays | {d - timedelta(days=1) for d in todays})
+        found = await asyncio.gather(
+            *(
+                services.get_all(
+                    "intake",
+                    "/field-service-records",
+                    user.token,
+                    {"kind": "daily", "work_date": d.isoformat()},
+                )
+                for d in days
+            )
+        )
+        records = [r for batch in found for r in batch]
+        due: dict[tuple[str, str], dict[str, Any]] = {}
+        for e in entries:
+            code = (e.get("customer") or {}).get("code", "")
+            on_site = e.get("on_site")
+            if not on_site or code not in customers:
+                continue
+            today = today_at(zone_of(code))
+            visits = on_site.get("visits") or []
+            ended = visits and all(
+                (display.parse_time(v.get("departed_at")) or now)
+                .astimezone(display.zone(zone_of(code), settings.console_site_timezone))
+                .date()
+                < today
+                for v in visits
+            )
+            written = any(
+                r["customer"]["code"] == code and r["work_date"] == today.isoformat()
+                for r in records
+            )
+            if not ended and not written:
+                sites = customers[code].get("sites") or []
+                due.setdefault(
+                    (code, ""),
+                    {"customer": customers[code], "work_date": today.isoformat(),
+                     "site": sites[0]["name"] if len(sites) == 1 else "",
+                     "case_id": e["case_id"], "last": None},
+                )  # fmt: skip
+        for r in records:
+            code, site = r["customer"]["code"], r["site"]
+            if r["engineer"] != user.user or code not in customers:
+                continue
+            today = today_at(zone_of(code, site))
+            if r["work_date"] != (today - timedelta(days=1)).isoformat():
+                continue
+            if any(
+                o["customer"]["code"] == code and o["site"] == site and o["engineer"] == user.user
+                and o["work_date"] == today.isoformat()
+                for o in records
+            ):  # fmt: skip
+                continue
+            due.pop((code, ""), None)  # the site is known: one row says it
+            due[(code, site)] = {
+                "customer": customers[code], "site": site, "work_date": today.isoformat(),
+                "case_id": None, "last": r,
+            }  # fmt: skip
+        return sorted(due.values(), key=lambda d: (d["customer"]["code"], d["site"]))
 
     # ---- the case page ---------------------------------------------------------------------
 

@@ -414,14 +414,22 @@ class ClockBoard(View):
         return [_due(c, today, "last_survey", SURVEY_INTERVAL_MONTHS) for c in self._customers()]
 
     def schedule_page(
-        self, what: str, today: date, cursor: str | None = None, limit: int = 100
+        self,
+        what: str,
+        today: date,
+        cursor: str | None = None,
+        limit: int = 100,
+        customer: str | None = None,
     ) -> Page:
-        """A page of ``visits`` (4.5) or ``surveys`` (4.1.5) due, by customer code."""
+        """A page of ``visits`` (4.5) or ``surveys`` (4.1.5) due, by customer code; only
+        ``customer``'s row when given (the table's key: a lookup, not a scan)."""
         field, months = {
             "visits": ("last_visit", VISIT_INTERVAL_MONTHS),
             "surveys": ("last_survey", SURVEY_INTERVAL_MONTHS),
         }[what]
-        page = self.page("customers", order=("code",), cursor=cursor, limit=limit)
+        page = self.page(
+            "customers", where={"code": customer}, order=("code",), cursor=cursor, limit=limit
+        )
         return Page([_due(c, today, field, months) for c in page.rows], page.next_cursor)
 
     def _customers(self, code: str | None = None) -> Iterator[dict[str, Any]]:

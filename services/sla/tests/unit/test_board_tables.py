@@ -313,6 +313,22 @@ def test_the_paged_schedules_and_tasks_say_what_the_board_says(desk: Desk) -> No
     assert survey["last"] == (T0 + timedelta(days=3)).date().isoformat()
 
 
+@pytest.mark.parametrize("which", ["visits", "surveys"])
+def test_a_schedule_gives_one_customers_row_when_asked(desk: Desk, which: str) -> None:
+    # 4.5, 4.1.5: a customer's page asks for its own row, not every customer's.
+    a_history(desk)
+    everyone = every_page(desk, f"/schedules/{which}", 2)
+    assert len(everyone) == 3
+    for row in everyone:
+        assert every_page(desk, f"/schedules/{which}", 1, customer=row["code"]) == [row]
+    assert every_page(desk, f"/schedules/{which}", 2, customer="NOBODY") == []
+    on = "2027-06-01"  # the filter keeps the day asked for
+    (later,) = every_page(desk, f"/schedules/{which}", 2, customer="OEM-002", on=on)
+    assert later == next(r for r in every_page(desk, f"/schedules/{which}", 5, on=on)
+                         if r["code"] == "OEM-002")  # fmt: skip
+    assert desk.get(f"/schedules/{which}", params={"customer": "x" * 201}).status_code == 422
+
+
 @pytest.mark.parametrize("path", [*LISTS, "/cases/{case}/clocks"])
 @pytest.mark.parametrize(
     "params",

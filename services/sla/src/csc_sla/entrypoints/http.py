@@ -42,6 +42,9 @@ from csc_sla.projections import ClockBoard
 from csc_sla.report_form import filename, monthly_report_form
 
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM, from 1970-01 to 2999-12.")]
+OneCustomer = Annotated[
+    str | None, Query(max_length=200, description="Only this customer's row, by its code.")
+]
 
 # Who may stop a clock: the departments that deal with the customer.
 MAY_PAUSE = frozenset({Department.MARKETING, Department.AFTER_SALES, Department.QUALITY})
@@ -174,12 +177,14 @@ def routes(service: ConsumingService) -> APIRouter:
         request: Request,
         response: Response,
         on: date | None = None,
+        customer: OneCustomer = None,
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
         """4.5: customer visits every half year — due within 30 days or overdue. Every
-        customer, by code; paged (`Link` names the next page)."""
-        page = board.schedule_page("visits", on or app.now().date(), cursor, limit)
+        customer (or the one ``customer`` names), by code; paged (`Link` names the next
+        page)."""
+        page = board.schedule_page("visits", on or app.now().date(), cursor, limit, customer)
         return paged(page, request, response)
 
     @router.get("/schedules/surveys", tags=["schedules"], response_model=list[ScheduleRow])
@@ -187,12 +192,13 @@ def routes(service: ConsumingService) -> APIRouter:
         request: Request,
         response: Response,
         on: date | None = None,
+        customer: OneCustomer = None,
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """4.1.5: the yearly satisfaction survey per customer. Every customer, by code;
-        paged (`Link` names the next page)."""
-        page = board.schedule_page("surveys", on or app.now().date(), cursor, limit)
+        """4.1.5: the yearly satisfaction survey per customer. Every customer (or the one
+        ``customer`` names), by code; paged (`Link` names the next page)."""
+        page = board.schedule_page("surveys", on or app.now().date(), cursor, limit, customer)
         return paged(page, request, response)
 
     @router.get("/follow-up-tasks", tags=["schedules"], response_model=list[FollowUpTask])
