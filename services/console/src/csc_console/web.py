@@ -433,10 +433,12 @@ def create_app(
 
     # ---- work queues -----------------------------------------------------------------------
 
-    async def open_clocks(user: User, kind: str) -> dict[str, Any]:
-        """The open clocks of one promise, by case: what a queue shows beside its rows."""
+    async def open_clocks(user: User, kind: str, met: bool = False) -> dict[str, Any]:
+        """The open clocks of one promise (and the met ones, if asked), by case: what a
+        queue shows beside its rows."""
+        states = [*OPEN_CLOCKS, "met"] if met else list(OPEN_CLOCKS)
         clocks = await services.get_all(
-            "sla", "/clocks", user.token, {"clock": kind, "status": list(OPEN_CLOCKS)}
+            "sla", "/clocks", user.token, {"clock": kind, "status": states}
         )
         return {c["case_id"]: c for c in clocks}
 
@@ -528,7 +530,7 @@ def create_app(
             }
         entries, replies = await asyncio.gather(
             services.get_all("intake", "/register-entries", user.token, {"status": "open"}),
-            open_clocks(user, "reply"),
+            open_clocks(user, "reply", met=True),  # an open entry replied to says so
         )
         all_rows = [entry_row(e, replies.get(e["case_id"])) for e in entries]
         if department == "after_sales":
