@@ -19,6 +19,7 @@ from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, utcnow
 from csc_messaging.writes import CONFLICT_ATTEMPTS, CONFLICT_PAUSE
+from csc_sla.calendars import CalendarVersion, calendar_for
 from csc_sla.domain import (
     CapaFile,
     CaseFile,
@@ -50,6 +51,7 @@ class SlaApplication(ConsumerApplication):
         self.sla_policy = policy or SlaPolicy()
         self.now = now
         self.settling = settling
+        self._first_calendars: dict[str, CalendarVersion] = {}
 
     # Reactions ------------------------------------------------------------------------
 
@@ -366,17 +368,25 @@ class SlaApplication(ConsumerApplication):
             or (profile and profile.timezone)
             or self.sla_policy.default_timezone
         )
+        customer_class = "oem" if oem else "standard"
+        name = calendar_for(self.sla_policy.calendar_rules, customer["code"], customer_class)
+        number, version = self._calendar_version(name)
+        # The clock keeps what it can meet of the calendar: its deadlines and pauses
+        # come within a few years of its start, and a replay needs no other record.
+        calendar = version.calendar(
+            business=target.calendar == "business", timezone=timezone, around=at.date()
+        )
         pe.collect_events(
             Clock.start(
                 case_id=case_id,
                 kind=kind.value,
                 clause=CLAUSES[kind],
                 customer=customer,
-                customer_class="oem" if oem else "standard",
+                customer_class=customer_class,
                 started_at=at,
                 started_by_event=by_event,
                 target=hours(target.hours),
-                calendar=self.sla_policy.calendar(target, timezone),
+                calendar=calendar,
                 warn_share=rules.ladder.warn_share,
                 escalate_after=hours(rules.ladder.escalate_after_hours),
                 owner=OWNERS[kind],
@@ -384,8 +394,18 @@ class SlaApplication(ConsumerApplication):
                 escalate_notifies=rules.ladder.escalate_notifies,
                 recorded_at=max(recorded_at, at),
                 settling=self.settling,
+                calendar_name=name,
+                calendar_version=number,
             )
         )
+
+    def _calendar_version(self, name: str) -> tuple[int, CalendarVersion]:
+        """The calendar's version now in force, and its number."""
+        found = self._first_calendars.get(name)
+        if found is None:
+            definition = self.sla_policy.first_calendars()[name]
+            found = self._first_calendars[name] = CalendarVersion.record(definition)
+        return 1, found
 
     def _meet(
         self,

@@ -1,7 +1,8 @@
 """SLA policy: targets, calendars and escalation ladders per customer class.
 
-Policy is configuration, not code: ``CSC_SLA_POLICY`` holds it as JSON in
-this shape, and the defaults below are the procedure's own numbers.
+Policy is data, not code: ``CSC_SLA_POLICY`` holds its first version as JSON
+in this shape (the defaults below are the procedure's own numbers); later
+versions are recorded in sla's store (``PUT /policy``, ``PUT /calendars/{name}``).
 """
 
 from __future__ import annotations
@@ -10,9 +11,15 @@ from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from csc_sla.domain.calendar import Calendar
+from csc_sla.calendars import (
+    DEFAULT_CALENDAR,
+    CalendarDefinition,
+    CalendarName,
+    CalendarRule,
+)
+from csc_sla.domain.calendar import WEEKDAYS as WEEKDAY_NAMES
 
 
 class ClockKind(StrEnum):
@@ -64,6 +71,8 @@ class ClassPolicy(BaseModel):
 
 
 class BusinessHours(BaseModel):
+    """The first version of the ``default`` calendar: one window a working day."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     day_start: time = time(8, 0)
@@ -100,6 +109,16 @@ class SlaPolicy(BaseModel):
     )
     business_hours: BusinessHours = BusinessHours()
     default_timezone: str = "Asia/Shanghai"
+    calendars: dict[CalendarName, CalendarDefinition] = Field(
+        default={},
+        description="First versions of named calendars (a site's, a customer class's); "
+        "``default`` here replaces business_hours.",
+    )
+    calendar_rules: list[CalendarRule] = Field(
+        default=[],
+        description="Which calendar a clock counts by: the first rule matching its "
+        "customer; none matching: ``default``.",
+    )
 
     def for_class(self, oem: bool) -> ClassPolicy:
         return self.oem if oem else self.standard
@@ -110,16 +129,31 @@ class SlaPolicy(BaseModel):
         found = self.for_class(oem).targets.get(kind)
         return found if found is not None else SlaPolicy().for_class(oem).targets[kind]
 
-    def calendar(self, target: Target, timezone: str) -> Calendar:
+    def first_calendars(self) -> dict[str, CalendarDefinition]:
+        """The calendars as this policy defines them: their first recorded versions."""
         hours = self.business_hours
-        return Calendar(
-            business=target.calendar == "business",
-            timezone=timezone,
-            day_start=hours.day_start,
-            day_end=hours.day_end,
-            workdays=frozenset(hours.workdays),
-            holidays=frozenset(hours.holidays),
+        default = CalendarDefinition.model_validate(
+            {
+                "week": {
+                    day: [f"{hours.day_start:%H:%M}-{hours.day_end:%H:%M}"]
+                    for n, day in enumerate(WEEKDAY_NAMES)
+                    if n in hours.workdays
+                },
+                "holidays": hours.holidays,
+            }
         )
+        return {DEFAULT_CALENDAR: default, **self.calendars}
+
+    @model_validator(mode="after")
+    def _rules_name_calendars(self) -> SlaPolicy:
+        known = self.first_calendars()
+        for n, rule in enumerate(self.calendar_rules):
+            if rule.calendar not in known:
+                raise ValueError(
+                    f"calendar_rules[{n}]: no calendar {rule.calendar!r} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+        return self
 
 
 def hours(value: float) -> timedelta:

@@ -16,13 +16,13 @@ at their true times with ``found_late``: found after the fact, not a live alarm.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from csc_sla.domain.calendar import Calendar
+from csc_sla.domain.calendar import Calendar, calendar_of, calendar_spec
 
 CLOCK_NAMESPACE = UUID("a4b1c6de-7f1e-4c33-9a55-0f2d6b8e4c21")
 
@@ -37,28 +37,6 @@ class ClockRuleViolation(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
-
-
-def calendar_of(spec: dict[str, Any]) -> Calendar:
-    return Calendar(
-        business=spec["business"],
-        timezone=spec["timezone"],
-        day_start=time.fromisoformat(spec["day_start"]),
-        day_end=time.fromisoformat(spec["day_end"]),
-        workdays=frozenset(spec["workdays"]),
-        holidays=frozenset(date.fromisoformat(d) for d in spec["holidays"]),
-    )
-
-
-def calendar_spec(calendar: Calendar) -> dict[str, Any]:
-    return {
-        "business": calendar.business,
-        "timezone": calendar.timezone,
-        "day_start": calendar.day_start.isoformat(),
-        "day_end": calendar.day_end.isoformat(),
-        "workdays": sorted(calendar.workdays),
-        "holidays": sorted(d.isoformat() for d in calendar.holidays),
-    }
 
 
 class Clock(Aggregate):
@@ -83,6 +61,10 @@ class Clock(Aggregate):
         # Absent from clocks started before backdated facts were held.
         recorded_at: datetime | None = None
         settle_at: datetime | None = None
+        # Absent from clocks started before calendars and policy were recorded versions.
+        calendar_name: str | None = None
+        calendar_version: int | None = None
+        policy_version: int | None = None
 
     class Paused(Aggregate.Event):
         case_id: UUID
@@ -159,6 +141,9 @@ class Clock(Aggregate):
         ladder: dict[str, Any],
         recorded_at: datetime | None = None,
         settle_at: datetime | None = None,
+        calendar_name: str | None = None,
+        calendar_version: int | None = None,
+        policy_version: int | None = None,
     ) -> None:
         self.case_id = case_id
         self.kind = kind
@@ -174,6 +159,9 @@ class Clock(Aggregate):
         self.ladder = ladder
         self.recorded_at = recorded_at
         self.settle_at = settle_at
+        self.calendar_name = calendar_name
+        self.calendar_version = calendar_version
+        self.policy_version = policy_version
         self.paused_at: datetime | None = None
         self.paused_total = timedelta(0)
         self.warned = self.breached = self.escalated = False
@@ -200,6 +188,9 @@ class Clock(Aggregate):
         escalate_notifies: str,
         recorded_at: datetime | None = None,
         settling: timedelta = timedelta(0),
+        calendar_name: str | None = None,
+        calendar_version: int | None = None,
+        policy_version: int | None = None,
     ) -> Clock:
         """``recorded_at``: when the fact that starts it was recorded (``started_at`` is
         when it happened); deadlines already past then wait ``settling`` after it."""
@@ -226,6 +217,9 @@ class Clock(Aggregate):
             },
             recorded_at=recorded_at,
             settle_at=None if recorded_at is None else recorded_at + settling,
+            calendar_name=calendar_name,
+            calendar_version=calendar_version,
+            policy_version=policy_version,
         )
 
     def _ids(self) -> dict[str, Any]:
