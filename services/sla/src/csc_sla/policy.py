@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from csc_contracts.intake import TimeZone
 from csc_sla.calendars import (
     DEFAULT_CALENDAR,
     CalendarDefinition,
@@ -81,7 +82,9 @@ class BusinessHours(BaseModel):
     holidays: list[date] = []
 
 
-class SlaPolicy(BaseModel):
+class ClockPolicy(BaseModel):
+    """What a clock is measured against: targets and ladders per class, which calendar."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     standard: ClassPolicy = ClassPolicy(
@@ -107,13 +110,7 @@ class SlaPolicy(BaseModel):
         },
         ladder=Ladder(escalate_after_hours=2),
     )
-    business_hours: BusinessHours = BusinessHours()
-    default_timezone: str = "Asia/Shanghai"
-    calendars: dict[CalendarName, CalendarDefinition] = Field(
-        default={},
-        description="First versions of named calendars (a site's, a customer class's); "
-        "``default`` here replaces business_hours.",
-    )
+    default_timezone: TimeZone = "Asia/Shanghai"
     calendar_rules: list[CalendarRule] = Field(
         default=[],
         description="Which calendar a clock counts by: the first rule matching its "
@@ -127,7 +124,18 @@ class SlaPolicy(BaseModel):
         """The class's target for ``kind``; a configured policy written before a kind
         existed (no target for it) gets the default one rather than a stopped consumer."""
         found = self.for_class(oem).targets.get(kind)
-        return found if found is not None else SlaPolicy().for_class(oem).targets[kind]
+        return found if found is not None else ClockPolicy().for_class(oem).targets[kind]
+
+
+class SlaPolicy(ClockPolicy):
+    """``CSC_SLA_POLICY``: the first version of the policy and of the calendars."""
+
+    business_hours: BusinessHours = BusinessHours()
+    calendars: dict[CalendarName, CalendarDefinition] = Field(
+        default={},
+        description="First versions of named calendars (a site's, a customer class's); "
+        "``default`` here replaces business_hours.",
+    )
 
     def first_calendars(self) -> dict[str, CalendarDefinition]:
         """The calendars as this policy defines them: their first recorded versions."""

@@ -88,6 +88,25 @@ class Clock(Aggregate):
         actor: Actor
         request_key: str | None = None
 
+    class Retimed(Aggregate.Event):
+        """A change of calendar or policy that said it re-times the running clocks."""
+
+        case_id: UUID
+        kind: str
+        clause: str
+        at: datetime
+        reason: str
+        actor: Actor
+        calendar: dict[str, Any]
+        calendar_name: str
+        calendar_version: int
+        policy_version: int | None
+        target_seconds: float
+        ladder: dict[str, Any]
+        warn_at: datetime
+        due_at: datetime
+        escalate_at: datetime
+
     class Warned(Aggregate.Event):
         case_id: UUID
         kind: str
@@ -376,6 +395,106 @@ class Clock(Aggregate):
             actor=actor,
             request_key=request_key,
         )
+
+    def retime(
+        self,
+        *,
+        at: datetime,
+        reason: str,
+        actor: Actor,
+        calendar: Calendar,
+        calendar_name: str,
+        calendar_version: int,
+        policy_version: int | None,
+        target: timedelta,
+        warn_share: float,
+        escalate_after: timedelta,
+        breach_notifies: str,
+        escalate_notifies: str,
+    ) -> bool:
+        """Count the rest of the promise by a new calendar or policy, from ``at`` (or from
+        the pause, while paused). What was counted before stays counted; deadlines already
+        announced stay announced; one the new rules put before ``at`` falls due at ``at``.
+        False, and nothing recorded, when the clock is met or nothing would change."""
+        if not self.is_open:
+            return False
+        old = self.calendar
+        pivot = self.paused_at or max(at, self.started_at)
+        # Counted time at the pivot, read off the due time by the calendar it was set by.
+        if pivot <= self.due_at:
+            counted = self.target - old.between(pivot, self.due_at)
+        else:
+            counted = self.target + old.between(self.due_at, pivot)
+
+        def moved(offset: timedelta, current: datetime, fired: bool) -> datetime:
+            if fired:
+                return current
+            if offset <= counted:
+                return pivot
+            return calendar.add(pivot, offset - counted)
+
+        warn_at = moved(target * warn_share, self.warn_at, self.warned)
+        due_at = moved(target, self.due_at, self.breached)
+        escalate_at = moved(target + escalate_after, self.escalate_at, self.escalated)
+        ladder = {
+            **self.ladder,
+            "warn_share": warn_share,
+            "breach_notifies": breach_notifies,
+            "escalate_notifies": escalate_notifies,
+            "escalate_after_seconds": escalate_after.total_seconds(),
+        }
+        spec = calendar_spec(calendar)
+        if (
+            (warn_at, due_at, escalate_at) == (self.warn_at, self.due_at, self.escalate_at)
+            and spec == self.calendar_spec
+            and ladder == self.ladder
+            and target == self.target
+        ):
+            return False
+        self._retimed(
+            **self._ids(),
+            at=at,
+            reason=reason,
+            actor=actor,
+            calendar=spec,
+            calendar_name=calendar_name,
+            calendar_version=calendar_version,
+            policy_version=policy_version,
+            target_seconds=target.total_seconds(),
+            ladder=ladder,
+            warn_at=warn_at,
+            due_at=due_at,
+            escalate_at=escalate_at,
+        )
+        return True
+
+    @event(Retimed)
+    def _retimed(
+        self,
+        *,
+        case_id: UUID,
+        kind: str,
+        clause: str,
+        at: datetime,
+        reason: str,
+        actor: Actor,
+        calendar: dict[str, Any],
+        calendar_name: str,
+        calendar_version: int,
+        policy_version: int | None,
+        target_seconds: float,
+        ladder: dict[str, Any],
+        warn_at: datetime,
+        due_at: datetime,
+        escalate_at: datetime,
+    ) -> None:
+        self.calendar_spec = calendar
+        self.calendar_name = calendar_name
+        self.calendar_version = calendar_version
+        self.policy_version = policy_version
+        self.target = timedelta(seconds=target_seconds)
+        self.ladder = ladder
+        self.warn_at, self.due_at, self.escalate_at = warn_at, due_at, escalate_at
 
     def meet(self, *, at: datetime, by_event: UUID) -> None:
         if not self.is_open:
