@@ -248,3 +248,33 @@ class RulesChange(Answer):
 
     version: int
     retimed_clocks: list[UUID]
+
+
+class TimelineMoment(Answer):
+    at: Moment
+    event: Literal[
+        "started", "paused", "resumed", "retimed", "warned", "breached", "escalated", "met"
+    ]
+    rule: str = Field(description="The rule that made it happen (target, ladder, versions).")
+
+
+class TimelineSegment(Answer):
+    start: Moment
+    end: Moment
+    state: Literal["counting", "out_of_working_hours", "paused"]
+    hours: float = Field(description="Wall-clock length of the stretch.")
+    why: list[str] = Field(
+        description="What counted it or not: a working window, out of working hours, a "
+        "day with no window, a holiday, a make-up working day, a pause."
+    )
+    rule: str = Field(description="The calendar and policy versions the clock ran under.")
+
+
+class ClockTimeline(Answer):
+    """A clock's SLA timeline, as its own events and the calendar it kept tell it."""
+
+    clock_id: UUID
+    moments: list[TimelineMoment]
+    segments: list[TimelineSegment]
+    counted_hours: float = Field(description="The counting segments' hours, pauses excluded.")
+    until: Moment = Field(description="Its meeting, or now while it runs.")

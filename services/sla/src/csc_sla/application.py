@@ -35,6 +35,7 @@ from csc_sla.domain import (
 )
 from csc_sla.domain.clocks import SYSTEM
 from csc_sla.domain.rulebook import POLICY, Kind, Rulebook
+from csc_sla.domain.timeline import timeline
 from csc_sla.policy import CLAUSES, OWNERS, ClockKind, ClockPolicy, SlaPolicy, hours
 
 log = structlog.get_logger(__name__)
@@ -656,6 +657,13 @@ class SlaApplication(ConsumerApplication):
                         retimed.append(clock)
             self.save(book, *retimed)
             return book, retimed
+
+    def timeline(self, clock_id: UUID, until: datetime | None = None) -> dict[str, Any]:
+        """The clock's SLA timeline, up to its meeting or ``until`` (now)."""
+        events = list(self.events.get(clock_id))
+        if not events or not isinstance(events[0], Clock.Started):
+            raise LookupError(f"no clock {clock_id}")
+        return {"clock_id": clock_id, **timeline(events, until or self.now())}
 
     def _open(self, clock_ids: Callable[[], Iterable[UUID]]) -> list[Clock]:
         found = (self.find(clock_id, Clock) for clock_id in clock_ids())

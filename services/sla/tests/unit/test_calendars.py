@@ -207,3 +207,72 @@ def test_two_sites_count_the_same_complaint_by_their_own_calendars(tmp_path: Pat
 def test_a_rule_naming_no_calendar_is_refused() -> None:
     with pytest.raises(ValidationError, match="no calendar 'wuhan'"):
         SlaPolicy(calendar_rules=[CalendarRule(customer="OEM-WH", calendar="wuhan")])
+
+
+def test_the_timeline_shows_each_stretch_with_the_rule_that_counted_it(tmp_path: Path) -> None:
+    business = {kind: Target(hours=8, calendar="business") for kind in ClockKind}
+    policy = SlaPolicy(
+        oem=ClassPolicy(targets=business),
+        calendars={"default": CalendarDefinition.model_validate({"week": PLANT, "official": "CN"})},
+    )
+    world = next(make_world(tmp_path, policy))
+    received = shanghai(2026, 2, 13, 16, 0)  # Friday before the Spring Festival
+    world.feed(
+        pub.CustomerRegistered(
+            **base(uuid4(), received - timedelta(days=30)), code="OEM-WH", name="Wuhan",
+            oem=True, sites=[{"name": "plant", "timezone": "Asia/Shanghai"}],
+        )
+    )  # fmt: skip
+    case = uuid4()
+    world.feed(
+        pub.ComplaintLogged(
+            **base(case, received), category="quality", channel="phone",
+            receiving_department="marketing", received_at=received,
+            customer={"code": "OEM-WH"}, text="cracked",
+        )
+    )  # fmt: skip
+    clock = world.clock(case)
+    world.app.pause(
+        clock.id, "customer_unreachable", "line busy", MARKETING, at=shanghai(2026, 2, 14, 9)
+    )
+    world.app.resume(clock.id, MARKETING, at=shanghai(2026, 2, 14, 10))
+    assert world.at(shanghai(2026, 2, 14, 15)) == 1  # warned at 14:30: 6 of the 8 hours
+    answered = shanghai(2026, 2, 14, 16)
+    world.feed(
+        pub.ReplySent(**base(case, answered), replied_at=answered, channel="phone", summary="ok")
+    )
+
+    told = world.app.timeline(clock.id, until=shanghai(2026, 3, 1))
+    stretches = [
+        (s["start"].astimezone(SHANGHAI).strftime("%a %H:%M"), s["state"], s["why"])
+        for s in told["segments"]
+    ]
+    assert stretches == [
+        ("Fri 16:00", "counting", ["fri 13:00-17:30"]),
+        ("Fri 17:30", "out_of_working_hours", ["out of working hours"]),
+        ("Sat 08:00", "counting", ["make-up working day 2026-02-14, sat 08:00-12:00"]),
+        ("Sat 09:00", "paused", ["paused, customer_unreachable: line busy"]),
+        ("Sat 10:00", "counting", ["make-up working day 2026-02-14, sat 08:00-12:00"]),
+        ("Sat 12:00", "out_of_working_hours", ["out of working hours"]),
+        ("Sat 13:00", "counting", ["make-up working day 2026-02-14, sat 13:00-17:30"]),
+    ]
+    assert all(s["rule"] == "calendar default v1, policy v1" for s in told["segments"])
+    assert told["counted_hours"] == 1.5 + 1 + 2 + 3
+    assert [(m["event"], m["at"].astimezone(SHANGHAI).strftime("%a %H:%M")) for m in
+            told["moments"]] == [
+        ("started", "Fri 16:00"), ("paused", "Sat 09:00"), ("resumed", "Sat 10:00"),
+        ("warned", "Sat 14:30"), ("met", "Sat 16:00"),
+    ]  # fmt: skip
+    assert told["until"] == answered
+
+
+def test_the_timeline_names_the_holidays_it_skipped() -> None:
+    plant = china_plant()
+    stretch = plant.segments(shanghai(2026, 2, 14, 17), shanghai(2026, 2, 24, 9))
+    assert [s.counting for s in stretch] == [True, False, True]
+    skipped = stretch[1]
+    assert (skipped.start, skipped.end) == (shanghai(2026, 2, 14, 17, 30), shanghai(2026, 2, 24, 8))
+    assert skipped.why[0] == "out of working hours"
+    assert [w for w in skipped.why if w.startswith("holiday")] == [
+        f"holiday 2026-02-{day}" for day in range(15, 24)
+    ]

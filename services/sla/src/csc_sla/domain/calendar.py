@@ -103,6 +103,51 @@ class Calendar:
             day += timedelta(days=1)
         return total
 
+    def segments(self, start: datetime, end: datetime) -> list[Segment]:
+        """``start`` to ``end`` cut into what counted and what did not, and why: the working
+        windows, and the time out of them (after hours, a day with no window, a holiday)
+        merged into one stretch from one window to the next."""
+        if end <= start:
+            return []
+        if not self.business:
+            return [Segment(start, end, True, ("wall-clock time: every hour counts",))]
+        zone = ZoneInfo(self.timezone)
+        found: list[Segment] = []
+
+        def add(lo: datetime, hi: datetime, counting: bool, why: str) -> None:
+            lo, hi = max(lo, start), min(hi, end)
+            if hi <= lo:
+                return
+            last = found[-1] if found else None
+            if last is not None and not counting and not last.counting and last.end == lo:
+                reasons = last.why if why in last.why else (*last.why, why)
+                found[-1] = Segment(last.start, hi, False, reasons)
+            else:
+                found.append(Segment(lo, hi, counting, (why,)))
+
+        day = start.astimezone(zone).date()
+        last_day = end.astimezone(zone).date()
+        while day <= last_day:
+            midnight = datetime.combine(day, MIDNIGHT, zone)
+            cursor = midnight
+            spans = self._spans(day, zone)
+            if day in self.holidays:
+                gap = f"holiday {day.isoformat()}"
+            elif not spans:
+                gap = f"no working window on {WEEKDAYS[day.weekday()]}"
+            else:
+                gap = "out of working hours"
+            made_up = day in self.makeup_days
+            for opens, closes in spans:
+                add(cursor, opens, False, gap)
+                window = window_text((opens.timetz().replace(tzinfo=None), _close(closes)))
+                why = f"make-up working day {day.isoformat()}, " if made_up else ""
+                add(opens, closes, True, f"{why}{WEEKDAYS[day.weekday()]} {window}")
+                cursor = closes
+            add(cursor, datetime.combine(day + timedelta(days=1), MIDNIGHT, zone), False, gap)
+            day += timedelta(days=1)
+        return found
+
     def within(self, first: date, last: date) -> Calendar:
         """The same calendar knowing only the holidays and make-up days from ``first`` to
         ``last``: what a clock keeps of it (its deadlines come within that span)."""
@@ -123,6 +168,20 @@ class Calendar:
                 (datetime.combine(day, opens, zone), datetime.combine(end_day, closes, zone))
             )
         return spans
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a clock's time: counted or not, and the rule that says so."""
+
+    start: datetime
+    end: datetime
+    counting: bool
+    why: tuple[str, ...]
+
+
+def _close(moment: datetime) -> time:
+    return moment.timetz().replace(tzinfo=None)
 
 
 def _check(windows: tuple[Window, ...]) -> None:

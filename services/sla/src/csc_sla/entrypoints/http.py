@@ -32,6 +32,7 @@ from csc_sla.answers import (
     CalendarVersionAnswer,
     ClockAnswer,
     ClockStatus,
+    ClockTimeline,
     FollowUpTask,
     MonthlyReport,
     PolicyVersionAnswer,
@@ -143,6 +144,16 @@ def routes(service: ConsumingService) -> APIRouter:
     @router.get("/clocks/{clock_id}", tags=["clocks"], response_model=ClockAnswer)
     def get_clock(clock_id: UUID) -> dict[str, Any]:
         return _found(board.clock(str(clock_id)), f"clock {clock_id}")
+
+    @router.get("/clocks/{clock_id}/timeline", tags=["clocks"], response_model=ClockTimeline)
+    def clock_timeline(clock_id: UUID) -> dict[str, Any]:
+        """The SLA timeline: started, paused, resumed, re-timed, warned, breached, met, and
+        each stretch of its time counted or not (out of working hours, a holiday, a pause)
+        with the rule that did so: the calendar and policy versions it ran under."""
+        try:
+            return app.timeline(clock_id)
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
 
     @router.get("/cases/{case_id}/clocks", tags=["clocks"], response_model=list[ClockAnswer])
     def case_clocks(
