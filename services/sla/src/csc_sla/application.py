@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -663,7 +663,13 @@ class SlaApplication(ConsumerApplication):
         events = list(self.events.get(clock_id))
         if not events or not isinstance(events[0], Clock.Started):
             raise LookupError(f"no clock {clock_id}")
-        return {"clock_id": clock_id, **timeline(events, until or self.now())}
+        told = timeline(events, until or self.now())
+        # Times as the read side gives them: ISO 8601 in UTC, whatever zone counted them.
+        for row in (*told["moments"], *told["segments"]):
+            for key in ("at", "start", "end"):
+                if key in row:
+                    row[key] = _utc(row[key])
+        return {"clock_id": clock_id, **told, "until": _utc(told["until"])}
 
     def _open(self, clock_ids: Callable[[], Iterable[UUID]]) -> list[Clock]:
         found = (self.find(clock_id, Clock) for clock_id in clock_ids())
@@ -737,6 +743,10 @@ class SlaApplication(ConsumerApplication):
                 change(clock)
                 self.save(clock)
             return clock
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
 
 
 def _who(actor: Actor) -> dict[str, str]:

@@ -262,3 +262,25 @@ def test_a_new_site_calendar_and_a_rule_pointing_a_customer_at_it(desk: tuple[De
     assert clock(d, friday)["calendar"] == "wuhan-plant-2"
     names = [c["calendar"] for c in d.get("/calendars").json()]
     assert names == ["default", "wuhan-plant-2"]
+
+
+def test_the_timeline_over_http_names_the_versions_a_re_timed_clock_ran_under(
+    desk: tuple[Desk, Now],
+) -> None:
+    d, now = desk
+    running = start(d, shanghai(16, 16))
+    now.at = shanghai(16, 17)
+    put(d, "/calendars/default", {**LUNCH_AND_SHUTDOWN, "retime_running": True})
+    now.at = shanghai(18, 9)
+    told = d.get(f"/clocks/{running}/timeline")
+    assert told.status_code == 200, told.text
+    body = told.json()
+    rules = [(s["state"], s["rule"]) for s in body["segments"]]
+    # Counted by version 1 until the change, by version 2 after it.
+    assert rules[0] == ("counting", "calendar default v1, policy v1")
+    assert rules[-1] == ("counting", "calendar default v2, policy v1")
+    shutdown = [s for s in body["segments"] if "holiday 2026-11-17" in s["why"]]
+    assert len(shutdown) == 1 and shutdown[0]["state"] == "out_of_working_hours"
+    assert [m["event"] for m in body["moments"]] == ["started", "retimed"]
+    assert body["counted_hours"] == 1 + 0.5 + 1  # Mon 16:00-17:00 | 17:00-17:30, Wed 08-09
+    assert d.get(f"/clocks/{UUID(int=1)}/timeline").status_code == 404
