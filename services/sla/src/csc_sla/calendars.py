@@ -42,6 +42,8 @@ WindowText = Annotated[
         description="HH:MM-HH:MM in the site's zone; 24:00 for midnight.", examples=["08:00-12:00"]
     ),
 ]
+MAX_DAYS = 5000
+"""Holidays (or make-up days) a calendar lists: decades of a plant's days off."""
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _OFFICE = ["08:00-17:30"]
 
@@ -59,17 +61,20 @@ class CalendarDefinition(BaseModel):
         default=None,
         description="IANA zone the windows are in; none: the customer's site zone, as archived.",
     )
-    week: dict[Weekday, list[WindowText]] = Field(
+    week: dict[Weekday, Annotated[list[WindowText], Field(max_length=24)]] = Field(
         default_factory=_five_days,
         description="Working windows per weekday, in order; a day not named has none. "
         "A break (lunch 12:00-13:00) is the gap between two windows.",
     )
-    holidays: list[date] = Field(default=[], description="Days with no working window.")
+    holidays: list[date] = Field(
+        default=[], max_length=MAX_DAYS, description="Days with no working window."
+    )
     makeup_days: list[date] = Field(
         default=[],
+        max_length=MAX_DAYS,
         description="Days off by the week that are worked (调休), with makeup_windows.",
     )
-    makeup_windows: list[WindowText] | None = Field(
+    makeup_windows: Annotated[list[WindowText], Field(max_length=24)] | None = Field(
         default=None, description="The windows of a make-up day; none: Monday's."
     )
     official: Literal["CN"] | None = Field(

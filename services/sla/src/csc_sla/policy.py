@@ -49,7 +49,8 @@ OWNERS = {
 class Target(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    hours: float = Field(gt=0)
+    # At most a year: no promise of the procedure is longer, and time arithmetic stays finite.
+    hours: float = Field(gt=0, le=24 * 366)
     calendar: Literal["wall", "business"] = "wall"
 
 
@@ -60,7 +61,7 @@ class Ladder(BaseModel):
 
     warn_share: float = Field(default=0.75, gt=0, lt=1)
     breach_notifies: str = "marketing"
-    escalate_after_hours: float = Field(default=4, gt=0)
+    escalate_after_hours: float = Field(default=4, gt=0, le=24 * 366)
     escalate_notifies: str = "chief_engineer"
 
 
@@ -113,6 +114,7 @@ class ClockPolicy(BaseModel):
     default_timezone: TimeZone = "Asia/Shanghai"
     calendar_rules: list[CalendarRule] = Field(
         default=[],
+        max_length=200,
         description="Which calendar a clock counts by: the first rule matching its "
         "customer; none matching: ``default``.",
     )

@@ -169,15 +169,32 @@ FIELD_DAYS = Table(
 )
 
 
-# The calendars' and the policy's versions, as recorded (who, when, why, what).
+# The calendars and the policy, and each of their versions as recorded (who, when, why,
+# what): a row per version, so a long history never makes one row large.
 RULEBOOKS = Table(
     "rulebooks", columns=(Column("kind"), Column("name")), key=("kind", "name"),
 )  # fmt: skip
+RULE_VERSIONS = Table(
+    "rule_versions",
+    columns=(Column("kind"), Column("name"), Column("version", "int")),
+    key=("kind", "name", "version"),
+)
 
 
 class ClockBoard(View):
     name = "sla_board"
-    tables = (CLOCKS, CASES, RETURNS, CAPAS, CUSTOMERS, VISITS, SURVEYS, FIELD_DAYS, RULEBOOKS)
+    tables = (
+        CLOCKS,
+        CASES,
+        RETURNS,
+        CAPAS,
+        CUSTOMERS,
+        VISITS,
+        SURVEYS,
+        FIELD_DAYS,
+        RULEBOOKS,
+        RULE_VERSIONS,
+    )
     version = 2
 
     def apply(self, event: Any, rows: Rows) -> None:
@@ -219,11 +236,15 @@ class ClockBoard(View):
         elif isinstance(event, Clock.Event):
             self._apply_clock(_row(rows, "clocks", key), event)
         elif isinstance(event, (Rulebook.Opened, Rulebook.Revised)):
-            book = rows.get("rulebooks", event.kind, event.name) or {
-                "kind": event.kind, "name": event.name, "versions": [],
-            }  # fmt: skip
-            book["versions"].append(
+            rows.put(
+                "rulebooks",
+                {"kind": event.kind, "name": event.name, "current": event.originator_version},
+            )
+            rows.put(
+                "rule_versions",
                 {
+                    "kind": event.kind,
+                    "name": event.name,
                     "version": event.originator_version,
                     "effective_at": _iso(event.effective_at),
                     "by": event.actor,
@@ -231,9 +252,8 @@ class ClockBoard(View):
                     "retime_running": event.retime_running,
                     "source": event.source,
                     "content": event.content,
-                }
+                },
             )
-            rows.put("rulebooks", book)
         elif isinstance(event, CaseFile.Opened):
             rows.put(
                 "cases",
@@ -445,11 +465,18 @@ class ClockBoard(View):
     # Calendars and policy ----------------------------------------------------------------
 
     def rulebooks(self, kind: str) -> list[dict[str, Any]]:
-        """The calendars (or the policy), by name, each with all its versions."""
-        return list(self.scan("rulebooks", where={"kind": kind}, order=("name",)))
+        """The calendars (or the policy), by name, each in its version in force now."""
+        found = []
+        for book in self.scan("rulebooks", where={"kind": kind}, order=("name",)):
+            current = self.get("rule_versions", kind, book["name"], book["current"])
+            if current is not None:
+                found.append(current)
+        return found
 
-    def rulebook(self, kind: str, name: str) -> dict[str, Any] | None:
-        return self.get("rulebooks", kind, name)
+    def rule_versions(self, kind: str, name: str) -> list[dict[str, Any]]:
+        """Every version of one, first first; empty when there is none."""
+        where = {"kind": kind, "name": name}
+        return list(self.scan("rule_versions", where=where, order=("version",)))
 
     # Schedules ------------------------------------------------------------------------
 

@@ -227,18 +227,15 @@ def routes(service: ConsumingService) -> APIRouter:
             )
 
     def calendar_versions(name: str) -> list[dict[str, Any]]:
-        book = board.rulebook("calendar", name)
-        if book is None:
+        versions = board.rule_versions("calendar", name)
+        if not versions:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no calendar {name}")
-        return [_calendar_answer(name, v) for v in book["versions"]]
+        return [_calendar_answer(name, v) for v in versions]
 
     @router.get("/calendars", tags=["calendars"], response_model=list[CalendarVersionAnswer])
     def list_calendars() -> list[dict[str, Any]]:
         """Every calendar in its version in force now, by name. Clocks name theirs."""
-        return [
-            _calendar_answer(book["name"], book["versions"][-1])
-            for book in board.rulebooks("calendar")
-        ]
+        return [_calendar_answer(v["name"], v) for v in board.rulebooks("calendar")]
 
     @router.get("/calendars/{name}", tags=["calendars"], response_model=CalendarVersionAnswer)
     def get_calendar(name: CalendarPath) -> dict[str, Any]:
@@ -270,13 +267,12 @@ def routes(service: ConsumingService) -> APIRouter:
         return {"version": book.current["version"], "retimed_clocks": [c.id for c in retimed]}
 
     def policy_versions() -> list[dict[str, Any]]:
-        book = board.rulebook("policy", POLICY)
-        if book is None:
+        versions = board.rule_versions("policy", POLICY)
+        if not versions:
             # Nothing recorded yet: the first version is recorded at the service's start.
             app.record_first_versions()
-            book = board.rulebook("policy", POLICY)
-        assert book is not None
-        return [{**_meta(v), "policy": v["content"]} for v in book["versions"]]
+            versions = board.rule_versions("policy", POLICY)
+        return [{**_meta(v), "policy": v["content"]} for v in versions]
 
     @router.get("/policy", tags=["policy"], response_model=PolicyVersionAnswer)
     def get_policy() -> dict[str, Any]:
