@@ -13,7 +13,7 @@ import functools
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 from uuid import UUID, uuid4
@@ -512,7 +512,29 @@ class SlaWorld(_DeskWorld):
         self.targets = {
             "POST /clocks/{clock_id}/pause": Target(self.clock, {"at": omit}),
             "POST /clocks/{clock_id}/resume": Target(lambda: self.clock(paused=True), {"at": omit}),
+            "PUT /calendars/{name}": Target(
+                lambda: {"name": f"site-{next(self.sites)}"},
+                {
+                    "week": lambda: {"mon": ["08:00-12:00", "13:00-17:30"], "sat": ["08:00-12:00"]},
+                    "timezone": lambda: "Asia/Shanghai",
+                    "makeup_windows": omit,
+                    # Ten years of days off, the most a calendar is likely to list.
+                    "holidays": lambda: days(date(2020, 1, 1), 3650),
+                    "makeup_days": lambda: days(date(2030, 1, 1), 100),
+                },
+                adjust=disjoint_days,
+            ),
+            "PUT /policy": Target(
+                dict,
+                {
+                    "targets": lambda: {"reply": {"hours": 8, "calendar": "business"}},
+                    "default_timezone": lambda: "Asia/Shanghai",
+                    "warn_share": lambda: 0.75,
+                },
+                adjust=rules_name_default,
+            ),
         }
+        self.sites = itertools.count(1)
 
     def clock(self, paused: bool = False) -> dict[str, str]:
         """The reply clock (4.2.1) of a new complaint, running or paused."""
@@ -524,6 +546,29 @@ class SlaWorld(_DeskWorld):
         if paused:
             self.post(f"/clocks/{clock}/pause", {"reason": "customer_unreachable"}, "marketing")
         return {"clock_id": clock}
+
+
+def days(first: date, count: int) -> list[str]:
+    return [(first + timedelta(days=n)).isoformat() for n in range(count)]
+
+
+def disjoint_days(body: Any) -> Any:
+    """A day is a holiday or a make-up day, not both."""
+    calendar = body.get("calendar") if isinstance(body, dict) else None
+    if isinstance(calendar, dict) and calendar.get("makeup_days"):
+        holidays = set(calendar.get("holidays") or [])
+        calendar["makeup_days"] = [d for d in calendar["makeup_days"] if d not in holidays]
+    return body
+
+
+def rules_name_default(body: Any) -> Any:
+    """Rules name a calendar sla has."""
+    policy = body.get("policy") if isinstance(body, dict) else None
+    if isinstance(policy, dict):
+        for rule in policy.get("calendar_rules") or []:
+            if isinstance(rule, dict):
+                rule["calendar"] = "default"
+    return body
 
 
 WORLDS: dict[str, Callable[[Path], World]] = {

@@ -47,6 +47,16 @@ class ClockPause(Answer):
     resumed_at: Moment | None = Field(description="When it counted again; null while paused.")
 
 
+class ClockRetime(Answer):
+    at: Moment = Field(description="When the change that re-timed it took effect.")
+    reason: str
+    by: Who
+    calendar: str
+    calendar_version: int
+    policy_version: int | None
+    due_at: Moment = Field(description="The due time it set.")
+
+
 class ClockAnswer(Answer):
     """One promise of the procedure for one case, and where its deadlines stand."""
 
@@ -84,6 +94,20 @@ class ClockAnswer(Answer):
     within_target: bool | None = Field(description="Met by its due time; null while open.")
     pauses: list[ClockPause]
     paused_hours: float = Field(description="Time the pauses took off the clock.")
+    calendar: str | None = Field(
+        default=None,
+        description="The calendar it counts by (GET /calendars/{name}); null for clocks "
+        "started before calendars were recorded.",
+    )
+    calendar_version: int | None = Field(
+        default=None, description="That calendar's version it counts by."
+    )
+    policy_version: int | None = Field(
+        default=None, description="The policy's version it is measured against."
+    )
+    retimed: list[ClockRetime] = Field(
+        default=[], description="Changes of calendar or policy that re-timed it, in order."
+    )
 
 
 class ScheduleRow(Answer):
@@ -168,3 +192,89 @@ class MonthlyReport(Answer):
     field_service_days: int = Field(description="Days on site, per customer and engineer.")
     returns: ReturnCounts = Field(description="Return cases (4.3).")
     capa: CapaCounts = Field(description="CAPAs (4.4.4, 4.3.4).")
+
+
+class RulesVersion(Answer):
+    version: int
+    effective_at: Moment | None = Field(
+        description="Clocks whose starting fact was recorded from then on count by it; "
+        "null: the first version, in force from the start."
+    )
+    by: Who = Field(description="Who recorded it (system: the first, from CSC_SLA_POLICY).")
+    reason: str
+    retime_running: bool = Field(description="It re-timed the clocks running then.")
+    source: Literal["CSC_SLA_POLICY", "api"]
+
+
+class OfficialDaysAnswer(Answer):
+    source: str = Field(description="The data source and its version.")
+    years: list[int] = Field(description="First and last year it publishes.")
+    holidays: dict[str, str] = Field(description="Day -> the holiday's name.")
+    makeup_days: dict[str, str] = Field(
+        description="Day off by the week that is worked (调休) -> its holiday."
+    )
+
+
+class CalendarContent(Answer):
+    timezone: str | None = Field(description="IANA zone; null: the customer's site zone.")
+    week: dict[str, list[str]] = Field(description="mon..sun -> working windows HH:MM-HH:MM.")
+    holidays: list[Day]
+    makeup_days: list[Day]
+    makeup_windows: list[str] | None
+    official: Literal["CN"] | None
+    note: str | None
+
+
+class CalendarVersionAnswer(RulesVersion):
+    """One version of a calendar: what it counts, and who recorded it when and why."""
+
+    calendar: str
+    definition: CalendarContent
+    official: OfficialDaysAnswer | None = Field(
+        description="The official days included, as expanded when it was recorded."
+    )
+
+
+class PolicyVersionAnswer(RulesVersion):
+    """One version of the SLA policy."""
+
+    policy: dict[str, object] = Field(
+        description="standard, oem, default_timezone, calendar_rules, as PUT /policy takes it."
+    )
+
+
+class RulesChange(Answer):
+    """What a change recorded: the new version, and the clocks it re-timed."""
+
+    version: int
+    retimed_clocks: list[UUID]
+
+
+class TimelineMoment(Answer):
+    at: Moment
+    event: Literal[
+        "started", "paused", "resumed", "retimed", "warned", "breached", "escalated", "met"
+    ]
+    rule: str = Field(description="The rule that made it happen (target, ladder, versions).")
+
+
+class TimelineSegment(Answer):
+    start: Moment
+    end: Moment
+    state: Literal["counting", "out_of_working_hours", "paused"]
+    hours: float = Field(description="Wall-clock length of the stretch.")
+    why: list[str] = Field(
+        description="What counted it or not: a working window, out of working hours, a "
+        "day with no window, a holiday, a make-up working day, a pause."
+    )
+    rule: str = Field(description="The calendar and policy versions the clock ran under.")
+
+
+class ClockTimeline(Answer):
+    """A clock's SLA timeline, as its own events and the calendar it kept tell it."""
+
+    clock_id: UUID
+    moments: list[TimelineMoment]
+    segments: list[TimelineSegment]
+    counted_hours: float = Field(description="The counting segments' hours, pauses excluded.")
+    until: Moment = Field(description="Its meeting, or now while it runs.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -19,6 +19,12 @@ from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, utcnow
 from csc_messaging.writes import CONFLICT_ATTEMPTS, CONFLICT_PAUSE
+from csc_sla.calendars import (
+    DEFAULT_CALENDAR,
+    CalendarDefinition,
+    CalendarVersion,
+    calendar_for,
+)
 from csc_sla.domain import (
     CapaFile,
     CaseFile,
@@ -27,13 +33,25 @@ from csc_sla.domain import (
     CustomerProfile,
     ReturnFile,
 )
-from csc_sla.policy import CLAUSES, OWNERS, ClockKind, SlaPolicy, hours
+from csc_sla.domain.clocks import SYSTEM
+from csc_sla.domain.rulebook import POLICY, Kind, Rulebook
+from csc_sla.domain.timeline import timeline
+from csc_sla.policy import CLAUSES, OWNERS, ClockKind, ClockPolicy, SlaPolicy, hours
 
 log = structlog.get_logger(__name__)
 
 # How long the facts entered with a backdated clock have to meet it before deadlines
 # that had already passed are recorded as found late.
 DEFAULT_SETTLING = timedelta(minutes=15)
+
+
+class UnknownCalendar(ValueError):
+    """A policy's rule names a calendar sla does not have."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 class SlaApplication(ConsumerApplication):
@@ -50,6 +68,7 @@ class SlaApplication(ConsumerApplication):
         self.sla_policy = policy or SlaPolicy()
         self.now = now
         self.settling = settling
+        self._parsed: dict[tuple[str, str, int], Any] = {}
 
     # Reactions ------------------------------------------------------------------------
 
@@ -359,12 +378,21 @@ class SlaApplication(ConsumerApplication):
         oem = customer.get("oem")
         if oem is None:
             oem = bool(profile and profile.oem)
-        rules = self.sla_policy.for_class(oem)
-        target = self.sla_policy.target(oem, kind)
-        timezone = (
-            customer.get("timezone")
-            or (profile and profile.timezone)
-            or self.sla_policy.default_timezone
+        customer_class = "oem" if oem else "standard"
+        # The rules in force when the fact was recorded: a change applies to clocks started
+        # after it, however late the consumer reads the fact.
+        as_of = max(recorded_at, at)
+        policy_no, policy = self._policy_in_force(as_of, pe)
+        rules = policy.for_class(oem)
+        target = policy.target(oem, kind)
+        name = calendar_for(policy.calendar_rules, customer["code"], customer_class)
+        calendar_no, version = self._calendar_in_force(name, as_of, pe)
+        # The clock keeps what it can meet of the calendar: its deadlines and pauses
+        # come within a few years of its start, and a replay needs no other record.
+        calendar = version.calendar(
+            business=target.calendar == "business",
+            timezone=self._timezone(customer, policy),
+            around=at.date(),
         )
         pe.collect_events(
             Clock.start(
@@ -372,11 +400,11 @@ class SlaApplication(ConsumerApplication):
                 kind=kind.value,
                 clause=CLAUSES[kind],
                 customer=customer,
-                customer_class="oem" if oem else "standard",
+                customer_class=customer_class,
                 started_at=at,
                 started_by_event=by_event,
                 target=hours(target.hours),
-                calendar=self.sla_policy.calendar(target, timezone),
+                calendar=calendar,
                 warn_share=rules.ladder.warn_share,
                 escalate_after=hours(rules.ladder.escalate_after_hours),
                 owner=OWNERS[kind],
@@ -384,6 +412,9 @@ class SlaApplication(ConsumerApplication):
                 escalate_notifies=rules.ladder.escalate_notifies,
                 recorded_at=max(recorded_at, at),
                 settling=self.settling,
+                calendar_name=name,
+                calendar_version=calendar_no,
+                policy_version=policy_no,
             )
         )
 
@@ -408,6 +439,246 @@ class SlaApplication(ConsumerApplication):
 
     def _profile(self, code: str) -> CustomerProfile | None:
         return self.find(CustomerProfile.create_id(code), CustomerProfile)
+
+    def _timezone(self, customer: dict[str, Any], policy: ClockPolicy) -> str:
+        """The customer's site zone, for a calendar that names none."""
+        profile = self._profile(customer["code"])
+        return str(
+            customer.get("timezone") or (profile and profile.timezone) or policy.default_timezone
+        )
+
+    # Calendars and policy as recorded versions ------------------------------------------------
+
+    def _first_content(self, kind: Kind, name: str) -> dict[str, Any] | None:
+        """What ``CSC_SLA_POLICY`` says of the rulebook: its first version, or None."""
+        if kind == "policy":
+            fields = set(ClockPolicy.model_fields)
+            return self.sla_policy.model_dump(mode="json", include=fields)
+        definition = self.sla_policy.first_calendars().get(name)
+        if definition is None:
+            return None
+        return CalendarVersion.record(definition).model_dump(mode="json")
+
+    def _first(self, kind: Kind, name: str) -> Rulebook | None:
+        content = self._first_content(kind, name)
+        if content is None:
+            return None
+        return Rulebook(
+            kind=kind,
+            name=name,
+            content=content,
+            # In force from the start: what CSC_SLA_POLICY said before versions were kept.
+            effective_at=None,
+            actor=SYSTEM,
+            reason="CSC_SLA_POLICY, the rules in force before any were recorded",
+            retime_running=False,
+            source="CSC_SLA_POLICY",
+        )
+
+    def rulebook(
+        self, kind: Kind, name: str, pe: ProcessingEvent[UUID] | None = None
+    ) -> Rulebook | None:
+        """The recorded rulebook; the first version from ``CSC_SLA_POLICY`` recorded now
+        (collected into ``pe``, or saved) when there is none yet."""
+        book_id = Rulebook.create_id(kind, name)
+        if pe is not None and book_id in pe.aggregates:
+            found = pe.aggregates[book_id]
+            assert isinstance(found, Rulebook)
+            return found
+        book = self.find(book_id, Rulebook)
+        if book is not None:
+            return book
+        book = self._first(kind, name)
+        if book is not None:
+            if pe is not None:
+                pe.collect_events(book)
+            else:
+                self.save(book)
+        return book
+
+    def record_first_versions(self) -> int:
+        """Record what ``CSC_SLA_POLICY`` says as the first versions, where none is recorded
+        yet: at the service's start, so that they are listed and audited from then on."""
+        recorded = 0
+        with self.lock:
+            wanted: list[tuple[Kind, str]] = [("policy", POLICY)]
+            wanted += [("calendar", n) for n in self.sla_policy.first_calendars()]
+            for kind, name in wanted:
+                if self.find(Rulebook.create_id(kind, name), Rulebook) is None:
+                    self.rulebook(kind, name)
+                    recorded += 1
+        return recorded
+
+    def _parse(self, kind: Kind, name: str, version: dict[str, Any]) -> Any:
+        key = (kind, name, version["version"])
+        if key not in self._parsed:
+            model = ClockPolicy if kind == "policy" else CalendarVersion
+            self._parsed[key] = model.model_validate(version["content"])
+        return self._parsed[key]
+
+    def _policy_in_force(
+        self, at: datetime, pe: ProcessingEvent[UUID] | None = None
+    ) -> tuple[int, ClockPolicy]:
+        book = self.rulebook("policy", POLICY, pe)
+        assert book is not None  # the policy always has a first version
+        version = book.in_force(at)
+        return version["version"], self._parse("policy", POLICY, version)
+
+    def _calendar_in_force(
+        self, name: str, at: datetime, pe: ProcessingEvent[UUID] | None = None
+    ) -> tuple[int, CalendarVersion]:
+        book = self.rulebook("calendar", name, pe)
+        if book is None:
+            # Only a policy recorded with a rule naming a calendar can name one; the
+            # policy is checked against the calendars when recorded.
+            raise LookupError(f"no calendar {name!r}")
+        version = book.in_force(at)
+        return version["version"], self._parse("calendar", name, version)
+
+    def has_calendar(self, name: str) -> bool:
+        recorded = self.find(Rulebook.create_id("calendar", name), Rulebook) is not None
+        return recorded or name in self.sla_policy.first_calendars()
+
+    def set_calendar(
+        self,
+        name: str,
+        definition: CalendarDefinition,
+        *,
+        reason: str,
+        retime_running: bool,
+        actor: Actor,
+        open_clocks: Callable[[], Iterable[UUID]] = tuple,
+    ) -> tuple[Rulebook, list[Clock]]:
+        """Record a calendar's new version; with ``retime_running``, the open clocks that
+        count by it count the rest of their promise by it, in the same transaction."""
+        with self.lock:
+            now = self.now()
+            content = CalendarVersion.record(definition).model_dump(mode="json")
+            who = _who(actor)
+            book = self.rulebook("calendar", name)
+            if book is None:
+                book = Rulebook(
+                    kind="calendar", name=name, content=content, effective_at=now, actor=who,
+                    reason=reason, retime_running=retime_running, source="api",
+                )  # fmt: skip
+            else:
+                book.revise(
+                    content=content, effective_at=now, actor=who, reason=reason,
+                    retime_running=retime_running, source="api",
+                )  # fmt: skip
+            retimed: list[Clock] = []
+            if retime_running:
+                number = book.current["version"]
+                version = CalendarVersion.model_validate(content)
+                for clock in self._open(open_clocks):
+                    if (clock.calendar_name or DEFAULT_CALENDAR) != name:
+                        continue
+                    if not clock.calendar.business:
+                        continue  # wall-clock time: no calendar counts it
+                    if clock.retime(
+                        at=now,
+                        reason=reason,
+                        actor=who,
+                        calendar=version.calendar(
+                            business=True,
+                            timezone=self._clock_zone(clock),
+                            around=clock.started_at.date(),
+                        ),
+                        calendar_name=name,
+                        calendar_version=number,
+                        policy_version=clock.policy_version,
+                        target=clock.target,
+                        warn_share=clock.ladder["warn_share"],
+                        escalate_after=timedelta(seconds=clock.ladder["escalate_after_seconds"]),
+                        breach_notifies=clock.ladder["breach_notifies"],
+                        escalate_notifies=clock.ladder["escalate_notifies"],
+                    ):
+                        retimed.append(clock)
+            self.save(book, *retimed)
+            return book, retimed
+
+    def set_policy(
+        self,
+        policy: ClockPolicy,
+        *,
+        reason: str,
+        retime_running: bool,
+        actor: Actor,
+        open_clocks: Callable[[], Iterable[UUID]] = tuple,
+    ) -> tuple[Rulebook, list[Clock]]:
+        """Record the policy's new version; with ``retime_running``, every open clock counts
+        the rest of its promise by the new targets, ladder and calendar rules."""
+        with self.lock:
+            for n, rule in enumerate(policy.calendar_rules):
+                if not self.has_calendar(rule.calendar):
+                    raise UnknownCalendar(
+                        f"calendar_rules.{n}.calendar",
+                        f"no calendar {rule.calendar!r}: record it first (PUT /calendars/"
+                        f"{rule.calendar})",
+                    )
+            now = self.now()
+            who = _who(actor)
+            book = self.rulebook("policy", POLICY)
+            assert book is not None
+            book.revise(
+                content=policy.model_dump(mode="json"), effective_at=now, actor=who,
+                reason=reason, retime_running=retime_running, source="api",
+            )  # fmt: skip
+            retimed: list[Clock] = []
+            if retime_running:
+                number = book.current["version"]
+                for clock in self._open(open_clocks):
+                    oem = clock.customer_class == "oem"
+                    kind = ClockKind(clock.kind)
+                    target = policy.target(oem, kind)
+                    ladder = policy.for_class(oem).ladder
+                    name = calendar_for(
+                        policy.calendar_rules, clock.customer["code"], clock.customer_class
+                    )
+                    calendar_no, version = self._calendar_in_force(name, now)
+                    if clock.retime(
+                        at=now,
+                        reason=reason,
+                        actor=who,
+                        calendar=version.calendar(
+                            business=target.calendar == "business",
+                            timezone=self._clock_zone(clock, policy),
+                            around=clock.started_at.date(),
+                        ),
+                        calendar_name=name,
+                        calendar_version=calendar_no,
+                        policy_version=number,
+                        target=hours(target.hours),
+                        warn_share=ladder.warn_share,
+                        escalate_after=hours(ladder.escalate_after_hours),
+                        breach_notifies=ladder.breach_notifies,
+                        escalate_notifies=ladder.escalate_notifies,
+                    ):
+                        retimed.append(clock)
+            self.save(book, *retimed)
+            return book, retimed
+
+    def timeline(self, clock_id: UUID, until: datetime | None = None) -> dict[str, Any]:
+        """The clock's SLA timeline, up to its meeting or ``until`` (now)."""
+        events = list(self.events.get(clock_id))
+        if not events or not isinstance(events[0], Clock.Started):
+            raise LookupError(f"no clock {clock_id}")
+        told = timeline(events, until or self.now())
+        # Times as the read side gives them: ISO 8601 in UTC, whatever zone counted them.
+        for row in (*told["moments"], *told["segments"]):
+            for key in ("at", "start", "end"):
+                if key in row:
+                    row[key] = _utc(row[key])
+        return {"clock_id": clock_id, **told, "until": _utc(told["until"])}
+
+    def _open(self, clock_ids: Callable[[], Iterable[UUID]]) -> list[Clock]:
+        found = (self.find(clock_id, Clock) for clock_id in clock_ids())
+        return [clock for clock in found if clock is not None and clock.is_open]
+
+    def _clock_zone(self, clock: Clock, policy: ClockPolicy | None = None) -> str:
+        if policy is None:
+            _, policy = self._policy_in_force(clock.started_at)
+        return self._timezone(clock.customer, policy)
 
     # The timer and people ------------------------------------------------------------------
 
@@ -472,6 +743,10 @@ class SlaApplication(ConsumerApplication):
                 change(clock)
                 self.save(clock)
             return clock
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
 
 
 def _who(actor: Actor) -> dict[str, str]:

@@ -54,6 +54,14 @@ def _timer(service: ConsumingService) -> list[Background]:
     tick = service.settings.sla_tick_seconds if isinstance(service.settings, SlaSettings) else 1.0
 
     async def timer(stop: asyncio.Event) -> None:
+        # CSC_SLA_POLICY's calendars and policy become their first recorded versions
+        # (if the store has none yet), listed and audited like every later one.
+        try:
+            recorded = await asyncio.to_thread(app.record_first_versions)
+            if recorded:
+                log.info("sla.first_versions_recorded", rulebooks=recorded)
+        except Exception:
+            log.exception("sla.first_versions_failed")
         # Deadlines live in the store, so the first tick after a restart fires what
         # passed while the service was down, each once, at its true time.
         while not stop.is_set():

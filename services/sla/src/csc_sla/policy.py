@@ -1,7 +1,8 @@
 """SLA policy: targets, calendars and escalation ladders per customer class.
 
-Policy is configuration, not code: ``CSC_SLA_POLICY`` holds it as JSON in
-this shape, and the defaults below are the procedure's own numbers.
+Policy is data, not code: ``CSC_SLA_POLICY`` holds its first version as JSON
+in this shape (the defaults below are the procedure's own numbers); later
+versions are recorded in sla's store (``PUT /policy``, ``PUT /calendars/{name}``).
 """
 
 from __future__ import annotations
@@ -10,9 +11,16 @@ from datetime import date, time, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from csc_sla.domain.calendar import Calendar
+from csc_contracts.intake import TimeZone
+from csc_sla.calendars import (
+    DEFAULT_CALENDAR,
+    CalendarDefinition,
+    CalendarName,
+    CalendarRule,
+)
+from csc_sla.domain.calendar import WEEKDAYS as WEEKDAY_NAMES
 
 
 class ClockKind(StrEnum):
@@ -41,7 +49,8 @@ OWNERS = {
 class Target(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    hours: float = Field(gt=0)
+    # At most a year: no promise of the procedure is longer, and time arithmetic stays finite.
+    hours: float = Field(gt=0, le=24 * 366)
     calendar: Literal["wall", "business"] = "wall"
 
 
@@ -52,7 +61,7 @@ class Ladder(BaseModel):
 
     warn_share: float = Field(default=0.75, gt=0, lt=1)
     breach_notifies: str = "marketing"
-    escalate_after_hours: float = Field(default=4, gt=0)
+    escalate_after_hours: float = Field(default=4, gt=0, le=24 * 366)
     escalate_notifies: str = "chief_engineer"
 
 
@@ -64,6 +73,8 @@ class ClassPolicy(BaseModel):
 
 
 class BusinessHours(BaseModel):
+    """The first version of the ``default`` calendar: one window a working day."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     day_start: time = time(8, 0)
@@ -72,7 +83,9 @@ class BusinessHours(BaseModel):
     holidays: list[date] = []
 
 
-class SlaPolicy(BaseModel):
+class ClockPolicy(BaseModel):
+    """What a clock is measured against: targets and ladders per class, which calendar."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     standard: ClassPolicy = ClassPolicy(
@@ -98,8 +111,13 @@ class SlaPolicy(BaseModel):
         },
         ladder=Ladder(escalate_after_hours=2),
     )
-    business_hours: BusinessHours = BusinessHours()
-    default_timezone: str = "Asia/Shanghai"
+    default_timezone: TimeZone = "Asia/Shanghai"
+    calendar_rules: list[CalendarRule] = Field(
+        default=[],
+        max_length=200,
+        description="Which calendar a clock counts by: the first rule matching its "
+        "customer; none matching: ``default``.",
+    )
 
     def for_class(self, oem: bool) -> ClassPolicy:
         return self.oem if oem else self.standard
@@ -108,18 +126,44 @@ class SlaPolicy(BaseModel):
         """The class's target for ``kind``; a configured policy written before a kind
         existed (no target for it) gets the default one rather than a stopped consumer."""
         found = self.for_class(oem).targets.get(kind)
-        return found if found is not None else SlaPolicy().for_class(oem).targets[kind]
+        return found if found is not None else ClockPolicy().for_class(oem).targets[kind]
 
-    def calendar(self, target: Target, timezone: str) -> Calendar:
+
+class SlaPolicy(ClockPolicy):
+    """``CSC_SLA_POLICY``: the first version of the policy and of the calendars."""
+
+    business_hours: BusinessHours = BusinessHours()
+    calendars: dict[CalendarName, CalendarDefinition] = Field(
+        default={},
+        description="First versions of named calendars (a site's, a customer class's); "
+        "``default`` here replaces business_hours.",
+    )
+
+    def first_calendars(self) -> dict[str, CalendarDefinition]:
+        """The calendars as this policy defines them: their first recorded versions."""
         hours = self.business_hours
-        return Calendar(
-            business=target.calendar == "business",
-            timezone=timezone,
-            day_start=hours.day_start,
-            day_end=hours.day_end,
-            workdays=frozenset(hours.workdays),
-            holidays=frozenset(hours.holidays),
+        default = CalendarDefinition.model_validate(
+            {
+                "week": {
+                    day: [f"{hours.day_start:%H:%M}-{hours.day_end:%H:%M}"]
+                    for n, day in enumerate(WEEKDAY_NAMES)
+                    if n in hours.workdays
+                },
+                "holidays": hours.holidays,
+            }
         )
+        return {DEFAULT_CALENDAR: default, **self.calendars}
+
+    @model_validator(mode="after")
+    def _rules_name_calendars(self) -> SlaPolicy:
+        known = self.first_calendars()
+        for n, rule in enumerate(self.calendar_rules):
+            if rule.calendar not in known:
+                raise ValueError(
+                    f"calendar_rules[{n}]: no calendar {rule.calendar!r} "
+                    f"(known: {', '.join(sorted(known))})"
+                )
+        return self
 
 
 def hours(value: float) -> timedelta:

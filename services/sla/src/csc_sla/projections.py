@@ -20,6 +20,7 @@ from uuid import UUID
 
 from csc_messaging.views import Cmp, Column, In, IsNull, Page, Rows, Table, View, Where
 from csc_sla.domain import CapaFile, CaseFile, Clock, CustomerProfile, ReturnFile
+from csc_sla.domain.rulebook import Rulebook
 
 VISIT_INTERVAL_MONTHS = 6  # 4.5: every half year
 SURVEY_INTERVAL_MONTHS = 12  # 4.1.5: once a year
@@ -171,10 +172,33 @@ FIELD_DAYS = Table(
 )
 
 
+# The calendars and the policy, and each of their versions as recorded (who, when, why,
+# what): a row per version, so a long history never makes one row large.
+RULEBOOKS = Table(
+    "rulebooks", columns=(Column("kind"), Column("name")), key=("kind", "name"),
+)  # fmt: skip
+RULE_VERSIONS = Table(
+    "rule_versions",
+    columns=(Column("kind"), Column("name"), Column("version", "int")),
+    key=("kind", "name", "version"),
+)
+
+
 class ClockBoard(View):
     name = "sla_board"
-    tables = (CLOCKS, CASES, RETURNS, CAPAS, CUSTOMERS, VISITS, SURVEYS, FIELD_DAYS)
-    version = 1
+    tables = (
+        CLOCKS,
+        CASES,
+        RETURNS,
+        CAPAS,
+        CUSTOMERS,
+        VISITS,
+        SURVEYS,
+        FIELD_DAYS,
+        RULEBOOKS,
+        RULE_VERSIONS,
+    )
+    version = 2
 
     def apply(self, event: Any, rows: Rows) -> None:
         key = str(event.originator_id)
@@ -197,6 +221,10 @@ class ClockBoard(View):
                     "escalate_at": event.escalate_at.isoformat(),
                     "recorded_at": _iso(event.recorded_at),
                     "settle_at": _iso(event.settle_at),
+                    "calendar": event.calendar_name,
+                    "calendar_version": event.calendar_version,
+                    "policy_version": event.policy_version,
+                    "retimed": [],
                     "status": "running",
                     "found_late": False,
                     "warned_at": None,
@@ -210,6 +238,25 @@ class ClockBoard(View):
             )
         elif isinstance(event, Clock.Event):
             self._apply_clock(_row(rows, "clocks", key), event)
+        elif isinstance(event, (Rulebook.Opened, Rulebook.Revised)):
+            rows.put(
+                "rulebooks",
+                {"kind": event.kind, "name": event.name, "current": event.originator_version},
+            )
+            rows.put(
+                "rule_versions",
+                {
+                    "kind": event.kind,
+                    "name": event.name,
+                    "version": event.originator_version,
+                    "effective_at": _iso(event.effective_at),
+                    "by": event.actor,
+                    "reason": event.reason,
+                    "retime_running": event.retime_running,
+                    "source": event.source,
+                    "content": event.content,
+                },
+            )
         elif isinstance(event, CaseFile.Opened):
             rows.put(
                 "cases",
@@ -294,6 +341,18 @@ class ClockBoard(View):
             row["paused_hours"] += event.paused_seconds / 3600
             row.update(warn_at=event.warn_at.isoformat(), due_at=event.due_at.isoformat(),
                        escalate_at=event.escalate_at.isoformat())  # fmt: skip
+        elif isinstance(event, Clock.Retimed):
+            row.update(warn_at=event.warn_at.isoformat(), due_at=event.due_at.isoformat(),
+                       escalate_at=event.escalate_at.isoformat(),
+                       target_hours=event.target_seconds / 3600,
+                       business_hours=event.calendar["business"],
+                       calendar=event.calendar_name, calendar_version=event.calendar_version,
+                       policy_version=event.policy_version)  # fmt: skip
+            row["retimed"].append(
+                {"at": event.at.isoformat(), "reason": event.reason, "by": event.actor,
+                 "calendar": event.calendar_name, "calendar_version": event.calendar_version,
+                 "policy_version": event.policy_version, "due_at": event.due_at.isoformat()}
+            )  # fmt: skip
         elif isinstance(event, Clock.Warned):
             row["warned_at"] = event.at.isoformat()
             row["status"] = "warned"
@@ -402,6 +461,30 @@ class ClockBoard(View):
         """The first ``limit`` clocks due by ``now`` (``DUE_BATCH`` by default;
         ``due_page`` goes on from there)."""
         return self.due_page(now, limit=limit)[0]
+
+    def open_clock_ids(self) -> list[UUID]:
+        """Every clock not yet met: what a change that re-times running clocks looks at."""
+        return [
+            UUID(row["clock_id"])
+            for status in ("running", "warned", "breached", "escalated", "paused")
+            for row in self.scan("clocks", where={"status": status})
+        ]
+
+    # Calendars and policy ----------------------------------------------------------------
+
+    def rulebooks(self, kind: str) -> list[dict[str, Any]]:
+        """The calendars (or the policy), by name, each in its version in force now."""
+        found = []
+        for book in self.scan("rulebooks", where={"kind": kind}, order=("name",)):
+            current = self.get("rule_versions", kind, book["name"], book["current"])
+            if current is not None:
+                found.append(current)
+        return found
+
+    def rule_versions(self, kind: str, name: str) -> list[dict[str, Any]]:
+        """Every version of one, first first; empty when there is none."""
+        where = {"kind": kind, "name": name}
+        return list(self.scan("rule_versions", where=where, order=("version",)))
 
     # Schedules ------------------------------------------------------------------------
 

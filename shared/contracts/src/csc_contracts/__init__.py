@@ -56,13 +56,16 @@ from csc_contracts.returns import (
     ReturnSamplesTaken,
 )
 from csc_contracts.sla import (
+    CalendarVersionRecorded,
     ClockBreached,
     ClockEscalated,
     ClockMet,
     ClockPaused,
     ClockResumed,
+    ClockRetimed,
     ClockStarted,
     ClockWarned,
+    PolicyVersionRecorded,
 )
 from csc_contracts.topics import JOURNALED, SERVICES, Topics
 
@@ -73,12 +76,14 @@ __all__ = [
     "SERVICES",
     "Actor",
     "BoardMember",
+    "CalendarVersionRecorded",
     "Channel",
     "ClockBreached",
     "ClockEscalated",
     "ClockMet",
     "ClockPaused",
     "ClockResumed",
+    "ClockRetimed",
     "ClockStarted",
     "ClockWarned",
     "ComplaintCategory",
@@ -108,6 +113,7 @@ __all__ = [
     "OnSiteServiceRequired",
     "OnSiteVisitCompleted",
     "PersonDepartment",
+    "PolicyVersionRecorded",
     "PublicEvent",
     "QualityImpactAssessed",
     "QualityNotified",

@@ -1,15 +1,18 @@
-"""The sla service's public events, on ``csc.sla.v1``: the life of each promise's clock.
+"""The sla service's public events, on ``csc.sla.v1``: the life of each promise's clock,
+and the rules clocks count by (calendars and the SLA policy), version by version.
 
 ``case_id`` is the register entry the promise was made on; ``clock_id``
-names the clock (one per case and kind).
+names the clock (one per case and kind). For a calendar's or the policy's
+versions ``case_id`` is the rulebook's id, the same for all its versions.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from datetime import date
+from typing import Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from csc_contracts.common import CustomerRef, UtcDatetime
 from csc_contracts.events import PublicEvent
@@ -50,6 +53,15 @@ class ClockStarted(_ClockEvent):
         "it; deadlines that had passed before recorded_at are announced, found late, "
         "only after it and only if the clock is still open.",
     )
+    calendar: str | None = Field(
+        default=None, description="The calendar it counts by (CalendarVersionRecorded)."
+    )
+    calendar_version: int | None = Field(
+        default=None, description="The calendar's version in force when it started."
+    )
+    policy_version: int | None = Field(
+        default=None, description="The policy's version in force when it started."
+    )
 
 
 FoundLate = Field(
@@ -72,6 +84,23 @@ class ClockResumed(_ClockEvent):
 
     resumed_at: UtcDatetime
     paused_hours: float = Field(description="Counted time the pause excluded.")
+    warn_at: UtcDatetime
+    due_at: UtcDatetime
+    escalate_at: UtcDatetime
+
+
+class ClockRetimed(_ClockEvent):
+    """A new calendar or policy that said so re-timed the running clock: the time counted
+    before stays counted, the rest counts by the new rules; announced deadlines stay."""
+
+    at: UtcDatetime = Field(description="When the change took effect.")
+    reason: str
+    calendar: str
+    calendar_version: int
+    policy_version: int | None
+    target_hours: float
+    business_hours: bool
+    timezone: str
     warn_at: UtcDatetime
     due_at: UtcDatetime
     escalate_at: UtcDatetime
@@ -111,6 +140,68 @@ class ClockMet(_ClockEvent):
     paused_hours: float
 
 
+class _RulesEvent(PublicEvent):
+    service: ClassVar[str] = "sla"
+
+    effective_at: UtcDatetime | None = Field(
+        description="Clocks whose starting fact was recorded from then on count by it; "
+        "null: the first version, in force from the start (CSC_SLA_POLICY's)."
+    )
+    reason: str = Field(description="Why it was changed, as its author said.")
+    retime_running: bool = Field(
+        description="The change also re-timed the clocks running then (ClockRetimed)."
+    )
+    source: Literal["CSC_SLA_POLICY", "api"] = Field(
+        description="CSC_SLA_POLICY: the first version, from the service's configuration."
+    )
+
+
+class OfficialDays(BaseModel):
+    """A country's official holidays and make-up working days, as recorded with a version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str = Field(
+        description="The data source and its version, e.g. chinese-calendar 1.11.0."
+    )
+    years: list[int] = Field(description="First and last year it publishes.")
+    holidays: dict[date, str] = Field(description="Day -> the holiday's name.")
+    makeup_days: dict[date, str] = Field(
+        description="Day off by the week that is worked (调休) -> the holiday it makes up for."
+    )
+
+
+class CalendarVersionRecorded(_RulesEvent):
+    """A calendar's new version: the working windows, holidays and make-up days that
+    business-hours clocks count by."""
+
+    calendar: str = Field(description="Its name, as clocks and the policy's rules name it.")
+    calendar_version: int = Field(description="1 for the first, then one more per change.")
+    timezone: str | None = Field(description="IANA zone; null: the customer's site zone.")
+    week: dict[str, list[str]] = Field(
+        description="mon..sun -> working windows HH:MM-HH:MM, in order (24:00 is midnight)."
+    )
+    holidays: list[date]
+    makeup_days: list[date] = Field(description="Days off by the week that are worked (调休).")
+    makeup_windows: list[str] | None = Field(description="Their windows; null: Monday's.")
+    official: OfficialDays | None = Field(
+        description="Official days included, expanded when the version was recorded; "
+        "the calendar's own holidays and make-up days take precedence."
+    )
+    note: str | None = None
+
+
+class PolicyVersionRecorded(_RulesEvent):
+    """The SLA policy's new version: targets and ladders per customer class, and which
+    calendar a customer's clocks count by."""
+
+    policy_version: int = Field(description="1 for the first, then one more per change.")
+    policy: dict[str, Any] = Field(
+        description="standard, oem (targets per clock kind, ladder), default_timezone, "
+        "calendar_rules; as PUT /policy takes it."
+    )
+
+
 SLA_EVENTS: tuple[type[PublicEvent], ...] = (
     ClockStarted,
     ClockPaused,
@@ -119,4 +210,7 @@ SLA_EVENTS: tuple[type[PublicEvent], ...] = (
     ClockBreached,
     ClockEscalated,
     ClockMet,
+    ClockRetimed,
+    CalendarVersionRecorded,
+    PolicyVersionRecorded,
 )

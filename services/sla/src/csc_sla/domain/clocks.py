@@ -16,13 +16,13 @@ at their true times with ``found_late``: found after the fact, not a live alarm.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from csc_sla.domain.calendar import Calendar
+from csc_sla.domain.calendar import Calendar, calendar_of, calendar_spec
 
 CLOCK_NAMESPACE = UUID("a4b1c6de-7f1e-4c33-9a55-0f2d6b8e4c21")
 
@@ -37,28 +37,6 @@ class ClockRuleViolation(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
-
-
-def calendar_of(spec: dict[str, Any]) -> Calendar:
-    return Calendar(
-        business=spec["business"],
-        timezone=spec["timezone"],
-        day_start=time.fromisoformat(spec["day_start"]),
-        day_end=time.fromisoformat(spec["day_end"]),
-        workdays=frozenset(spec["workdays"]),
-        holidays=frozenset(date.fromisoformat(d) for d in spec["holidays"]),
-    )
-
-
-def calendar_spec(calendar: Calendar) -> dict[str, Any]:
-    return {
-        "business": calendar.business,
-        "timezone": calendar.timezone,
-        "day_start": calendar.day_start.isoformat(),
-        "day_end": calendar.day_end.isoformat(),
-        "workdays": sorted(calendar.workdays),
-        "holidays": sorted(d.isoformat() for d in calendar.holidays),
-    }
 
 
 class Clock(Aggregate):
@@ -83,6 +61,10 @@ class Clock(Aggregate):
         # Absent from clocks started before backdated facts were held.
         recorded_at: datetime | None = None
         settle_at: datetime | None = None
+        # Absent from clocks started before calendars and policy were recorded versions.
+        calendar_name: str | None = None
+        calendar_version: int | None = None
+        policy_version: int | None = None
 
     class Paused(Aggregate.Event):
         case_id: UUID
@@ -105,6 +87,25 @@ class Clock(Aggregate):
         escalate_at: datetime
         actor: Actor
         request_key: str | None = None
+
+    class Retimed(Aggregate.Event):
+        """A change of calendar or policy that said it re-times the running clocks."""
+
+        case_id: UUID
+        kind: str
+        clause: str
+        at: datetime
+        reason: str
+        actor: Actor
+        calendar: dict[str, Any]
+        calendar_name: str
+        calendar_version: int
+        policy_version: int | None
+        target_seconds: float
+        ladder: dict[str, Any]
+        warn_at: datetime
+        due_at: datetime
+        escalate_at: datetime
 
     class Warned(Aggregate.Event):
         case_id: UUID
@@ -159,6 +160,9 @@ class Clock(Aggregate):
         ladder: dict[str, Any],
         recorded_at: datetime | None = None,
         settle_at: datetime | None = None,
+        calendar_name: str | None = None,
+        calendar_version: int | None = None,
+        policy_version: int | None = None,
     ) -> None:
         self.case_id = case_id
         self.kind = kind
@@ -174,6 +178,9 @@ class Clock(Aggregate):
         self.ladder = ladder
         self.recorded_at = recorded_at
         self.settle_at = settle_at
+        self.calendar_name = calendar_name
+        self.calendar_version = calendar_version
+        self.policy_version = policy_version
         self.paused_at: datetime | None = None
         self.paused_total = timedelta(0)
         self.warned = self.breached = self.escalated = False
@@ -200,6 +207,9 @@ class Clock(Aggregate):
         escalate_notifies: str,
         recorded_at: datetime | None = None,
         settling: timedelta = timedelta(0),
+        calendar_name: str | None = None,
+        calendar_version: int | None = None,
+        policy_version: int | None = None,
     ) -> Clock:
         """``recorded_at``: when the fact that starts it was recorded (``started_at`` is
         when it happened); deadlines already past then wait ``settling`` after it."""
@@ -226,6 +236,9 @@ class Clock(Aggregate):
             },
             recorded_at=recorded_at,
             settle_at=None if recorded_at is None else recorded_at + settling,
+            calendar_name=calendar_name,
+            calendar_version=calendar_version,
+            policy_version=policy_version,
         )
 
     def _ids(self) -> dict[str, Any]:
@@ -382,6 +395,106 @@ class Clock(Aggregate):
             actor=actor,
             request_key=request_key,
         )
+
+    def retime(
+        self,
+        *,
+        at: datetime,
+        reason: str,
+        actor: Actor,
+        calendar: Calendar,
+        calendar_name: str,
+        calendar_version: int,
+        policy_version: int | None,
+        target: timedelta,
+        warn_share: float,
+        escalate_after: timedelta,
+        breach_notifies: str,
+        escalate_notifies: str,
+    ) -> bool:
+        """Count the rest of the promise by a new calendar or policy, from ``at`` (or from
+        the pause, while paused). What was counted before stays counted; deadlines already
+        announced stay announced; one the new rules put before ``at`` falls due at ``at``.
+        False, and nothing recorded, when the clock is met or nothing would change."""
+        if not self.is_open:
+            return False
+        old = self.calendar
+        pivot = self.paused_at or max(at, self.started_at)
+        # Counted time at the pivot, read off the due time by the calendar it was set by.
+        if pivot <= self.due_at:
+            counted = self.target - old.between(pivot, self.due_at)
+        else:
+            counted = self.target + old.between(self.due_at, pivot)
+
+        def moved(offset: timedelta, current: datetime, fired: bool) -> datetime:
+            if fired:
+                return current
+            if offset <= counted:
+                return pivot
+            return calendar.add(pivot, offset - counted)
+
+        warn_at = moved(target * warn_share, self.warn_at, self.warned)
+        due_at = moved(target, self.due_at, self.breached)
+        escalate_at = moved(target + escalate_after, self.escalate_at, self.escalated)
+        ladder = {
+            **self.ladder,
+            "warn_share": warn_share,
+            "breach_notifies": breach_notifies,
+            "escalate_notifies": escalate_notifies,
+            "escalate_after_seconds": escalate_after.total_seconds(),
+        }
+        spec = calendar_spec(calendar)
+        if (
+            (warn_at, due_at, escalate_at) == (self.warn_at, self.due_at, self.escalate_at)
+            and spec == self.calendar_spec
+            and ladder == self.ladder
+            and target == self.target
+        ):
+            return False
+        self._retimed(
+            **self._ids(),
+            at=at,
+            reason=reason,
+            actor=actor,
+            calendar=spec,
+            calendar_name=calendar_name,
+            calendar_version=calendar_version,
+            policy_version=policy_version,
+            target_seconds=target.total_seconds(),
+            ladder=ladder,
+            warn_at=warn_at,
+            due_at=due_at,
+            escalate_at=escalate_at,
+        )
+        return True
+
+    @event(Retimed)
+    def _retimed(
+        self,
+        *,
+        case_id: UUID,
+        kind: str,
+        clause: str,
+        at: datetime,
+        reason: str,
+        actor: Actor,
+        calendar: dict[str, Any],
+        calendar_name: str,
+        calendar_version: int,
+        policy_version: int | None,
+        target_seconds: float,
+        ladder: dict[str, Any],
+        warn_at: datetime,
+        due_at: datetime,
+        escalate_at: datetime,
+    ) -> None:
+        self.calendar_spec = calendar
+        self.calendar_name = calendar_name
+        self.calendar_version = calendar_version
+        self.policy_version = policy_version
+        self.target = timedelta(seconds=target_seconds)
+        self.ladder = ladder
+        self.warn_at, self.due_at, self.escalate_at = warn_at, due_at, escalate_at
 
     def meet(self, *, at: datetime, by_event: UUID) -> None:
         if not self.is_open:

@@ -1,4 +1,5 @@
-"""SLA's HTTP API: clocks, pausing them, schedules and the monthly report."""
+"""SLA's HTTP API: clocks, pausing them, the calendars and policy they count by,
+schedules and the monthly report."""
 
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -28,16 +29,23 @@ from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.writes import command_routes
 from csc_sla.answers import (
+    CalendarVersionAnswer,
     ClockAnswer,
     ClockKindName,
     ClockStatus,
+    ClockTimeline,
     FollowUpTask,
     MonthlyReport,
+    PolicyVersionAnswer,
+    RulesChange,
     ScheduleRow,
 )
-from csc_sla.application import SlaApplication
+from csc_sla.application import SlaApplication, UnknownCalendar
 from csc_sla.bootstrap import SLA
+from csc_sla.calendars import CalendarDefinition
 from csc_sla.domain import ClockRuleViolation
+from csc_sla.domain.rulebook import POLICY
+from csc_sla.policy import ClockPolicy
 from csc_sla.projections import ClockBoard
 from csc_sla.report_form import filename, monthly_report_form
 
@@ -48,6 +56,47 @@ OneCustomer = Annotated[
 
 # Who may stop a clock: the departments that deal with the customer.
 MAY_PAUSE = frozenset({Department.MARKETING, Department.AFTER_SALES, Department.QUALITY})
+# Who may change what clocks count by: Marketing, which owns the promises to the
+# customer, and QC, which owns the quality side of them (clause 3). Tokens name a
+# department, not a rank: "Marketing's and QC's managers" are these departments' people.
+MAY_SET_RULES = frozenset({Department.MARKETING, Department.QUALITY})
+RULES_CLAUSE = "3"
+
+CalendarPath = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
+        description="Lower-case letters, digits and . _ -, e.g. default, wuhan-plant-2.",
+    ),
+]
+Reason = Annotated[
+    str, Field(min_length=1, max_length=2000, description="Why: kept with the version.")
+]
+
+
+class CalendarChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    calendar: CalendarDefinition
+    reason: Reason
+    retime_running: bool = Field(
+        default=False,
+        description="Also re-time the clocks running by this calendar now (the time they "
+        "counted stays counted; the rest counts by the new version). Otherwise only clocks "
+        "whose starting fact is recorded from now on count by it.",
+    )
+
+
+class PolicyChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: ClockPolicy
+    reason: Reason
+    retime_running: bool = Field(
+        default=False,
+        description="Also re-time every running clock by the new targets, ladders and "
+        "calendar rules. Otherwise only clocks started from now on are measured by it.",
+    )
 
 
 class Pause(BaseModel):
@@ -112,6 +161,16 @@ def routes(service: ConsumingService) -> APIRouter:
     def get_clock(clock_id: UUID) -> dict[str, Any]:
         return _found(board.clock(str(clock_id)), f"clock {clock_id}")
 
+    @router.get("/clocks/{clock_id}/timeline", tags=["clocks"], response_model=ClockTimeline)
+    def clock_timeline(clock_id: UUID) -> dict[str, Any]:
+        """The SLA timeline: started, paused, resumed, re-timed, warned, breached, met, and
+        each stretch of its time counted or not (out of working hours, a holiday, a pause)
+        with the rule that did so: the calendar and policy versions it ran under."""
+        try:
+            return app.timeline(clock_id)
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+
     @router.get("/cases/{case_id}/clocks", tags=["clocks"], response_model=list[ClockAnswer])
     def case_clocks(
         case_id: UUID,
@@ -171,6 +230,95 @@ def routes(service: ConsumingService) -> APIRouter:
             return app.resume(clock_id, actor, at, key=key)
 
         return change(clock_id, actor, "resume", do)
+
+    # Calendars and policy ----------------------------------------------------------------
+
+    def may_set(actor: Actor, what: str) -> None:
+        if actor.department not in MAY_SET_RULES:
+            allowed = ", ".join(sorted(d.value for d in MAY_SET_RULES))
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"{RULES_CLAUSE}: to change {what} is for {allowed}; {actor.user} acts for "
+                f"{actor.department.value}",
+            )
+
+    def calendar_versions(name: str) -> list[dict[str, Any]]:
+        versions = board.rule_versions("calendar", name)
+        if not versions:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no calendar {name}")
+        return [_calendar_answer(name, v) for v in versions]
+
+    @router.get("/calendars", tags=["calendars"], response_model=list[CalendarVersionAnswer])
+    def list_calendars() -> list[dict[str, Any]]:
+        """Every calendar in its version in force now, by name. Clocks name theirs."""
+        return [_calendar_answer(v["name"], v) for v in board.rulebooks("calendar")]
+
+    @router.get("/calendars/{name}", tags=["calendars"], response_model=CalendarVersionAnswer)
+    def get_calendar(name: CalendarPath) -> dict[str, Any]:
+        return calendar_versions(name)[-1]
+
+    @router.get(
+        "/calendars/{name}/versions",
+        tags=["calendars"],
+        response_model=list[CalendarVersionAnswer],
+    )
+    def get_calendar_versions(name: CalendarPath) -> list[dict[str, Any]]:
+        """Every version, first first: who recorded it, when, why, and what it counted."""
+        return calendar_versions(name)
+
+    @router.put("/calendars/{name}", tags=["calendars"], response_model=RulesChange)
+    def put_calendar(name: CalendarPath, body: CalendarChange, actor: Caller) -> dict[str, Any]:
+        """Record the calendar's next version (its first, for a new name). Clocks whose
+        starting fact is recorded from now on count by it; running clocks keep theirs
+        unless `retime_running`. Marketing and QC may (clause 3)."""
+        may_set(actor, "a calendar")
+        book, retimed = app.set_calendar(
+            name,
+            body.calendar,
+            reason=body.reason,
+            retime_running=body.retime_running,
+            actor=actor,
+            open_clocks=board.open_clock_ids,
+        )
+        return {"version": book.current["version"], "retimed_clocks": [c.id for c in retimed]}
+
+    def policy_versions() -> list[dict[str, Any]]:
+        versions = board.rule_versions("policy", POLICY)
+        if not versions:
+            # Nothing recorded yet: the first version is recorded at the service's start.
+            app.record_first_versions()
+            versions = board.rule_versions("policy", POLICY)
+        return [{**_meta(v), "policy": v["content"]} for v in versions]
+
+    @router.get("/policy", tags=["policy"], response_model=PolicyVersionAnswer)
+    def get_policy() -> dict[str, Any]:
+        """The SLA policy in force now: targets and ladders per class, calendar rules."""
+        return policy_versions()[-1]
+
+    @router.get("/policy/versions", tags=["policy"], response_model=list[PolicyVersionAnswer])
+    def get_policy_versions() -> list[dict[str, Any]]:
+        """Every version, first first (the first is CSC_SLA_POLICY's)."""
+        return policy_versions()
+
+    @router.put("/policy", tags=["policy"], response_model=RulesChange)
+    def put_policy(body: PolicyChange, actor: Caller) -> dict[str, Any]:
+        """Record the policy's next version. Clocks whose starting fact is recorded from
+        now on are measured by it; running clocks keep theirs unless `retime_running`.
+        Marketing and QC may (clause 3)."""
+        may_set(actor, "the SLA policy")
+        try:
+            book, retimed = app.set_policy(
+                body.policy,
+                reason=body.reason,
+                retime_running=body.retime_running,
+                actor=actor,
+                open_clocks=board.open_clock_ids,
+            )
+        except UnknownCalendar as exc:
+            raise RuleViolation(
+                RULES_CLAUSE, exc.message, field=f"policy.{exc.field}", kind="invalid"
+            ) from exc
+        return {"version": book.current["version"], "retimed_clocks": [c.id for c in retimed]}
 
     @router.get("/schedules/visits", tags=["schedules"], response_model=list[ScheduleRow])
     def visits(
@@ -267,6 +415,22 @@ def routes(service: ConsumingService) -> APIRouter:
         return board.monthly_report(month, customer, app.now().date())
 
     return router
+
+
+def _meta(version: dict[str, Any]) -> dict[str, Any]:
+    return {k: version[k] for k in (
+        "version", "effective_at", "by", "reason", "retime_running", "source",
+    )}  # fmt: skip
+
+
+def _calendar_answer(name: str, version: dict[str, Any]) -> dict[str, Any]:
+    content = version["content"]
+    return {
+        **_meta(version),
+        "calendar": name,
+        "definition": content["definition"],
+        "official": content.get("official"),
+    }
 
 
 def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
