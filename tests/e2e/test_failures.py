@@ -50,7 +50,9 @@ def test_consumer_killed_mid_stream_applies_every_event_once(stack) -> None:  # 
         what="intake to publish 1,001 events",
     )
 
-    sla = stack.start("sla")
+    # Small batches (a run of 10 records a transaction): the stream takes long enough
+    # to be caught part-way, where one getmany of 500 would drain it before a look.
+    sla = stack.start("sla", CSC_CONSUMER_MAX_RECORDS="10")
     applied_at_kill = wait_until(
         lambda: (n := read(f"{sla.url}/digest").json()["position"]) >= 50 and n,
         what="sla to be part-way through",

@@ -215,6 +215,7 @@ class ConsumingService:
             group_id=self.group_id,
             client_id=f"csc-{self.name}",
             ingestors=self.ingestors,
+            max_records=self.settings.consumer_max_records,
         )
         return broker
 

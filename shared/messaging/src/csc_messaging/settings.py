@@ -46,6 +46,13 @@ class ServiceSettings(BaseSettings):
         description="CA certificate of the brokers' TLS listener (Strimzi's cluster CA).",
     )
     topic_prefix: str = ""
+    consumer_max_records: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Records the consumer takes from Kafka at a time (over all partitions); "
+        "each partition's run of them goes into the store in one transaction.",
+    )
 
     store: Literal["sqlite", "postgres"] = "sqlite"
     data_dir: Path = Path(".csc/data")
