@@ -17,15 +17,19 @@ from uuid import UUID
 
 from eventsourcing.application import ProcessingEvent
 
+import csc_contracts as pub
 from csc_contracts import Actor, Department, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, by, utcnow
 from csc_messaging.rules import NotFound, Permissions
 from csc_notify import routing
 from csc_notify.commands import RecipientIn
-from csc_notify.domain import DIRECTORY_ID, Directory, Notification, quiet_until
+from csc_notify.domain import DIRECTORY_ID, CaseFacts, Directory, Notification, quiet_until
 
 _ENVELOPE = {"event_id", "case_id", "occurred_at", "actor"}
+# What a message says of its case, from the customer's report (4.1.2, 4.4.1).
+_REPORTED = (pub.ComplaintLogged, pub.FeedbackReceived)
+_FACTS = ("customer", "product", "lot", "text", "category", "kind", "received_at")
 
 # 3: Marketing owns the whole process; the Chief Engineer gets what is important. They
 # keep the directory of who is told and send a dead-lettered notification again.
@@ -81,8 +85,16 @@ class NotifyApplication(ConsumerApplication):
 
     @policy.register
     def _(self, event: PublicEvent, processing_event: ProcessingEvent[UUID]) -> None:
+        fields = event.model_dump(mode="json", exclude=_ENVELOPE)
+        known = self.find(CaseFacts.create_id(event.case_id), CaseFacts)
+        if isinstance(event, _REPORTED) and known is None:
+            facts = {k: fields[k] for k in _FACTS if fields.get(k) is not None}
+            processing_event.collect_events(CaseFacts(case_id=event.case_id, facts=facts))
         directory = self.directory()
         if directory is None:
+            return
+        routes = routing.routes(event, directory)
+        if not routes:
             return
         now = self.now()
         about = {
@@ -90,9 +102,10 @@ class NotifyApplication(ConsumerApplication):
             "event_id": str(event.event_id),
             "case_id": str(event.case_id),
             "occurred_at": event.occurred_at.isoformat(),
-            "fields": event.model_dump(mode="json", exclude=_ENVELOPE),
+            # The case's report first; the event's own fields say what happened now.
+            "fields": {**(known.facts if known else {}), **fields},
         }
-        for route in routing.routes(event, directory):
+        for route in routes:
             recipient = directory.recipients[route.handle]
             held = quiet_until(recipient.get("quiet_hours"), now) if route.quiet_hours else None
             for channel in channels_of(recipient):

@@ -1,5 +1,6 @@
 """The directory and the notifications. Pure: no I/O."""
 
+from csc_notify.domain.cases import CaseFacts
 from csc_notify.domain.directory import (
     DIRECTORY_ID,
     Directory,
@@ -27,6 +28,7 @@ __all__ = [
     "RETRYING",
     "SENT",
     "STATUSES",
+    "CaseFacts",
     "Directory",
     "Notification",
     "Recipient",

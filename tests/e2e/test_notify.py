@@ -1,0 +1,231 @@
+"""Notify through the real path: intake over HTTP → Kafka → notify's store → a real SMTP
+server (aiosmtpd) and a real HTTP receiver where the chat robots' webhooks would be."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from csc_contracts import EVENT_TYPES
+from csc_devkit.processes import ServiceProcess
+from e2e.conftest import Stack
+from e2e.notify_support import ChatReceiver, MailServer
+from e2e.support import complaint, intake_client, read_topic, wait_until
+
+pytestmark = pytest.mark.integration
+
+CONSOLE = "http://console.example:8000"
+DINGTALK_SECRET = "SEC-test-signing-secret"
+FEISHU_SECRET = "feishu-test-secret"
+IMPACT = {"lines_stopped": 1, "quantity_affected": 40, "remedial_measure": "swap_units"}
+
+
+@pytest.fixture
+def mail() -> Iterator[MailServer]:
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture
+def chat() -> Iterator[ChatReceiver]:
+    with ChatReceiver() as receiver:
+        yield receiver
+
+
+def start_notify(stack: Stack, mail: MailServer, **env: str) -> ServiceProcess:
+    settings: dict[str, Any] = {
+        "CSC_CONSOLE_URL": CONSOLE,
+        "CSC_NOTIFY_RETRY_SECONDS": "0.2",
+        "CSC_NOTIFY_POLL_SECONDS": "0.05",
+        **mail.env(),
+        **env,
+    }
+    return stack.start("notify", **settings)
+
+
+def directory(stack: Stack, notify: ServiceProcess) -> httpx.Client:
+    return httpx.Client(base_url=notify.url, headers=stack.auth("marketing"), timeout=30)
+
+
+def put(client: httpx.Client, handle: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.put(f"/recipients/{handle}", json=body)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def quality_complaint(stack: Stack, intake: ServiceProcess) -> str:
+    marketing = intake_client(stack, intake)
+    case: str = marketing.post("/complaints", json=complaint(1)).json()["case_id"]
+    # 4.4.2: Marketing confirms impact and remedy with the customer, and notifies QC.
+    assert marketing.post(f"/register-entries/{case}/quality-impact", json=IMPACT).is_success
+    return case
+
+
+def test_4_4_2_qc_is_told_by_mail_and_chat_in_each_ones_language(
+    stack: Stack, mail: MailServer, chat: ChatReceiver
+) -> None:
+    intake = stack.start("intake")
+    notify = start_notify(stack, mail)
+    qc = directory(stack, notify)
+    put(qc, "wang.fang", {
+        "name": "王芳", "department": "quality", "email": "wang.fang@example.cn",
+        "language": "zh-CN", "chat": {"kind": "wecom", "url": f"{chat.url}/wecom/send?key=k1"},
+    })  # fmt: skip
+    put(qc, "anna.berg", {
+        "name": "Anna Berg", "department": "quality", "email": "anna.berg@example.com",
+        "language": "en",
+        "chat": {"kind": "dingtalk", "url": f"{chat.url}/dingtalk/robot/send?access_token=t2",
+                 "secret": DINGTALK_SECRET},
+    })  # fmt: skip
+    shown = put(qc, "qc.lark", {
+        "name": "QC group", "department": "quality", "language": "en",
+        "chat": {"kind": "feishu", "url": f"{chat.url}/feishu/hook/abc", "secret": FEISHU_SECRET},
+    })  # fmt: skip
+    assert shown["chat"] == {"kind": "feishu", "url": f"{chat.url}/feishu/hook/abc", "signed": True}
+    # A person of Marketing is not told of what the procedure gives QC.
+    put(qc, "li.wei", {"name": "Li Wei", "department": "marketing", "email": "li.wei@example.cn"})
+
+    case = quality_complaint(stack, intake)
+
+    mails = wait_until(lambda: mail.mails if len(mail.mails) >= 2 else None, 60, "two mails")
+    by_to = {m.to[0]: m for m in mails}
+    assert set(by_to) == {"wang.fang@example.cn", "anna.berg@example.com"}
+    zh, en = by_to["wang.fang@example.cn"], by_to["anna.berg@example.com"]
+    assert zh.message["Subject"].startswith("[CSC 4.4.2] 产品质量投诉通知品管部")
+    assert en.message["Subject"].startswith("[CSC 4.4.2] Product-quality complaint for QC")
+    assert "Dongfeng Motor" in en.message["Subject"]
+    link = f"{CONSOLE}/cases/{case}"
+    for m in (zh, en):
+        assert m.message.get_content_type() == "multipart/alternative"
+        assert link in m.part("plain") and f"href='{link}'" in m.part("html")
+    assert "王芳" in zh.part("plain") and "在控制台打开案件" in zh.part("html")
+    assert "Open the case in the console" in en.part("plain")
+    assert zh.message_id != en.message_id and zh.message_id.endswith("@csc.notify>")
+
+    wecom = wait_until(lambda: chat.at("/wecom/send"), 30, "the WeCom post")
+    assert wecom[0].query == {"key": "k1"}
+    assert wecom[0].body["msgtype"] == "markdown"
+    assert link in wecom[0].body["markdown"]["content"]
+    assert "产品质量投诉通知品管部" in wecom[0].body["markdown"]["content"]
+
+    (ding,) = wait_until(lambda: chat.at("/dingtalk/robot/send"), 30, "the DingTalk post")
+    # DingTalk's check: HMAC-SHA256 of timestamp + "\n" + secret under the secret, base64.
+    string_to_sign = f"{ding.query['timestamp']}\n{DINGTALK_SECRET}".encode()
+    digest = hmac.new(DINGTALK_SECRET.encode(), string_to_sign, hashlib.sha256).digest()
+    assert ding.query["sign"] == base64.b64encode(digest).decode()
+    assert ding.query["access_token"] == "t2"
+    assert ding.body["msgtype"] == "markdown"
+    assert set(ding.body["markdown"]) == {"title", "text"} and link in ding.body["markdown"]["text"]
+
+    (lark,) = wait_until(lambda: chat.at("/feishu/hook/abc"), 30, "the Feishu post")
+    key = f"{lark.body['timestamp']}\n{FEISHU_SECRET}".encode()
+    assert (
+        lark.body["sign"] == base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
+    )
+    assert lark.body["msg_type"] == "text" and link in lark.body["content"]["text"]
+
+    # Each outcome is recorded and published on csc.notify.v1, nothing about Marketing.
+    listed = wait_until(
+        lambda: (
+            [
+                n
+                for n in qc.get("/notifications", params={"case_id": case}).json()
+                if n["status"] == "sent"
+            ]
+            if len(qc.get("/notifications", params={"status": "sent"}).json()) == 5
+            else None
+        ),
+        30,
+        "five notifications sent",
+    )
+    assert {n["handle"] for n in listed} == {"wang.fang", "anna.berg", "qc.lark"}
+    assert {n["clause"] for n in listed} == {"4.4.2"}
+    sent = wait_until(
+        lambda: (
+            [r for r in read_topic(stack.bootstrap, stack.topics.events("notify"))]
+            if len(read_topic(stack.bootstrap, stack.topics.events("notify"))) >= 5
+            else None
+        ),
+        30,
+        "five NotificationSent on csc.notify.v1",
+    )
+    types = [dict(r.headers)["ce_type"].decode() for r in sent]
+    assert types == ["csc.notify.NotificationSent.v1"] * 5
+    assert all(t in EVENT_TYPES for t in types)
+    assert len(mail.mails) == 2  # nothing twice
+
+
+def test_a_refusing_smtp_server_gets_the_mail_after_retries_once(
+    stack: Stack, mail: MailServer
+) -> None:
+    intake = stack.start("intake")
+    notify = start_notify(stack, mail)
+    qc = directory(stack, notify)
+    put(qc, "wang.fang", {"name": "王芳", "department": "quality", "email": "wf@example.cn"})
+    mail.refuse("451 4.3.0 Try again later")
+    case = quality_complaint(stack, intake)
+    wait_until(lambda: mail.refused >= 3, 60, "three refusals")
+    mail.refuse(None)
+    (one,) = wait_until(lambda: mail.mails, 60, "the mail after the refusals")
+    assert one.to == ["wf@example.cn"]
+
+    def sent() -> dict[str, Any] | None:
+        rows = qc.get("/notifications", params={"case_id": case}).json()
+        return rows[0] if rows and rows[0]["status"] == "sent" else None
+
+    row = wait_until(sent, 30, "the notification recorded sent")
+    assert row["attempts"] == mail.refused + 1
+    failed = [h for h in row["history"] if h["outcome"] == "failed"]
+    assert len(failed) == mail.refused and "451" in failed[0]["reason"]
+    assert row["message_id"] == one.message_id
+    assert len(mail.mails) == 1
+
+
+def test_a_server_that_refuses_for_good_dead_letters_then_a_redrive_delivers(
+    stack: Stack, mail: MailServer
+) -> None:
+    intake = stack.start("intake")
+    notify = start_notify(stack, mail, CSC_NOTIFY_MAX_ATTEMPTS="3")
+    qc = directory(stack, notify)
+    put(qc, "wang.fang", {"name": "王芳", "department": "quality", "email": "wf@example.cn"})
+    put(qc, "anna.berg", {
+        "name": "Anna", "department": "quality", "language": "en",
+        "chat": {"kind": "wecom", "url": "http://127.0.0.1:9/unreachable"},
+    })  # fmt: skip
+    mail.refuse("451 4.7.1 Greylisted")
+    quality_complaint(stack, intake)
+
+    def dead() -> list[dict[str, Any]] | None:
+        rows = qc.get("/notifications", params={"status": "dead"}).json()
+        return rows if len(rows) == 2 else None
+
+    rows = {r["channel"]: r for r in wait_until(dead, 60, "both dead-lettered")}
+    assert rows["email"]["attempts"] == 3 and "451 4.7.1 Greylisted" in rows["email"]["last_reason"]
+    assert rows["wecom"]["attempts"] == 3 and "wecom webhook" in rows["wecom"]["last_reason"]
+    assert mail.mails == []
+
+    # Only Marketing and the Chief Engineer redrive (3).
+    email_id = rows["email"]["notification_id"]
+    refused = qc.post(f"/notifications/{email_id}/redrive", headers=stack.auth("quality"))
+    assert refused.status_code == 403, refused.text
+    mail.refuse(None)
+    assert qc.post(f"/notifications/{email_id}/redrive").status_code == 200
+    (one,) = wait_until(lambda: mail.mails, 60, "the redriven mail")
+    assert one.to == ["wf@example.cn"]
+    row = wait_until(
+        lambda: (r := qc.get(f"/notifications/{email_id}").json())["status"] == "sent" and r,
+        30,
+        "sent after the redrive",
+    )
+    assert [h["outcome"] for h in row["history"]] == [
+        "failed", "failed", "dead_lettered", "redriven", "sent",
+    ]  # fmt: skip
+    again = qc.post(f"/notifications/{email_id}/redrive")
+    assert again.status_code == 409, again.text
