@@ -7,7 +7,9 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -229,3 +231,58 @@ def test_a_server_that_refuses_for_good_dead_letters_then_a_redrive_delivers(
     ]  # fmt: skip
     again = qc.post(f"/notifications/{email_id}/redrive")
     assert again.status_code == 409, again.text
+
+
+def test_4_2_1_a_late_reply_warns_breaches_and_escalates_to_the_right_people(
+    stack: Stack, mail: MailServer
+) -> None:
+    intake = stack.start("intake")
+    stack.start("sla", CSC_SLA_TICK_SECONDS="0.2", CSC_SLA_SETTLING_SECONDS="1")
+    notify = start_notify(stack, mail)
+    people = directory(stack, notify)
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    # Li Wei's quiet hours are now: her warning waits, her breach and escalation do not.
+    quiet = {
+        "start": (now - timedelta(hours=1)).strftime("%H:%M"),
+        "end": (now + timedelta(hours=2)).strftime("%H:%M"),
+        "timezone": "Asia/Shanghai",
+    }
+    put(people, "li.wei", {"name": "李伟", "department": "marketing", "email": "li.wei@x.cn",
+                           "quiet_hours": quiet})  # fmt: skip
+    put(people, "zhao.manager", {"name": "Zhao", "department": "marketing", "roles": ["manager"],
+                                 "email": "zhao@x.cn", "language": "en"})  # fmt: skip
+    put(people, "zhou.qiang", {"name": "周强", "department": "chief_engineer",
+                               "email": "zhou.qiang@x.cn"})  # fmt: skip
+    marketing = intake_client(stack, intake)
+    # Entered 13 h late: the 8-hour reply (4.2.1) warned at 6 h, breached at 8 h, escalated
+    # after; each found late and announced after the settling time.
+    received = (datetime.now(UTC) - timedelta(hours=13)).isoformat()
+    case = marketing.post(
+        "/complaints", json=complaint(1, category="service", received_at=received)
+    ).json()["case_id"]
+
+    def reply_mails() -> dict[str, list[str]] | None:
+        got: dict[str, list[str]] = {}
+        for m in mail.mails:
+            if "[CSC 4.2.1]" in m.message["Subject"]:
+                got.setdefault(m.to[0], []).append(m.message["Subject"])
+        return got if sum(map(len, got.values())) >= 5 else None
+
+    got = wait_until(reply_mails, 90, "the reply clock's mails")
+    titles = {to: sorted(s.split("]")[1].split("·")[0].strip() for s in subjects)
+              for to, subjects in got.items()}  # fmt: skip
+    assert titles == {
+        # The owner of the promise: breach and escalation at once, the warning later.
+        "li.wei@x.cn": sorted(["时限已超期", "超期升级"]),
+        # The manager sla names for a breach (4.2.1), who is of the owning department too.
+        "zhao@x.cn": sorted(["Deadline approaching", "Deadline breached", "Deadline escalated"]),
+        # The escalation goes to the Chief Engineer (4.2.1's ladder in sla's policy).
+        "zhou.qiang@x.cn": ["超期升级"],
+    }
+    held = [
+        n for n in people.get("/notifications", params={"handle": "li.wei"}).json()
+        if n["about"]["type"] == "csc.sla.ClockWarned.v1"
+    ]  # fmt: skip
+    assert [n["status"] for n in held] == ["pending"]
+    assert datetime.fromisoformat(held[0]["due"]) > datetime.now(UTC) + timedelta(hours=1)
+    assert all(f"/cases/{case}" in m.part("plain") for m in mail.mails)
