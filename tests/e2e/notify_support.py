@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import urllib.parse
@@ -38,9 +39,13 @@ class _Handler:
     refuse: str | None = None
     """While set, every message is answered with this (e.g. 451 ...) and not kept."""
     refused: int = 0
+    delay: float = 0.0
+    """Seconds a message takes to be taken, as a busy server's would."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
             if self.refuse is not None:
                 self.refused += 1
@@ -56,8 +61,8 @@ class _Handler:
 class MailServer:
     """aiosmtpd on a free port: every mail it accepts, parsed; ``refuse`` makes it say no."""
 
-    def __init__(self) -> None:
-        self.handler = _Handler()
+    def __init__(self, delay: float = 0.0) -> None:
+        self.handler = _Handler(delay=delay)
         self.port = free_port()
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -286,3 +288,58 @@ def test_4_2_1_a_late_reply_warns_breaches_and_escalates_to_the_right_people(
     assert [n["status"] for n in held] == ["pending"]
     assert datetime.fromisoformat(held[0]["due"]) > datetime.now(UTC) + timedelta(hours=1)
     assert all(f"/cases/{case}" in m.part("plain") for m in mail.mails)
+
+
+def test_notify_killed_while_sending_200_mails_delivers_each_and_resends_only_those_in_doubt(
+    stack: Stack,
+) -> None:
+    with MailServer(delay=0.02) as mail:
+        intake = stack.start("intake")
+        settings: dict[str, Any] = {
+            "CSC_CONSOLE_URL": CONSOLE,
+            "CSC_NOTIFY_POLL_SECONDS": "0.05",
+            "CSC_NOTIFY_CONCURRENCY": "4",
+            **mail.env(),
+        }
+        notify = stack.start("notify", **settings)
+        qc = directory(stack, notify)
+        for n in range(100):
+            put(qc, f"qc.{n:03d}", {"name": f"QC {n}", "department": "quality",
+                                    "email": f"qc.{n:03d}@x.cn", "language": "en"})  # fmt: skip
+        marketing = intake_client(stack, intake)
+        for n in range(2):
+            case = marketing.post("/complaints", json=complaint(n)).json()["case_id"]
+            marketing.post(f"/register-entries/{case}/quality-impact", json=IMPACT)
+        wait_until(lambda: len(mail.mails) >= 60, 120, "the first 60 of 200 mails")
+        notify.kill()  # SIGKILL: no shutdown hook runs
+        at_kill = len(mail.mails)
+        assert at_kill < 200, "all were sent before the kill: nothing was tested"
+        notify = stack.restart(notify, **settings)
+
+        def every_one() -> set[str] | None:
+            ids = {m.message_id for m in mail.mails}
+            return ids if len(ids) == 200 else None
+
+        wait_until(every_one, 180, "200 distinct Message-IDs")
+
+        def all_sent() -> list[dict[str, Any]] | None:
+            rows = qc.get("/notifications", params={"status": "sent", "limit": 1000}).json()
+            return rows if len(rows) == 200 else None
+
+        rows = wait_until(all_sent, 60, "200 notifications recorded sent")
+        assert {r["message_id"] for r in rows} == {m.message_id for m in mail.mails}
+        # Only a mail the server took while notify died before recording it is sent again
+        # (SMTP has no exactly-once, RFC 1047): at most one per send in flight (4), each
+        # under the Message-ID of the first, so the resend is recognisable.
+        twice = [i for i, c in Counter(m.message_id for m in mail.mails).items() if c > 1]
+        assert len(twice) <= 4, twice
+        assert len(mail.mails) == 200 + len(twice)
+
+        # Each is recorded sent once, and published once on csc.notify.v1.
+        def published() -> list[Any] | None:
+            records = read_topic(stack.bootstrap, stack.topics.events("notify"))
+            return records if len(records) >= 200 else None
+
+        records = wait_until(published, 60, "200 NotificationSent")
+        ids = [json.loads(r.value)["notification_id"] for r in records]
+        assert len(ids) == len(set(ids)) == 200
