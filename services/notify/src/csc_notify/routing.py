@@ -50,6 +50,10 @@ def _department(name: str) -> Callable[[Any, Directory], list[str]]:
 
 
 def _warned(e: pub.ClockWarned, directory: Directory) -> list[str]:
+    # A warning found late (the fact was entered after the deadline had passed) warns of
+    # nothing still ahead: its breach, if the promise is broken, tells them.
+    if e.found_late:
+        return []
     return directory.of_department(e.notify_department)
 
 

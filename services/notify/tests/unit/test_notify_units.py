@@ -129,6 +129,12 @@ def test_warnings_wait_for_quiet_hours_breaches_do_not(world: World) -> None:
     assert sorted(r["due"] for r in world.notifications())[0] == T0.isoformat()
 
 
+def test_a_warning_found_late_tells_nobody(world: World) -> None:
+    world.person("wang.fang", "quality")
+    world.feed(pub.ClockWarned(**{**warned().model_dump(), "found_late": True}))
+    assert world.notifications() == []
+
+
 def test_quiet_hours_across_midnight() -> None:
     night = {"start": "22:00", "end": "07:00", "timezone": "Asia/Shanghai"}
     at_23 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
