@@ -102,6 +102,31 @@ def test_4_4_2_qc_is_told_of_a_quality_complaint_once_per_channel(world: World) 
     assert len(world.notifications()) == 2
 
 
+def test_each_step_of_the_procedure_tells_its_department(world: World) -> None:
+    for handle, department in (("chen.jie", "engineering"), ("zhou.qiang", "chief_engineer"),
+                               ("wang.fang", "quality"), ("sun.li", "warehouse"),
+                               ("li.wei", "marketing")):  # fmt: skip
+        world.person(handle, department)
+    step = {"clause": "4.3.2"}
+    world.feed(pub.EngineeringNotified(**envelope()))
+    world.feed(pub.ImportantInformationReported(**envelope(), reason="Line stopped at the OEM"))
+    world.feed(pub.ReturnConfirmationRequested(**envelope(), **step))
+    world.feed(pub.ReturnReceiptAuthorized(**envelope(), **step, quantity=40, lot="L1"))
+    world.feed(
+        pub.ReturnReceived(
+            **envelope(), **step, quantity=40, location="Q-1", lot="L1", received_at=T0
+        )
+    )
+    told = sorted((r["clause"], r["handle"]) for r in world.notifications())
+    assert told == [
+        ("4.1.2", "chen.jie"),
+        ("4.1.3", "zhou.qiang"),
+        ("4.3.2.1", "wang.fang"),
+        ("4.3.2.2", "sun.li"),
+        ("4.3.2.3", "wang.fang"),
+    ]
+
+
 def test_breach_goes_to_the_manager_sla_names_and_the_clock_owner(world: World) -> None:
     world.person("li.wei", "marketing")
     world.person("boss", "marketing", roles=["manager"])
