@@ -28,6 +28,7 @@ OPERATOR_SECRETS = (
     {f"csc-{s}" for s in SERVICES}  # Strimzi: KafkaUser passwords
     | {f"csc-{s}-pg-app" for s in SERVICES}  # CloudNativePG: database owners
     | {"csc-kafka-cluster-ca-cert"}  # Strimzi: the cluster CA
+    | {"csc-notify-smtp"}  # notify's mail relay account, made by hand (deploy/README.md)
 )
 CONSOLE = "csc-console"
 # The console's own: its KafkaUser's password (Strimzi) and its session key (made by hand).
@@ -320,7 +321,7 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
     }
     # sla publishes its clocks, returns and capa their decisions, each through its
     # own transactional outbox relay.
-    for service in ("sla", "returns", "capa"):
+    for service in ("sla", "returns", "capa", "notify"):
         expected[f"csc-{service}"] |= {
             ("topic", topics.relay_offsets, "literal"): {"Read", "Write", "Describe"},
             ("transactionalId", f"csc-relay-{service}", "literal"): {"Write", "Describe"},
@@ -337,6 +338,15 @@ def test_prod_each_service_writes_only_its_own_topic(prod: list[dict[str, Any]])
     } | {
         ("topic", topics.dlq(topics.events(source)), "literal"): {"Read", "Write", "Describe"}
         for source in ("returns", "capa")
+    }
+    # notify tells people of returns' steps (4.3.2.1-4.3.2.3) and of sla's warnings,
+    # breaches and escalations (4.2).
+    expected["csc-notify"] |= {
+        ("topic", topics.events(source), "literal"): {"Read", "Describe"}
+        for source in ("returns", "sla")
+    } | {
+        ("topic", topics.dlq(topics.events(source)), "literal"): {"Read", "Write", "Describe"}
+        for source in ("returns", "sla")
     }
     # capa reads returns' topic too: a PNPR opens or confirms an investigation (4.3.4).
     expected["csc-capa"] |= {

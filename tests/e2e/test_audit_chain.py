@@ -127,7 +127,7 @@ def test_every_service_verifies_from_its_store_and_from_kafka(published: Publish
         code, found = verify(stack, "--service", service, service=service)
         assert code == 0, found
         lines += found
-    intake_line, returns_line, capa_line, sla_line = lines
+    intake_line, returns_line, capa_line, sla_line, notify_line = lines
     digest = read(f"{published.intake.url}/digest")
     stored = digest.json()["position"]
     assert intake_line.startswith(f"intake: OK {stored} events, head ")
@@ -135,6 +135,7 @@ def test_every_service_verifies_from_its_store_and_from_kafka(published: Publish
     # Not started here: nothing stored, nothing published.
     assert returns_line.startswith("returns: OK 0 events"), returns_line
     assert capa_line.startswith("capa: OK 0 events"), capa_line
+    assert notify_line.startswith("notify: OK 0 events"), notify_line
     if STORE == "sqlite":  # one environment for all: every store under CSC_DATA_DIR
         code, together = verify(stack, "--service", "all")
         assert code == 0 and together[0] == intake_line, together

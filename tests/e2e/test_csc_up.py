@@ -1,4 +1,4 @@
-"""The README's first command: `csc up` starts a real Kafka and the four services.
+"""The README's first command: `csc up` starts a real Kafka and the five services.
 
 A service that dies is restarted with back-off and reported, and the rest go on.
 """
@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import time
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
 
@@ -24,7 +26,7 @@ pytestmark = pytest.mark.integration
 
 def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     base = free_port()
-    while not all(_free(base + i) for i in range(4)):
+    while not all(_free(base + i) for i in range(5)):
         base = free_port()
     env = {
         k: v
@@ -34,14 +36,15 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     log = (tmp_path / "up.log").open("w+")
     up = subprocess.Popen(
         [sys.executable, "-m", "csc_devkit.cli", "up", "--data-dir", str(tmp_path / "csc"),
-         "--kafka-port", str(free_port()), "--base-port", str(base)],
+         "--kafka-port", str(free_port()), "--base-port", str(base),
+         "--smtp-port", str(free_port())],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
         wait_until(lambda: "Press Ctrl-C" in _read(tmp_path / "up.log") or up.poll(), 180)
         assert up.poll() is None, _read(tmp_path / "up.log")
         printed = _read(tmp_path / "up.log")
-        for port in range(base, base + 4):
+        for port in range(base, base + 5):
             assert f"http://127.0.0.1:{port}/docs" in printed
 
         token = subprocess.run(
@@ -65,6 +68,13 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
             )
         )
         assert clocks[0]["clock"] == "reply"
+        # 4.1.2: Engineering is told of the entry, by a mail the local SMTP server keeps.
+        wait_until(lambda: "mail to chen.jie@csc.local: [CSC 4.1.2]" in _read(tmp_path / "up.log"))
+        (kept,) = (tmp_path / "csc" / "mail").glob("*chen.jie@csc.local.eml")
+        mail = message_from_bytes(kept.read_bytes(), policy=policy.default)
+        assert isinstance(mail, EmailMessage)
+        text = mail.get_body(preferencelist=("plain",))
+        assert text is not None and f"/cases/{case['case_id']}" in text.get_content()
 
         # capa dies: it is reported and started again with back-off; the others go on.
         capa = base + 2
@@ -89,7 +99,7 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert up.wait(timeout=90) == 0, _read(tmp_path / "up.log")
     assert "Stopped." in _read(tmp_path / "up.log")
     time.sleep(0.5)
-    for port in range(base, base + 4):
+    for port in range(base, base + 5):
         assert _free(port), f"port {port} still in use after csc up stopped"
 
 

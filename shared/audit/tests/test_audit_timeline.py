@@ -12,6 +12,7 @@ from csc_audit.export import case_timeline
 from csc_audit.history import by_case, by_month
 from csc_audit.testing import T0, Story, tell_story
 from csc_audit.timeline import as_of, timeline
+from csc_contracts import SERVICES
 
 
 @pytest.fixture
@@ -95,7 +96,7 @@ def test_as_of_a_moment_shows_each_service_as_it_was_then(story: Story) -> None:
 
     nothing = as_of(entries, T0 - timedelta(hours=1))
     assert {s: (st.stage, st.events) for s, st in nothing.items()} == {
-        s: (None, 0) for s in ("intake", "returns", "capa", "sla")
+        s: (None, 0) for s in SERVICES
     }
     everything = as_of(entries, datetime.fromisoformat("2027-01-01T00:00:00Z"))
     assert everything["returns"].stage == "ReturnConfirmedByQuality"

@@ -122,7 +122,7 @@ class Story:
 def tell_story() -> Story:
     case, other, record = uuid4(), uuid4(), uuid4()
     topics = {s: Topic(s) for s in SERVICES}
-    intake, returns, capa, sla = (topics[s] for s in SERVICES)
+    intake, returns, capa, sla = (topics[s] for s in ("intake", "returns", "capa", "sla"))
     ev: dict[str, PublicEvent] = {}
 
     intake.add(

@@ -34,6 +34,7 @@ from csc_contracts.intake import (
     SatisfactionSurveyRecorded,
     TechnicianDispatched,
 )
+from csc_contracts.notify import NotificationFailed, NotificationSent
 from csc_contracts.registry import EVENT_TYPES
 from csc_contracts.returns import (
     BoardMember,
@@ -110,6 +111,8 @@ __all__ = [
     "NonconformanceReviewed",
     "NonconformingProductIdentified",
     "NonconformingProductIsolated",
+    "NotificationFailed",
+    "NotificationSent",
     "OnSiteServiceRequired",
     "OnSiteVisitCompleted",
     "PersonDepartment",

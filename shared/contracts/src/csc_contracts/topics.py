@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SERVICES = ("intake", "returns", "capa", "sla")
+SERVICES = ("intake", "returns", "capa", "sla", "notify")
 # Services whose store is derived from other services' events and their own decisions:
 # each keeps its whole store log on a journal topic, so a replay restores it exactly.
-JOURNALED = ("returns", "capa", "sla")
+JOURNALED = ("returns", "capa", "sla", "notify")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import typer
 from csc_audit.cli import app as audit_app
 from csc_contracts import PERSON_DEPARTMENTS, SERVICES, Department, Topics
 from csc_devkit.catalog import app as catalog_app
+from csc_devkit.mailcatcher import MailCatcher
 from csc_devkit.processes import (
     CONSOLE_PORT,
     LOCAL_USERS,
@@ -45,11 +46,19 @@ def up(
     data_dir: DataDir = Path(".csc"),
     kafka_port: Annotated[int, typer.Option(help="Port of the local Kafka broker.")] = 9092,
     base_port: Annotated[
-        int, typer.Option(help="intake listens here, returns, capa and sla on the next ports.")
+        int,
+        typer.Option(help="intake listens here, returns, capa, sla and notify on the next ports."),
     ] = SERVICE_PORTS["intake"],
     fresh: Annotated[
         bool, typer.Option(help="Delete Kafka's data and every store first: start empty.")
     ] = False,
+    smtp_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of the local SMTP server notify sends through (its mails are kept "
+            "under DATA_DIR/mail): 8025 by default, the next free one when that is taken."
+        ),
+    ] = None,
     console_port: Annotated[
         int | None,
         typer.Option(
@@ -58,7 +67,7 @@ def up(
         ),
     ] = None,
 ) -> None:
-    """Start Kafka and all four services on embedded defaults; Ctrl-C stops them all.
+    """Start Kafka, the five services and the console on embedded defaults; Ctrl-C stops them.
 
     A service that exits is reported and started again, after 1 s, then twice as
     long after each exit in a row (at most 30 s); the other services go on.
@@ -67,6 +76,9 @@ def up(
     first start), unless KAFKA_BOOTSTRAP_SERVERS names one already running.
     Kafka's data and the stores live together under DATA_DIR and are kept between
     runs, so they always match; --fresh starts both anew.
+
+    notify sends its mails to a local SMTP server that keeps each under DATA_DIR/mail
+    and prints its subject; every local user is in notify's directory.
     """
     from csc_devkit.localkafka import LocalKafka
     from csc_messaging.topology import ensure_topics
@@ -84,6 +96,7 @@ def up(
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     processes: list[ServiceProcess] = []
     supervisor: Supervisor | None = None
+    catcher: MailCatcher | None = None
     try:
         if bootstrap is None:
             typer.echo(f"Starting Apache Kafka on 127.0.0.1:{kafka_port} ...")
@@ -99,23 +112,34 @@ def up(
             "CSC_DATA_DIR": str(data_dir / "stores"),
             "CSC_LOG_FORMAT": os.environ.get("CSC_LOG_FORMAT", "console"),
         }
+        catcher = MailCatcher(data_dir / "mail", _free_or(smtp_port, 8025), typer.echo).start()
+        console_at = _console_port(console_port, base_port)
         for service in SERVICES:
             process = ServiceProcess(
                 service=service,
                 port=base_port + SERVICE_PORTS[service] - SERVICE_PORTS["intake"],
-                env=env,
+                env=env
+                if service != "notify"
+                else {
+                    **env,
+                    "CSC_NOTIFY_SMTP_HOST": catcher.host,
+                    "CSC_NOTIFY_SMTP_PORT": str(catcher.port),
+                    "CSC_CONSOLE_URL": f"http://127.0.0.1:{console_at}",
+                },
                 log_path=data_dir / "logs" / f"{service}.log",
             )
             processes.append(process.start())
         console = ServiceProcess(
             service="console",
-            port=_console_port(console_port, base_port),
+            port=console_at,
             env={**env, **console_env({p.service: p.url for p in processes})},
             log_path=data_dir / "logs" / "console.log",
         )
         processes.append(console.start())
         for process in processes:
             process.wait_ready()
+        notify = next(p for p in processes if p.service == "notify")
+        _local_directory(notify.url, env["CSC_AUTH_HS256_SECRET"])
         typer.echo("")
         typer.echo("Customer Service Control is up.")
         typer.echo(f"  console      {console.url}/  (sign in as one of the users below)")
@@ -126,6 +150,9 @@ def up(
         typer.echo("  users        " + ", ".join(f"{u} ({d})" for u, d in LOCAL_USERS.items()))
         typer.echo(f"  logs         {data_dir / 'logs'}")
         typer.echo(f"  stores       {data_dir / 'stores'}")
+        typer.echo(
+            f"  mail         smtp://{catcher.host}:{catcher.port}, kept in {catcher.directory}"
+        )
         typer.echo("A token for curl: csc token --department marketing --user li.wei")
         typer.echo("Press Ctrl-C to stop.")
         # A service that dies is restarted with back-off and reported; the others and
@@ -147,13 +174,21 @@ def up(
             process.stop()
         if kafka is not None:
             kafka.stop()
+        if catcher is not None:
+            catcher.stop()
         typer.echo("Stopped.")
 
 
 def _console_port(asked: int | None, base_port: int) -> int:
     if asked is not None:
         return asked
-    default = base_port - (SERVICE_PORTS["intake"] - CONSOLE_PORT)
+    return _free_or(None, base_port - (SERVICE_PORTS["intake"] - CONSOLE_PORT))
+
+
+def _free_or(asked: int | None, default: int) -> int:
+    """``asked``; else ``default`` when it is free, else any free port."""
+    if asked is not None:
+        return asked
     import socket
 
     with socket.socket() as s:
@@ -162,6 +197,27 @@ def _console_port(asked: int | None, base_port: int) -> int:
         except OSError:
             return free_port()
     return default
+
+
+def _local_directory(notify_url: str, secret: str) -> None:
+    """Every local user in notify's directory, reached at <user>@csc.local (the catcher)."""
+    import httpx
+
+    from csc_messaging.auth import issue_token
+
+    token = issue_token(secret, "csc-up", Department.MARKETING)
+    with httpx.Client(base_url=notify_url, headers={"Authorization": f"Bearer {token}"}) as c:
+        for user, department in LOCAL_USERS.items():
+            if department == Department.AUDITOR.value:
+                continue  # auditors read every history; nobody asks them to act
+            body = {
+                "name": user,
+                "department": department,
+                "email": f"{user}@csc.local",
+                "language": "zh-CN",
+            }
+            response = c.put(f"/recipients/{user}", json=body)
+            response.raise_for_status()
 
 
 def local_secret(data_dir: Path) -> str:

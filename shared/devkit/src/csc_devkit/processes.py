@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-SERVICE_PORTS = {"intake": 8001, "returns": 8002, "capa": 8003, "sla": 8004}
+SERVICE_PORTS = {"intake": 8001, "returns": 8002, "capa": 8003, "sla": 8004, "notify": 8005}
 CONSOLE_PORT = 8000
 """The console (services/console): the web pages over the four services."""
 

@@ -229,10 +229,12 @@ def service_cli(
 
     @cli.command()
     def settings() -> None:
-        """Print the effective settings (passwords hidden)."""
+        """Print the effective settings (passwords and secrets hidden)."""
         data = settings_factory().model_dump(mode="json")
-        if data.get("postgres_password"):
-            data["postgres_password"] = "***"
+        # Every credential, whoever adds one: the store's, Kafka's, the token secret, SMTP's.
+        for name, value in data.items():
+            if value and ("password" in name or "secret" in name):
+                data[name] = "***"
         typer.echo(json.dumps(data, indent=2, sort_keys=True))
 
     return cli

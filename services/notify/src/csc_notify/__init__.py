@@ -1,0 +1,1 @@
+"""Notify: every notification of the procedure, by e-mail and chat."""

@@ -1,0 +1,3 @@
+from csc_notify.entrypoints.cli import cli
+
+cli()

@@ -1,0 +1,217 @@
+"""Notify's reactions to the public events, its directory, and the outcome of each delivery.
+
+A record read from Kafka makes its notifications (one per recipient and
+channel) in the same store transaction as the record's tracking position, so
+a replay or a redelivery after a crash never makes a second one. The
+delivery worker (``csc_notify.delivery``) records each attempt's outcome;
+the outbox relay publishes it on ``csc.notify.v1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import ProcessingEvent
+
+import csc_contracts as pub
+from csc_contracts import Actor, Department, PublicEvent
+from csc_messaging.application import ConsumerApplication
+from csc_messaging.commands import Now, by, utcnow
+from csc_messaging.rules import NotFound, Permissions
+from csc_notify import routing
+from csc_notify.commands import RecipientIn
+from csc_notify.domain import DIRECTORY_ID, CaseFacts, Directory, Notification, quiet_until
+
+_ENVELOPE = {"event_id", "case_id", "occurred_at", "actor"}
+# What a message says of its case, from the customer's report (4.1.2, 4.4.1).
+_REPORTED = (pub.ComplaintLogged, pub.FeedbackReceived)
+_FACTS = ("customer", "product", "lot", "text", "category", "kind", "received_at")
+
+# 3: Marketing owns the whole process; the Chief Engineer gets what is important. They
+# keep the directory of who is told and send a dead-lettered notification again.
+PERMISSIONS = Permissions(
+    {
+        "manage_directory": (frozenset({Department.MARKETING, Department.CHIEF_ENGINEER}), "3"),
+        "redrive": (frozenset({Department.MARKETING, Department.CHIEF_ENGINEER}), "3"),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How often a notification is tried, and how long it waits between tries."""
+
+    attempts: int = 5
+    first: timedelta = timedelta(seconds=30)
+    longest: timedelta = timedelta(hours=1)
+
+    def retry_at(self, attempt: int, now: datetime) -> datetime | None:
+        """When the next try is due after try ``attempt`` failed; None after the last."""
+        if attempt >= self.attempts:
+            return None
+        wait: timedelta = min(self.longest, self.first * 2 ** (attempt - 1))
+        return now + wait
+
+
+def channels_of(recipient: dict[str, Any]) -> list[str]:
+    found = ["email"] if recipient.get("email") else []
+    if recipient.get("chat"):
+        found.append(recipient["chat"]["kind"])
+    return found
+
+
+class NotifyApplication(ConsumerApplication):
+    name = "notify"
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        now: Now = utcnow,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__(env)
+        self.now = now
+        self.backoff = backoff or Backoff()
+
+    # Reactions ---------------------------------------------------------------------------
+
+    @singledispatchmethod
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """Events nobody is told of change nothing."""
+
+    @policy.register
+    def _(self, event: PublicEvent, processing_event: ProcessingEvent[UUID]) -> None:
+        fields = event.model_dump(mode="json", exclude=_ENVELOPE)
+        known = self.find(CaseFacts.create_id(event.case_id), CaseFacts)
+        if isinstance(event, _REPORTED) and known is None:
+            facts = {k: fields[k] for k in _FACTS if fields.get(k) is not None}
+            processing_event.collect_events(CaseFacts(case_id=event.case_id, facts=facts))
+        directory = self.directory()
+        if directory is None:
+            return
+        routes = routing.routes(event, directory)
+        if not routes:
+            return
+        now = self.now()
+        about = {
+            "type": event.event_type(),
+            "event_id": str(event.event_id),
+            "case_id": str(event.case_id),
+            "occurred_at": event.occurred_at.isoformat(),
+            # The case's report first; the event's own fields say what happened now.
+            "fields": {**(known.facts if known else {}), **fields},
+        }
+        for route in routes:
+            recipient = directory.recipients[route.handle]
+            held = quiet_until(recipient.get("quiet_hours"), now) if route.quiet_hours else None
+            for channel in channels_of(recipient):
+                made = Notification(
+                    about=about,
+                    handle=route.handle,
+                    department=recipient["department"],
+                    channel=channel,
+                    clause=route.clause,
+                    not_before=held or now,
+                )
+                # A record applied again (its position not yet stored) finds what it made.
+                if self.find(made.id, Notification) is None:
+                    processing_event.collect_events(made)
+
+    # The directory -----------------------------------------------------------------------
+
+    def directory(self) -> Directory | None:
+        return self.find(DIRECTORY_ID, Directory)
+
+    def set_recipient(
+        self, handle: str, body: RecipientIn, actor: Actor, key: str | None = None
+    ) -> bool:
+        """Record the recipient as given; True when that changed the directory."""
+        PERMISSIONS.authorize("manage_directory", actor)
+        with self.lock:
+            directory = self.directory() or Directory()
+            changed = directory.set_recipient(
+                handle, body.model_dump(mode="json"), **by(actor, key)
+            )
+            if changed:
+                self.save(directory)
+            return changed
+
+    def remove_recipient(self, handle: str, actor: Actor, key: str | None = None) -> None:
+        PERMISSIONS.authorize("manage_directory", actor)
+        with self.lock:
+            directory = self.directory()
+            if directory is None or handle not in directory.recipients:
+                raise NotFound(f"no recipient {handle}")
+            directory.remove_recipient(handle, **by(actor, key))
+            self.save(directory)
+
+    # Deliveries --------------------------------------------------------------------------
+
+    def notification(self, notification_id: UUID) -> Notification | None:
+        return self.find(notification_id, Notification)
+
+    def due(
+        self, notification_id: UUID, now: datetime
+    ) -> tuple[Notification, dict[str, Any] | None] | None:
+        """The notification and its recipient's entry now, if it is still to be sent.
+
+        Read from the store, not the read model: one just sent is never sent again
+        because a view had not caught up yet.
+        """
+        with self.lock:
+            found = self.notification(notification_id)
+            if found is None or not found.is_due(now):
+                return None
+            directory = self.directory()
+            recipient = directory.recipients.get(found.handle) if directory else None
+            return found, recipient
+
+    def record_sent(
+        self,
+        notification_id: UUID,
+        *,
+        message_id: str | None,
+        recipient: dict[str, Any],
+    ) -> None:
+        with self.lock:
+            found = self._notification(notification_id)
+            found.sent(at=self.now(), message_id=message_id, name=recipient["name"])
+            self.save(found)
+
+    def record_failed(
+        self,
+        notification_id: UUID,
+        *,
+        reason: str,
+        permanent: bool,
+        recipient: dict[str, Any] | None,
+    ) -> None:
+        with self.lock:
+            found = self._notification(notification_id)
+            now = self.now()
+            retry_at = None if permanent else self.backoff.retry_at(found.round + 1, now)
+            found.fail(
+                at=now,
+                reason=reason,
+                retry_at=retry_at,
+                name=recipient["name"] if recipient else None,
+            )
+            self.save(found)
+
+    def redrive(self, notification_id: UUID, actor: Actor, key: str | None = None) -> Notification:
+        PERMISSIONS.authorize("redrive", actor)
+        with self.lock:
+            found = self._notification(notification_id)
+            found.redrive(**by(actor, key))
+            self.save(found)
+            return found
+
+    def _notification(self, notification_id: UUID) -> Notification:
+        found = self.notification(notification_id)
+        if found is None:
+            raise NotFound(f"no notification {notification_id}")
+        return found

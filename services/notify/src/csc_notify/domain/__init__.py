@@ -1,0 +1,39 @@
+"""The directory and the notifications. Pure: no I/O."""
+
+from csc_notify.domain.cases import CaseFacts
+from csc_notify.domain.directory import (
+    DIRECTORY_ID,
+    Directory,
+    Recipient,
+    quiet_until,
+    recipient_id,
+)
+from csc_notify.domain.notifications import (
+    CHANNELS,
+    DEAD,
+    PENDING,
+    RETRYING,
+    SENT,
+    STATUSES,
+    Notification,
+    message_key,
+    notification_id,
+)
+
+__all__ = [
+    "CHANNELS",
+    "DEAD",
+    "DIRECTORY_ID",
+    "PENDING",
+    "RETRYING",
+    "SENT",
+    "STATUSES",
+    "CaseFacts",
+    "Directory",
+    "Notification",
+    "Recipient",
+    "message_key",
+    "notification_id",
+    "quiet_until",
+    "recipient_id",
+]

@@ -1,0 +1,13 @@
+"""``csc-notify serve``, ``csc-notify replay``, ``csc-notify dlq`` and ``csc-notify held``.
+
+Notify's store holds the directory and each delivery's outcome, which no topic
+it reads can give back: a replay restores them from csc.notify.journal.
+"""
+
+from __future__ import annotations
+
+from csc_messaging.cli import consumer_cli
+from csc_notify.bootstrap import NOTIFY
+from csc_notify.entrypoints.http import create_app
+
+cli = consumer_cli(NOTIFY, create_app)

@@ -1,0 +1,146 @@
+"""The directory and the notifications as tables, folded from notify's own log."""
+
+from __future__ import annotations
+
+import urllib.parse
+from datetime import UTC, datetime
+from typing import Any
+
+from csc_messaging.views import Cmp, Column, In, Rows, Table, View
+from csc_notify.domain import PENDING, RETRYING, Directory, Notification, recipient_id
+
+N = Notification
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+def masked_url(url: str) -> str:
+    """A webhook URL with its query's values hidden: WeCom's and DingTalk's tokens are there."""
+    parts = urllib.parse.urlsplit(url)
+    query = [(k, "***") for k, _ in urllib.parse.parse_qsl(parts.query, keep_blank_values=True)]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query, safe="*")))
+
+
+def _recipient_row(handle: str, recipient: dict[str, Any]) -> dict[str, Any]:
+    chat = recipient.get("chat")
+    return {
+        "handle": handle,
+        "recipient_id": str(recipient_id(handle)),
+        **{k: v for k, v in recipient.items() if k != "chat"},
+        "chat": {
+            "kind": chat["kind"],
+            "url": masked_url(chat["url"]),
+            "signed": bool(chat.get("secret")),
+        }
+        if chat
+        else None,
+    }
+
+
+class NotifyBoard(View):
+    """Recipients by handle; notifications by status and due time, case and recipient."""
+
+    name = "notify"
+    version = 1
+    tables = (
+        Table(
+            "recipients",
+            columns=(Column("handle"), Column("department")),
+            key=("handle",),
+            indexes=(("department", "handle"),),
+        ),
+        Table(
+            "notifications",
+            columns=(
+                Column("notification_id"),
+                Column("status"),
+                Column("due"),
+                Column("created"),
+                Column("case_id"),
+                Column("handle"),
+            ),
+            key=("notification_id",),
+            indexes=(
+                ("status", "due"),
+                ("created",),
+                ("status", "created"),
+                ("case_id", "created"),
+                ("handle", "created"),
+            ),
+        ),
+    )
+
+    def apply(self, event: Any, rows: Rows) -> None:
+        if isinstance(event, Directory.RecipientSet):
+            rows.put("recipients", _recipient_row(event.handle, event.recipient))
+        elif isinstance(event, Directory.RecipientRemoved):
+            rows.delete("recipients", event.handle)
+        elif isinstance(event, N.Created):
+            rows.put(
+                "notifications",
+                {
+                    "notification_id": str(event.originator_id),
+                    "status": PENDING,
+                    "due": _utc(event.not_before),
+                    "created": _utc(event.timestamp),
+                    "case_id": event.about["case_id"],
+                    "handle": event.handle,
+                    "department": event.department,
+                    "channel": event.channel,
+                    "clause": event.clause,
+                    "about": {k: event.about[k] for k in ("event_id", "type", "occurred_at")},
+                    "attempts": 0,
+                    "last_reason": None,
+                    "sent_at": None,
+                    "message_id": None,
+                    "history": [],
+                },
+            )
+        elif isinstance(event, N.Failed | N.Sent | N.Redriven):
+            row = rows.get("notifications", str(event.originator_id))
+            if row is None:
+                return
+            at = _utc(event.timestamp)
+            if isinstance(event, N.Sent):
+                row.update(status="sent", attempts=event.attempt, due=None)
+                row.update(sent_at=_utc(event.at), message_id=event.message_id)
+                row["history"].append(
+                    {"at": _utc(event.at), "attempt": event.attempt, "outcome": "sent"}
+                )
+            elif isinstance(event, N.Failed):
+                retry_at: datetime | None = event.retry_at
+                dead = retry_at is None
+                row.update(
+                    status="dead" if retry_at is None else RETRYING,
+                    attempts=event.attempt,
+                    last_reason=event.reason,
+                    due=None if retry_at is None else _utc(retry_at),
+                )
+                row["history"].append(
+                    {
+                        "at": _utc(event.at),
+                        "attempt": event.attempt,
+                        "outcome": "dead_lettered" if dead else "failed",
+                        "reason": event.reason,
+                    }
+                )
+            else:
+                row.update(status=PENDING, due=at)
+                row["history"].append({"at": at, "outcome": "redriven", "by": event.actor})
+            rows.put("notifications", row)
+
+    def recipient(self, handle: str) -> dict[str, Any] | None:
+        self.catch_up()
+        return self.get("recipients", handle)
+
+    def due_ids(self, now: datetime, limit: int) -> list[str]:
+        """Notifications to try now, the longest due first."""
+        page = self.page(
+            "notifications",
+            where={"status": In((PENDING, RETRYING)), "due": Cmp("<=", _utc(now))},
+            order=("due",),
+            limit=limit,
+        )
+        return [row["notification_id"] for row in page.rows]
