@@ -43,6 +43,14 @@ def wait_until(probe: Callable[[], T | None], timeout: float = 60, what: str = "
     raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}: last {last!r}")
 
 
+def created(url: str, body: dict[str, Any], department: str = "marketing") -> dict[str, Any]:
+    """POST ``body`` as someone of ``department``; the answer of its 201."""
+    answer = httpx.post(url, headers=auth(department), json=body)
+    assert answer.status_code == 201, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
 CUSTOMER: dict[str, Any] = {
     "code": "OEM-001",
     "name": "Dongfeng Motor",

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, expect
 
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, context, look, sign_in
-from e2e.support import auth, wait_until
+from e2e.support import created, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -24,19 +24,10 @@ NOTICE = {"zh-CN": "已被他人更新 · 刷新", "en": "Updated by someone els
 
 
 def log_complaint(intake: str, code: str, text: str) -> str:
-    logged = httpx.post(
-        f"{intake}/complaints",
-        headers=auth("marketing"),
-        json={
-            "category": "quality",
-            "channel": "phone",
-            "receiving_department": "marketing",
-            "customer_code": code,
-            "text": text,
-        },
-    )
-    assert logged.status_code == 201, logged.text
-    case_id: str = logged.json()["case_id"]
+    body = {"category": "quality", "channel": "phone", "receiving_department": "marketing"}
+    case_id: str = created(f"{intake}/complaints", body | {"customer_code": code, "text": text})[
+        "case_id"
+    ]
     return case_id
 
 
@@ -49,12 +40,7 @@ def test_a_push_waits_while_the_pointer_is_on_the_queue(
     process, services = console
     url, intake = process.url, services["intake"].url
     code = f"LIVE-{uuid.uuid4().hex[:6].upper()}"
-    registered = httpx.post(
-        f"{intake}/customers",
-        headers=auth("marketing"),
-        json={"code": code, "name": f"BYD {code}", "oem": True},
-    )
-    assert registered.status_code == 201, registered.text
+    created(f"{intake}/customers", {"code": code, "name": f"BYD {code}", "oem": True})
 
     qc = context(browser, language).new_page()
     sign_in(qc, url, "wang.fang")

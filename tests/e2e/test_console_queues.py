@@ -11,13 +11,13 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, context, look, sign_in
-from e2e.support import auth, read, wait_until
+from e2e.support import created as post
+from e2e.support import read, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -25,13 +25,6 @@ WORDS = {
     "zh-CN": {"overdue": "已超期", "due": "剩余", "never": "从未"},
     "en": {"overdue": "overdue by", "due": "due in", "never": "never"},
 }
-
-
-def post(url: str, body: dict[str, object], department: str = "marketing") -> dict[str, str]:
-    answer = httpx.post(url, headers=auth(department), json=body)
-    assert answer.status_code == 201, answer.text
-    created: dict[str, str] = answer.json()
-    return created
 
 
 @pytest.mark.parametrize("language", list(RUNS))
