@@ -25,6 +25,10 @@ from e2e.test_failures import post_many
 pytestmark = pytest.mark.integration
 
 
+# sla records the first versions of its policy and calendars (CSC_SLA_POLICY) at start.
+RULEBOOK = 2
+
+
 def set_group_offsets(bootstrap: str, group: str, topic: str, at: Callable[[int], int]) -> None:
     """Commit ``at(end offset)`` for each partition of ``topic`` as ``group``'s offset
     (the group has no member running)."""
@@ -67,7 +71,7 @@ def test_a_backlog_is_applied_in_far_fewer_transactions_than_records(stack) -> N
     stats = read(f"{sla.url}/ingest-stats").json()[stack.topics.intake]
     assert stats["applied"] == records
     log = read(f"{sla.url}/digest").json()
-    assert log["position"] - log["bookkeeping"] == 2 + 2 * 300  # nothing doubled
+    assert log["position"] - log["bookkeeping"] == 2 + 2 * 300 + RULEBOOK  # nothing doubled
     # Each transaction that applied records stored one RecordApplied: a run of a
     # partition's records per transaction, not one per record.
     assert log["bookkeeping"] <= records / 10, f"{log['bookkeeping']} transactions"
@@ -98,7 +102,7 @@ def test_sla_starts_where_its_store_stands_not_where_kafka_says(stack) -> None: 
     assert stats["duplicate"] == 0  # not one of the first 41 records read again
     assert stats["applied"] == 10
     log = read(f"{sla.url}/digest").json()
-    assert log["position"] - log["bookkeeping"] == 2 + 2 * 25
+    assert log["position"] - log["bookkeeping"] == 2 + 2 * 25 + RULEBOOK
 
 
 def test_replay_shows_its_progress_on_stderr_and_its_result_on_stdout(stack) -> None:  # type: ignore[no-untyped-def]

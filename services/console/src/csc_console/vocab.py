@@ -172,6 +172,12 @@ EVENTS = {
     "ClockBreached": N_("Clock breached"),
     "ClockEscalated": N_("Clock escalated"),
     "ClockMet": N_("Clock met"),
+    "ClockRetimed": N_("Clock re-timed by a new calendar or policy"),
+    "CalendarVersionRecorded": N_("Calendar changed"),
+    "PolicyVersionRecorded": N_("Clock policy changed"),
+    # notify
+    "NotificationSent": N_("Notification sent"),
+    "NotificationFailed": N_("Notification failed"),
     "ClockPaused": N_("Clock paused"),
     "ClockResumed": N_("Clock resumed"),
     "ClockStarted": N_("Clock started"),
