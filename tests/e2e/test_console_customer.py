@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, context, look, sign_in
-from e2e.support import auth, read, wait_until
+from e2e.support import created, read, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -31,10 +30,9 @@ def test_customer_page_shows_archive_entries_and_what_is_due(
     process, services = console
     url, intake, sla = process.url, services["intake"].url, services["sla"].url
     code = f"CUST-{uuid.uuid4().hex[:6].upper()}"
-    registered = httpx.post(
+    created(
         f"{intake}/customers",
-        headers=auth("marketing"),
-        json={
+        {
             "code": code,
             "name": f"Chery Auto {code}",
             "oem": True,
@@ -42,11 +40,9 @@ def test_customer_page_shows_archive_entries_and_what_is_due(
             "sites": [{"name": "Wuhu plant 3", "timezone": "Asia/Shanghai"}],
         },
     )
-    assert registered.status_code == 201, registered.text
-    logged = httpx.post(
+    logged = created(
         f"{intake}/complaints",
-        headers=auth("marketing"),
-        json={
+        {
             "category": "quality",
             "channel": "phone",
             "receiving_department": "marketing",
@@ -55,8 +51,7 @@ def test_customer_page_shows_archive_entries_and_what_is_due(
             "product": "Seal kit S-40",
         },
     )
-    assert logged.status_code == 201, logged.text
-    case_id = logged.json()["case_id"]
+    case_id = logged["case_id"]
     # sla learns of the customer over Kafka: its schedules then list it.
     wait_until(
         lambda: any(r["code"] == code for r in read(f"{sla}/schedules/visits").json()),

@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, context, look, sign_in
-from e2e.support import auth, read, wait_until
+from e2e.support import auth, created, read, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -41,21 +41,18 @@ def typed(at: datetime, language: str) -> str:
 
 
 def a_customer_with_people_on_site(intake: str, code: str) -> str:
-    registered = httpx.post(
+    created(
         f"{intake}/customers",
-        headers=auth("marketing"),
-        json={
+        {
             "code": code,
             "name": f"Chery Auto {code}",
             "oem": True,
             "sites": [{"name": SITE, "timezone": SITE_ZONE}],
         },
     )
-    assert registered.status_code == 201, registered.text
-    logged = httpx.post(
+    logged = created(
         f"{intake}/complaints",
-        headers=auth("marketing"),
-        json={
+        {
             "category": "quality",
             "channel": "phone",
             "receiving_department": "marketing",
@@ -64,14 +61,8 @@ def a_customer_with_people_on_site(intake: str, code: str) -> str:
             "product": "Seal kit S-40",
         },
     )
-    assert logged.status_code == 201, logged.text
-    case_id = str(logged.json()["case_id"])
-    required = httpx.post(
-        f"{intake}/register-entries/{case_id}/on-site-requests",
-        headers=auth("marketing"),
-        json={"reason": "quality_problem"},
-    )
-    assert required.status_code == 201, required.text
+    case_id = str(logged["case_id"])
+    created(f"{intake}/register-entries/{case_id}/on-site-requests", {"reason": "quality_problem"})
     return case_id
 
 

@@ -425,9 +425,11 @@ class ClockBoard(View):
     ) -> Page:
         """Clocks in the order they started (then by id), ``limit`` after ``cursor``;
         ``status`` one or any of several."""
-        state: str | In | None = status if status is None or isinstance(status, str) else None
-        if status is not None and not isinstance(status, str) and status:
-            state = In(tuple(status))
+        state: str | In | None
+        if status is None or isinstance(status, str):
+            state = status
+        else:
+            state = In(tuple(status)) if status else None
         where = {"case_id": case_id, "status": state, "clock": clock}
         return self.page("clocks", where=where, order=("started_at",), cursor=cursor, limit=limit)
 
