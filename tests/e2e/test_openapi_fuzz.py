@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from csc_devkit.processes import ServiceProcess
 from e2e.conftest import Stack
+from e2e.notify_support import MailServer
 from e2e.support import complaint, intake_client, wait_caught_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.fuzz, pytest.mark.timeout(900)]
@@ -41,21 +42,27 @@ DEPARTMENTS = {
     "returns": ["marketing", "quality", "warehouse", "auditor"],
     "capa": ["quality", "marketing", "chief_engineer", "auditor"],
     "sla": ["marketing", "quality", "auditor"],
+    "notify": ["marketing", "chief_engineer", "quality", "auditor"],
 }
 
 
 @pytest.fixture(scope="module")
 def services(module_stack: Stack) -> Iterator[dict[str, ServiceProcess]]:
-    """The four services, with a customer and a complaint each has seen."""
-    running = {name: module_stack.start(name) for name in DEPARTMENTS}
-    intake = intake_client(module_stack, running["intake"])
-    try:
-        assert intake.post("/complaints", json=complaint(1)).status_code == 201
-        for consumer in ("returns", "capa", "sla"):
-            wait_caught_up(intake, running[consumer].url)
-    finally:
-        intake.close()
-    yield running
+    """Every service, with a customer and a complaint each has seen (notify with a real
+    SMTP server to send to)."""
+    with MailServer() as mail:
+        running = {
+            name: module_stack.start(name, **(mail.env() if name == "notify" else {}))
+            for name in DEPARTMENTS
+        }
+        intake = intake_client(module_stack, running["intake"])
+        try:
+            assert intake.post("/complaints", json=complaint(1)).status_code == 201
+            for consumer in ("returns", "capa", "sla", "notify"):
+                wait_caught_up(intake, running[consumer].url)
+        finally:
+            intake.close()
+        yield running
 
 
 @pytest.mark.parametrize("service", list(DEPARTMENTS))
