@@ -51,10 +51,13 @@ def services(module_stack: Stack) -> Iterator[dict[str, ServiceProcess]]:
     """Every service, with a customer and a complaint each has seen (notify with a real
     SMTP server to send to)."""
     with MailServer() as mail:
-        running = {
-            name: module_stack.start(name, **(mail.env() if name == "notify" else {}))
-            for name in DEPARTMENTS
-        }
+        running = {name: module_stack.start(name) for name in DEPARTMENTS if name != "notify"}
+        smtp = mail.env()
+        running["notify"] = module_stack.start(
+            "notify",
+            CSC_NOTIFY_SMTP_HOST=smtp["CSC_NOTIFY_SMTP_HOST"],
+            CSC_NOTIFY_SMTP_PORT=smtp["CSC_NOTIFY_SMTP_PORT"],
+        )
         intake = intake_client(module_stack, running["intake"])
         try:
             assert intake.post("/complaints", json=complaint(1)).status_code == 201
