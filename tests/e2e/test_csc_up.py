@@ -5,6 +5,7 @@ A service that dies is restarted with back-off and reported, and the rest go on.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -37,7 +38,7 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     up = subprocess.Popen(
         [sys.executable, "-m", "csc_devkit.cli", "up", "--data-dir", str(tmp_path / "csc"),
          "--kafka-port", str(free_port()), "--base-port", str(base),
-         "--smtp-port", str(free_port())],
+         "--smtp-port", str(free_port()), "--chat-port", str(free_port())],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
@@ -75,6 +76,12 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         assert isinstance(mail, EmailMessage)
         text = mail.get_body(preferencelist=("plain",))
         assert text is not None and f"/cases/{case['case_id']}" in text.get_content()
+        # ... and in Engineering's group, by a message the local WeCom robot keeps.
+        wait_until(lambda: "chat wecom/engineering: " in _read(tmp_path / "up.log"))
+        (posted,) = (tmp_path / "csc" / "chat").glob("*-wecom-engineering.json")
+        robot = json.loads(posted.read_text())
+        assert robot["msgtype"] == "markdown"
+        assert f"/cases/{case['case_id']}" in robot["markdown"]["content"]
 
         # capa dies: it is reported and started again with back-off; the others go on.
         capa = base + 2

@@ -19,7 +19,7 @@ import typer
 from csc_audit.cli import app as audit_app
 from csc_contracts import PERSON_DEPARTMENTS, SERVICES, Department, Topics
 from csc_devkit.catalog import app as catalog_app
-from csc_devkit.mailcatcher import MailCatcher
+from csc_devkit.mailcatcher import ChatCatcher, MailCatcher
 from csc_devkit.processes import (
     CONSOLE_PORT,
     LOCAL_USERS,
@@ -59,6 +59,13 @@ def up(
             "under DATA_DIR/mail): 8025 by default, the next free one when that is taken."
         ),
     ] = None,
+    chat_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Port of the local chat robots (WeCom, DingTalk, Feishu) notify posts to (each "
+            "message kept under DATA_DIR/chat): 8026 by default, the next free one when taken."
+        ),
+    ] = None,
     console_port: Annotated[
         int | None,
         typer.Option(
@@ -78,7 +85,9 @@ def up(
     runs, so they always match; --fresh starts both anew.
 
     notify sends its mails to a local SMTP server that keeps each under DATA_DIR/mail
-    and prints its subject; every local user is in notify's directory.
+    and prints its subject, and its chat messages to local robots that keep each under
+    DATA_DIR/chat; every local user is in notify's directory, with a mailbox and their
+    department's group robot.
     """
     from csc_devkit.localkafka import LocalKafka
     from csc_messaging.topology import ensure_topics
@@ -97,6 +106,7 @@ def up(
     processes: list[ServiceProcess] = []
     supervisor: Supervisor | None = None
     catcher: MailCatcher | None = None
+    robots: ChatCatcher | None = None
     try:
         if bootstrap is None:
             typer.echo(f"Starting Apache Kafka on 127.0.0.1:{kafka_port} ...")
@@ -113,6 +123,7 @@ def up(
             "CSC_LOG_FORMAT": os.environ.get("CSC_LOG_FORMAT", "console"),
         }
         catcher = MailCatcher(data_dir / "mail", _free_or(smtp_port, 8025), typer.echo).start()
+        robots = ChatCatcher(data_dir / "chat", _free_or(chat_port, 8026), typer.echo).start()
         console_at = _console_port(console_port, base_port)
         for service in SERVICES:
             process = ServiceProcess(
@@ -139,7 +150,7 @@ def up(
         for process in processes:
             process.wait_ready()
         notify = next(p for p in processes if p.service == "notify")
-        _local_directory(notify.url, env["CSC_AUTH_HS256_SECRET"])
+        _local_directory(notify.url, env["CSC_AUTH_HS256_SECRET"], robots)
         typer.echo("")
         typer.echo("Customer Service Control is up.")
         typer.echo(f"  console      {console.url}/  (sign in as one of the users below)")
@@ -152,6 +163,10 @@ def up(
         typer.echo(f"  stores       {data_dir / 'stores'}")
         typer.echo(
             f"  mail         smtp://{catcher.host}:{catcher.port}, kept in {catcher.directory}"
+        )
+        typer.echo(
+            f"  chat         http://{robots.host}:{robots.port}/<robot>/<department>, "
+            f"kept in {robots.directory}"
         )
         typer.echo("A token for curl: csc token --department marketing --user li.wei")
         typer.echo("Press Ctrl-C to stop.")
@@ -176,6 +191,8 @@ def up(
             kafka.stop()
         if catcher is not None:
             catcher.stop()
+        if robots is not None:
+            robots.stop()
         typer.echo("Stopped.")
 
 
@@ -199,8 +216,13 @@ def _free_or(asked: int | None, default: int) -> int:
     return default
 
 
-def _local_directory(notify_url: str, secret: str) -> None:
-    """Every local user in notify's directory, reached at <user>@csc.local (the catcher)."""
+# Each department's group uses one of the robots Chinese plants use, so all three are seen.
+_LOCAL_ROBOTS = {"marketing": "wecom", "after_sales": "dingtalk", "quality": "feishu"}
+
+
+def _local_directory(notify_url: str, secret: str, robots: ChatCatcher) -> None:
+    """Every local user in notify's directory, reached at <user>@csc.local (the mail
+    catcher) and in their department's group (a local robot)."""
     import httpx
 
     from csc_messaging.auth import issue_token
@@ -214,6 +236,10 @@ def _local_directory(notify_url: str, secret: str) -> None:
                 "name": user,
                 "department": department,
                 "email": f"{user}@csc.local",
+                "chat": {
+                    "kind": (kind := _LOCAL_ROBOTS.get(department, "wecom")),
+                    "url": robots.url(kind, department),
+                },
                 "language": "zh-CN",
             }
             response = c.put(f"/recipients/{user}", json=body)
