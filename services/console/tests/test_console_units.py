@@ -13,8 +13,9 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from csc_console import display, i18n, vocab
+from csc_console.kit import local_time, whole_number
 from csc_console.settings import ConsoleSettings
-from csc_console.web import create_app, local_time, whole_number
+from csc_console.web import create_app
 from csc_contracts import EVENT_TYPES
 
 PACKAGE = Path(i18n.__file__).parent
@@ -242,7 +243,7 @@ def test_the_field_service_and_survey_forms_are_offered_to_whom_intake_lets_reco
 
 
 def test_a_records_time_is_shown_in_its_amendment_form_in_the_viewers_zone() -> None:
-    from csc_console.web import local_input
+    from csc_console.kit import local_input
 
     assert local_input("2026-03-01T01:30:15+00:00", "Asia/Shanghai") == "2026-03-01T09:30:15"
     assert local_time(local_input("2026-07-01T07:30:00Z", "Europe/Berlin"), "Europe/Berlin") == (

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,13 +18,24 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sse_starlette.sse import EventSourceResponse
-from starlette.datastructures import FormData
 from starlette.middleware.sessions import SessionMiddleware
 
-from csc_console import actions, display, i18n, vocab
+from csc_console import display, i18n, vocab
 from csc_console.i18n import N_, gettext, ngettext
+from csc_console.kit import (
+    OPEN_CLOCKS,
+    BadCsrf,
+    Form,
+    Kit,
+    NotSignedIn,
+    User,
+    local_input,
+    local_time,
+    optional,
+    whole_number,
+)
 from csc_console.live import Follower, Hub
-from csc_console.services import Problem, Refused, Services, SignedOut, Unavailable
+from csc_console.services import Refused, Services, SignedOut, Unavailable
 from csc_console.settings import ConsoleSettings
 from csc_contracts import PERSON_DEPARTMENTS, Department
 from csc_messaging.auth import issue_token
@@ -49,103 +58,6 @@ RECORD_PAGE = 25
 UNIT_ROWS_MAX = 100  # intake takes at most 100 rows of units loaded
 
 
-@dataclass(frozen=True)
-class User:
-    user: str
-    department: str
-    token: str
-
-
-class NotSignedIn(Exception):
-    pass
-
-
-class BadCsrf(Exception):
-    pass
-
-
-@dataclass
-class Form:
-    """A form as shown: its values (kept on error), the service's refusal, its key."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    problem: Problem | None = None
-    idempotency_key: str = field(default_factory=lambda: str(uuid.uuid4()))
-    prefix: str = ""
-    """Put before its fields' ids, where one page shows the form more than once."""
-
-    def value(self, name: str, default: str = "") -> str:
-        return self.values.get(name, default)
-
-    def errors(self, name: str) -> list[str]:
-        if self.problem is None:
-            return []
-        return [plain_words(e.type, e.msg) for e in self.problem.for_field(name)]
-
-    @property
-    def general(self) -> str | None:
-        """What the refusal says beyond the fields (a 403, a 409, a rule of the procedure)."""
-        if self.problem is None:
-            return None
-        if self.problem.errors and self.problem.status == 422 and not self.problem.clause:
-            return gettext("Please correct the fields marked below.")
-        return self.problem.detail
-
-
-# A clock not yet met: what a work queue shows (sla's status filter takes several).
-OPEN_CLOCKS = ("running", "warned", "breached", "escalated", "paused")
-
-PLAIN = {
-    "missing": N_("Please fill this in."),
-    "string_too_short": N_("Please fill this in."),
-    "string_too_long": N_("This is too long."),
-    "enum": N_("Please choose one of the options."),
-    "literal_error": N_("Please choose one of the options."),
-    "string_pattern_mismatch": N_("Only letters, digits and . _ - are allowed here."),
-    "datetime_from_date_parsing": N_("Please give a date and time."),
-    "datetime_parsing": N_("Please give a date and time."),
-    "int_parsing": N_("Please give a whole number."),
-    "int_from_float": N_("Please give a whole number."),
-    "greater_than_equal": N_("This number is too small."),
-    "date_parsing": N_("Please give a date."),
-    "date_from_datetime_parsing": N_("Please give a date."),
-    "too_short": N_("Please give at least one."),
-}
-
-
-def local_time(value: str | None, tz: str) -> str | None:
-    """A browser's ``datetime-local`` value, read in the viewer's zone, as ISO 8601 with offset.
-
-    Anything else is passed on as typed, so the service names the field it cannot read.
-    """
-    if value is None or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return value
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=display.zone(tz, "UTC"))
-    return parsed.isoformat()
-
-
-def whole_number(value: str | None) -> int | str:
-    """A form's count as a number; anything else as typed, so the service names the field."""
-    text = (value or "").strip()
-    try:
-        return int(text)
-    except ValueError:
-        return text
-
-
-def local_input(value: object, tz: str) -> str:
-    """A time of a service as a ``datetime-local`` input shows it: in the viewer's zone."""
-    at = display.parse_time(value)
-    if at is None:
-        return ""
-    return at.astimezone(display.zone(tz, "UTC")).strftime("%Y-%m-%dT%H:%M:%S")
-
-
 def amendment_changes(record: dict[str, Any]) -> list[tuple[dict[str, Any], list[Any]]]:
     """Each amendment of a record with what it changed: its ``before`` against what followed."""
     amendments = record.get("amendments") or []
@@ -161,12 +73,6 @@ def amendment_changes(record: dict[str, Any]) -> list[tuple[dict[str, Any], list
         )
         for i, amendment in enumerate(amendments)
     ]
-
-
-def plain_words(kind: str, msg: str) -> str:
-    """A service's reason for a field, in the reader's words where the kind is a common one."""
-    known = PLAIN.get(kind)
-    return gettext(known) if known else msg
 
 
 def create_app(
@@ -216,79 +122,16 @@ def create_app(
 
     # ---- helpers ---------------------------------------------------------------------------
 
-    def language(request: Request) -> str:
-        chosen = request.session.get("lang")
-        if chosen in i18n.LANGUAGES:
-            return str(chosen)
-        return i18n.negotiate(request.headers.get("accept-language"))
-
-    def csrf_token(request: Request) -> str:
-        token = request.session.get("csrf")
-        if not isinstance(token, str):
-            token = secrets.token_urlsafe(32)
-            request.session["csrf"] = token
-        return token
-
-    def check_csrf(request: Request, form: FormData) -> None:
-        sent = form.get("csrf") or request.headers.get("x-csrf-token") or ""
-        expected = request.session.get("csrf")
-        if not isinstance(expected, str) or not hmac.compare_digest(str(sent), expected):
-            raise BadCsrf
-
-    def viewer_tz(request: Request) -> str:
-        return str(request.session.get("tz") or settings.console_site_timezone)
-
-    def current_user(request: Request) -> User:
-        s = request.session
-        if not s.get("token") or float(s.get("exp", 0)) <= time.time():
-            raise NotSignedIn
-        return User(str(s["user"]), str(s["department"]), str(s["token"]))
-
-    def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-        lang = language(request)
-        token = i18n.use(lang)
-        try:
-            now = datetime.now(UTC)
-            tz, site = viewer_tz(request), settings.console_site_timezone
-            session_user = request.session.get("user")
-            html = templates.get_template(name).render(
-                request=request,
-                lang=lang,
-                html_lang=i18n.html_lang(lang),
-                languages=i18n.LANGUAGE_NAMES,
-                csrf=csrf_token(request),
-                live_since=getattr(request.state, "live_since", hub.seq),
-                signed_in=(
-                    {"user": session_user, "department": request.session.get("department")}
-                    if session_user
-                    else None
-                ),
-                now=now,
-                when=lambda v: display.when(v, tz, site),
-                local_times=lambda text: display.local_times(text, tz, site),
-                badge=lambda c: display.badge(c, now, tz, site),
-                icons=display.ICONS,
-                label=vocab.label,
-                options=lambda table, keys: [(k, vocab.label(table, k)) for k in keys],
-                vocab=vocab,
-                may=lambda action: actions.may(str(request.session.get("department")), action),
-                **context,
-            )
-        finally:
-            i18n.reset(token)
-        return HTMLResponse(html, status_code=status_code)
-
-    def translated(request: Request, message: str, **variables: object) -> str:
-        token = i18n.use(language(request))
-        try:
-            return gettext(message, **variables)
-        finally:
-            i18n.reset(token)
-
-    def redirect(request: Request, to: str) -> Response:
-        if request.headers.get("hx-request"):
-            return Response(status_code=204, headers={"HX-Redirect": to})
-        return RedirectResponse(to, status_code=303)
+    kit = Kit(settings, services, hub, templates)
+    app.state.kit = kit
+    language, check_csrf, viewer_tz = kit.language, kit.check_csrf, kit.viewer_tz
+    current_user, render, translated, redirect = (
+        kit.current_user,
+        kit.render,
+        kit.translated,
+        kit.redirect,
+    )
+    submit = kit.submit
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
@@ -642,30 +485,6 @@ def create_app(
         return EventSourceResponse(events(), ping=15)
 
     # ---- forms -----------------------------------------------------------------------------
-
-    async def submit(
-        request: Request,
-        form: FormData,
-        user: User,
-        action: str,
-        call: Callable[[dict[str, str], str], Awaitable[Any]],
-        show: Callable[[Form, int], Awaitable[Response]],
-        done: Callable[[Any], str],
-    ) -> Response:
-        check_csrf(request, form)
-        values = {k: str(v) for k, v in form.items() if k not in ("csrf", "idempotency_key")}
-        # A department the form is not offered to is still sent on: the service refuses
-        # it (403, with the clause and who may) and the page says so.
-        key = str(form.get("idempotency_key") or uuid.uuid4())
-        try:
-            result = await call(values, key)
-        except Refused as exc:
-            # Input kept; a fresh key, since the refused request recorded nothing.
-            return await show(Form(values=values, problem=exc.problem), exc.problem.status)
-        return RedirectResponse(done(result), status_code=303)
-
-    def optional(value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
 
     async def complaint_page(request: Request, form: Form, status_code: int) -> Response:
         user = current_user(request)
