@@ -31,8 +31,9 @@ OPERATOR_SECRETS = (
     | {"csc-notify-smtp"}  # notify's mail relay account, made by hand (deploy/README.md)
 )
 CONSOLE = "csc-console"
-# The console's own: its KafkaUser's password (Strimzi) and its session key (made by hand).
-CONSOLE_SECRETS = {"csc-kafka-cluster-ca-cert", CONSOLE, "csc-console-session"}
+# The console's own: its KafkaUser's password (Strimzi), its session key and its client
+# secret at the identity provider (both made by hand).
+CONSOLE_SECRETS = {"csc-kafka-cluster-ca-cert", CONSOLE, "csc-console-session", "csc-console-oidc"}
 
 
 @pytest.fixture(scope="module")

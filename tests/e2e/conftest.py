@@ -73,11 +73,11 @@ class Stack:
 
     def start_console(self, *services: ServiceProcess, **extra_env: str) -> ServiceProcess:
         """The console, over ``services`` (the ones this test started), with the local users."""
-        env = console_env({p.service: p.url for p in services})
+        env = console_env({p.service: p.url for p in services}) | extra_env
         process = ServiceProcess(
             service="console",
             port=free_port(),
-            env=self.env("console", **env, **extra_env),
+            env=self.env("console", **env),
             log_path=self.data_dir / "logs" / "console.log",
         ).start()
         self.processes.append(process)

@@ -50,6 +50,32 @@ class ConsoleSettings(ServiceSettings):
         "(CSC_CONSOLE_LOCAL_USERS, JSON; `csc up` sets one per department). The console "
         "issues these users' HS256 tokens with CSC_AUTH_HS256_SECRET: local use only.",
     )
+    console_oidc_issuer: str | None = Field(
+        default=None,
+        description="The identity provider's issuer URL (CSC_CONSOLE_OIDC_ISSUER): with a "
+        "client id, the sign-in page offers the company's sign-in (OpenID Connect, "
+        "authorization code with PKCE); its discovery document is read at first use.",
+    )
+    console_oidc_client_id: str | None = Field(
+        default=None, description="The console's client id at the provider; the ID token's aud."
+    )
+    console_oidc_client_secret: str | None = Field(
+        default=None,
+        description="Its secret, for a confidential client (HTTP Basic at the token endpoint); "
+        "unset for a public client, which PKCE alone protects.",
+    )
+    console_oidc_scope: str = Field(default="openid profile")
+    console_oidc_api_token: Literal["access_token", "id_token"] = Field(
+        default="access_token",
+        description="Which of the provider's tokens the console sends to the services (they "
+        "check it with CSC_AUTH_JWKS_URL): its access token, or the ID token where the "
+        "provider's access tokens are opaque.",
+    )
+    console_public_url: str | None = Field(
+        default=None,
+        description="The console's URL as browsers reach it (CSC_CONSOLE_PUBLIC_URL), for the "
+        "redirect URI registered at the provider; else the URL of the request.",
+    )
     console_site_timezone: str = Field(
         default="Asia/Shanghai",
         description="The site's zone, shown beside the viewer's own where they differ.",
@@ -77,6 +103,11 @@ class ConsoleSettings(ServiceSettings):
     def local_sign_in(self) -> bool:
         """The local form: only where the console can issue tokens the services accept."""
         return bool(self.console_local_users and self.auth_hs256_secret)
+
+    @property
+    def oidc_sign_in(self) -> bool:
+        """The company's sign-in: where a provider and the console's client id are named."""
+        return bool(self.console_oidc_issuer and self.console_oidc_client_id)
 
     def session_secret(self) -> str:
         if self.console_session_secret:

@@ -35,6 +35,7 @@ from csc_console.kit import (
     whole_number,
 )
 from csc_console.live import Follower, Hub
+from csc_console.oidc import add_oidc_sign_in
 from csc_console.services import Refused, Services, SignedOut, Unavailable
 from csc_console.settings import ConsoleSettings
 from csc_contracts import PERSON_DEPARTMENTS, Department
@@ -212,6 +213,7 @@ def create_app(
             "sign_in.html",
             users=local_users(),
             local=settings.local_sign_in,
+            oidc=settings.oidc_sign_in,
             error=None,
         )
 
@@ -228,6 +230,7 @@ def create_app(
                 status_code=422,
                 users=local_users(),
                 local=settings.local_sign_in,
+                oidc=settings.oidc_sign_in,
                 error=translated(request, "Please choose a user from the list."),
             )
         hours = min(settings.console_session_hours, settings.auth_max_token_lifetime_hours)
@@ -249,6 +252,8 @@ def create_app(
         if lang:
             request.session["lang"] = lang
         return RedirectResponse("/", status_code=303)
+
+    add_oidc_sign_in(app, kit)  # the company's identity provider, where one is configured
 
     @app.post("/sign-out")
     async def sign_out(request: Request) -> Response:

@@ -77,6 +77,19 @@ def _hours(span: timedelta) -> str:
     return f"{hours:,.0f} h" if hours >= 1 else f"{span.total_seconds():,.0f} s"
 
 
+def signing_key(jwks: jwt.PyJWKClient, token: str) -> Any:
+    """The key of the provider's JWKS that signed ``token``: the one its ``kid`` names, or,
+    for a token without a ``kid`` (RFC 7515 makes it optional), the set's only signing key."""
+    if jwt.get_unverified_header(token).get("kid") is not None:
+        return jwks.get_signing_key_from_jwt(token).key
+    keys = jwks.get_signing_keys()
+    if len(keys) != 1:
+        raise jwt.InvalidTokenError(
+            f"the token names no key (kid) and the provider's JWKS has {len(keys)} signing keys"
+        )
+    return keys[0].key
+
+
 class TokenVerifier:
     def __init__(self, settings: AuthSettings) -> None:
         self._settings = settings
@@ -90,7 +103,7 @@ class TokenVerifier:
         options: Any = {"require": ["exp", "iat", "sub", DEPARTMENT_CLAIM]}
         try:
             if self._jwks is not None:
-                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                key: Any = signing_key(self._jwks, token)
                 algorithms = ["RS256"]
             elif self._settings.hs256_secret:
                 key, algorithms = self._settings.hs256_secret, ["HS256"]

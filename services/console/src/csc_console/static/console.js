@@ -37,8 +37,9 @@
 
   // The viewer's own time zone, told at sign-in.
   document.addEventListener("DOMContentLoaded", function () {
-    var tz = document.getElementById("viewer-tz");
-    if (tz) { try { tz.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {} }
+    document.querySelectorAll("input.viewer-tz").forEach(function (tz) {
+      try { tz.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) {}
+    });
   });
 
   // A live region refreshed by a push: mark rows that are new or changed, and say so once.
