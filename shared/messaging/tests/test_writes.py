@@ -23,7 +23,7 @@ from csc_messaging.application import ConsumerApplication
 from csc_messaging.auth import AuthSettings, TokenVerifier, authenticator, issue_token
 from csc_messaging.idempotency import KeyedSaves, RequestKey, fingerprint
 from csc_messaging.params import IdempotencyKey
-from csc_messaging.rules import install_error_handlers
+from csc_messaging.problems import install_error_handlers
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env, wipe_store
 from csc_messaging.writes import CONFLICT_ATTEMPTS, command_routes

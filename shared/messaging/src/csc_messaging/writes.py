@@ -26,7 +26,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from csc_messaging.idempotency import KeyedSaves
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
 # How often a request runs before it is answered 409.
 CONFLICT_ATTEMPTS = 8

@@ -19,7 +19,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
 Actor = dict[str, str]
 Person = dict[str, str]

@@ -17,7 +17,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
 NOTIFICATION_NAMESPACE = UUID("9f3a2c61-7b4e-4d08-a5c2-1e6b8d0f3a97")
 
