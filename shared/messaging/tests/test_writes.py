@@ -24,9 +24,10 @@ from csc_messaging.auth import AuthSettings, TokenVerifier, authenticator, issue
 from csc_messaging.idempotency import KeyedSaves, RequestKey, fingerprint
 from csc_messaging.params import IdempotencyKey
 from csc_messaging.problems import install_error_handlers
+from csc_messaging.retries import CONFLICT_ATTEMPTS
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env, wipe_store
-from csc_messaging.writes import CONFLICT_ATTEMPTS, command_routes
+from csc_messaging.writes import command_routes
 
 STORES = ["sqlite"] + (["postgres"] if os.environ.get("CSC_TEST_STORE") == "postgres" else [])
 SECRET = "unit-test-secret-of-at-least-32-bytes"

@@ -21,7 +21,8 @@ import csc_contracts as pub
 from csc_contracts import Actor, Department, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, by, utcnow
-from csc_messaging.rules import NotFound, Permissions
+from csc_messaging.permissions import Permissions
+from csc_messaging.refusals import NotFound
 from csc_notify import routing
 from csc_notify.commands import RecipientIn
 from csc_notify.domain import DIRECTORY_ID, CaseFacts, Directory, Notification, quiet_until

@@ -19,7 +19,7 @@ from eventsourcing.application import ProcessingEvent
 from csc_contracts import Actor, ComplaintCategory, ComplaintLogged, FeedbackKind, FeedbackReceived
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, by, not_future, utcnow
-from csc_messaging.rules import NotFound
+from csc_messaging.refusals import NotFound
 from csc_returns import commands as c
 from csc_returns.domain import ReturnCase, RuleViolation
 from csc_returns.permissions import authorize

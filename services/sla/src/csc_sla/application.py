@@ -18,7 +18,7 @@ import csc_contracts.capa as capa
 from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, utcnow
-from csc_messaging.writes import CONFLICT_ATTEMPTS, CONFLICT_PAUSE
+from csc_messaging.retries import CONFLICT_ATTEMPTS, CONFLICT_PAUSE
 from csc_sla.calendars import (
     DEFAULT_CALENDAR,
     CalendarDefinition,

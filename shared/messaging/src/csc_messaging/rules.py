@@ -5,12 +5,11 @@ remit (``Forbidden``, checked by the application against its ``Permissions`` tab
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TypeVar
 
 from fastapi import HTTPException, status
 
-from csc_contracts import Actor, Department
+from csc_messaging.permissions import Forbidden, Permissions, Writes
 from csc_messaging.refusals import BadCursor, NotFound, RuleViolation
 
 __all__ = [
@@ -24,33 +23,6 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
-
-Writes = Mapping[str, tuple[frozenset[Department], str]]
-"""action -> (departments that may do it, the clause that says so)."""
-
-
-class Forbidden(Exception):
-    def __init__(self, action: str, actor: Actor, writes: Writes) -> None:
-        allowed, clause = writes[action]
-        names = ", ".join(sorted(d.value for d in allowed))
-        super().__init__(
-            f"{clause}: {action.replace('_', ' ')} is for {names}; "
-            f"{actor.user} acts for {actor.department.value}"
-        )
-        self.clause = clause
-        self.allowed = allowed
-
-
-class Permissions:
-    """Who may record what: one table per service, checked before anything is recorded."""
-
-    def __init__(self, writes: Writes) -> None:
-        self.writes = writes
-
-    def authorize(self, action: str, actor: Actor) -> None:
-        allowed, _ = self.writes[action]
-        if actor.department not in allowed:
-            raise Forbidden(action, actor, self.writes)
 
 
 def found(row: _T | None, what: str) -> _T:
