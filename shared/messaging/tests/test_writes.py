@@ -51,7 +51,7 @@ class Consumer(ConsumerApplication):
     """A process recorder (as the consuming services')."""
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Nothing comes from Kafka here."""
 
 

@@ -85,10 +85,10 @@ class CapaApplication(ConsumerApplication):
     # Reactions ----------------------------------------------------------------------------
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events this service does not react to change nothing."""
 
-    @policy.register
+    @react.register
     def _(self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]) -> None:
         # 4.4.2-4.4.3: a product-quality complaint goes to QC, who confirms it.
         if event.category is not ComplaintCategory.QUALITY:
@@ -110,7 +110,7 @@ class CapaApplication(ConsumerApplication):
             )
         )
 
-    @policy.register
+    @react.register
     def _(self, event: QualityImpactAssessed, processing_event: ProcessingEvent[UUID]) -> None:
         # 4.4.2: what the customer needs to keep producing shapes D0 and D3.
         found = self.investigation(event.case_id)
@@ -125,14 +125,14 @@ class CapaApplication(ConsumerApplication):
         )
         processing_event.collect_events(found)
 
-    @policy.register
+    @react.register
     def _(self, event: MisuseDetermined, processing_event: ProcessingEvent[UUID]) -> None:
         # 4.2.3: the customer's responsibility; no CAPA.
         found = self.investigation(event.case_id)
         if found is not None and found.misuse_from_intake(event.finding, event.occurred_at):
             processing_event.collect_events(found)
 
-    @policy.register
+    @react.register
     def _(self, event: NonconformanceReported, processing_event: ProcessingEvent[UUID]) -> None:
         # 4.3.4: corrective action on returns starts from the PNPR's report (4.3.3).
         found = self.investigation(event.case_id)

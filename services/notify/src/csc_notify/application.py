@@ -81,10 +81,10 @@ class NotifyApplication(ConsumerApplication):
     # Reactions ---------------------------------------------------------------------------
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events nobody is told of change nothing."""
 
-    @policy.register
+    @react.register
     def _(self, event: PublicEvent, processing_event: ProcessingEvent[UUID]) -> None:
         fields = event.model_dump(mode="json", exclude=_ENVELOPE)
         known = self.find(CaseFacts.create_id(event.case_id), CaseFacts)

@@ -39,16 +39,16 @@ class ReturnsApplication(ConsumerApplication):
     # Reactions --------------------------------------------------------------------------
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events this service does not react to change nothing."""
 
-    @policy.register
+    @react.register
     def _(self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]) -> None:
         # 4.4.2: a product-quality complaint may need units swapped or returned.
         if event.category is ComplaintCategory.QUALITY:
             self._open(event, processing_event)
 
-    @policy.register
+    @react.register
     def _(self, event: FeedbackReceived, processing_event: ProcessingEvent[UUID]) -> None:
         # 4.1.2 kind 3: nonconformities found in use may come back as returns.
         if event.kind is FeedbackKind.QUALITY_PROBLEM:
