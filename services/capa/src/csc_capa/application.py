@@ -89,7 +89,9 @@ class CapaApplication(ConsumerApplication):
         """Events this service does not react to change nothing."""
 
     @react.register
-    def _(self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]) -> None:
+    def on_complaint_logged(
+        self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.4.2-4.4.3: a product-quality complaint goes to QC, who confirms it.
         if event.category is not ComplaintCategory.QUALITY:
             return
@@ -111,7 +113,9 @@ class CapaApplication(ConsumerApplication):
         )
 
     @react.register
-    def _(self, event: QualityImpactAssessed, processing_event: ProcessingEvent[UUID]) -> None:
+    def on_quality_impact_assessed(
+        self, event: QualityImpactAssessed, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.4.2: what the customer needs to keep producing shapes D0 and D3.
         found = self.investigation(event.case_id)
         if found is None:
@@ -126,14 +130,18 @@ class CapaApplication(ConsumerApplication):
         processing_event.collect_events(found)
 
     @react.register
-    def _(self, event: MisuseDetermined, processing_event: ProcessingEvent[UUID]) -> None:
+    def on_misuse_determined(
+        self, event: MisuseDetermined, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.2.3: the customer's responsibility; no CAPA.
         found = self.investigation(event.case_id)
         if found is not None and found.misuse_from_intake(event.finding, event.occurred_at):
             processing_event.collect_events(found)
 
     @react.register
-    def _(self, event: NonconformanceReported, processing_event: ProcessingEvent[UUID]) -> None:
+    def on_nonconformance_reported(
+        self, event: NonconformanceReported, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.3.4: corrective action on returns starts from the PNPR's report (4.3.3).
         found = self.investigation(event.case_id)
         if found is None:

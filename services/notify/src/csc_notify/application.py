@@ -85,7 +85,7 @@ class NotifyApplication(ConsumerApplication):
         """Events nobody is told of change nothing."""
 
     @react.register
-    def _(self, event: PublicEvent, processing_event: ProcessingEvent[UUID]) -> None:
+    def on_public_event(self, event: PublicEvent, processing_event: ProcessingEvent[UUID]) -> None:
         fields = event.model_dump(mode="json", exclude=_ENVELOPE)
         known = self.find(CaseFacts.create_id(event.case_id), CaseFacts)
         if isinstance(event, _REPORTED) and known is None:

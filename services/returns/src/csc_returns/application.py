@@ -43,13 +43,17 @@ class ReturnsApplication(ConsumerApplication):
         """Events this service does not react to change nothing."""
 
     @react.register
-    def _(self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]) -> None:
+    def on_complaint_logged(
+        self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.4.2: a product-quality complaint may need units swapped or returned.
         if event.category is ComplaintCategory.QUALITY:
             self._open(event, processing_event)
 
     @react.register
-    def _(self, event: FeedbackReceived, processing_event: ProcessingEvent[UUID]) -> None:
+    def on_feedback_received(
+        self, event: FeedbackReceived, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.1.2 kind 3: nonconformities found in use may come back as returns.
         if event.kind is FeedbackKind.QUALITY_PROBLEM:
             self._open(event, processing_event)
