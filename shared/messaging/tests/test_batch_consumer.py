@@ -57,10 +57,10 @@ class Cases(ConsumerApplication):
         super().process_event(domain_event, tracking)
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Nothing else matters here."""
 
-    @policy.register
+    @react.register
     def _(self, e: ComplaintLogged, pe: ProcessingEvent[UUID]) -> None:
         if self.find(Case.create_id(e.case_id), Case) is None:
             pe.collect_events(Case(case_id=e.case_id))

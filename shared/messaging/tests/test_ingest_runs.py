@@ -60,10 +60,10 @@ class Cases(ConsumerApplication):
             self.inside -= 1
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Nothing else matters here."""
 
-    @policy.register
+    @react.register
     def _(self, e: ComplaintLogged, pe: ProcessingEvent[UUID]) -> None:
         self.policies_inside.append(self.inside > 0)
         if e.text == "explode":
@@ -71,7 +71,7 @@ class Cases(ConsumerApplication):
         if self.find(Case.create_id(e.case_id), Case) is None:
             pe.collect_events(Case(case_id=e.case_id, text=e.text))
 
-    @policy.register
+    @react.register
     def _(self, e: FeedbackReceived, pe: ProcessingEvent[UUID]) -> None:
         case = self.find(Case.create_id(e.case_id), Case)
         if case is not None:

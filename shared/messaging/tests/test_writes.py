@@ -23,10 +23,11 @@ from csc_messaging.application import ConsumerApplication
 from csc_messaging.auth import AuthSettings, TokenVerifier, authenticator, issue_token
 from csc_messaging.idempotency import KeyedSaves, RequestKey, fingerprint
 from csc_messaging.params import IdempotencyKey
-from csc_messaging.rules import install_error_handlers
+from csc_messaging.problems import install_error_handlers
+from csc_messaging.retries import CONFLICT_ATTEMPTS
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env, wipe_store
-from csc_messaging.writes import CONFLICT_ATTEMPTS, command_routes
+from csc_messaging.writes import command_routes
 
 STORES = ["sqlite"] + (["postgres"] if os.environ.get("CSC_TEST_STORE") == "postgres" else [])
 SECRET = "unit-test-secret-of-at-least-32-bytes"
@@ -50,7 +51,7 @@ class Consumer(ConsumerApplication):
     """A process recorder (as the consuming services')."""
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Nothing comes from Kafka here."""
 
 

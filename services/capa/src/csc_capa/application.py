@@ -34,7 +34,7 @@ from csc_contracts import (
 from csc_contracts.capa import InvestigationSource, ReportFormat
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, by, not_future, not_future_day, utcnow
-from csc_messaging.rules import NotFound
+from csc_messaging.refusals import NotFound
 
 DEFAULT_FORMAT = ReportFormat.CPAR  # 4.3.4: "otherwise the company's own form"
 
@@ -42,11 +42,24 @@ T = TypeVar("T")
 
 
 class EvidenceRefused(Exception):
-    """An upload the evidence rules refuse: ``status`` 413 (too large) or 415 (type, content)."""
+    """An upload the evidence rules refuse, saying why; each kind is its own class, and the
+    entrypoint answers each with its status."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+
+class EvidenceEmpty(EvidenceRefused):
+    """No bytes were sent."""
+
+
+class EvidenceTooLarge(EvidenceRefused):
+    """More bytes than the evidence limit (CSC_EVIDENCE_MAX_BYTES)."""
+
+
+class EvidenceUnsupported(EvidenceRefused):
+    """A type evidence may not have, or bytes that are not of the type declared."""
+
+
+TemplateCheck = Callable[[str], None]
+"""Raises ValueError, saying why, for a customer's report template that would not print."""
 
 
 class CapaApplication(ConsumerApplication):
@@ -59,10 +72,12 @@ class CapaApplication(ConsumerApplication):
         blobs: BlobStore | None = None,
         max_evidence_bytes: int = 25 * 1024 * 1024,
         evidence_media_types: frozenset[str] = frozenset(),
+        check_template: TemplateCheck | None = None,
         now: Now = utcnow,
     ) -> None:
         super().__init__(env)
         self.blobs = blobs
+        self.check_template = check_template
         self.max_evidence_bytes = max_evidence_bytes
         self.evidence_media_types = evidence_media_types
         self.now = now
@@ -70,11 +85,13 @@ class CapaApplication(ConsumerApplication):
     # Reactions ----------------------------------------------------------------------------
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events this service does not react to change nothing."""
 
-    @policy.register
-    def _(self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_complaint_logged(
+        self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.4.2-4.4.3: a product-quality complaint goes to QC, who confirms it.
         if event.category is not ComplaintCategory.QUALITY:
             return
@@ -95,8 +112,10 @@ class CapaApplication(ConsumerApplication):
             )
         )
 
-    @policy.register
-    def _(self, event: QualityImpactAssessed, processing_event: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_quality_impact_assessed(
+        self, event: QualityImpactAssessed, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.4.2: what the customer needs to keep producing shapes D0 and D3.
         found = self.investigation(event.case_id)
         if found is None:
@@ -110,15 +129,19 @@ class CapaApplication(ConsumerApplication):
         )
         processing_event.collect_events(found)
 
-    @policy.register
-    def _(self, event: MisuseDetermined, processing_event: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_misuse_determined(
+        self, event: MisuseDetermined, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.2.3: the customer's responsibility; no CAPA.
         found = self.investigation(event.case_id)
         if found is not None and found.misuse_from_intake(event.finding, event.occurred_at):
             processing_event.collect_events(found)
 
-    @policy.register
-    def _(self, event: NonconformanceReported, processing_event: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_nonconformance_reported(
+        self, event: NonconformanceReported, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.3.4: corrective action on returns starts from the PNPR's report (4.3.3).
         found = self.investigation(event.case_id)
         if found is None:
@@ -209,21 +232,20 @@ class CapaApplication(ConsumerApplication):
         media_type = media_type.split(";")[0].strip().lower()
         original, filename = filename, safe_filename(filename)
         if not data:
-            raise EvidenceRefused(422, "the upload is empty: send the file's bytes as the body")
+            raise EvidenceEmpty("the upload is empty: send the file's bytes as the body")
         if len(data) > self.max_evidence_bytes:
-            raise EvidenceRefused(
-                413,
+            raise EvidenceTooLarge(
                 f"{filename} is {len(data):,} bytes; evidence is limited to "
                 f"{self.max_evidence_bytes:,} bytes (CSC_EVIDENCE_MAX_BYTES)",
             )
         if media_type not in self.evidence_media_types:
             allowed = ", ".join(sorted(self.evidence_media_types))
-            raise EvidenceRefused(
-                415, f"{filename} is {media_type or 'of no type'}; evidence may be {allowed}"
+            raise EvidenceUnsupported(
+                f"{filename} is {media_type or 'of no type'}; evidence may be {allowed}"
             )
         problem = content_problem(data, media_type)
         if problem is not None:
-            raise EvidenceRefused(415, f"{filename} is sent as {media_type}, but {problem}")
+            raise EvidenceUnsupported(f"{filename} is sent as {media_type}, but {problem}")
         if self.blobs is None:
             raise RuntimeError("capa has no evidence store")
         with self.lock:
@@ -493,11 +515,11 @@ class CapaApplication(ConsumerApplication):
                     field="template",
                     kind="invalid",
                 )
-            from csc_capa.report_forms import TemplateProblem, validate_template
-
+            if self.check_template is None:
+                raise RuntimeError("capa has no check of report templates")
             try:
-                validate_template(template)
-            except TemplateProblem as problem:
+                self.check_template(template)
+            except ValueError as problem:
                 raise RuleViolation(
                     "4.3.4",
                     f"the template does not render: {problem}",

@@ -9,6 +9,7 @@ from csc_capa.blobs import blob_store
 from csc_capa.evidence import EVIDENCE_TYPES, known_types
 from csc_capa.projections import Investigations
 from csc_capa.public import to_public
+from csc_capa.report_forms import validate_template
 from csc_messaging.runtime import ConsumerSpec
 from csc_messaging.settings import ServiceSettings
 
@@ -38,6 +39,7 @@ def _application(settings: ServiceSettings, env: dict[str, str]) -> CapaApplicat
         blobs=blob_store(s.evidence_store, s.data_dir, s.evidence_s3_endpoint),
         max_evidence_bytes=s.evidence_max_bytes,
         evidence_media_types=known_types(s.evidence_media_types),
+        check_template=validate_template,
     )
 
 

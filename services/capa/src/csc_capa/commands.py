@@ -7,7 +7,6 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from csc_capa.report_forms import MAX_TEMPLATE_CHARS
 from csc_contracts.capa import (
     ActionKind,
     DocumentUpdate,
@@ -21,6 +20,8 @@ from csc_contracts.common import NonEmpty, UtcDatetime
 # Every text and list has a bound: an event carries the request's text, and Kafka takes
 # records of at most 1 MiB (the body limit, CSC_HTTP_MAX_BODY_BYTES, bounds them all).
 Text = Annotated[str, Field(min_length=1, max_length=10_000)]
+# A customer's report template, in characters (csc_capa.report_forms checks the same bound).
+MAX_TEMPLATE_CHARS = 64 * 1024
 
 
 class Command(BaseModel):

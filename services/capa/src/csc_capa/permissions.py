@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from csc_capa.domain import Investigation
 from csc_contracts import PERSON_DEPARTMENTS, Actor, Department
-from csc_messaging.rules import Forbidden, Permissions, Writes
+from csc_messaging.permissions import Forbidden, Permissions, Writes
 
 M = Department.MARKETING
 QC = Department.QUALITY

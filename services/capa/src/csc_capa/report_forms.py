@@ -71,6 +71,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
+from csc_capa.commands import MAX_TEMPLATE_CHARS  # the request's maxLength
 from csc_contracts import Department
 from csc_contracts.intake import RemedialMeasure
 from csc_forms import (
@@ -554,8 +555,6 @@ EXAMPLE_TEMPLATE = """\
 # The example, shown in this module's documentation as it is.
 __doc__ = (__doc__ or "") + textwrap.indent(EXAMPLE_TEMPLATE, "    ")
 
-# Characters, when a template is registered: the same bound as the request's maxLength.
-MAX_TEMPLATE_CHARS = 64 * 1024
 MAX_LOOP_DEPTH = 2  # a loop inside a loop
 MAX_STEPS = 50_000  # loop iterations, calls and filters one render may take
 MAX_OUTPUT = 1_000_000  # characters a template may render

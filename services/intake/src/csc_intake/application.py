@@ -24,7 +24,7 @@ from csc_intake.domain import (
 from csc_intake.permissions import authorize
 from csc_messaging.commands import Now, by, not_future, utcnow
 from csc_messaging.idempotency import KeyedSaves
-from csc_messaging.rules import NotFound
+from csc_messaging.refusals import NotFound
 
 # Case ids from an Idempotency-Key: a retried request finds the case it created.
 CASE_NAMESPACE = UUID("6f0f2f43-3a55-4b8e-9d37-5d1b0c7f6a01")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from csc_contracts import Department
-from csc_messaging.rules import Permissions
+from csc_messaging.permissions import Permissions
 
 M = Department.MARKETING
 AS = Department.AFTER_SALES

@@ -21,7 +21,8 @@ import csc_contracts as pub
 from csc_contracts import Actor, Department, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, by, utcnow
-from csc_messaging.rules import NotFound, Permissions
+from csc_messaging.permissions import Permissions
+from csc_messaging.refusals import NotFound
 from csc_notify import routing
 from csc_notify.commands import RecipientIn
 from csc_notify.domain import DIRECTORY_ID, CaseFacts, Directory, Notification, quiet_until
@@ -80,11 +81,11 @@ class NotifyApplication(ConsumerApplication):
     # Reactions ---------------------------------------------------------------------------
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events nobody is told of change nothing."""
 
-    @policy.register
-    def _(self, event: PublicEvent, processing_event: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_public_event(self, event: PublicEvent, processing_event: ProcessingEvent[UUID]) -> None:
         fields = event.model_dump(mode="json", exclude=_ENVELOPE)
         known = self.find(CaseFacts.create_id(event.case_id), CaseFacts)
         if isinstance(event, _REPORTED) and known is None:

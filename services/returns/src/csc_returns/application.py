@@ -19,7 +19,7 @@ from eventsourcing.application import ProcessingEvent
 from csc_contracts import Actor, ComplaintCategory, ComplaintLogged, FeedbackKind, FeedbackReceived
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, by, not_future, utcnow
-from csc_messaging.rules import NotFound
+from csc_messaging.refusals import NotFound
 from csc_returns import commands as c
 from csc_returns.domain import ReturnCase, RuleViolation
 from csc_returns.permissions import authorize
@@ -39,17 +39,21 @@ class ReturnsApplication(ConsumerApplication):
     # Reactions --------------------------------------------------------------------------
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events this service does not react to change nothing."""
 
-    @policy.register
-    def _(self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_complaint_logged(
+        self, event: ComplaintLogged, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.4.2: a product-quality complaint may need units swapped or returned.
         if event.category is ComplaintCategory.QUALITY:
             self._open(event, processing_event)
 
-    @policy.register
-    def _(self, event: FeedbackReceived, processing_event: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_feedback_received(
+        self, event: FeedbackReceived, processing_event: ProcessingEvent[UUID]
+    ) -> None:
         # 4.1.2 kind 3: nonconformities found in use may come back as returns.
         if event.kind is FeedbackKind.QUALITY_PROBLEM:
             self._open(event, processing_event)

@@ -12,7 +12,7 @@ by whoever did it or QC. Auditors read everything and record nothing.
 from __future__ import annotations
 
 from csc_contracts import Department
-from csc_messaging.rules import Permissions
+from csc_messaging.permissions import Permissions
 
 M = Department.MARKETING
 QC = Department.QUALITY

@@ -18,7 +18,7 @@ import csc_contracts.capa as capa
 from csc_contracts import Actor, PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.commands import Now, utcnow
-from csc_messaging.writes import CONFLICT_ATTEMPTS, CONFLICT_PAUSE
+from csc_messaging.retries import CONFLICT_ATTEMPTS, CONFLICT_PAUSE
 from csc_sla.calendars import (
     DEFAULT_CALENDAR,
     CalendarDefinition,
@@ -73,11 +73,13 @@ class SlaApplication(ConsumerApplication):
     # Reactions ------------------------------------------------------------------------
 
     @singledispatchmethod
-    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events this service does not react to change nothing."""
 
-    @policy.register
-    def _(self, event: pub.CustomerRegistered, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_customer_registered(
+        self, event: pub.CustomerRegistered, pe: ProcessingEvent[UUID]
+    ) -> None:
         profile = self._known(event.code, event.occurred_at, pe)
         if not profile.registered:
             profile.register(
@@ -88,8 +90,8 @@ class SlaApplication(ConsumerApplication):
             )
         pe.collect_events(profile)
 
-    @policy.register
-    def _(self, event: pub.CustomerUpdated, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_customer_updated(self, event: pub.CustomerUpdated, pe: ProcessingEvent[UUID]) -> None:
         profile = self._known(event.code, event.occurred_at, pe)
         profile.update(
             name=event.name,
@@ -98,55 +100,65 @@ class SlaApplication(ConsumerApplication):
         )
         pe.collect_events(profile)
 
-    @policy.register
-    def _(self, event: pub.FeedbackReceived, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_feedback_received(self, event: pub.FeedbackReceived, pe: ProcessingEvent[UUID]) -> None:
         self._open_case(event, "feedback", event.kind.value, None, pe)
 
-    @policy.register
-    def _(self, event: pub.ComplaintLogged, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_complaint_logged(self, event: pub.ComplaintLogged, pe: ProcessingEvent[UUID]) -> None:
         self._open_case(event, "complaint", None, event.category.value, pe)
 
-    @policy.register
-    def _(self, event: pub.ReplySent, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_reply_sent(self, event: pub.ReplySent, pe: ProcessingEvent[UUID]) -> None:
         self._meet(event.case_id, ClockKind.REPLY, event.replied_at, event, pe)
 
-    @policy.register
-    def _(self, event: pub.OnSiteServiceRequired, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_on_site_service_required(
+        self, event: pub.OnSiteServiceRequired, pe: ProcessingEvent[UUID]
+    ) -> None:
         # 4.2.2: the on-site clock starts only when on-site service is required, from
         # when that was decided (requested_at; events before it had only their record time).
         at = event.requested_at or event.occurred_at
         self._start(event.case_id, ClockKind.ON_SITE, at, event, pe)
 
-    @policy.register
-    def _(self, event: pub.OnSiteVisitCompleted, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_on_site_visit_completed(
+        self, event: pub.OnSiteVisitCompleted, pe: ProcessingEvent[UUID]
+    ) -> None:
         self._meet(event.case_id, ClockKind.ON_SITE, event.arrived_at, event, pe)
 
-    @policy.register
-    def _(self, event: pub.ImportantInformationReported, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_important_information_reported(
+        self, event: pub.ImportantInformationReported, pe: ProcessingEvent[UUID]
+    ) -> None:
         at = event.reported_at or event.occurred_at
         self._start(event.case_id, ClockKind.IMPORTANT_ACK, at, event, pe)
 
-    @policy.register
-    def _(self, event: pub.ImportantInformationAcknowledged, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_important_information_acknowledged(
+        self, event: pub.ImportantInformationAcknowledged, pe: ProcessingEvent[UUID]
+    ) -> None:
         at = event.acknowledged_at or event.occurred_at
         self._meet(event.case_id, ClockKind.IMPORTANT_ACK, at, event, pe)
 
-    @policy.register
-    def _(self, event: pub.FollowUpRecorded, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_follow_up_recorded(self, event: pub.FollowUpRecorded, pe: ProcessingEvent[UUID]) -> None:
         case = self.find(CaseFile.create_id(event.case_id), CaseFile)
         if case is not None:
             case.follow_up(month=event.month, closed=event.closed, at=event.occurred_at)
             pe.collect_events(case)
 
-    @policy.register
-    def _(self, event: pub.CustomerVisited, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_customer_visited(self, event: pub.CustomerVisited, pe: ProcessingEvent[UUID]) -> None:
         profile = self._known(event.customer.code, event.occurred_at, pe, event.customer)
         if event.case_id not in profile.records:
             profile.visited(visit_date=event.work_date.isoformat(), record_id=event.case_id)
         pe.collect_events(profile)
 
-    @policy.register
-    def _(self, event: pub.FieldServiceRecorded, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_field_service_recorded(
+        self, event: pub.FieldServiceRecorded, pe: ProcessingEvent[UUID]
+    ) -> None:
         profile = self._known(event.customer.code, event.occurred_at, pe, event.customer)
         if event.case_id not in profile.records:
             profile.serviced(
@@ -157,8 +169,10 @@ class SlaApplication(ConsumerApplication):
             )
         pe.collect_events(profile)
 
-    @policy.register
-    def _(self, event: pub.SatisfactionSurveyRecorded, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_satisfaction_survey_recorded(
+        self, event: pub.SatisfactionSurveyRecorded, pe: ProcessingEvent[UUID]
+    ) -> None:
         profile = self._known(event.code, event.occurred_at, pe)
         if event.year not in profile.survey_years:
             profile.surveyed(year=event.year, at=event.occurred_at)
@@ -166,8 +180,8 @@ class SlaApplication(ConsumerApplication):
 
     # Returns (4.3), for the monthly report -------------------------------------------------
 
-    @policy.register
-    def _(self, event: pub.ReturnCaseOpened, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_return_case_opened(self, event: pub.ReturnCaseOpened, pe: ProcessingEvent[UUID]) -> None:
         if self.find(ReturnFile.create_id(event.case_id), ReturnFile) is None:
             pe.collect_events(
                 ReturnFile(
@@ -177,16 +191,22 @@ class SlaApplication(ConsumerApplication):
                 )
             )
 
-    @policy.register
-    def _(self, event: pub.ReturnRejectedByQuality, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_return_rejected_by_quality(
+        self, event: pub.ReturnRejectedByQuality, pe: ProcessingEvent[UUID]
+    ) -> None:
         self._close_return(event.case_id, event.occurred_at, "rejected_by_quality", pe)
 
-    @policy.register
-    def _(self, event: pub.ReplacementShipped, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_replacement_shipped(
+        self, event: pub.ReplacementShipped, pe: ProcessingEvent[UUID]
+    ) -> None:
         self._close_return(event.case_id, event.occurred_at, "replacement_shipped", pe)
 
-    @policy.register
-    def _(self, event: pub.NonconformanceDispositioned, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_nonconformance_dispositioned(
+        self, event: pub.NonconformanceDispositioned, pe: ProcessingEvent[UUID]
+    ) -> None:
         if event.complete:
             self._close_return(event.case_id, event.occurred_at, "dispositioned", pe)
 
@@ -202,8 +222,10 @@ class SlaApplication(ConsumerApplication):
 
     # Capa (4.4.3-4.4.4): QC's first contact, and CAPAs for the monthly report -----------------
 
-    @policy.register
-    def _(self, event: capa.InvestigationOpened, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_investigation_opened(
+        self, event: capa.InvestigationOpened, pe: ProcessingEvent[UUID]
+    ) -> None:
         if self.find(CapaFile.create_id(event.case_id), CapaFile) is None:
             pe.collect_events(
                 CapaFile(
@@ -235,8 +257,10 @@ class SlaApplication(ConsumerApplication):
             recorded_at=event.recorded_at or event.occurred_at,
         )
 
-    @policy.register
-    def _(self, event: capa.CustomerContactedByQuality, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_customer_contacted_by_quality(
+        self, event: capa.CustomerContactedByQuality, pe: ProcessingEvent[UUID]
+    ) -> None:
         # The first contact meets the promise, at the time QC says it spoke to the customer.
         self._meet(event.case_id, ClockKind.QC_CONTACT, event.contacted_at, event, pe)
 
@@ -245,38 +269,46 @@ class SlaApplication(ConsumerApplication):
     # clock at its closing: capa records no contact on a finished case, and the clock
     # contract has no cancel. QC answered the case; within_target says whether in time.
 
-    @policy.register
-    def _(self, event: capa.ComplaintNotConfirmed, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_complaint_not_confirmed(
+        self, event: capa.ComplaintNotConfirmed, pe: ProcessingEvent[UUID]
+    ) -> None:
         self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event, pe)
 
-    @policy.register
-    def _(self, event: capa.InvestigationClosedAsMisuse, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_investigation_closed_as_misuse(
+        self, event: capa.InvestigationClosedAsMisuse, pe: ProcessingEvent[UUID]
+    ) -> None:
         self._meet(event.case_id, ClockKind.QC_CONTACT, event.occurred_at, event, pe)
 
-    @policy.register
-    def _(self, event: capa.TeamConvened, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_team_convened(self, event: capa.TeamConvened, pe: ProcessingEvent[UUID]) -> None:
         # 4.4.4: the CAPA starts when QC convenes the cross-functional team.
         found = self._capa(event.case_id)
         if found is not None and not found.started:
             found.start(at=event.occurred_at)
             pe.collect_events(found)
 
-    @policy.register
-    def _(self, event: capa.CorrectiveActionPlanned, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_corrective_action_planned(
+        self, event: capa.CorrectiveActionPlanned, pe: ProcessingEvent[UUID]
+    ) -> None:
         found = self._capa(event.case_id)
         if found is not None and event.action_no not in found.actions:
             found.plan(action_no=event.action_no, due=event.due, at=event.occurred_at)
             pe.collect_events(found)
 
-    @policy.register
-    def _(self, event: capa.CorrectiveActionImplemented, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_corrective_action_implemented(
+        self, event: capa.CorrectiveActionImplemented, pe: ProcessingEvent[UUID]
+    ) -> None:
         found = self._capa(event.case_id)
         if found is not None and found.actions.get(event.action_no) is False:
             found.implement(action_no=event.action_no, implemented_on=event.implemented_on)
             pe.collect_events(found)
 
-    @policy.register
-    def _(self, event: capa.CapaClosed, pe: ProcessingEvent[UUID]) -> None:
+    @react.register
+    def on_capa_closed(self, event: capa.CapaClosed, pe: ProcessingEvent[UUID]) -> None:
         found = self._capa(event.case_id)
         if found is not None and not found.closed:
             found.close(at=event.occurred_at)

@@ -28,6 +28,7 @@ from eventsourcing.persistence import Notification
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from csc_audit.app import app
 from csc_audit.bundle import verify_bundle
 from csc_audit.chain_verify import (
     Finding,
@@ -37,7 +38,6 @@ from csc_audit.chain_verify import (
     chain_store,
     verify_service,
 )
-from csc_audit.cli import app
 from csc_contracts import SERVICES
 from csc_messaging.chain import ChainHead, Checkpoint
 from csc_messaging.kafka_io import read_to_end

@@ -1,13 +1,12 @@
-"""``csc audit``: what an auditor runs, reading Kafka (and, to verify, the stores)."""
+"""``csc audit``: what an auditor runs, reading Kafka (and, to verify, the stores).
+
+Importing the command modules adds their commands to ``app``.
+"""
 
 from __future__ import annotations
 
-import typer
+import csc_audit.chain_commands
+import csc_audit.replay_commands  # noqa: F401  (timeline, as-of, export, forms, verify-bundle)
+from csc_audit.app import app
 
-app = typer.Typer(
-    help="Audit: verify tamper evidence, replay a case's history from Kafka, print the forms.",
-    no_args_is_help=True,
-)
-
-import csc_audit.chain_commands  # noqa: E402  (verify: the hash chains)
-import csc_audit.replay_commands  # noqa: E402, F401  (timeline, as-of, export, forms, verify-bundle)
+__all__ = ["app"]

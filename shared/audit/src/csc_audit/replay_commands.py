@@ -30,7 +30,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from csc_audit.cli import app
+from csc_audit.app import app
+from csc_audit.chain_commands import check_bundle
 from csc_audit.export import (
     case_timeline,
     export_case,
@@ -314,9 +315,6 @@ def verify_bundle_command(
 
     Exits 1 when anything is wrong, naming each problem.
     """
-    # Here, not at the top: chain_commands registers its commands on the same app.
-    from csc_audit.chain_commands import check_bundle
-
     check_bundle(bundle, expect, as_json)
 
 

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 import csc_contracts as pub
 from csc_contracts import Actor, Department, PublicEvent
 from csc_messaging.auth import issue_token
-from csc_messaging.rules import install_error_handlers
+from csc_messaging.problems import install_error_handlers
 from csc_messaging.runtime import ConsumerSpec, ConsumingService
 from csc_messaging.settings import ServiceSettings
 

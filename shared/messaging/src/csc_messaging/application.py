@@ -7,12 +7,14 @@ from datetime import date
 from typing import Any, TypeVar, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 from eventsourcing.persistence import JSONTranscoder, Tracking, Transcoding
 from eventsourcing.projection import EventSourcedProjection
 
 from csc_contracts import PublicEvent
 from csc_messaging.idempotency import KeyedSaves
+from csc_messaging.journal import record_applied
+from csc_messaging.runs import Run, RunRepository, check_no_collisions
 
 A = TypeVar("A")
 
@@ -33,9 +35,10 @@ class DateAsISO(Transcoding):
 class ConsumerApplication(EventSourcedProjection[UUID], KeyedSaves):
     """An eventsourcing process application whose input is a public event from Kafka.
 
-    ``policy`` (singledispatch on the public event's class) collects the new
-    aggregate events; they are stored with the record's tracking position in
-    one transaction.
+    ``react`` (each service's, singledispatch on the public event's class) collects the
+    new aggregate events; ``policy``, the hook eventsourcing's process_event calls, runs it
+    for one event or for each event of a run (csc_messaging.ingest), and the events are
+    stored with the record's tracking position in one transaction.
 
     Events from Kafka and commands over HTTP (or a timer) change the same
     aggregates: ``lock`` makes them take turns.
@@ -45,9 +48,33 @@ class ConsumerApplication(EventSourcedProjection[UUID], KeyedSaves):
         super().__init__(env)
         self.lock = threading.RLock()
 
+    def construct_repository(self) -> Repository[UUID]:
+        # eventsourcing's hook: the repository it makes, seen through a run being applied.
+        self.runs = RunRepository(super().construct_repository())
+        return self.runs
+
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         with self.lock:
             super().process_event(domain_event, tracking)
+
+    def policy(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """eventsourcing's hook, called by process_event: the service's ``react`` on the
+        public event, or on each event of a run in turn into the one ProcessingEvent."""
+        if isinstance(domain_event, Run):
+            with self.runs.seeing(processing_event):
+                for event in domain_event.events:
+                    self.react(event, processing_event)
+            check_no_collisions(processing_event)
+        else:
+            self.react(domain_event, processing_event)
+        tracking = processing_event.tracking
+        if processing_event.events and tracking is not None:
+            # Which record caused these events, stored with them (csc_messaging.journal).
+            processing_event.collect_events(record_applied(tracking))
+
+    def react(self, event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        """What the service does with one public event: collect its new aggregate events on
+        ``processing_event``. Events a service does not react to change nothing."""
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

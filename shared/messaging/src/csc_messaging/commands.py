@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from csc_contracts import Actor
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
 Now = Callable[[], datetime]
 

@@ -35,7 +35,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
 KEY_TABLE = "idempotency_keys"
 HEADER = "Idempotency-Key"

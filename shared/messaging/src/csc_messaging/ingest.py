@@ -16,22 +16,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
-import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol, cast
-from uuid import UUID
 
 import structlog
-from eventsourcing.application import ProcessingEvent, Repository
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 
 from csc_contracts import PublicEvent
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.codec import PoisonMessage, decode, event_type_of
 from csc_messaging.journal import record_applied
+from csc_messaging.runs import Run, RunConflict
 
 log = structlog.get_logger(__name__)
 
@@ -85,10 +82,6 @@ class _Read:
     poison: str | None = None
 
 
-class _RunConflict(Exception):
-    """The run's events collide with each other; its records go one by one instead."""
-
-
 class Ingestor:
     def __init__(
         self,
@@ -97,7 +90,6 @@ class Ingestor:
     ) -> None:
         self._app = app
         self._dead_letter = dead_letter
-        _RunPolicy.install(app)
         self.stats = IngestStats()
 
     async def handle(self, record: Record) -> Outcome:
@@ -125,7 +117,7 @@ class Ingestor:
                 await self._send_to_dlq(read.record, read.poison)
         try:
             await asyncio.to_thread(self._apply_run, reads)
-        except (IntegrityError, _RunConflict):
+        except (IntegrityError, RunConflict):
             outcomes = await self._one_by_one(reads)
         except PersistenceError:
             raise  # the store is unwell: let the caller retry the run
@@ -234,9 +226,10 @@ class Ingestor:
         tracked = [r for r in reads if r.event is not None or r.poison is not None]
         if not tracked:
             return
-        run = _Run([r.event for r in tracked if r.event is not None])
-        # The application's own process_event, so whatever it adds (sla holds its lock:
-        # the timer and pause/resume change clocks too) covers the run as one event.
+        run = Run([r.event for r in tracked if r.event is not None])
+        # The application's own process_event, so whatever it adds (its lock: the timer and
+        # HTTP change the same aggregates) covers the run as one event; its policy
+        # (ConsumerApplication.policy) applies each of the run's events in turn.
         self._app.process_event(cast(Any, run), tracking_for(tracked[-1].record))
 
     async def _one_by_one(self, reads: list[_Read]) -> list[Outcome]:
@@ -249,123 +242,6 @@ class Ingestor:
             else:
                 outcomes.append(await self._handle(read.record))
         return outcomes
-
-
-class _Run:
-    """The public events of a run, handed to process_event as if they were one event."""
-
-    def __init__(self, events: list[PublicEvent]) -> None:
-        self.events = events
-
-
-class _RunPolicy:
-    """The application's policy, which also takes a run: each of its events in turn,
-    into the one ProcessingEvent that process_event then records in one transaction.
-
-    Policies look aggregates up (``ConsumerApplication.find``) to tell a new case from
-    one they already handled, or to change it. Within a run, an earlier record may
-    have created or changed that aggregate in events still waiting for the run's
-    transaction: while the run's policies run, the repository shows them its
-    aggregates (``_RunRepository``), or a policy would handle a case twice or act on
-    stale state.
-    """
-
-    def __init__(self, app: ConsumerApplication, repository: _RunRepository) -> None:
-        # The class's own descriptor, bound to app: ``type(app).policy`` would bind the
-        # singledispatchmethod to no instance and dispatch on the app instead.
-        self._policy = inspect.getattr_static(type(app), "policy").__get__(app, type(app))
-        self._repository = repository
-
-    def __call__(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
-        if not isinstance(domain_event, _Run):
-            self._policy(domain_event, processing_event)
-        else:
-            with self._repository.seeing(processing_event):
-                for event in domain_event.events:
-                    self._policy(event, processing_event)
-            _check_no_collisions(processing_event)
-        tracking = processing_event.tracking
-        if processing_event.events and tracking is not None:
-            # Which record caused these events, stored with them (csc_messaging.journal).
-            processing_event.collect_events(record_applied(tracking))
-
-    @classmethod
-    def install(cls, app: ConsumerApplication) -> None:
-        if isinstance(vars(app).get("policy"), cls):
-            return
-        # An attribute of the instance comes before the class's singledispatchmethod;
-        # process_event calls self.policy, so a run goes through the app's own flow.
-        vars(app)["policy"] = cls(app, _RunRepository.over(app))
-
-
-class _RunRepository(Repository[UUID]):
-    """The application's repository, except that the thread applying a run sees each
-    aggregate as the run left it so far: the one the run created or changed and has not
-    stored yet, or else the one it read before, rather than a fresh copy from the store.
-
-    A run is one transaction under the application's own process_event, so its policies
-    read one consistent state, as a single event's policy does; a policy that changes an
-    aggregate collects its events (it would lose them otherwise), so what later records
-    of the run see is what the run will store.
-    """
-
-    def __init__(self, stored: Repository[UUID]) -> None:
-        # Not Repository.__init__: this is the same repository, read through the run.
-        self._stored = stored
-        self._local = threading.local()
-
-    @classmethod
-    def over(cls, app: ConsumerApplication) -> _RunRepository:
-        current = app.repository
-        if isinstance(current, cls):
-            return current
-        view = cls(current)
-        # eventsourcing's Application.repository property returns this attribute; the
-        # application's own methods and its policies all read through it.
-        app._repository = view
-        return view
-
-    def __getattr__(self, name: str) -> Any:
-        if name in ("_stored", "_local"):
-            raise AttributeError(name)
-        return getattr(self._stored, name)
-
-    def get(self, aggregate_id: UUID, *, version: int | None = None, **kwargs: Any) -> Any:
-        run: _RunState | None = getattr(self._local, "run", None)
-        if run is None or version is not None or kwargs:
-            return self._stored.get(aggregate_id, version=version, **kwargs)
-        pending = run.processing.aggregates.get(aggregate_id)
-        if pending is not None:
-            return pending
-        read = run.read.get(aggregate_id)
-        if read is None:
-            # A customer's profile, say, read for each of its complaints in the run:
-            # rebuilt from its events once per run instead of once per complaint.
-            read = run.read[aggregate_id] = self._stored.get(aggregate_id)
-        return read
-
-    @contextlib.contextmanager
-    def seeing(self, processing: ProcessingEvent[UUID]) -> Iterator[None]:
-        self._local.run = _RunState(processing)
-        try:
-            yield
-        finally:
-            self._local.run = None
-
-
-@dataclass
-class _RunState:
-    processing: ProcessingEvent[UUID]
-    read: dict[UUID, Any] = field(default_factory=dict)
-
-
-def _check_no_collisions(processing: ProcessingEvent[UUID]) -> None:
-    seen: set[tuple[Any, int]] = set()
-    for event in processing.events:
-        key = (event.originator_id, event.originator_version)
-        if key in seen:
-            raise _RunConflict(f"two events for version {key[1]} of {key[0]}")
-        seen.add(key)
 
 
 def header_pairs(raw: Any) -> list[tuple[str, bytes]]:

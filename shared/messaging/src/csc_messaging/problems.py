@@ -30,7 +30,8 @@ from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from csc_messaging.paging import document_pages
-from csc_messaging.rules import BadCursor, Forbidden, NotFound, RuleViolation
+from csc_messaging.permissions import Forbidden
+from csc_messaging.refusals import BadCursor, NotFound, RuleViolation
 
 log = structlog.get_logger(__name__)
 

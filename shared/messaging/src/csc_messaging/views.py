@@ -43,7 +43,7 @@ from eventsourcing.application import Application
 from fastapi.encoders import jsonable_encoder
 
 from csc_messaging.journal import RecordApplied
-from csc_messaging.rules import BadCursor
+from csc_messaging.refusals import BadCursor
 
 log = structlog.get_logger(__name__)
 

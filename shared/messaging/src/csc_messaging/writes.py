@@ -17,7 +17,6 @@ finds the first one's result).
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Callable
 from typing import Any
 
@@ -26,31 +25,9 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from csc_messaging.idempotency import KeyedSaves
-from csc_messaging.rules import RuleViolation
+from csc_messaging.retries import CONFLICT_ATTEMPTS, WriteConflict, pause_before
 
-# How often a request runs before it is answered 409.
-CONFLICT_ATTEMPTS = 8
-# The first pause after a conflict, in seconds; it doubles each time (with jitter).
-CONFLICT_PAUSE = 0.01
 WRITES = frozenset({"POST", "PUT", "PATCH"})
-
-
-class WriteConflict(RuleViolation):
-    """Other writers kept changing what this request changes; nothing of it was recorded."""
-
-    def __init__(self, attempts: int) -> None:
-        super().__init__(
-            "concurrency",
-            f"other requests changed the same record while this one ran, {attempts} times "
-            "in a row; nothing of it was recorded: send it again (with the same "
-            "Idempotency-Key, it is recorded at most once)",
-            kind="conflict",
-        )
-
-
-def pause_before(attempt: int) -> float:
-    """Seconds to wait before running again after ``attempt`` conflicted."""
-    return random.uniform(0, CONFLICT_PAUSE * 2**attempt)
 
 
 class CommandRoute(APIRoute):

@@ -10,7 +10,7 @@ from csc_capa.domain.investigation import (
     capa_no,
     format_id,
 )
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
 __all__ = [
     "CLAUSES",

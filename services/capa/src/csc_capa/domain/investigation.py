@@ -19,9 +19,10 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
-Actor = dict[str, str]
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
 Person = dict[str, str]
 
 INVESTIGATING = "investigating"
@@ -76,7 +77,7 @@ class Investigation(Aggregate):
     class Step(Aggregate.Event):
         """A step someone took (or a fact from another service: actor None)."""
 
-        actor: Actor | None
+        actor: ActorRecord | None
         request_key: str | None
         # When it happened, where that is not when it was recorded: a fact from Kafka
         # carries its source's time, so a replay records the same history.
@@ -690,7 +691,7 @@ class CustomerReportFormat(Aggregate):
         title: str | None
         template: str | None
         template_sha256: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Revised(Aggregate.Event):
@@ -699,7 +700,7 @@ class CustomerReportFormat(Aggregate):
         title: str | None
         template: str | None
         template_sha256: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
         def apply(self, aggregate: Any) -> None:
@@ -718,7 +719,7 @@ class CustomerReportFormat(Aggregate):
         title: str | None,
         template: str | None,
         template_sha256: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.customer_code = customer_code
@@ -737,7 +738,7 @@ class CustomerReportFormat(Aggregate):
         title: str | None,
         template: str | None,
         template_sha256: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.trigger_event(

@@ -23,7 +23,13 @@ from fastapi import (
 
 from csc_capa import answers as a
 from csc_capa import commands as c
-from csc_capa.application import CapaApplication, EvidenceRefused
+from csc_capa.application import (
+    CapaApplication,
+    EvidenceEmpty,
+    EvidenceRefused,
+    EvidenceTooLarge,
+    EvidenceUnsupported,
+)
 from csc_capa.blobs import BlobCorrupted
 from csc_capa.bootstrap import CAPA
 from csc_capa.domain import STATUSES, RuleViolation
@@ -156,8 +162,7 @@ def routes(service: ConsumingService) -> APIRouter:
         limit = app.max_evidence_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise EvidenceRefused(
-                413,
+            raise EvidenceTooLarge(
                 f"{filename} is {int(declared):,} bytes; evidence is limited to {limit:,} bytes "
                 "(CSC_EVIDENCE_MAX_BYTES)",
             )
@@ -165,9 +170,7 @@ def routes(service: ConsumingService) -> APIRouter:
         async for chunk in request.stream():
             data += chunk
             if len(data) > limit:
-                raise EvidenceRefused(
-                    413, f"{filename} exceeds the evidence limit of {limit:,} bytes"
-                )
+                raise EvidenceTooLarge(f"{filename} exceeds the evidence limit of {limit:,} bytes")
         from starlette.concurrency import run_in_threadpool
 
         _, digest = await run_in_threadpool(
@@ -373,10 +376,18 @@ def routes(service: ConsumingService) -> APIRouter:
     return router
 
 
+# The application says what is wrong with an upload; HTTP says it with these.
+EVIDENCE_STATUS: dict[type[EvidenceRefused], int] = {
+    EvidenceEmpty: 422,
+    EvidenceTooLarge: 413,
+    EvidenceUnsupported: 415,
+}
+
+
 def _evidence_handlers(app: FastAPI) -> None:
     @app.exception_handler(EvidenceRefused)
     async def refused(request: Request, exc: EvidenceRefused) -> Response:
-        return problem(exc.status, str(exc), instance=request.url.path)
+        return problem(EVIDENCE_STATUS[type(exc)], str(exc), instance=request.url.path)
 
     @app.exception_handler(BlobCorrupted)
     async def corrupted(request: Request, exc: BlobCorrupted) -> Response:

@@ -12,7 +12,8 @@ from csc_intake.domain.errors import RuleViolation
 
 CUSTOMER_NAMESPACE = UUID("5b0f6e2a-61c4-4a8e-8d2b-3c1f9e7a4d55")
 
-Actor = dict[str, str]
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
 
 
 class Customer(Aggregate):
@@ -28,7 +29,7 @@ class Customer(Aggregate):
         oem: bool
         contacts: list[dict[str, Any]]
         sites: list[dict[str, Any]]
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Updated(Aggregate.Event):
@@ -37,7 +38,7 @@ class Customer(Aggregate):
         oem: bool
         contacts: list[dict[str, Any]]
         sites: list[dict[str, Any]]
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Contacted(Aggregate.Event):
@@ -45,7 +46,7 @@ class Customer(Aggregate):
         contacted_at: datetime
         channel: str
         summary: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class SurveyRecorded(Aggregate.Event):
@@ -53,7 +54,7 @@ class Customer(Aggregate):
         year: int
         scores: dict[str, int]
         comments: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     @event(Registered)
@@ -65,7 +66,7 @@ class Customer(Aggregate):
         oem: bool,
         contacts: list[dict[str, Any]],
         sites: list[dict[str, Any]],
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.code = code
@@ -84,7 +85,7 @@ class Customer(Aggregate):
         oem: bool,
         contacts: list[dict[str, Any]],
         sites: list[dict[str, Any]],
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._updated(
@@ -106,7 +107,7 @@ class Customer(Aggregate):
         oem: bool,
         contacts: list[dict[str, Any]],
         sites: list[dict[str, Any]],
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.name, self.oem, self.contacts, self.sites = name, oem, contacts, sites
@@ -118,7 +119,7 @@ class Customer(Aggregate):
         contacted_at: datetime,
         channel: str,
         summary: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._contacted(
@@ -138,7 +139,7 @@ class Customer(Aggregate):
         contacted_at: datetime,
         channel: str,
         summary: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.contact_log.append(
@@ -152,7 +153,7 @@ class Customer(Aggregate):
         year: int,
         scores: dict[str, int],
         comments: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         # 4.1.5: the satisfaction survey is yearly: one result per customer and year.
@@ -177,7 +178,7 @@ class Customer(Aggregate):
         year: int,
         scores: dict[str, int],
         comments: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.surveys[year] = {"scores": scores, "comments": comments, "by": actor}

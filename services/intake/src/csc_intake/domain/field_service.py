@@ -9,7 +9,8 @@ from eventsourcing.domain import Aggregate, event
 
 FIELD_SERVICE_NAMESPACE = UUID("9e3c7d10-4b2a-4f6e-a1c8-2d5e8f0b7c33")
 
-Actor = dict[str, str]
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
 
 
 class FieldServiceRecord(Aggregate):
@@ -36,7 +37,7 @@ class FieldServiceRecord(Aggregate):
         work_date: str
         engineer: str
         details: dict[str, Any]
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Amended(Aggregate.Event):
@@ -46,7 +47,7 @@ class FieldServiceRecord(Aggregate):
         engineer: str
         details: dict[str, Any]
         reason: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     @event(Recorded)
@@ -59,7 +60,7 @@ class FieldServiceRecord(Aggregate):
         work_date: str,
         engineer: str,
         details: dict[str, Any],
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.kind = kind
@@ -72,7 +73,7 @@ class FieldServiceRecord(Aggregate):
         self.request_keys: set[str] = {request_key} if request_key else set()
 
     def amend(
-        self, *, details: dict[str, Any], reason: str, actor: Actor, request_key: str | None
+        self, *, details: dict[str, Any], reason: str, actor: ActorRecord, request_key: str | None
     ) -> None:
         # The amendment repeats what the record is about, so a subscriber reading
         # only amendments still knows whose day it corrects.
@@ -97,7 +98,7 @@ class FieldServiceRecord(Aggregate):
         engineer: str,
         details: dict[str, Any],
         reason: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.amendments.append({"before": self.details, "reason": reason, "by": actor})

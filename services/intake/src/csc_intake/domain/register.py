@@ -10,7 +10,8 @@ from eventsourcing.domain import Aggregate, event
 
 from csc_intake.domain.errors import RuleViolation
 
-Actor = dict[str, str]
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
 
 
 def month_of(moment: datetime) -> str:
@@ -25,7 +26,7 @@ class RegisterEntry(Aggregate):
         return case_id
 
     class EngineeringNotified(Aggregate.Event):
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     # The *_at of these three are absent from events recorded before they were kept
@@ -33,13 +34,13 @@ class RegisterEntry(Aggregate):
 
     class ImportantReported(Aggregate.Event):
         reason: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
         reported_at: datetime | None = None
 
     class ImportantAcknowledged(Aggregate.Event):
         comment: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
         acknowledged_at: datetime | None = None
 
@@ -47,13 +48,13 @@ class RegisterEntry(Aggregate):
         replied_at: datetime
         channel: str
         summary: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class OnSiteRequired(Aggregate.Event):
         reason: str
         details: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
         requested_at: datetime | None = None
 
@@ -62,26 +63,26 @@ class RegisterEntry(Aggregate):
         engineers: list[str]
         diagnosis: str
         solution: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
         departed_at: datetime | None = None  # absent from visits recorded before att. 2 had it
 
     class MisuseDetermined(Aggregate.Event):
         finding: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class TechnicianDispatched(Aggregate.Event):
         technician: str
         purpose: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class FollowUpRecorded(Aggregate.Event):
         month: str
         result: str
         closed: bool
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     # Set by the creating event of each subclass.
@@ -113,7 +114,7 @@ class RegisterEntry(Aggregate):
     # 4.1.2 -------------------------------------------------------------------------
 
     @event(EngineeringNotified)
-    def notify_engineering(self, *, actor: Actor, request_key: str | None) -> None:
+    def notify_engineering(self, *, actor: ActorRecord, request_key: str | None) -> None:
         self.engineering_notified = True
         self._seen(request_key)
 
@@ -123,7 +124,7 @@ class RegisterEntry(Aggregate):
         self,
         *,
         reason: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
         reported_at: datetime,
         dated: bool = False,
@@ -142,7 +143,7 @@ class RegisterEntry(Aggregate):
         self,
         *,
         reason: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
         reported_at: datetime | None = None,
     ) -> None:
@@ -154,7 +155,7 @@ class RegisterEntry(Aggregate):
         self,
         *,
         comment: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
         acknowledged_at: datetime,
     ) -> None:
@@ -182,7 +183,7 @@ class RegisterEntry(Aggregate):
         self,
         *,
         comment: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
         acknowledged_at: datetime | None = None,
     ) -> None:
@@ -197,7 +198,7 @@ class RegisterEntry(Aggregate):
         replied_at: datetime,
         channel: str,
         summary: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._not_before_receipt("4.2.1", replied_at, "replied_at")
@@ -216,7 +217,7 @@ class RegisterEntry(Aggregate):
         replied_at: datetime,
         channel: str,
         summary: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.replies.append({"replied_at": replied_at, "channel": channel, "summary": summary})
@@ -227,7 +228,7 @@ class RegisterEntry(Aggregate):
         *,
         reason: str,
         details: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
         requested_at: datetime,
         dated: bool = False,
@@ -251,7 +252,7 @@ class RegisterEntry(Aggregate):
         *,
         reason: str,
         details: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
         requested_at: datetime | None = None,
     ) -> None:
@@ -266,7 +267,7 @@ class RegisterEntry(Aggregate):
         engineers: list[str],
         diagnosis: str,
         solution: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
         departed_at: datetime | None = None,
     ) -> None:
@@ -309,7 +310,7 @@ class RegisterEntry(Aggregate):
         engineers: list[str],
         diagnosis: str,
         solution: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
         departed_at: datetime | None = None,
     ) -> None:
@@ -324,18 +325,22 @@ class RegisterEntry(Aggregate):
         )
         self._seen(request_key)
 
-    def determine_misuse(self, *, finding: str, actor: Actor, request_key: str | None) -> None:
+    def determine_misuse(
+        self, *, finding: str, actor: ActorRecord, request_key: str | None
+    ) -> None:
         if self.misuse_finding is not None:
             raise RuleViolation("4.2.3", "misuse is already determined for this case")
         self._misuse_determined(finding=finding, actor=actor, request_key=request_key)
 
     @event(MisuseDetermined)
-    def _misuse_determined(self, *, finding: str, actor: Actor, request_key: str | None) -> None:
+    def _misuse_determined(
+        self, *, finding: str, actor: ActorRecord, request_key: str | None
+    ) -> None:
         self.misuse_finding = finding
         self._seen(request_key)
 
     def dispatch_technician(
-        self, *, technician: str, purpose: str, actor: Actor, request_key: str | None
+        self, *, technician: str, purpose: str, actor: ActorRecord, request_key: str | None
     ) -> None:
         # 4.2.3: the technician is sent "anyway", i.e. once misuse is established.
         if self.misuse_finding is None:
@@ -350,7 +355,7 @@ class RegisterEntry(Aggregate):
 
     @event(TechnicianDispatched)
     def _technician_dispatched(
-        self, *, technician: str, purpose: str, actor: Actor, request_key: str | None
+        self, *, technician: str, purpose: str, actor: ActorRecord, request_key: str | None
     ) -> None:
         self.technicians.append(technician)
         self._seen(request_key)
@@ -358,7 +363,13 @@ class RegisterEntry(Aggregate):
     # 4.6 ---------------------------------------------------------------------------
 
     def record_follow_up(
-        self, *, result: str, closed: bool, now: datetime, actor: Actor, request_key: str | None
+        self,
+        *,
+        result: str,
+        closed: bool,
+        now: datetime,
+        actor: ActorRecord,
+        request_key: str | None,
     ) -> None:
         month = month_of(self.received_at)
         if month >= month_of(now):
@@ -374,7 +385,7 @@ class RegisterEntry(Aggregate):
 
     @event(FollowUpRecorded)
     def _follow_up_recorded(
-        self, *, month: str, result: str, closed: bool, actor: Actor, request_key: str | None
+        self, *, month: str, result: str, closed: bool, actor: ActorRecord, request_key: str | None
     ) -> None:
         self.follow_ups.append({"month": month, "result": result, "closed": closed})
         self.closed = closed
@@ -404,7 +415,7 @@ class FeedbackEntry(RegisterEntry):
         text: str
         product: str | None
         lot: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     @event(Received)
@@ -420,7 +431,7 @@ class FeedbackEntry(RegisterEntry):
         text: str,
         product: str | None,
         lot: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.channel = channel
@@ -448,7 +459,7 @@ class Complaint(RegisterEntry):
         text: str
         product: str | None
         lot: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class QualityImpactAssessed(Aggregate.Event):
@@ -456,11 +467,11 @@ class Complaint(RegisterEntry):
         quantity_affected: int
         remedial_measure: str
         remedial_details: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class QualityNotified(Aggregate.Event):
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     @event(Logged)
@@ -476,7 +487,7 @@ class Complaint(RegisterEntry):
         text: str,
         product: str | None,
         lot: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.category = category
@@ -499,7 +510,7 @@ class Complaint(RegisterEntry):
         quantity_affected: int,
         remedial_measure: str,
         remedial_details: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         """4.4.2: confirm the impact and the remedy with the customer, then notify QC."""
@@ -528,7 +539,7 @@ class Complaint(RegisterEntry):
         quantity_affected: int,
         remedial_measure: str,
         remedial_details: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.impact = {
@@ -540,5 +551,5 @@ class Complaint(RegisterEntry):
         self._seen(request_key)
 
     @event(QualityNotified)
-    def _quality_notified(self, *, actor: Actor, request_key: str | None) -> None:
+    def _quality_notified(self, *, actor: ActorRecord, request_key: str | None) -> None:
         self.quality_notified = True

@@ -17,7 +17,8 @@ from eventsourcing.domain import Aggregate, event
 DIRECTORY_NAMESPACE = UUID("4b0e6f1c-9a2d-4c57-8e13-6d2f0a7b9c45")
 DIRECTORY_ID = uuid5(DIRECTORY_NAMESPACE, "directory")
 
-Actor = dict[str, str]
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
 Recipient = dict[str, Any]
 """name, department, roles, email, chat {kind, url, secret}, language, quiet_hours."""
 
@@ -39,12 +40,12 @@ class Directory(Aggregate):
     class RecipientSet(Aggregate.Event):
         handle: str
         recipient: Recipient
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class RecipientRemoved(Aggregate.Event):
         handle: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     @event(Opened)
@@ -52,7 +53,7 @@ class Directory(Aggregate):
         self.recipients: dict[str, Recipient] = {}
 
     def set_recipient(
-        self, handle: str, recipient: Recipient, actor: Actor, request_key: str | None
+        self, handle: str, recipient: Recipient, actor: ActorRecord, request_key: str | None
     ) -> bool:
         """Record the recipient as given; False (nothing recorded) when it already is so."""
         if self.recipients.get(handle) == recipient:
@@ -62,18 +63,18 @@ class Directory(Aggregate):
 
     @event(RecipientSet)
     def _set(
-        self, *, handle: str, recipient: Recipient, actor: Actor, request_key: str | None
+        self, *, handle: str, recipient: Recipient, actor: ActorRecord, request_key: str | None
     ) -> None:
         self.recipients[handle] = recipient
 
-    def remove_recipient(self, handle: str, actor: Actor, request_key: str | None) -> bool:
+    def remove_recipient(self, handle: str, actor: ActorRecord, request_key: str | None) -> bool:
         if handle not in self.recipients:
             return False
         self._removed(handle=handle, actor=actor, request_key=request_key)
         return True
 
     @event(RecipientRemoved)
-    def _removed(self, *, handle: str, actor: Actor, request_key: str | None) -> None:
+    def _removed(self, *, handle: str, actor: ActorRecord, request_key: str | None) -> None:
         del self.recipients[handle]
 
     def of_department(self, department: str, role: str | None = None) -> list[str]:

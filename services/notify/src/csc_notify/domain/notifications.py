@@ -17,7 +17,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
 NOTIFICATION_NAMESPACE = UUID("9f3a2c61-7b4e-4d08-a5c2-1e6b8d0f3a97")
 
@@ -25,7 +25,8 @@ PENDING, RETRYING, SENT, DEAD = "pending", "retrying", "sent", "dead"
 STATUSES = (PENDING, RETRYING, SENT, DEAD)
 CHANNELS = ("email", "wecom", "dingtalk", "feishu")
 
-Actor = dict[str, str]
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
 
 
 def notification_id(event_id: UUID, handle: str, channel: str) -> UUID:
@@ -64,7 +65,7 @@ class Notification(Aggregate):
         notice: dict[str, Any]
 
     class Redriven(Aggregate.Event):
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     @event(Created)
@@ -143,7 +144,7 @@ class Notification(Aggregate):
     ) -> None:
         self.attempts, self.status = attempt, SENT
 
-    def redrive(self, *, actor: Actor, request_key: str | None) -> None:
+    def redrive(self, *, actor: ActorRecord, request_key: str | None) -> None:
         if request_key is not None and request_key in self.request_keys:
             return
         if self.status != DEAD:
@@ -154,7 +155,7 @@ class Notification(Aggregate):
         self._redriven(actor=actor, request_key=request_key)
 
     @event(Redriven)
-    def _redriven(self, *, actor: Actor, request_key: str | None) -> None:
+    def _redriven(self, *, actor: ActorRecord, request_key: str | None) -> None:
         self.status, self.round = PENDING, 0
         if request_key is not None:
             self.request_keys.append(request_key)

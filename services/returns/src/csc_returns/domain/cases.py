@@ -24,7 +24,8 @@ from eventsourcing.domain import Aggregate, event
 
 from csc_returns.domain.errors import RuleViolation
 
-Actor = dict[str, str]
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
 
 REPORTED = "reported"
 REPLACEMENT_AGREED = "replacement_agreed"
@@ -99,7 +100,7 @@ class ReturnCase(Aggregate):
         quantity: int
         units: list[str]
         agreed_with: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class ReplacementShipped(Aggregate.Event):
@@ -108,7 +109,7 @@ class ReturnCase(Aggregate):
         units: list[str]
         shipped_at: datetime
         shipping_note: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class ReturnRequested(Aggregate.Event):
@@ -118,28 +119,28 @@ class ReturnCase(Aggregate):
         lot: str
         quantity: int
         reason: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class ConfirmationRequested(Aggregate.Event):
         note: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class ConfirmedByQuality(Aggregate.Event):
         finding: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class RejectedByQuality(Aggregate.Event):
         reason: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class ReceiptAuthorized(Aggregate.Event):
         quantity: int
         lot: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Received(Aggregate.Event):
@@ -147,25 +148,25 @@ class ReturnCase(Aggregate):
         location: str
         lot: str
         received_at: datetime
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class SamplesTaken(Aggregate.Event):
         condition: str
         sample_ids: list[str]
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Identified(Aggregate.Event):
         tag: str
         quantity: int
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Isolated(Aggregate.Event):
         location: str
         quantity: int
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class NonconformanceReported(Aggregate.Event):
@@ -179,14 +180,14 @@ class ReturnCase(Aggregate):
         sample_ids: list[str]
         tag: str
         location: str
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Reviewed(Aggregate.Event):
         board: list[dict[str, str]]
         decision: list[dict[str, Any]]
         note: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     class Dispositioned(Aggregate.Event):
@@ -196,7 +197,7 @@ class ReturnCase(Aggregate):
         note: str | None
         dispositioned: int
         remaining: int
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None
 
     @event(Opened)
@@ -264,7 +265,7 @@ class ReturnCase(Aggregate):
         quantity: int,
         units: list[str],
         agreed_with: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._require(
@@ -302,7 +303,7 @@ class ReturnCase(Aggregate):
         quantity: int,
         units: list[str],
         agreed_with: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.product = product
@@ -318,7 +319,7 @@ class ReturnCase(Aggregate):
         units: list[str],
         shipped_at: datetime,
         shipping_note: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._require(
@@ -351,7 +352,7 @@ class ReturnCase(Aggregate):
         units: list[str],
         shipped_at: datetime,
         shipping_note: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.status = REPLACEMENT_SHIPPED
@@ -367,7 +368,7 @@ class ReturnCase(Aggregate):
         lot: str,
         quantity: int,
         reason: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._require(
@@ -396,7 +397,7 @@ class ReturnCase(Aggregate):
         lot: str,
         quantity: int,
         reason: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.product = product
@@ -405,7 +406,7 @@ class ReturnCase(Aggregate):
         self._seen(request_key)
 
     def request_confirmation(
-        self, *, note: str | None, actor: Actor, request_key: str | None
+        self, *, note: str | None, actor: ActorRecord, request_key: str | None
     ) -> None:
         self._require(
             (RETURN_REQUESTED,),
@@ -416,12 +417,12 @@ class ReturnCase(Aggregate):
 
     @event(ConfirmationRequested)
     def _confirmation_requested(
-        self, *, note: str | None, actor: Actor, request_key: str | None
+        self, *, note: str | None, actor: ActorRecord, request_key: str | None
     ) -> None:
         self.status = AWAITING_QUALITY
         self._seen(request_key)
 
-    def confirm(self, *, finding: str, actor: Actor, request_key: str | None) -> None:
+    def confirm(self, *, finding: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
             (AWAITING_QUALITY,),
             "4.3.2.2",
@@ -430,11 +431,11 @@ class ReturnCase(Aggregate):
         self._confirmed(finding=finding, actor=actor, request_key=request_key)
 
     @event(ConfirmedByQuality)
-    def _confirmed(self, *, finding: str, actor: Actor, request_key: str | None) -> None:
+    def _confirmed(self, *, finding: str, actor: ActorRecord, request_key: str | None) -> None:
         self.status = CONFIRMED
         self._seen(request_key)
 
-    def reject(self, *, reason: str, actor: Actor, request_key: str | None) -> None:
+    def reject(self, *, reason: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
             (AWAITING_QUALITY,),
             "4.3.2.2",
@@ -443,12 +444,12 @@ class ReturnCase(Aggregate):
         self._rejected(reason=reason, actor=actor, request_key=request_key)
 
     @event(RejectedByQuality)
-    def _rejected(self, *, reason: str, actor: Actor, request_key: str | None) -> None:
+    def _rejected(self, *, reason: str, actor: ActorRecord, request_key: str | None) -> None:
         self.rejection = reason
         self.status = REJECTED
         self._seen(request_key)
 
-    def authorize_receipt(self, *, actor: Actor, request_key: str | None) -> None:
+    def authorize_receipt(self, *, actor: ActorRecord, request_key: str | None) -> None:
         if self.status == REJECTED:
             raise RuleViolation(
                 "4.3.2.2",
@@ -470,7 +471,7 @@ class ReturnCase(Aggregate):
 
     @event(ReceiptAuthorized)
     def _receipt_authorized(
-        self, *, quantity: int, lot: str, actor: Actor, request_key: str | None
+        self, *, quantity: int, lot: str, actor: ActorRecord, request_key: str | None
     ) -> None:
         self.authorized_quantity = quantity
         self.status = RECEIPT_AUTHORIZED
@@ -483,7 +484,7 @@ class ReturnCase(Aggregate):
         location: str,
         lot: str,
         received_at: datetime,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._require(
@@ -521,7 +522,7 @@ class ReturnCase(Aggregate):
         location: str,
         lot: str,
         received_at: datetime,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.received = {"quantity": quantity, "location": location, "lot": lot}
@@ -529,7 +530,7 @@ class ReturnCase(Aggregate):
         self._seen(request_key)
 
     def take_samples(
-        self, *, condition: str, sample_ids: list[str], actor: Actor, request_key: str | None
+        self, *, condition: str, sample_ids: list[str], actor: ActorRecord, request_key: str | None
     ) -> None:
         self._require(
             (RECEIVED,),
@@ -547,7 +548,7 @@ class ReturnCase(Aggregate):
 
     @event(SamplesTaken)
     def _samples_taken(
-        self, *, condition: str, sample_ids: list[str], actor: Actor, request_key: str | None
+        self, *, condition: str, sample_ids: list[str], actor: ActorRecord, request_key: str | None
     ) -> None:
         self.sample_ids = list(sample_ids)
         self.status = SAMPLED
@@ -555,7 +556,7 @@ class ReturnCase(Aggregate):
 
     # The PNPR (4.3.3) --------------------------------------------------------------------------
 
-    def identify(self, *, tag: str, actor: Actor, request_key: str | None) -> None:
+    def identify(self, *, tag: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
             (SAMPLED,),
             "4.3.3",
@@ -568,13 +569,13 @@ class ReturnCase(Aggregate):
 
     @event(Identified)
     def _identified(
-        self, *, tag: str, quantity: int, actor: Actor, request_key: str | None
+        self, *, tag: str, quantity: int, actor: ActorRecord, request_key: str | None
     ) -> None:
         self.tag = tag
         self.status = IDENTIFIED
         self._seen(request_key)
 
-    def isolate(self, *, location: str, actor: Actor, request_key: str | None) -> None:
+    def isolate(self, *, location: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
             (IDENTIFIED,), "4.3.3", "nonconforming goods are isolated once, after they are tagged"
         )
@@ -584,13 +585,13 @@ class ReturnCase(Aggregate):
 
     @event(Isolated)
     def _isolated(
-        self, *, location: str, quantity: int, actor: Actor, request_key: str | None
+        self, *, location: str, quantity: int, actor: ActorRecord, request_key: str | None
     ) -> None:
         self.location = location
         self.status = ISOLATED
         self._seen(request_key)
 
-    def report(self, *, description: str, actor: Actor, request_key: str | None) -> None:
+    def report(self, *, description: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
             (ISOLATED,),
             "4.3.3",
@@ -624,7 +625,7 @@ class ReturnCase(Aggregate):
         sample_ids: list[str],
         tag: str,
         location: str,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.status = NC_REPORTED
@@ -636,7 +637,7 @@ class ReturnCase(Aggregate):
         board: list[dict[str, str]],
         decision: list[dict[str, Any]],
         note: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._require(
@@ -670,7 +671,7 @@ class ReturnCase(Aggregate):
         board: list[dict[str, str]],
         decision: list[dict[str, Any]],
         note: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.decision = {line["disposition"]: int(line["quantity"]) for line in decision}
@@ -684,7 +685,7 @@ class ReturnCase(Aggregate):
         quantity: int,
         concession: str | None,
         note: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self._require(
@@ -728,7 +729,7 @@ class ReturnCase(Aggregate):
         note: str | None,
         dispositioned: int,
         remaining: int,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None,
     ) -> None:
         self.done[disposition] = self.done.get(disposition, 0) + quantity

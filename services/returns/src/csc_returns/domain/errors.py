@@ -1,5 +1,5 @@
 """Rules of the procedure that a command broke."""
 
-from csc_messaging.rules import RuleViolation
+from csc_messaging.refusals import RuleViolation
 
 __all__ = ["RuleViolation"]

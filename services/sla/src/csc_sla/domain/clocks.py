@@ -26,8 +26,9 @@ from csc_sla.domain.calendar import Calendar, calendar_of, calendar_spec
 
 CLOCK_NAMESPACE = UUID("a4b1c6de-7f1e-4c33-9a55-0f2d6b8e4c21")
 
-Actor = dict[str, str]
-SYSTEM: Actor = {"user": "sla", "department": "system"}
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
+SYSTEM: ActorRecord = {"user": "sla", "department": "system"}
 
 
 class ClockRuleViolation(Exception):
@@ -73,7 +74,7 @@ class Clock(Aggregate):
         paused_at: datetime
         reason: str
         note: str | None
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None = None
 
     class Resumed(Aggregate.Event):
@@ -85,7 +86,7 @@ class Clock(Aggregate):
         warn_at: datetime
         due_at: datetime
         escalate_at: datetime
-        actor: Actor
+        actor: ActorRecord
         request_key: str | None = None
 
     class Retimed(Aggregate.Event):
@@ -96,7 +97,7 @@ class Clock(Aggregate):
         clause: str
         at: datetime
         reason: str
-        actor: Actor
+        actor: ActorRecord
         calendar: dict[str, Any]
         calendar_name: str
         calendar_version: int
@@ -338,7 +339,7 @@ class Clock(Aggregate):
         at: datetime,
         reason: str,
         note: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None = None,
     ) -> None:
         if not self.is_open:
@@ -369,7 +370,7 @@ class Clock(Aggregate):
             request_key=request_key,
         )
 
-    def resume(self, *, at: datetime, actor: Actor, request_key: str | None = None) -> None:
+    def resume(self, *, at: datetime, actor: ActorRecord, request_key: str | None = None) -> None:
         if self.paused_at is None:
             raise ClockRuleViolation("the clock is not paused")
         if at < self.paused_at:
@@ -401,7 +402,7 @@ class Clock(Aggregate):
         *,
         at: datetime,
         reason: str,
-        actor: Actor,
+        actor: ActorRecord,
         calendar: Calendar,
         calendar_name: str,
         calendar_version: int,
@@ -477,7 +478,7 @@ class Clock(Aggregate):
         clause: str,
         at: datetime,
         reason: str,
-        actor: Actor,
+        actor: ActorRecord,
         calendar: dict[str, Any],
         calendar_name: str,
         calendar_version: int,
@@ -522,7 +523,7 @@ class Clock(Aggregate):
         paused_at: datetime,
         reason: str,
         note: str | None,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None = None,
     ) -> None:
         self.paused_at = paused_at
@@ -540,7 +541,7 @@ class Clock(Aggregate):
         warn_at: datetime,
         due_at: datetime,
         escalate_at: datetime,
-        actor: Actor,
+        actor: ActorRecord,
         request_key: str | None = None,
     ) -> None:
         self.paused_at = None

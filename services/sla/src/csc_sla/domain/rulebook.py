@@ -16,7 +16,8 @@ from eventsourcing.domain import Aggregate, event
 
 RULEBOOK_NAMESPACE = UUID("6c2f0e8a-3b1d-4f57-9e0a-7d4c1b2a9e36")
 
-Actor = dict[str, str]
+ActorRecord = dict[str, str]
+"""Who acted, as an event records it: csc_contracts.Actor dumped, {"user", "department"}."""
 Kind = Literal["calendar", "policy"]
 POLICY = "policy"
 
@@ -31,7 +32,7 @@ class Rulebook(Aggregate):
         name: str
         content: dict[str, Any]
         effective_at: datetime | None  # None: in force from the start (CSC_SLA_POLICY's)
-        actor: Actor
+        actor: ActorRecord
         reason: str
         retime_running: bool
         source: str
@@ -41,7 +42,7 @@ class Rulebook(Aggregate):
         name: str
         content: dict[str, Any]
         effective_at: datetime
-        actor: Actor
+        actor: ActorRecord
         reason: str
         retime_running: bool
         source: str
@@ -54,7 +55,7 @@ class Rulebook(Aggregate):
         name: str,
         content: dict[str, Any],
         effective_at: datetime | None,
-        actor: Actor,
+        actor: ActorRecord,
         reason: str,
         retime_running: bool,
         source: str,
@@ -69,7 +70,7 @@ class Rulebook(Aggregate):
         *,
         content: dict[str, Any],
         effective_at: datetime,
-        actor: Actor,
+        actor: ActorRecord,
         reason: str,
         retime_running: bool,
         source: str,
@@ -95,7 +96,7 @@ class Rulebook(Aggregate):
         name: str,
         content: dict[str, Any],
         effective_at: datetime,
-        actor: Actor,
+        actor: ActorRecord,
         reason: str,
         retime_running: bool,
         source: str,
@@ -106,7 +107,7 @@ class Rulebook(Aggregate):
         self,
         content: dict[str, Any],
         effective_at: datetime | None,
-        actor: Actor,
+        actor: ActorRecord,
         reason: str,
         retime_running: bool,
         source: str,

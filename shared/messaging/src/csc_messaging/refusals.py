@@ -1,0 +1,40 @@
+"""Refusals a domain raises: a broken rule of the procedure, a missing case, a cursor this list
+did not give. Plain exceptions of the standard library, so a domain that raises them imports
+nothing of HTTP; ``csc_messaging.problems`` turns each into its answer at the entrypoint.
+
+A refusal is raised before any event is triggered, so nothing is recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+
+class BadCursor(ValueError):
+    """A list's ``cursor`` parameter that this list did not give (or gave for another order)."""
+
+
+class RuleViolation(Exception):
+    """``clause`` names the rule; ``kind`` says whether the input or the case's state is at fault.
+
+    ``invalid``: the request itself is wrong (422, with the ``field``).
+    ``conflict``: the request is well formed but the case is not in a state that allows it (409).
+    """
+
+    def __init__(
+        self,
+        clause: str,
+        message: str,
+        *,
+        field: str | None = None,
+        kind: Literal["invalid", "conflict"] = "conflict",
+    ) -> None:
+        super().__init__(f"{clause}: {message}")
+        self.clause = clause
+        self.message = message
+        self.field = field
+        self.kind = kind
+
+
+class NotFound(Exception):
+    """The case (or record) named does not exist in this service."""
