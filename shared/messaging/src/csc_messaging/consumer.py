@@ -135,6 +135,19 @@ class BatchConsumer:
     def topics(self) -> list[str]:
         return list(self.ingestors)
 
+    def lags(self) -> dict[tuple[str, int], int]:
+        """Records not applied yet of each partition this member owns (for metrics): the
+        high watermark the last fetch saw, less the store's position."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        lags: dict[tuple[str, int], int] = {}
+        for tp, position in list(self._next.items()):
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lags[(tp.topic, tp.partition)] = max(0, highwater - position)
+        return lags
+
     async def start(self) -> None:
         """Join the group (fails if Kafka does not answer); ``run`` then applies."""
         consumer = AIOKafkaConsumer(
