@@ -366,11 +366,8 @@ class ServiceMetrics:
         router = APIRouter(tags=["probes"])
         registry = self.registry
 
-        @router.get(
-            "/metrics",
-            response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
-        )
+        # Not in the OpenAPI: it is for Prometheus, not an API of the service's.
+        @router.get("/metrics", response_class=Response, include_in_schema=False)
         def metrics() -> Response:
             """Prometheus metrics of this process (text exposition format)."""
             return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
