@@ -117,8 +117,10 @@ class _Watch(Collector):
 class ServiceMetrics:
     """The metrics of one service process."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, *, enabled: bool = True) -> None:
         self.service = service
+        # Off (CSC_METRICS_ENABLED=false): nothing is timed, watched or served.
+        self.enabled = enabled
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -158,6 +160,8 @@ class ServiceMetrics:
 
     def watch(self, collect: Callable[[], Iterable[Metric]]) -> None:
         """Families computed at each scrape (in a worker thread: it may read the store)."""
+        if not self.enabled:
+            return
         self.registry.register(_Watch(collect))
 
     def watch_count(self, name: str, doc: str, count: Callable[[], int]) -> None:
@@ -177,7 +181,7 @@ class ServiceMetrics:
         """Time every write of ``app``'s recorder (``insert_events`` is one transaction)."""
         recorder = app.recorder
         insert = recorder.insert_events
-        if getattr(insert, "_csc_timed", False):
+        if not self.enabled or getattr(insert, "_csc_timed", False):
             return
         observe = self.store_commit.labels(self.service).observe
         hooks = self._stored
@@ -316,6 +320,8 @@ class ServiceMetrics:
         every: float = DLQ_SAMPLE_SECONDS,
     ) -> None:
         """Keep ``csc_dlq_records`` current: each DLQ's end offsets less its start."""
+        if not self.enabled:
+            return
         from aiokafka import AIOKafkaConsumer
 
         reader: AIOKafkaConsumer | None = None
@@ -359,6 +365,8 @@ class ServiceMetrics:
 
     def install(self, http: FastAPI) -> None:
         """``/metrics`` and the request histogram on ``http``."""
+        if not self.enabled:
+            return
         http.include_router(self.router())
         http.add_middleware(_TimeRequests, metrics=self)
 

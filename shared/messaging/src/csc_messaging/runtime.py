@@ -189,7 +189,7 @@ class ConsumingService:
     @functools.cached_property
     def metrics(self) -> ServiceMetrics:
         """This process's metrics (``/metrics``), a registry of its own."""
-        return ServiceMetrics(self.name)
+        return ServiceMetrics(self.name, enabled=self.settings.metrics_enabled)
 
     @functools.cached_property
     def current_actor(self) -> Callable[..., Actor]:

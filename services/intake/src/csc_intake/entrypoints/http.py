@@ -58,7 +58,7 @@ def _version_after(cursor: str | None) -> int | None:
 def create_app(settings: ServiceSettings | None = None, intake: Intake | None = None) -> FastAPI:
     intake = intake or bootstrap(settings)
     stop = asyncio.Event()
-    metrics = ServiceMetrics("intake")
+    metrics = ServiceMetrics("intake", enabled=intake.settings.metrics_enabled)
     metrics.instrument_store(intake.app)
     if intake.settings.relay_enabled:
         metrics.watch_relay(intake.relay, intake.app)
