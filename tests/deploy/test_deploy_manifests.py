@@ -21,6 +21,8 @@ CUSTOM_KINDS = {
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
     ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("postgresql.cnpg.io/v1", "Cluster"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),  # checked in test_monitoring
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
 }
 CONSUMERS = [s for s in SERVICES if s != "intake"]
 # Secrets the operators write; the manifests only ever refer to them.
@@ -192,7 +194,7 @@ def test_prod_every_service_has_a_service_a_budget_and_a_network_policy(
         database = [
             rule
             for p in own
-            for rule in p["spec"]["egress"]
+            for rule in p["spec"].get("egress", [])
             if any(
                 peer.get("podSelector", {}).get("matchLabels", {}).get("cnpg.io/cluster")
                 for peer in rule["to"]
@@ -509,6 +511,9 @@ def test_prod_console_is_reached_through_the_ingress_controller_only(
     ]
     ingress_rules = [rule for p in own for rule in p["spec"].get("ingress", [])]
     assert ingress_rules, "the console admits nobody"
+    # Prometheus scrapes every pod's http port (/metrics), the console's too.
+    scrape = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ingress_rules = [rule for rule in ingress_rules if rule["from"] != [scrape]]
     for rule in ingress_rules:
         assert rule["from"] == [
             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}

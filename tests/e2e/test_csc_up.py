@@ -47,6 +47,9 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         printed = _read(tmp_path / "up.log")
         for port in range(base, base + 5):
             assert f"http://127.0.0.1:{port}/docs" in printed
+            metrics = f"http://127.0.0.1:{port}/metrics"
+            assert metrics in printed
+            assert "csc_http_request_duration_seconds" in httpx.get(metrics).text
 
         token = subprocess.run(
             [sys.executable, "-m", "csc_devkit.cli", "token", "--department", "marketing",

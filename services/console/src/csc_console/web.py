@@ -40,6 +40,7 @@ from csc_console.services import Refused, Services, SignedOut, Unavailable
 from csc_console.settings import ConsoleSettings
 from csc_contracts import PERSON_DEPARTMENTS, Department
 from csc_messaging.auth import issue_token
+from csc_messaging.metrics import ServiceMetrics
 
 HERE = Path(__file__).parent
 CHANNELS = ("phone", "letter", "fax", "visit", "email", "web")
@@ -104,6 +105,12 @@ def create_app(
 
     app = FastAPI(title="csc-console", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.hub, app.state.follower = hub, follower
+    metrics = ServiceMetrics("console")
+    metrics.watch_count(
+        "csc_console_sse_streams", "Live page connections open (server-sent events).",
+        lambda: hub.listeners,
+    )  # fmt: skip
+    metrics.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(
         SessionMiddleware,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from pydantic import Field
@@ -94,8 +95,23 @@ def _deliverer(service: ConsumingService) -> list[Background]:
             concurrency=s.notify_concurrency,
             send_timeout=s.notify_send_timeout_seconds,
         ),
+        sends=_sends_counter(service),
     )
     return [deliverer.run]
+
+
+def _sends_counter(service: ConsumingService) -> Callable[[str, str], None]:
+    sends = service.metrics.counter(
+        "csc_notify_sends",
+        "Attempts to send a notification, by channel and outcome (sent, failed: tried "
+        "again later, failed_permanent).",
+        ["channel", "outcome"],
+    )
+
+    def count(channel: str, outcome: str) -> None:
+        sends.labels(service.name, channel, outcome).inc()
+
+    return count
 
 
 NOTIFY = ConsumerSpec(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,9 +54,15 @@ class DeliverySettings:
 
 class Deliverer:
     def __init__(
-        self, app: NotifyApplication, board: NotifyBoard, settings: DeliverySettings
+        self,
+        app: NotifyApplication,
+        board: NotifyBoard,
+        settings: DeliverySettings,
+        sends: Callable[[str, str], None] | None = None,
     ) -> None:
         self.app, self.board, self.settings = app, board, settings
+        # Counts each attempt by channel and outcome (sent, failed, failed_permanent).
+        self._count = sends or (lambda channel, outcome: None)
 
     def message_id(self, notification: Notification) -> str:
         key = message_key(UUID(notification.about["event_id"]), notification.handle)
@@ -114,6 +121,7 @@ class Deliverer:
                 message_id=message_id,
                 recipient=recipient,
             )
+            self._count(notification.channel, "sent")
             log.info(
                 "notify.sent",
                 notification=str(notification.id),
@@ -130,6 +138,7 @@ class Deliverer:
         reason: str,
         permanent: bool,
     ) -> None:
+        self._count(notification.channel, "failed_permanent" if permanent else "failed")
         log.warning(
             "notify.attempt_failed",
             notification=str(notification.id),

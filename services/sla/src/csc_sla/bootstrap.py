@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import timedelta
 
 import structlog
@@ -11,6 +12,7 @@ from pydantic import Field
 
 from csc_messaging.runtime import Background, ConsumerSpec, ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_sla import metrics
 from csc_sla.application import SlaApplication
 from csc_sla.policy import SlaPolicy
 from csc_sla.projections import ClockBoard
@@ -52,6 +54,7 @@ def _timer(service: ConsumingService) -> list[Background]:
     app, board = service.app, service.read_model
     assert isinstance(app, SlaApplication) and isinstance(board, ClockBoard)
     tick = service.settings.sla_tick_seconds if isinstance(service.settings, SlaSettings) else 1.0
+    tick_duration = metrics.instrument(service, board).labels(service.name)
 
     async def timer(stop: asyncio.Event) -> None:
         # CSC_SLA_POLICY's calendars and policy become their first recorded versions
@@ -65,6 +68,7 @@ def _timer(service: ConsumingService) -> list[Background]:
         # Deadlines live in the store, so the first tick after a restart fires what
         # passed while the service was down, each once, at its true time.
         while not stop.is_set():
+            began = time.perf_counter()
             try:
                 now = app.now()
                 # Batch after batch, soonest due first, until none is left that was due
@@ -81,6 +85,7 @@ def _timer(service: ConsumingService) -> list[Background]:
                         break
             except Exception:
                 log.exception("sla.timer_failed")
+            tick_duration.observe(time.perf_counter() - began)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=tick)
 

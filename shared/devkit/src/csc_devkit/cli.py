@@ -154,10 +154,13 @@ def up(
         typer.echo("")
         typer.echo("Customer Service Control is up.")
         typer.echo(f"  console      {console.url}/  (sign in as one of the users below)")
+        typer.echo(f"               metrics {console.url}/metrics")
         typer.echo(f"  Kafka        {bootstrap}")
         for process in processes:
             if process is not console:
-                typer.echo(f"  {process.service:<12} {process.url}/docs")
+                typer.echo(
+                    f"  {process.service:<12} {process.url}/docs  metrics {process.url}/metrics"
+                )
         typer.echo("  users        " + ", ".join(f"{u} ({d})" for u, d in LOCAL_USERS.items()))
         typer.echo(f"  logs         {data_dir / 'logs'}")
         typer.echo(f"  stores       {data_dir / 'stores'}")

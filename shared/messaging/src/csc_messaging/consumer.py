@@ -130,10 +130,37 @@ class BatchConsumer:
         # while that was under way may come from Kafka's committed offsets instead.
         self._positioning = 0
         self._generation = 0
+        # Each owned partition's fetch position after the last batch applied (metrics).
+        self._fetched: dict[TopicPartition, int] = {}
 
     @property
     def topics(self) -> list[str]:
         return list(self.ingestors)
+
+    def lags(self) -> dict[tuple[str, int], int]:
+        """Records not applied yet of each partition this member owns (for metrics): the
+        high watermark the last fetch saw, less where the consumer stands (its fetch
+        position once a fetch moved it, which steps over transaction markers, else the
+        store's position)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        lags: dict[tuple[str, int], int] = {}
+        for tp, position in list(self._next.items()):
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                at = max(position, self._fetched.get(tp, position))
+                lags[(tp.topic, tp.partition)] = max(0, highwater - at)
+        return lags
+
+    async def _note_positions(self, consumer: AIOKafkaConsumer) -> None:
+        fetched: dict[TopicPartition, int] = {}
+        for tp in list(self._next):
+            if consumer.highwater(tp) is None:
+                continue  # nothing fetched yet: its position may not be set
+            with contextlib.suppress(Exception):
+                fetched[tp] = await asyncio.wait_for(consumer.position(tp), timeout=0.1)
+        self._fetched = fetched
 
     async def start(self) -> None:
         """Join the group (fails if Kafka does not answer); ``run`` then applies."""
@@ -186,6 +213,7 @@ class BatchConsumer:
                 else:
                     self.problem = None
                     backoff = RETRY_FIRST_S
+                    await self._note_positions(consumer)
         finally:
             committer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

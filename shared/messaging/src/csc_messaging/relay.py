@@ -148,6 +148,8 @@ class RelayStatus:
     position: int = 0
     store_head: int = 0
     running: bool = False
+    started: bool = False
+    """The relay has read where it stands since this process began (``position`` is true)."""
     published: int = 0
     chain_head: str = ""
     checkpointed: int = 0
@@ -250,6 +252,7 @@ class OutboxRelay:
             # Whatever was checkpointed before, a fresh process checkpoints its start.
             self._checkpointed, self._checkpointed_at = None, -math.inf
             self.status.position, self.status.store_head, self.status.running = position, head, True
+            self.status.started = True
             self.status.chain_head = chain.head
             self.status.held = sorted(self._held.values(), key=lambda h: h.seq)
             log.info(

@@ -20,6 +20,7 @@ from csc_messaging.answers import Answer
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.ingest import Ingestor
+from csc_messaging.metrics import ServiceMetrics
 from csc_messaging.problems import install_problems
 from csc_messaging.redrive import DeadLetter, redrive_topics
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
@@ -78,6 +79,7 @@ def probes(
     checks: dict[str, ReadinessCheck],
     relay: OutboxRelay | None = None,
     view: View | None = None,
+    metrics: ServiceMetrics | None = None,
 ) -> APIRouter:
     """``/healthz``: the process answers. ``/readyz``: every dependency answers; it also
     says how far the relay is, and what it holds back (which does not make it unready:
@@ -124,6 +126,8 @@ def probes(
         if problems:
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
             body.update(status="unavailable", problems=problems)
+        if metrics is not None:
+            metrics.ready.labels(metrics.service).set(0 if problems else 1)
         return body
 
     return router
@@ -181,6 +185,11 @@ class ConsumingService:
     subscribes_to: Sequence[str]
     ingestors: dict[str, Ingestor] = field(default_factory=dict)
     consumer: BatchConsumer | None = None
+
+    @functools.cached_property
+    def metrics(self) -> ServiceMetrics:
+        """This process's metrics (``/metrics``), a registry of its own."""
+        return ServiceMetrics(self.name, enabled=self.settings.metrics_enabled)
 
     @functools.cached_property
     def current_actor(self) -> Callable[..., Actor]:
@@ -265,6 +274,11 @@ class ConsumingService:
         assert consumer is not None
         stop = asyncio.Event()
         running: dict[str, asyncio.Task[None]] = {}
+        metrics = self.metrics
+        metrics.instrument_store(self.app)
+        metrics.watch_consumer(consumer, self.ingestors)
+        if relay is not None:
+            metrics.watch_relay(relay, self.app)
 
         @contextlib.asynccontextmanager
         async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -276,6 +290,8 @@ class ConsumingService:
             tasks.extend(asyncio.create_task(job(stop)) for job in background)
             if relay is not None:
                 tasks.append(asyncio.create_task(supervise_relay(relay, stop)))
+            dlqs = [self.settings.topics.dlq(topic) for topic in self.topics]
+            tasks.append(asyncio.create_task(metrics.sample_dlqs(self.settings.kafka, dlqs, stop)))
             log.info("consumer.started", group_id=self.group_id, topics=list(self.ingestors))
             try:
                 yield
@@ -307,7 +323,8 @@ class ConsumingService:
         if relay is not None:
             checks["relay"] = relay.problem
         http = FastAPI(title=title, description=description, lifespan=lifespan)
-        http.include_router(probes(checks, relay, self.read_model))
+        http.include_router(probes(checks, relay, self.read_model, metrics))
+        metrics.install(http)
         http.include_router(router)
 
         @http.get(

@@ -95,6 +95,11 @@ class ServiceSettings(BaseSettings):
         default=60.0, gt=0, description="... and one that takes this long in all."
     )
 
+    metrics_enabled: bool = Field(
+        default=True,
+        description="Serve /metrics and count requests and commits (CSC_METRICS_ENABLED); "
+        "off only to measure what counting costs (`python -m bench --only observability`).",
+    )
     relay_enabled: bool = True
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=0.05, gt=0)

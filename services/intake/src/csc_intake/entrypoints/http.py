@@ -28,6 +28,7 @@ from csc_intake import commands as c
 from csc_intake.bootstrap import Intake, bootstrap
 from csc_intake.projections import history
 from csc_messaging.auth import TokenVerifier, authenticator
+from csc_messaging.metrics import ServiceMetrics
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.problems import install_problems
@@ -57,6 +58,10 @@ def _version_after(cursor: str | None) -> int | None:
 def create_app(settings: ServiceSettings | None = None, intake: Intake | None = None) -> FastAPI:
     intake = intake or bootstrap(settings)
     stop = asyncio.Event()
+    metrics = ServiceMetrics("intake", enabled=intake.settings.metrics_enabled)
+    metrics.instrument_store(intake.app)
+    if intake.settings.relay_enabled:
+        metrics.watch_relay(intake.relay, intake.app)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,8 +92,10 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         probes(
             {"store": store_check(intake.app), "relay": relay_check},
             intake.relay if intake.settings.relay_enabled else None,
+            metrics=metrics,
         )
     )
+    metrics.install(app)
     current_actor = authenticator(TokenVerifier(intake.settings.auth))
     Caller = Annotated[Actor, Depends(current_actor)]
     api = APIRouter(dependencies=[Depends(current_actor)], route_class=command_routes(intake.app))
