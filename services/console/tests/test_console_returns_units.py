@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from csc_console import actions, returns_pages, vocab
 
 
@@ -37,7 +39,7 @@ def test_the_review_boards_lines_leave_out_empty_ones_and_pass_bad_counts_on() -
 
 def test_the_stepper_stops_after_a_rejection_and_names_the_current_step() -> None:
     by = {"user": "wang.fang", "department": "quality"}
-    case = {
+    case: dict[str, Any] = {
         "status": "awaiting_quality",
         "request": {"quantity": 500, "at": "2026-12-01T00:00:00+00:00", "by": by},
         "quality": {"requested": {"at": "2026-12-01T00:00:00+00:00", "by": by}, "decision": None},
