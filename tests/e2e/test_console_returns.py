@@ -15,6 +15,7 @@ Each page is scanned with axe and kept as a screenshot under ``artifacts/console
 
 from __future__ import annotations
 
+import concurrent.futures
 import subprocess
 import uuid
 from typing import Any
@@ -278,7 +279,9 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         assert case["pnpr"]["report_no"] in text and QUARANTINE in text and CONCESSION in text
 
         # ---- csc.returns.v1: every step, in order, by whom ----------------------------------
-        events = returns_events(module_stack, case_id, 14)
+        # Playwright's sync API keeps an event loop in this thread: read Kafka from another.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            events = pool.submit(returns_events, module_stack, case_id, 14).result()
         assert [name for name, _ in events] == [
             "ReturnCaseOpened",
             "ReturnRequested",
