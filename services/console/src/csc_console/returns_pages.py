@@ -305,6 +305,34 @@ def _row(
     }
 
 
+def quarantine_rows(stock: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Goods in quarantine (4.3.3): where, how many, since when, awaiting what."""
+    rows = []
+    for s in stock:
+        awaiting = vocab.label(vocab.QUARANTINE_AWAITING, s.get("awaiting"))
+        if s.get("awaiting_dispositions"):
+            awaiting += ": " + ", ".join(
+                f"{vocab.label(vocab.DISPOSITIONS, d)} {n}"
+                for d, n in s["awaiting_dispositions"].items()
+            )
+        rows.append(
+            {
+                "returns": True,
+                "case_id": s["case_id"],
+                "customer": s.get("customer") or {},
+                "product": s.get("product"),
+                "lot": s.get("lot"),
+                "delivery": None,
+                "quantity": s.get("quantity"),
+                "since": s.get("isolated_at"),
+                "age": _since(s.get("isolated_at"), now),
+                "location": s.get("location"),
+                "detail": gettext("%(tag)s · awaiting %(what)s", tag=s.get("tag"), what=awaiting),
+            }
+        )
+    return rows
+
+
 async def queue_sections(
     kit: Kit, user: User, sections: list[tuple[str, str, list[dict[str, Any]]]]
 ) -> list[tuple[str, str, list[dict[str, Any]]]]:
@@ -363,31 +391,7 @@ async def queue_sections(
             cases("identified"),
             kit.services.get_all("returns", "/quarantine", user.token),
         )
-        quarantine = []
-        for s in stock:
-            awaiting = vocab.label(vocab.QUARANTINE_AWAITING, s.get("awaiting"))
-            if s.get("awaiting_dispositions"):
-                awaiting += ": " + ", ".join(
-                    f"{vocab.label(vocab.DISPOSITIONS, d)} {n}"
-                    for d, n in s["awaiting_dispositions"].items()
-                )
-            quarantine.append(
-                {
-                    "returns": True,
-                    "case_id": s["case_id"],
-                    "customer": s.get("customer") or {},
-                    "product": s.get("product"),
-                    "lot": s.get("lot"),
-                    "delivery": None,
-                    "quantity": s.get("quantity"),
-                    "since": s.get("isolated_at"),
-                    "age": _since(s.get("isolated_at"), now),
-                    "location": s.get("location"),
-                    "detail": gettext(
-                        "%(tag)s · awaiting %(what)s", tag=s.get("tag"), what=awaiting
-                    ),
-                }
-            )
+        quarantine = quarantine_rows(stock, now)
         return [
             (
                 "returns-receive",
@@ -423,6 +427,20 @@ async def queue_sections(
             for c in confirmed
         ]
         return [*sections, ("returns-marketing", gettext("Returns waiting for Marketing"), rows)]
+    if department == "production":
+        # 4.3.3: rework and repair are done in Production, which records them.
+        stock = await kit.services.get_all("returns", "/quarantine", user.token)
+        work = [
+            s for s in stock if {"rework", "repair"} & set(s.get("awaiting_dispositions") or {})
+        ]
+        return [
+            (
+                "returns-rework",
+                gettext("Returned goods to rework or repair (4.3.3)"),
+                quarantine_rows(work, now),
+            ),
+            *sections,
+        ]
     return sections
 
 
