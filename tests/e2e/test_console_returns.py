@@ -16,6 +16,7 @@ Each page is scanned with axe and kept as a screenshot under ``artifacts/console
 from __future__ import annotations
 
 import concurrent.futures
+import re
 import subprocess
 import uuid
 from typing import Any
@@ -314,6 +315,111 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         }
         assert decision == {"rework": 300, "scrap": 150, "use_as_is": 50}
         assert events[-1][1]["complete"] is True and events[-1][1]["remaining"] == 0
+    finally:
+        for browsing in opened:
+            browsing.close()
+
+
+@pytest.mark.parametrize("language", list(RUNS))
+def test_a_few_units_replaced_and_a_return_qc_rejects_with_its_reason(
+    browser: Browser,
+    console: tuple[ServiceProcess, dict[str, ServiceProcess]],
+    module_stack: Stack,
+    language: str,
+) -> None:
+    """4.3.1: Marketing agrees to replace 3 units and the Warehouse ships them. 4.3.2.2: QC
+    rejects another return with its reason; nothing is received, and no later step is
+    offered to anyone."""
+    process, services = console
+    url, intake, returns = process.url, services["intake"].url, services["returns"].url
+    code = f"OEM-{uuid.uuid4().hex[:6].upper()}"
+    _post(f"{intake}/customers", {"code": code, "name": f"BYD {code}", "oem": True, "sites": []})
+    cases = [
+        _post(
+            f"{intake}/complaints",
+            {
+                "category": "quality",
+                "channel": "email",
+                "receiving_department": "marketing",
+                "customer_code": code,
+                "text": f"{what} ({code}).",
+                "product": "CN-220 connector",
+                "lot": "L2026-10-0007",
+            },
+        )["case_id"]
+        for what in ("Three housings cracked in the last delivery", "Whole delivery suspect")
+    ]
+
+    def seen() -> bool:
+        return all(read(f"{returns}/cases/{c}").status_code == 200 for c in cases)
+
+    wait_until(seen, what="returns' cases opened from the quality complaints")
+    replaced, rejected = cases
+    opened = []
+
+    def signed_in(user: str) -> Page:
+        browsing = context(browser, language)
+        opened.append(browsing)
+        page = browsing.new_page()
+        sign_in(page, url, user)
+        return page
+
+    def send(page: Page, form: str) -> None:
+        with page.expect_navigation():
+            page.locator(f"#{form}-form button[type=submit]").press("Enter")
+
+    try:
+        # ---- 4.3.1: three units replaced ------------------------------------------------
+        marketing = signed_in("li.wei")
+        marketing.goto(f"{url}/returns/{replaced}")
+        marketing.locator("#f-replace-quantity").fill("3")
+        marketing.locator("#f-replace-units").fill("U-101, U-102")  # two ids for three units
+        send(marketing, "replace")
+        expect(marketing.locator("#replace-form .refusal .clause")).to_contain_text("4.3.1")
+        expect(marketing.locator("#f-replace-units")).to_have_value("U-101, U-102")
+        marketing.locator("#f-replace-units").fill("U-101, U-102, U-103")
+        marketing.locator("#f-replace-agreed_with").fill("Mr. Zhao, SQE")
+        send(marketing, "replace")
+        expect(marketing.locator("#replacement")).to_contain_text("U-103")
+        expect(marketing.locator("#whole-batch")).to_have_count(0)  # no return of this case
+        warehouse = signed_in("sun.li")
+        warehouse.goto(f"{url}/returns/{replaced}")
+        warehouse.locator("#f-ship-quantity").fill("3")
+        warehouse.locator("#f-ship-lot").fill("L2026-11-0100")
+        send(warehouse, "ship")
+        expect(warehouse.locator("#ship-form")).to_have_count(0)
+        look(warehouse, language, "49-return-replacement-shipped")
+        case = read(f"{returns}/cases/{replaced}").json()
+        assert case["status"] == "replacement_shipped"
+        assert case["replacement"]["units"] == ["U-101", "U-102", "U-103"]
+        assert case["replacement"]["shipment"]["by"]["user"] == "sun.li"
+
+        # ---- 4.3.2.2: QC rejects a return with its reason -------------------------------
+        marketing.goto(f"{url}/returns/{rejected}")
+        marketing.locator("#f-request-delivery").fill("DN-2026-1020")
+        marketing.locator("#f-request-quantity").fill("200")
+        marketing.locator("#f-request-reason").fill("The customer suspects the whole lot.")
+        send(marketing, "request")
+        send(marketing, "ask")
+        quality = signed_in("wang.fang")
+        quality.goto(f"{url}/returns/{rejected}")
+        reason = "The photos show assembly damage at the customer, not a moulding defect."
+        quality.locator("#f-reject-reason").fill(reason)
+        send(quality, "reject")
+        expect(quality.locator("#step-decide")).to_contain_text(reason)
+        expect(quality.locator("#receive-gate")).to_contain_text("4.3.2.2")
+        look(quality, language, "50-return-rejected-by-qc")
+        for page in (marketing, quality, warehouse):
+            page.goto(f"{url}/returns/{rejected}")
+            expect(page.locator("#whole-batch form.action")).to_have_count(0)
+            expect(page.locator("#step-receive")).to_have_class(re.compile("step-stopped"))
+        case = read(f"{returns}/cases/{rejected}").json()
+        assert case["status"] == "rejected_by_quality" and case["receipt"] is None
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            events = pool.submit(returns_events, module_stack, rejected, 4).result()
+        (_, last), *_ = reversed(events)
+        assert [name for name, _ in events][-1] == "ReturnRejectedByQuality"
+        assert last["reason"] == reason and last["actor"]["user"] == "wang.fang"
     finally:
         for browsing in opened:
             browsing.close()
