@@ -115,6 +115,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         marketing = signed_in("li.wei")
         marketing.goto(f"{url}/cases/{case_id}")
         expect(marketing.locator("#return-card")).to_be_visible()
+        look(marketing, language, "39-case-return-card")
         marketing.locator("#return-link").click()
         marketing.wait_for_url(f"{url}/returns/{case_id}")
         expect(marketing.locator("#replace-form")).to_be_visible()  # 4.3.1 is offered too
