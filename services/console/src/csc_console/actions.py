@@ -44,3 +44,28 @@ MAY: dict[str, frozenset[Department]] = {
 
 def may(department: str, action: str) -> bool:
     return any(d.value == department for d in MAY.get(action, ()))
+
+
+# Returns (4.3), as returns' permissions table has them (a unit test holds them to it):
+# Marketing owns the case with the customer, QC is the gate and runs the PNPR, the
+# Warehouse receives, isolates and ships; dispositions are recorded where the work is done.
+WH = Department.WAREHOUSE
+PROD = Department.PRODUCTION
+MAY.update(
+    {
+        "agree_replacement": frozenset({M}),  # 4.3.1
+        "ship_replacement": frozenset({WH}),  # 4.3.1
+        "request_return": frozenset({M}),  # 4.3.2
+        "request_confirmation": frozenset({M}),  # 4.3.2.1
+        "confirm_return": frozenset({QC}),  # 4.3.2.2
+        "reject_return": frozenset({QC}),  # 4.3.2.2
+        "authorize_receipt": frozenset({M}),  # 4.3.2.2
+        "receive_return": frozenset({WH}),  # 4.3.2.2
+        "take_samples": frozenset({QC}),  # 4.3.2.3
+        "identify_nonconforming": frozenset({QC}),  # 4.3.3
+        "isolate_nonconforming": frozenset({WH}),  # 4.3.3
+        "report_nonconformance": frozenset({QC}),  # 4.3.3
+        "review_nonconformance": frozenset({QC}),  # 4.3.3
+        "disposition_nonconforming": frozenset({QC, WH, PROD}),  # 4.3.3
+    }
+)

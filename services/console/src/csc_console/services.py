@@ -115,8 +115,9 @@ class Services:
         params: dict[str, Any] | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
+        accept: str = "application/json",
     ) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        headers = {"Authorization": f"Bearer {token}", "Accept": accept}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
         try:
@@ -138,6 +139,11 @@ class Services:
     ) -> Any:
         url = self.settings.service_url(service) + path
         return (await self._send(service, "GET", url, token, params=params)).json()
+
+    async def download(self, service: ServiceName, path: str, token: str) -> httpx.Response:
+        """A document of a service (a PDF, a spreadsheet) as it answered: body and headers."""
+        url = self.settings.service_url(service) + path
+        return await self._send(service, "GET", url, token, accept="*/*")
 
     async def get_all(
         self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None

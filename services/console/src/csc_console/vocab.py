@@ -193,3 +193,35 @@ def label(table: dict[str, str], key: object) -> str:
     if text is not None:
         return gettext(text)
     return re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", str(key))
+
+
+# Returns (4.3): where a return case stands, and what becomes of nonconforming product.
+RETURN_STATUS = {
+    "reported": N_("reported, not yet settled"),
+    "replacement_agreed": N_("replacement agreed (4.3.1)"),
+    "replacement_shipped": N_("replacement shipped (4.3.1)"),
+    "return_requested": N_("return requested (4.3.2)"),
+    "awaiting_quality": N_("awaiting QC's confirmation (4.3.2.1)"),
+    "confirmed_by_quality": N_("confirmed by QC (4.3.2.2)"),
+    "rejected_by_quality": N_("rejected by QC (4.3.2.2)"),
+    "receipt_authorized": N_("receipt authorized (4.3.2.2)"),
+    "received": N_("received by the Warehouse (4.3.2.2)"),
+    "sampled": N_("checked on site, samples taken (4.3.2.3)"),
+    "identified": N_("identified as nonconforming (4.3.3)"),
+    "isolated": N_("isolated in quarantine (4.3.3)"),
+    "nonconformance_reported": N_("nonconformance reported (4.3.3)"),
+    "reviewed": N_("reviewed, being dispositioned (4.3.3)"),
+    "dispositioned": N_("dispositioned, PNPR closed (4.3.3)"),
+}
+DISPOSITIONS = {  # 4.3.3
+    "rework": N_("rework"),
+    "repair": N_("repair"),
+    "scrap": N_("scrap"),
+    "use_as_is": N_("use as is, by concession"),
+    "return_to_supplier": N_("return to supplier"),
+}
+QUARANTINE_AWAITING = {  # what goods in quarantine wait for (4.3.3)
+    "nonconformance report": N_("the nonconformance report"),
+    "review board decision": N_("the review board's decision"),
+    "disposition": N_("disposition"),
+}

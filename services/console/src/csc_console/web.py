@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sse_starlette.sse import EventSourceResponse
 from starlette.middleware.sessions import SessionMiddleware
 
-from csc_console import display, i18n, vocab
+from csc_console import display, i18n, returns_pages, vocab
 from csc_console.i18n import N_, gettext, ngettext
 from csc_console.kit import (
     OPEN_CLOCKS,
@@ -461,6 +461,7 @@ def create_app(
         token = i18n.use(language(request))
         try:
             rows = await queue_rows(user, viewer_tz(request))
+            rows["sections"] = await returns_pages.queue_sections(kit, user, rows["sections"])
         finally:
             i18n.reset(token)
         return render(request, template, **rows)
@@ -1301,4 +1302,5 @@ def create_app(
         lambda v, tz: {"result": v.get("result", ""), "closed": v.get("closed") == "yes"},
     )
 
+    returns_pages.add_returns_pages(app, kit)
     return app
