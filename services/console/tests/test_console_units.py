@@ -290,3 +290,11 @@ def test_a_page_of_a_list_gives_the_cursor_of_the_next() -> None:
 
     first, last = asyncio.run(pages())
     assert first == ([{"n": 1}], "abc=") and last == ([{"n": 2}], None)
+
+
+def test_the_capa_forms_are_offered_to_whom_capa_lets_record_them() -> None:
+    from csc_capa.permissions import WRITES
+    from csc_console import actions
+
+    for action, (departments, _) in WRITES.items():
+        assert actions.MAY[f"capa_{action}"] == departments, action

@@ -115,13 +115,17 @@ class Services:
         params: dict[str, Any] | None = None,
         json: Any = None,
         idempotency_key: str | None = None,
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
             response = await self.client.request(
-                method, url, params=params, json=json, headers=headers
+                method, url, params=params, json=json, content=content, headers=headers
             )
         except httpx.HTTPError as exc:
             raise Unavailable(service, f"no answer ({type(exc).__name__})") from exc
@@ -183,3 +187,34 @@ class Services:
             service, "POST", url, token, json=body, idempotency_key=idempotency_key
         )
         return response.json() if response.content else None
+
+    async def post_bytes(
+        self,
+        service: ServiceName,
+        path: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        params: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> Any:
+        """A file's bytes as the body (capa's evidence), its type as Content-Type."""
+        url = self.settings.service_url(service) + path
+        response = await self._send(
+            service,
+            "POST",
+            url,
+            token,
+            params=params,
+            content=content,
+            content_type=content_type,
+            idempotency_key=idempotency_key,
+        )
+        return response.json() if response.content else None
+
+    async def get_bytes(
+        self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """A file a service answers (evidence, a printed report): its bytes and headers."""
+        url = self.settings.service_url(service) + path
+        return await self._send(service, "GET", url, token, params=params)

@@ -21,6 +21,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.middleware.sessions import SessionMiddleware
 
 from csc_console import display, i18n, vocab
+from csc_console.capa_pages import add_capa_pages, capa_queue
 from csc_console.i18n import N_, gettext, ngettext
 from csc_console.kit import (
     OPEN_CLOCKS,
@@ -449,6 +450,7 @@ def create_app(
         token = i18n.use(language(request))
         try:
             rows = await queue_rows(user, viewer_tz(request))
+            rows["capa"] = await capa_queue(kit, user, viewer_tz(request))
         finally:
             i18n.reset(token)
         return render(request, template, **rows)
@@ -1289,4 +1291,5 @@ def create_app(
         lambda v, tz: {"result": v.get("result", ""), "closed": v.get("closed") == "yes"},
     )
 
+    add_capa_pages(app, kit)
     return app
