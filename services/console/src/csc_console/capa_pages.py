@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
@@ -115,6 +116,24 @@ def team_body(v: dict[str, str], tz: str) -> dict[str, Any]:
         member["role"] = optional(v.get(f"member_{i}_role"))
         members.append(member)
     return {"leader": _person(v, "leader_"), "members": members}
+
+
+def team_problem(problem: Problem) -> Problem:
+    """Too few members, said as the rule of 4.4.4 rather than "give at least one"."""
+    errors = tuple(
+        replace(
+            e,
+            type="team_too_small",
+            msg=gettext(
+                "The team needs at least four members besides its leader, among them "
+                "Marketing, Development, Engineering and Production (4.4.4)."
+            ),
+        )
+        if e.field == "members" and e.type == "too_short"
+        else e
+        for e in problem.errors
+    )
+    return replace(problem, errors=errors)
 
 
 def prevention_body(v: dict[str, str], tz: str) -> dict[str, Any]:
@@ -427,6 +446,8 @@ def add_capa_pages(app: FastAPI, kit: Kit) -> None:
             n = action["action_no"]
             forms[f"d6-{n}"] = Form(prefix=f"d6-{n}-")
         for name, form in (shown or {}).items():
+            if name == "team" and form.problem is not None:
+                form.problem = team_problem(form.problem)
             form.prefix = forms[name].prefix if name in forms else form.prefix
             forms[name] = form
         department = user.department
