@@ -155,7 +155,10 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         expect(item.locator("code.sha256")).to_have_text(digest)
         thumb = item.locator("img.thumb")
         expect(thumb).to_be_visible()
-        assert thumb.evaluate("img => img.complete && img.naturalWidth") == 16
+        # The thumbnail is the photo itself, read back through the console from capa.
+        qc.wait_for_function(
+            "img => img.complete && img.naturalWidth === 16", arg=thumb.element_handle()
+        )
         qc.locator("#f-confirm-finding").fill("Cracks confirmed on both photos")
         send(qc, "confirm-form")
         expect(qc.locator(".finding[data-outcome=confirmed]")).to_be_visible()
