@@ -293,6 +293,20 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
             "marketing", "development", "engineering", "production"
         }  # fmt: skip
 
+        # ---- 4.3.4: the customer asks for 8D; the preview shows what the PDF prints --------
+        expect(qc.locator("#report-format")).to_contain_text("CPAR")
+        qc.locator("#customer-format-more > summary").press("Enter")
+        qc.locator("#f-customer-format-format").select_option("8d")
+        send(qc, "customer-format-form")
+        expect(qc.locator("#report-format")).to_contain_text("8D")
+        assert _investigation(capa, case_id)["report_format_source"] == "customer"
+        qc.locator("#preview-8d").click()
+        sheet = qc.locator("#report-preview-body .report-sheet[data-format='8d']")
+        expect(sheet).to_contain_text(ROOT_CAUSE)
+        expect(sheet).to_contain_text(inv["capa_no"])
+        expect(sheet).to_contain_text(RECOGNITION)
+        look(qc, language, "47-capa-report-preview")
+
         # ---- the 8D, downloaded from the page and read back -------------------------------
         with qc.expect_download() as download:
             qc.locator("#download-8d-pdf").click()

@@ -92,6 +92,7 @@ FORMS = {
     "d7": "d7-",
     "d8": "d8-",
     "report_format": "format-",
+    "customer_format": "customer-format-",
 }
 
 
@@ -291,6 +292,7 @@ def offered(inv: dict[str, Any], department: str) -> dict[str, bool]:
         # refuses an early close with its clause (4.3.4).
         "d8": step("capa_close") and running,
         "report_format": may("capa_choose_report_format") and status not in FINISHED,
+        "customer_format": may("capa_register_report_format"),
     }
 
 
@@ -520,6 +522,32 @@ def add_capa_pages(app: FastAPI, kit: Kit) -> None:
     for path, (form_name, action, body) in STEPS.items():
         capa_step(path, form_name, action, body)
 
+    @app.post("/cases/{case_id}/capa/customer-format")
+    async def register_format(request: Request, case_id: str) -> Response:
+        """The customer's own way of reporting its CAPAs (4.3.4), for this and later cases."""
+        user = kit.current_user(request)
+        form = await request.form()
+
+        async def call(v: dict[str, str], key: str) -> Any:
+            inv = await services.get("capa", f"/investigations/{case_id}", user.token)
+            code = quote(str((inv.get("customer") or {}).get("code", "")), safe="")
+            body = {
+                "format": v.get("format", ""),
+                "title": optional(v.get("title")),
+                "template": v.get("template") if (v.get("template") or "").strip() else None,
+            }
+            return await services.put("capa", f"/report-formats/{code}", user.token, body, key)
+
+        return await kit.submit(
+            request,
+            form,
+            user,
+            "capa_register_report_format",
+            call,
+            lambda f, s: capa_page(request, case_id, {"customer_format": f}, s),
+            lambda r: f"/cases/{case_id}/capa#report",
+        )
+
     @app.post("/cases/{case_id}/capa/actions/{action_no}/implementation")
     async def implement(request: Request, case_id: str, action_no: int) -> Response:
         user = kit.current_user(request)
@@ -613,6 +641,38 @@ def add_capa_pages(app: FastAPI, kit: Kit) -> None:
             headers["Content-Disposition"] = answer.headers.get("content-disposition", "attachment")
         return Response(answer.content, media_type=media, headers=headers)
 
+    @app.get("/cases/{case_id}/capa/report-preview", response_class=HTMLResponse)
+    async def report_preview(request: Request, case_id: str, format: str = "") -> Response:
+        """The report as it will print (4.3.4), from capa's ``report.json``: in the page
+        (htmx) or, without script, as a page of its own."""
+        user = kit.current_user(request)
+        params = {"format": format} if format else None
+        problem: Problem | None = None
+        preview: dict[str, Any] | None = None
+        try:
+            preview = await services.get(
+                "capa", f"/investigations/{case_id}/report.json", user.token, params
+            )
+        except Refused as exc:
+            problem = exc.problem
+        name = (
+            "capa_report_preview.html"
+            if request.headers.get("hx-request")
+            else ("capa_report_page.html")
+        )
+        return kit.render(
+            request,
+            name,
+            status_code=200
+            if problem is None or name.startswith("capa_report_preview")
+            else problem.status,
+            case_id=case_id,
+            preview=preview,
+            problem=problem,
+            formats=FORMATS,
+            chosen=format,
+        )
+
     @app.get("/cases/{case_id}/capa/report.{kind}")
     async def report(request: Request, case_id: str, kind: str) -> Response:
         """The CAPA report as capa prints it (4.3.4): PDF or XLSX, in any of its formats."""
@@ -644,8 +704,6 @@ def add_capa_pages(app: FastAPI, kit: Kit) -> None:
                 clause=exc.problem.clause,
             )
         disposition = answer.headers.get("content-disposition", "attachment")
-        if kind == "pdf" and request.query_params.get("inline"):
-            disposition = disposition.replace("attachment", "inline", 1)
         return Response(
             answer.content,
             media_type=answer.headers.get("content-type"),

@@ -218,3 +218,18 @@ class Services:
         """A file a service answers (evidence, a printed report): its bytes and headers."""
         url = self.settings.service_url(service) + path
         return await self._send(service, "GET", url, token, params=params)
+
+    async def put(
+        self,
+        service: ServiceName,
+        path: str,
+        token: str,
+        body: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> Any:
+        """A record set as a whole (capa's customer report format)."""
+        url = self.settings.service_url(service) + path
+        response = await self._send(
+            service, "PUT", url, token, json=body, idempotency_key=idempotency_key
+        )
+        return response.json() if response.content else None
