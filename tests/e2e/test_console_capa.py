@@ -80,6 +80,7 @@ def _investigation(capa: str, case_id: str) -> dict[str, Any]:
     return result
 
 
+@pytest.mark.timeout(600)  # four browsers through twenty steps, each page scanned with axe
 @pytest.mark.parametrize("language", list(RUNS))
 def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
     browser: Browser,
