@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.messages.extract import extract_from_dir
@@ -290,3 +291,55 @@ def test_a_page_of_a_list_gives_the_cursor_of_the_next() -> None:
 
     first, last = asyncio.run(pages())
     assert first == ([{"n": 1}], "abc=") and last == ([{"n": 2}], None)
+
+
+def test_the_capa_forms_are_offered_to_whom_capa_lets_record_them() -> None:
+    from csc_capa.permissions import WRITES
+    from csc_console import actions
+
+    for action, (departments, _) in WRITES.items():
+        assert actions.MAY[f"capa_{action}"] == departments, action
+
+
+def test_a_capa_actions_due_date_is_a_badge_in_words_overdue_ones_marked() -> None:
+    from datetime import date
+
+    from csc_console.capa_pages import due_badge
+
+    today = date(2026, 12, 3)
+    token = i18n.use("en")
+    try:
+        late = due_badge({"status": "open", "due": "2026-11-30", "overdue": True}, today)
+        assert (late["state"], late["text"]) == ("breached", "overdue by 3 d")
+        soon = due_badge({"status": "open", "due": "2026-12-05", "overdue": False}, today)
+        assert (soon["state"], soon["text"]) == ("warned", "due in 2 d")
+        later = due_badge({"status": "open", "due": "2027-01-05", "overdue": False}, today)
+        assert later["state"] == "running"
+        done = due_badge({"status": "implemented", "overdue_days": 4}, today)
+        assert (done["state"], done["text"]) == ("met", "implemented 4 d late")
+    finally:
+        i18n.reset(token)
+
+
+def test_the_8d_forms_are_offered_to_qc_and_the_teams_departments_as_capa_takes_them() -> None:
+    from csc_console.capa_pages import closing_gaps, implementers, offered
+
+    base: dict[str, Any] = {
+        "status": "in_progress", "round": 1, "d2": None, "d3": [], "d4": [], "d7": [],
+        "actions": [], "verifications": [],
+        "team": {"leader": {"name": "W", "department": "quality"},
+                 "members": [{"name": n, "department": n} for n in
+                             ("marketing", "development", "engineering", "production")]},
+    }  # fmt: skip
+    # Before D2 no root cause; the warehouse is not on this team (4.4.4).
+    assert offered(base, "quality")["d2"] and not offered(base, "quality")["d4"]
+    assert not offered(base, "warehouse")["d3"] and offered(base, "marketing")["d3"]
+    described = base | {"d2": {"what": "x"}}
+    assert offered(described, "engineering")["d4"] and not offered(described, "marketing")["d4"]
+    # D8 is offered to QC while the CAPA runs; what is missing is said beside it (4.3.4).
+    assert offered(base, "quality")["d8"] and not offered(base, "engineering")["d8"]
+    assert len(closing_gaps(base)) == 4
+    action = {"action_no": 1, "owner": {"name": "Z", "department": "production"}}
+    assert implementers(base, action) == {"production", "quality"}
+    confirmed = base | {"status": "confirmed", "team": None}
+    assert offered(confirmed, "quality")["team"] and not offered(confirmed, "marketing")["d0"]

@@ -284,3 +284,35 @@ class EvidenceStored(Answer):
 
     sha256: str
     investigation: InvestigationOut
+
+
+class ReportField(Answer):
+    label_zh: str
+    label_en: str
+    value: str = Field(description="As printed; an empty value prints as a dash.")
+
+
+class ReportColumn(Answer):
+    label_zh: str
+    label_en: str
+
+
+class ReportSection(Answer):
+    title_zh: str
+    title_en: str
+    columns: list[ReportColumn]
+    rows: list[list[str]] = Field(description="Each cell as printed.")
+    empty: str = Field(description="What prints across the table when it has no rows.")
+
+
+class ReportOut(Answer):
+    """The CAPA report as data, to preview what its PDF prints (4.3.4)."""
+
+    format: Format
+    title_zh: str
+    title_en: str
+    reference: str = Field(description="The form's controlled number.")
+    fields: list[ReportField]
+    sections: list[ReportSection]
+    signatures: list[str]
+    footer: str = Field(description="What the report was generated from, and when.")

@@ -712,6 +712,27 @@ def test_4_3_4_the_customers_format_applies_unless_the_case_overrides_it(desk: C
     assert xlsx.status_code == 200 and "8d.xlsx" in xlsx.headers["content-disposition"]
 
 
+def test_4_3_4_the_report_previews_as_data_what_its_pdf_prints(desk: CapaDesk) -> None:
+    case = in_progress(desk)
+    answer = desk.get(f"/investigations/{case}/report.json", params={"format": "8d"})
+    assert answer.status_code == 200, answer.text
+    preview = answer.json()
+    assert preview["format"] == "8d" and "8D" in preview["title_en"]
+    cells = [f["value"] for f in preview["fields"]]
+    cells += [cell for s in preview["sections"] for row in s["rows"] for cell in row]
+    assert desk.investigation(case)["capa_no"] in cells
+    assert any(ROOT_CAUSE["root_cause"] in cell for cell in cells)
+    # Every row has a cell per column, and a table without rows says so.
+    for section in preview["sections"]:
+        assert all(len(row) == len(section["columns"]) for row in section["rows"])
+        assert section["empty"]
+    # Printed in the case's own format when none is asked for: the company's CPAR.
+    assert desk.get(f"/investigations/{case}/report.json").json()["format"] == "cpar"
+    # A customer format nobody registered is refused as the PDF is, with the clause.
+    refused(desk.get(f"/investigations/{case}/report.json", params={"format": "customer"}),
+            409, "4.3.4")  # fmt: skip
+
+
 def test_4_3_4_a_customer_template_over_the_bounds_is_refused_when_saved(desk: CapaDesk) -> None:
     from csc_capa.report_forms import EXAMPLE_TEMPLATE
 

@@ -9,7 +9,7 @@ is still shown should the two ever differ.
 
 from __future__ import annotations
 
-from csc_contracts import Department
+from csc_contracts import PERSON_DEPARTMENTS, Department
 
 M = Department.MARKETING
 AS = Department.AFTER_SALES
@@ -69,3 +69,26 @@ MAY.update(
         "disposition_nonconforming": frozenset({QC, WH, PROD}),  # 4.3.3
     }
 )
+# capa (4.4.3, 4.4.4, 4.3.4): as capa's WRITES (csc_capa.permissions), each prefixed
+# ``capa_``; the page narrows the 8D's steps to QC and the case's team, as capa does.
+_CAPA_TEAM = frozenset({QC, M, ENG, Department.DEVELOPMENT, Department.PRODUCTION})
+MAY |= {
+    "capa_contact_customer": frozenset({QC}),
+    "capa_request_evidence": frozenset({QC}),
+    "capa_receive_evidence": frozenset({QC, M}),
+    "capa_confirm": frozenset({QC}),
+    "capa_not_confirm": frozenset({QC}),
+    "capa_find_misuse": frozenset({QC}),
+    "capa_convene_team": frozenset({QC}),
+    "capa_record_emergency_response": _CAPA_TEAM | {Department.WAREHOUSE},
+    "capa_describe_problem": frozenset({QC}),
+    "capa_record_containment": _CAPA_TEAM | {Department.WAREHOUSE},
+    "capa_identify_root_cause": frozenset({QC, ENG, Department.DEVELOPMENT, Department.PRODUCTION}),
+    "capa_plan_action": frozenset({QC, ENG, Department.DEVELOPMENT, Department.PRODUCTION}),
+    "capa_implement_action": frozenset(PERSON_DEPARTMENTS) - {Department.AUDITOR},
+    "capa_verify_effectiveness": frozenset({QC}),
+    "capa_prevent_recurrence": frozenset({QC, ENG, Department.DEVELOPMENT, Department.PRODUCTION}),
+    "capa_close": frozenset({QC}),
+    "capa_choose_report_format": frozenset({QC, M}),
+    "capa_register_report_format": frozenset({QC, M}),
+}

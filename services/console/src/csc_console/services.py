@@ -116,13 +116,17 @@ class Services:
         json: Any = None,
         idempotency_key: str | None = None,
         accept: str = "application/json",
+        content: bytes | None = None,
+        content_type: str | None = None,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}", "Accept": accept}
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if content_type:
+            headers["Content-Type"] = content_type
         try:
             response = await self.client.request(
-                method, url, params=params, json=json, headers=headers
+                method, url, params=params, json=json, content=content, headers=headers
             )
         except httpx.HTTPError as exc:
             raise Unavailable(service, f"no answer ({type(exc).__name__})") from exc
@@ -187,5 +191,51 @@ class Services:
         url = self.settings.service_url(service) + path
         response = await self._send(
             service, "POST", url, token, json=body, idempotency_key=idempotency_key
+        )
+        return response.json() if response.content else None
+
+    async def post_bytes(
+        self,
+        service: ServiceName,
+        path: str,
+        token: str,
+        content: bytes,
+        content_type: str,
+        params: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> Any:
+        """A file's bytes as the body (capa's evidence), its type as Content-Type."""
+        url = self.settings.service_url(service) + path
+        response = await self._send(
+            service,
+            "POST",
+            url,
+            token,
+            params=params,
+            content=content,
+            content_type=content_type,
+            idempotency_key=idempotency_key,
+        )
+        return response.json() if response.content else None
+
+    async def get_bytes(
+        self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        """A file a service answers (evidence, a printed report): its bytes and headers."""
+        url = self.settings.service_url(service) + path
+        return await self._send(service, "GET", url, token, params=params)
+
+    async def put(
+        self,
+        service: ServiceName,
+        path: str,
+        token: str,
+        body: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> Any:
+        """A record set as a whole (capa's customer report format)."""
+        url = self.settings.service_url(service) + path
+        response = await self._send(
+            service, "PUT", url, token, json=body, idempotency_key=idempotency_key
         )
         return response.json() if response.content else None

@@ -21,6 +21,8 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.middleware.sessions import SessionMiddleware
 
 from csc_console import display, i18n, returns_pages, vocab
+from csc_console import display, i18n, vocab
+from csc_console.capa_pages import add_capa_pages, capa_queue
 from csc_console.i18n import N_, gettext, ngettext
 from csc_console.kit import (
     OPEN_CLOCKS,
@@ -462,6 +464,7 @@ def create_app(
         try:
             rows = await queue_rows(user, viewer_tz(request))
             rows["sections"] = await returns_pages.queue_sections(kit, user, rows["sections"])
+            rows["capa"] = await capa_queue(kit, user, viewer_tz(request))
         finally:
             i18n.reset(token)
         return render(request, template, **rows)
@@ -1303,4 +1306,5 @@ def create_app(
     )
 
     returns_pages.add_returns_pages(app, kit)
+    add_capa_pages(app, kit)
     return app

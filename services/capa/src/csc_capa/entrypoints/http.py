@@ -37,7 +37,7 @@ from csc_capa.evidence import EVIDENCE_TYPES
 from csc_capa.projections import INVESTIGATIONS, Investigations
 from csc_contracts import Actor
 from csc_contracts.capa import ReportFormat
-from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, Form, cell_text, render_pdf, render_xlsx
 from csc_messaging.downloads import attachment
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey
@@ -297,14 +297,9 @@ def routes(service: ConsumingService) -> APIRouter:
         """The customer's report format (4.3.4): its latest revision."""
         return found(view.report_format(customer_code), f"report format of {customer_code}")
 
-    def document(case_id: UUID, kind: Literal["pdf", "xlsx"], fmt: ReportFormat | None) -> Response:
-        from csc_capa.report_forms import (
-            TemplateProblem,
-            cpar_form,
-            customer_form,
-            eight_d_form,
-            filename,
-        )
+    def report_form(case_id: UUID, fmt: ReportFormat | None) -> tuple[Form, dict[str, Any], str]:
+        """The report as it prints, in the case's format (or ``fmt``), with its row and format."""
+        from csc_capa.report_forms import TemplateProblem, cpar_form, customer_form, eight_d_form
 
         # The footer's digest describes the very case the report was read from, and the
         # position of the log it reflects.
@@ -344,6 +339,12 @@ def routes(service: ConsumingService) -> APIRouter:
             form = eight_d_form(row, digest=digest, position=position, generated_at=now)
         else:
             form = cpar_form(row, digest=digest, position=position, generated_at=now)
+        return form, row, chosen
+
+    def document(case_id: UUID, kind: Literal["pdf", "xlsx"], fmt: ReportFormat | None) -> Response:
+        from csc_capa.report_forms import filename
+
+        form, row, chosen = report_form(case_id, fmt)
         content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
         media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
         return attachment(content, media_type, filename(row, chosen, kind))
@@ -362,6 +363,47 @@ def routes(service: ConsumingService) -> APIRouter:
     def report_pdf(case_id: UUID, fmt: FormatOverride = None) -> Response:
         """The CAPA report to print and sign, in the case's format (or ``format``)."""
         return document(case_id, "pdf", fmt)
+
+    @router.get(
+        "/investigations/{case_id}/report.json",
+        tags=[rep],
+        response_model=a.ReportOut,
+        **a.READ,
+    )
+    def report_preview(case_id: UUID, fmt: FormatOverride = None) -> dict[str, Any]:
+        """The CAPA report as data, to preview before printing (4.3.4): what the PDF prints.
+
+        Its title, header fields, sections (each cell as printed, an empty one as "—") and
+        signature boxes, in the case's format (or ``format``), refused as the PDF is.
+        """
+        form, _, chosen = report_form(case_id, fmt)
+        return {
+            "format": chosen,
+            "title_zh": form.title_zh,
+            "title_en": form.title_en,
+            "reference": form.reference,
+            "fields": [
+                {"label_zh": f.label_zh, "label_en": f.label_en, "value": cell_text(f.value)}
+                for f in form.fields
+            ],
+            "sections": [
+                {
+                    "title_zh": section.title_zh,
+                    "title_en": section.title_en,
+                    "columns": [
+                        {"label_zh": c.label_zh, "label_en": c.label_en} for c in section.columns
+                    ],
+                    "rows": [
+                        [cell_text(v, c.percent) for v, c in zip(row, section.columns, strict=True)]
+                        for row in section.rows
+                    ],
+                    "empty": section.empty,
+                }
+                for section in form.sections
+            ],
+            "signatures": [s.label for s in form.signatures],
+            "footer": form.footer,
+        }
 
     @router.get(
         "/investigations/{case_id}/report.xlsx",
