@@ -193,3 +193,26 @@ def label(table: dict[str, str], key: object) -> str:
     if text is not None:
         return gettext(text)
     return re.sub(r"(?<=[a-z])(?=[A-Z])|_", " ", str(key))
+
+
+# The auditor's view (audit_pages.py).
+SERVICES = {
+    "intake": N_("Register (intake)"),
+    "returns": N_("Returns"),
+    "capa": N_("Investigation and CAPA"),
+    "sla": N_("Clocks and schedules (sla)"),
+    "notify": N_("Notifications"),
+}
+CHAIN_WHERE = {  # where a broken link shows (csc audit verify)
+    "store": N_("the service's store"),
+    "kafka": N_("the records on Kafka"),
+    "checkpoint": N_("the checkpoints"),
+}
+CHAIN_KINDS = {
+    "edited": N_("an event was edited"),
+    "deleted": N_("an event was deleted"),
+    "inserted": N_("an event was inserted"),
+    "reordered": N_("events were reordered"),
+    "missing": N_("an event is missing"),
+    "unreadable": N_("an event cannot be read"),
+}
