@@ -22,6 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from csc_console import display, i18n, vocab
 from csc_console.audit_pages import add_audit_pages
+from csc_console.dashboard_pages import add_dashboard_pages
 from csc_console.i18n import N_, gettext, ngettext
 from csc_console.kit import (
     OPEN_CLOCKS,
@@ -1220,4 +1221,5 @@ def create_app(
     )
 
     add_audit_pages(app, kit)
+    add_dashboard_pages(app, kit)
     return app
