@@ -129,7 +129,7 @@ def test_the_auditor_sees_the_case_across_the_services_and_every_chain_verified(
     replied: Replied,
     language: str,
 ) -> None:
-    process, services = console
+    process, _ = console
     url = process.url
     zone = ZoneInfo(RUNS[language][1])
     with context(browser, language) as ctx:
