@@ -23,6 +23,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
+from functools import partial
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,8 @@ def replied(console: tuple[ServiceProcess, dict[str, ServiceProcess]]) -> Replie
           {"channel": "phone", "summary": "Replacement units leave today."})  # fmt: skip
     clock = _met_reply(sla, case)
     for name in SERVICES:  # every stored event published: the chains can be checked whole
-        wait_until(lambda name=name: _published(services[name]), what=f"{name} published")
+        service = services[name]
+        wait_until(partial(_published, service), what=f"{name} published")
     return Replied(
         case,
         datetime.fromisoformat(clock["started_at"]),
