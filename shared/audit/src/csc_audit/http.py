@@ -117,6 +117,13 @@ def _moment(at: datetime) -> datetime:
     return at
 
 
+def _month(month: str) -> Period:
+    try:
+        return Period.month(month)
+    except ValueError as exc:  # year 0000
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"month: {exc}") from None
+
+
 def _attachment(content: bytes, media_type: str, name: str, **headers: str) -> Response:
     return Response(
         content,
@@ -185,11 +192,12 @@ def history_router(settings: ServiceSettings) -> APIRouter:
     async def month_bundle(month: MonthPath) -> Response:
         """A month's bundle, as ``csc audit export --month`` makes it: every event that
         occurred in it (UTC), the month's att. 3 and att. 2, a manifest."""
+        _month(month)
         return await bundle(month, lambda h, p, g: export_month(h, month, p, g))
 
     def period_of(month: str | None, day: date | None) -> Period:
         if month is not None and day is None:
-            return Period.month(month)
+            return _month(month)
         if day is not None and month is None:
             return Period.day(day)
         raise HTTPException(
