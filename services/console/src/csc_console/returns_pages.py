@@ -540,7 +540,9 @@ def add_returns_pages(app: FastAPI, kit: Kit) -> None:
                 title=kit.translated(request, "No such document"),
                 message=kit.translated(request, "A case's PNPR is printed as PDF or XLSX."),
             )
-        answer = await kit.services.download("returns", f"/cases/{case_id}/pnpr.{kind}", user.token)
+        answer = await kit.services.get_document(
+            "returns", f"/cases/{case_id}/pnpr.{kind}", user.token
+        )
         headers = {}
         if "content-disposition" in answer.headers:
             headers["Content-Disposition"] = answer.headers["content-disposition"]

@@ -17,6 +17,10 @@ from csc_console.settings import ConsoleSettings, ServiceName
 
 MAX_PAGES = 100
 """A list longer than this many pages is cut (and says so): a page must come back."""
+DOWNLOAD_SECONDS = 120.0
+"""A document, a bundle or a chain check may read whole topics: longer than a page's read."""
+PASSED_ON = ("content-disposition", "x-manifest-sha256")
+"""The headers of a service's download a browser is given too."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class Services:
         accept: str = "application/json",
         content: bytes | None = None,
         content_type: str | None = None,
+        slow: bool = False,
     ) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}", "Accept": accept}
         if idempotency_key:
@@ -126,7 +131,13 @@ class Services:
             headers["Content-Type"] = content_type
         try:
             response = await self.client.request(
-                method, url, params=params, json=json, content=content, headers=headers
+                method,
+                url,
+                params=params,
+                json=json,
+                content=content,
+                headers=headers,
+                timeout=DOWNLOAD_SECONDS if slow else self.settings.service_timeout_seconds,
             )
         except httpx.HTTPError as exc:
             raise Unavailable(service, f"no answer ({type(exc).__name__})") from exc
@@ -144,7 +155,7 @@ class Services:
         url = self.settings.service_url(service) + path
         return (await self._send(service, "GET", url, token, params=params)).json()
 
-    async def download(self, service: ServiceName, path: str, token: str) -> httpx.Response:
+    async def get_document(self, service: ServiceName, path: str, token: str) -> httpx.Response:
         """A document of a service (a PDF, a spreadsheet) as it answered: body and headers."""
         url = self.settings.service_url(service) + path
         return await self._send(service, "GET", url, token, accept="*/*")
@@ -239,3 +250,36 @@ class Services:
             service, "PUT", url, token, json=body, idempotency_key=idempotency_key
         )
         return response.json() if response.content else None
+
+    async def download(
+        self,
+        service: ServiceName,
+        path: str,
+        token: str,
+        params: dict[str, Any] | None = None,
+    ) -> Download:
+        """A document or bundle a service makes (PDF, XLSX, zip): its bytes and headers.
+
+        Longer than a page's read: a bundle or a chain check reads whole topics."""
+        url = self.settings.service_url(service) + path
+        response = await self._send(service, "GET", url, token, params=params, slow=True)
+        return Download(
+            response.content,
+            response.headers.get("content-type", "application/octet-stream"),
+            {k: v for k, v in response.headers.items() if k.lower() in PASSED_ON},
+        )
+
+    async def get_slow(
+        self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None
+    ) -> Any:
+        """A read that takes long (a chain check, an as-of read from Kafka)."""
+        url = self.settings.service_url(service) + path
+        response = await self._send(service, "GET", url, token, params=params, slow=True)
+        return response.json()
+
+
+@dataclass(frozen=True)
+class Download:
+    content: bytes
+    media_type: str
+    headers: dict[str, str]

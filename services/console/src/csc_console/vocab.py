@@ -225,3 +225,26 @@ QUARANTINE_AWAITING = {  # what goods in quarantine wait for (4.3.3)
     "review board decision": N_("the review board's decision"),
     "disposition": N_("disposition"),
 }
+
+
+# The auditor's view (audit_pages.py).
+SERVICES = {
+    "intake": N_("Register (intake)"),
+    "returns": N_("Returns"),
+    "capa": N_("Investigation and CAPA"),
+    "sla": N_("Clocks and schedules (sla)"),
+    "notify": N_("Notifications"),
+}
+CHAIN_WHERE = {  # where a broken link shows (csc audit verify)
+    "store": N_("the service's store"),
+    "kafka": N_("the records on Kafka"),
+    "checkpoint": N_("the checkpoints"),
+}
+CHAIN_KINDS = {
+    "edited": N_("an event was edited"),
+    "deleted": N_("an event was deleted"),
+    "inserted": N_("an event was inserted"),
+    "reordered": N_("events were reordered"),
+    "missing": N_("an event is missing"),
+    "unreadable": N_("an event cannot be read"),
+}

@@ -21,8 +21,9 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.middleware.sessions import SessionMiddleware
 
 from csc_console import display, i18n, returns_pages, vocab
-from csc_console import display, i18n, vocab
+from csc_console.audit_pages import add_audit_pages
 from csc_console.capa_pages import add_capa_pages, capa_queue
+from csc_console.dashboard_pages import add_dashboard_pages
 from csc_console.i18n import N_, gettext, ngettext
 from csc_console.kit import (
     OPEN_CLOCKS,
@@ -40,6 +41,7 @@ from csc_console.live import Follower, Hub
 from csc_console.oidc import add_oidc_sign_in
 from csc_console.services import Refused, Services, SignedOut, Unavailable
 from csc_console.settings import ConsoleSettings
+from csc_console.timeline import gather_timeline
 from csc_contracts import PERSON_DEPARTMENTS, Department
 from csc_messaging.auth import issue_token
 from csc_messaging.metrics import ServiceMetrics
@@ -1012,80 +1014,8 @@ def create_app(
             services.get("intake", f"/register-entries/{case_id}", user.token),
             case_clocks(user, case_id),
         )
-        timeline = await gather_timeline(user, case_id, clocks)
+        timeline = await gather_timeline(services, user, case_id, clocks)
         return {"entry": entry, "clocks": clocks, "timeline": timeline, "case_id": case_id}
-
-    async def gather_timeline(
-        user: User, case_id: str, clocks: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        async def quiet(service: Any, path: str) -> list[Any]:
-            # A case that a service has no record of (no return, no investigation) is no error.
-            try:
-                return await services.get_all(service, path, user.token)
-            except Refused:
-                return []
-
-        history, capa, returns = await asyncio.gather(
-            quiet("intake", f"/register-entries/{case_id}/history"),
-            quiet("capa", f"/investigations/{case_id}/timeline"),
-            quiet("returns", f"/cases/{case_id}/timeline"),
-        )
-        items: list[dict[str, Any]] = []
-        for service, events in (("intake", history), ("capa", capa), ("returns", returns)):
-            for e in events:
-                items.append(
-                    {
-                        "service": service,
-                        "at": e.get("at"),
-                        "event": e.get("event"),
-                        "actor": e.get("actor") or {},
-                        "details": e.get("fields") or e.get("details") or {},
-                    }
-                )
-        for clock in clocks:
-            name = clock.get("clock")
-            for pause in clock.get("pauses") or []:
-                for event, at, by in (
-                    ("ClockPaused", pause.get("paused_at"), pause.get("by")),
-                    ("ClockResumed", pause.get("resumed_at"), None),
-                ):
-                    if at:
-                        items.append(
-                            {
-                                "service": "sla",
-                                "at": at,
-                                "event": event,
-                                "actor": by or {"user": "sla", "department": "system"},
-                                "details": {"clock": name},
-                            }
-                        )
-            for event, at in (
-                ("ClockStarted", clock.get("started_at")),
-                ("ClockWarned", clock.get("warned_at")),
-                ("ClockBreached", clock.get("breached_at")),
-                ("ClockEscalated", clock.get("escalated_at")),
-                ("ClockMet", clock.get("met_at")),
-            ):
-                if at:
-                    items.append(
-                        {
-                            "service": "sla",
-                            "at": at,
-                            "event": event,
-                            "actor": {"user": "sla", "department": "system"},
-                            "details": {"clock": name},
-                        }
-                    )
-        # In time order; within one second the cause before what follows from it: intake
-        # records, sla's clocks, capa and returns react (their times are the report's own).
-        rank = {"intake": 0, "sla": 1, "capa": 2, "returns": 3}
-
-        def order(item: dict[str, Any]) -> tuple[datetime, int]:
-            at = display.parse_time(item["at"]) or datetime.min.replace(tzinfo=UTC)
-            return at.replace(microsecond=0), rank[item["service"]]
-
-        items.sort(key=order)
-        return items
 
     async def case_page(
         request: Request,
@@ -1307,4 +1237,6 @@ def create_app(
 
     returns_pages.add_returns_pages(app, kit)
     add_capa_pages(app, kit)
+    add_audit_pages(app, kit)
+    add_dashboard_pages(app, kit)
     return app

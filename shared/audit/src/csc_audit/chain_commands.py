@@ -175,6 +175,25 @@ def verify_one(
     )
 
 
+def verify_running(
+    service: str, settings: ServiceSettings, application: Application[Any]
+) -> ServiceReport:
+    """Verify one service as ``verify_one`` does, over the store a running service holds
+    (its own application and settings): what its ``GET /audit/chain`` answers."""
+    to_public = importlib.import_module(f"csc_{service}.public").to_public
+
+    def public_of(notification: Notification) -> Any:
+        return to_public(application.mapper.to_domain_event(notification))
+
+    records, checkpoints, relay, held = asyncio.run(
+        _read_kafka(settings, settings.topics.events(service), service)
+    )
+    store = chain_store(notifications(application), public_of)
+    return verify_service(
+        service, records=records, checkpoints=checkpoints, relay=relay, store=store, held=held
+    )
+
+
 @contextmanager
 def _progress(console: Console | None, what: str, total: int | None) -> Iterator[Any]:
     """A progress bar on a terminal's stderr (a count when the total is unknown)."""
@@ -301,4 +320,4 @@ def check_bundle(bundle: Path, expect: str | None, as_json: bool) -> None:
         raise typer.Exit(1)
 
 
-__all__ = ["check_bundle", "verify", "verify_one"]
+__all__ = ["check_bundle", "verify", "verify_one", "verify_running"]

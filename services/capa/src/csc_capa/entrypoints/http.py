@@ -21,6 +21,7 @@ from fastapi import (
     status,
 )
 
+from csc_audit.http import chain_router
 from csc_capa import answers as a
 from csc_capa import commands as c
 from csc_capa.application import (
@@ -415,6 +416,8 @@ def routes(service: ConsumingService) -> APIRouter:
         """The CAPA report as a spreadsheet, in the case's format (or ``format``)."""
         return document(case_id, "xlsx", fmt)
 
+    # csc audit verify over HTTP, for the auditor's view (csc_audit.http).
+    router.include_router(chain_router("capa", service.settings, service.app))
     return router
 
 

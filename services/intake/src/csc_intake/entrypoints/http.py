@@ -22,6 +22,7 @@ from fastapi import (
     status,
 )
 
+from csc_audit.http import chain_router, history_router
 from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
 from csc_intake import answers as a
 from csc_intake import commands as c
@@ -420,5 +421,9 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         return a.Digest(digest=view.digest(), position=view.position)
 
     app.include_router(api)
+    # Auditors' reads (csc_audit.http): the chain, a case as of a moment, bundles, att. 2-3.
+    audit = [Depends(current_actor)]
+    app.include_router(chain_router("intake", intake.settings, intake.app), dependencies=audit)
+    app.include_router(history_router(intake.settings), dependencies=audit)
     install_problems(app, intake.settings.http_limits)
     return app

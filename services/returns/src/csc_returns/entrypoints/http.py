@@ -21,6 +21,7 @@ from fastapi import (
     status,
 )
 
+from csc_audit.http import chain_router
 from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.answers import READ
@@ -215,6 +216,8 @@ def routes(service: ConsumingService) -> APIRouter:
         """The PNPR as a spreadsheet, in Chinese and English."""
         return document(case_id, "xlsx")
 
+    # csc audit verify over HTTP, for the auditor's view (csc_audit.http).
+    router.include_router(chain_router("returns", service.settings, service.app))
     return router
 
 

@@ -18,6 +18,7 @@ from fastapi import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 
+from csc_audit.http import chain_router
 from csc_contracts import Actor, Department, UtcDatetime
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
 from csc_messaging.commands import not_future
@@ -414,6 +415,8 @@ def routes(service: ConsumingService) -> APIRouter:
         month runs."""
         return board.monthly_report(month, customer, app.now().date())
 
+    # csc audit verify over HTTP, for the auditor's view (csc_audit.http).
+    router.include_router(chain_router("sla", service.settings, service.app))
     return router
 
 
