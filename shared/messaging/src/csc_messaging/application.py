@@ -47,6 +47,10 @@ class ConsumerApplication(EventSourcedProjection[UUID], KeyedSaves):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         super().__init__(env)
         self.lock = threading.RLock()
+        # Whether the events of each applied record are stored with the journal's note of
+        # the record (csc_messaging.journal): so for every consumer (the Ingestor turns it
+        # on); not for events applied by hand, as a test or a desk does.
+        self.notes_records = False
 
     def construct_repository(self) -> Repository[UUID]:
         # eventsourcing's hook: the repository it makes, seen through a run being applied.
@@ -68,7 +72,7 @@ class ConsumerApplication(EventSourcedProjection[UUID], KeyedSaves):
         else:
             self.react(domain_event, processing_event)
         tracking = processing_event.tracking
-        if processing_event.events and tracking is not None:
+        if self.notes_records and processing_event.events and tracking is not None:
             # Which record caused these events, stored with them (csc_messaging.journal).
             processing_event.collect_events(record_applied(tracking))
 

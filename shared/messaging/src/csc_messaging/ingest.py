@@ -90,6 +90,7 @@ class Ingestor:
     ) -> None:
         self._app = app
         self._dead_letter = dead_letter
+        app.notes_records = True
         self.stats = IngestStats()
 
     async def handle(self, record: Record) -> Outcome:

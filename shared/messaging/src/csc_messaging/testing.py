@@ -15,7 +15,7 @@ to write that history with the aggregate's own commands.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from eventsourcing.domain import Aggregate
 
@@ -64,14 +64,36 @@ def then(new: Sequence[Any], *expected: Expected) -> None:
             assert got == value, f"{type(event).__name__}.{name} is {got!r}, expected {value!r}"
 
 
-def refused(aggregate: A, command: Callable[[A], object], *, clause: str) -> RuleViolation:
-    """``command`` is refused naming ``clause``, and records nothing."""
+E = TypeVar("E", bound=Exception)
+
+
+@overload
+def refused(aggregate: A, command: Callable[[A], object], *, clause: str) -> RuleViolation: ...
+
+
+@overload
+def refused(
+    aggregate: A, command: Callable[[A], object], *, clause: str | None = None, refusal: type[E]
+) -> E: ...
+
+
+def refused(
+    aggregate: A,
+    command: Callable[[A], object],
+    *,
+    clause: str | None = None,
+    refusal: type[Exception] = RuleViolation,
+) -> Exception:
+    """``command`` is refused (a ``refusal``; a RuleViolation naming ``clause``), and records
+    nothing."""
     before = aggregate.version
     try:
         command(aggregate)
-    except RuleViolation as violation:
-        assert violation.clause == clause, f"refused under {violation.clause}, not {clause}"
+    except refusal as error:
+        if clause is not None:
+            named = getattr(error, "clause", None)
+            assert named == clause, f"refused under {named}, not {clause}"
         pending = list(aggregate.collect_events())
         assert not pending and aggregate.version == before, f"refused, yet triggered {pending}"
-        return violation
-    raise AssertionError(f"not refused: {clause} should have refused it")
+        return error
+    raise AssertionError(f"not refused: {clause or refusal.__name__} should have refused it")
