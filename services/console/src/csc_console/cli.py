@@ -25,9 +25,11 @@ def serve(
     from csc_console.settings import ConsoleSettings
     from csc_console.web import create_app
     from csc_messaging.logs import configure_logging
+    from csc_messaging.tracing import configure_tracing
 
     settings = ConsoleSettings()
     configure_logging("console", settings.log_format)
+    configure_tracing("console")
     uvicorn.run(
         create_app(settings),
         host=host or settings.http_host,

@@ -138,13 +138,19 @@ def log_hash(previous: str, position: int, agg: str) -> str:
     return hashlib.sha256(_LOG + _raw(previous) + _u64(position) + _raw(agg)).hexdigest()
 
 
+# The CloudEvents distributed-tracing extension (csc_messaging.tracing): how a record
+# travelled, not what it records; a record sent with tracing off has none.
+TRACE_HEADERS = frozenset({"ce_traceparent", "ce_tracestate"})
+
+
 def record_digest(
     key: bytes | None, value: bytes | None, headers: Iterable[tuple[str, bytes]]
 ) -> str:
-    """What of a record the record chain covers: key, value and headers (not the chain's)."""
+    """What of a record the record chain covers: key, value and headers (not the chain's,
+    nor the trace context's)."""
     parts = [key or b"", value or b""]
     for name, header_value in sorted((n, v or b"") for n, v in headers):
-        if name not in CHAIN_HEADERS:
+        if name not in CHAIN_HEADERS and name not in TRACE_HEADERS:
             parts += (name.encode(), header_value)
     lengths = struct.pack(f">{len(parts) + 1}Q", len(parts), *map(len, parts))
     return hashlib.sha256(lengths + b"".join(parts)).hexdigest()

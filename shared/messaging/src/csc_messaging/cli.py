@@ -31,6 +31,7 @@ from csc_messaging.redrive import DeadLetter
 from csc_messaging.relay import read_relay_record
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import wipe_store
+from csc_messaging.tracing import configure_tracing
 from csc_messaging.views import View
 
 if TYPE_CHECKING:
@@ -109,6 +110,7 @@ def service_cli(
         """Run the HTTP API and the service's Kafka side in one process."""
         settings = settings_factory()
         configure_logging(service, settings.log_format)
+        configure_tracing(service)
         uvicorn.run(
             http_factory(settings),
             host=host or settings.http_host,

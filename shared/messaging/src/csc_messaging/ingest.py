@@ -25,6 +25,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError, PersistenceError, Tracking
 
 from csc_contracts import PublicEvent
+from csc_messaging import tracing
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.codec import PoisonMessage, decode, event_type_of
 from csc_messaging.journal import record_applied
@@ -112,6 +113,21 @@ class Ingestor:
         """
         if not records:
             return []
+        contexts = [c for r in records if (c := tracing.record_context(header_pairs(r.headers)))]
+        if not contexts:
+            return await self._handle_run(records)
+        span = tracing.start_apply(records[0].topic, contexts)
+        token = tracing.attach(span)
+        try:
+            return await self._handle_run(records)
+        except BaseException as exc:
+            span.record_exception(exc)
+            raise
+        finally:
+            tracing.detach(token)
+            span.end()
+
+    async def _handle_run(self, records: Sequence[Record]) -> list[Outcome]:
         reads = await asyncio.to_thread(self._read_run, records)
         for read in reads:
             if read.poison is not None:

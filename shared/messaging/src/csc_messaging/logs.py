@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from csc_messaging.tracing import add_trace_ids
+
 
 def configure_logging(service: str, fmt: str = "json", level: int = logging.INFO) -> None:
     renderer: structlog.types.Processor = (
@@ -16,6 +18,7 @@ def configure_logging(service: str, fmt: str = "json", level: int = logging.INFO
     )
     processors: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        add_trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,

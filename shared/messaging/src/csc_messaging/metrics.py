@@ -44,6 +44,8 @@ from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from csc_messaging import tracing
+
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
 
@@ -179,6 +181,7 @@ class ServiceMetrics:
 
     def instrument_store(self, app: Any) -> None:
         """Time every write of ``app``'s recorder (``insert_events`` is one transaction)."""
+        tracing.instrument_store(app)
         recorder = app.recorder
         insert = recorder.insert_events
         if not self.enabled or getattr(insert, "_csc_timed", False):

@@ -47,8 +47,8 @@ from aiokafka import AIOKafkaProducer
 from eventsourcing.application import Application
 
 from csc_contracts import PublicEvent, Topics
-from csc_messaging import failpoints
-from csc_messaging.chain import AggregateHashes, ChainHead, ChainWriter, Checkpoint, Link
+from csc_messaging import failpoints, tracing
+from csc_messaging.chain import SEQ, AggregateHashes, ChainHead, ChainWriter, Checkpoint, Link
 from csc_messaging.codec import OutgoingMessage, add_extensions, encode
 from csc_messaging.journal import journal_messages
 from csc_messaging.kafka_conn import KafkaConnection
@@ -307,6 +307,16 @@ class OutboxRelay:
             return f"Kafka broker does not answer the relay: {exc!r}"
         return None
 
+    def _trace(self, topic: str, message: OutgoingMessage, spans: list[Any]) -> list[Any]:
+        """The publish span of a record whose commit was traced, and its context as headers."""
+        seq = next((v for n, v in message.headers if n == f"ce_{SEQ}"), None)
+        parent = tracing.commit_context(self._app, int(seq)) if seq is not None else None
+        if parent is None:
+            return []
+        span = tracing.start_publish(topic, parent)
+        spans.append(span)
+        return list(tracing.trace_headers(span.get_span_context()))
+
     def _store_head(self) -> int:
         return self._app.recorder.max_notification_id() or 0
 
@@ -488,6 +498,7 @@ class OutboxRelay:
         start = self.status.position + 1
         before = self._chain.head
         held_before = dict(self._held)
+        spans: list[Any] = []  # the publish spans of traced records
         try:
             count, records = await asyncio.to_thread(self._prepare, start)
             if not count and not records:
@@ -499,18 +510,23 @@ class OutboxRelay:
             checkpoint = bool(count) and self._checkpoint_due(last, now)
             async with producer.transaction():
                 for topic, message in records:
+                    headers = message.headers
+                    if topic == self._topic:
+                        headers = headers + self._trace(topic, message, spans)
                     await producer.send(
-                        topic, value=message.value, key=message.key, headers=message.headers
+                        topic, value=message.value, key=message.key, headers=headers
                     )
                 await self._send_state(producer, head)
                 if checkpoint:
                     await self._send_checkpoint(producer, head)
                 failpoints.hit("relay.before_commit")
-        except BaseException:
+        except BaseException as exc:
             # Nothing of this batch was published, nothing held or released by it.
             self._chain.head = before
             self._held = held_before
+            tracing.end_all(spans, exc)
             raise
+        tracing.end_all(spans)
         failpoints.hit("relay.after_commit")
         if checkpoint:
             self._checkpointed_now(last, now)
