@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import clocks, intake, observability, propagation, read, replay, store
+from bench import clocks, console, intake, observability, propagation, read, replay, store
 from bench.context import Context, Shared, Sizes, say
 from bench.harness import REPO, Figure, git_revision, machine, render_table, write_json
 
@@ -29,6 +29,7 @@ CASES: dict[str, Callable[[Context], list[Figure]]] = {
     propagation.NAME: propagation.run,
     replay.NAME: replay.run,
     read.NAME: read.run,
+    console.NAME: console.run,
 }
 
 

@@ -36,6 +36,7 @@ class Sizes:
     batch_size: int = 100
     clocks: int = 100_000
     read_cases: int = 1_000_000
+    console_cases: int = 10_000
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -48,6 +49,7 @@ class Sizes:
             store_batches=30,
             clocks=10_000,
             read_cases=50_000,
+            console_cases=2_000,
         )
 
 
