@@ -540,7 +540,7 @@ def add_returns_pages(app: FastAPI, kit: Kit) -> None:
                 title=kit.translated(request, "No such document"),
                 message=kit.translated(request, "A case's PNPR is printed as PDF or XLSX."),
             )
-        answer = await kit.services.get_document(
+        answer = await kit.services.get_bytes(
             "returns", f"/cases/{case_id}/pnpr.{kind}", user.token
         )
         headers = {}

@@ -155,11 +155,6 @@ class Services:
         url = self.settings.service_url(service) + path
         return (await self._send(service, "GET", url, token, params=params)).json()
 
-    async def get_document(self, service: ServiceName, path: str, token: str) -> httpx.Response:
-        """A document of a service (a PDF, a spreadsheet) as it answered: body and headers."""
-        url = self.settings.service_url(service) + path
-        return await self._send(service, "GET", url, token, accept="*/*")
-
     async def get_all(
         self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None
     ) -> list[Any]:
@@ -199,9 +194,31 @@ class Services:
         body: dict[str, Any],
         idempotency_key: str | None,
     ) -> Any:
+        return await self._write("POST", service, path, token, body, idempotency_key)
+
+    async def put(
+        self,
+        service: ServiceName,
+        path: str,
+        token: str,
+        body: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> Any:
+        """A record set as a whole (capa's customer report format)."""
+        return await self._write("PUT", service, path, token, body, idempotency_key)
+
+    async def _write(
+        self,
+        method: str,
+        service: ServiceName,
+        path: str,
+        token: str,
+        body: dict[str, Any],
+        idempotency_key: str | None,
+    ) -> Any:
         url = self.settings.service_url(service) + path
         response = await self._send(
-            service, "POST", url, token, json=body, idempotency_key=idempotency_key
+            service, method, url, token, json=body, idempotency_key=idempotency_key
         )
         return response.json() if response.content else None
 
@@ -232,24 +249,9 @@ class Services:
     async def get_bytes(
         self, service: ServiceName, path: str, token: str, params: dict[str, Any] | None = None
     ) -> httpx.Response:
-        """A file a service answers (evidence, a printed report): its bytes and headers."""
+        """A file a service answers (evidence, a PDF, a spreadsheet): its bytes and headers."""
         url = self.settings.service_url(service) + path
-        return await self._send(service, "GET", url, token, params=params)
-
-    async def put(
-        self,
-        service: ServiceName,
-        path: str,
-        token: str,
-        body: dict[str, Any],
-        idempotency_key: str | None,
-    ) -> Any:
-        """A record set as a whole (capa's customer report format)."""
-        url = self.settings.service_url(service) + path
-        response = await self._send(
-            service, "PUT", url, token, json=body, idempotency_key=idempotency_key
-        )
-        return response.json() if response.content else None
+        return await self._send(service, "GET", url, token, params=params, accept="*/*")
 
     async def download(
         self,
