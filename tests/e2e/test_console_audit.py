@@ -18,12 +18,13 @@ from __future__ import annotations
 import io
 import shutil
 import sqlite3
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -77,13 +78,19 @@ def _entry(intake: str, code: str, n: int, **fields: Any) -> str:
     return case
 
 
-def _met_reply(sla: str, case: str) -> dict[str, Any]:
-    def met() -> dict[str, Any] | None:
+def _reply_clock(sla: str, case: str, *, met: bool) -> dict[str, Any]:
+    def clock() -> dict[str, Any] | None:
         answer = read(f"{sla}/cases/{case}/clocks")
         clocks = answer.json() if answer.status_code == 200 else []
-        return next((c for c in clocks if c["clock"] == "reply" and c["status"] == "met"), None)
+        return next(
+            (c for c in clocks if c["clock"] == "reply" and (c["status"] == "met") == met), None
+        )
 
-    return wait_until(met, what="the reply clock met")
+    return wait_until(clock, what=f"the reply clock {'met' if met else 'started'}")
+
+
+def _next_second(at: datetime) -> datetime:
+    return at.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def _published(service: ServiceProcess) -> bool:
@@ -104,9 +111,13 @@ def replied(console: tuple[ServiceProcess, dict[str, ServiceProcess]]) -> Replie
     intake, sla = services["intake"].url, services["sla"].url
     code = _customer(intake)
     case = _entry(intake, code, 1, category="quality", lot="L2026-12-01")
+    # The as-of form takes whole seconds: the reply comes in a later second than the
+    # clock's start, so that a moment typed between them exists.
+    started = datetime.fromisoformat(_reply_clock(sla, case, met=False)["started_at"])
+    time.sleep(max(0.0, (_next_second(started) - datetime.now(UTC)).total_seconds() + 0.5))
     _post(f"{intake}/register-entries/{case}/replies",
           {"channel": "phone", "summary": "Replacement units leave today."})  # fmt: skip
-    clock = _met_reply(sla, case)
+    clock = _reply_clock(sla, case, met=True)
     for name in SERVICES:  # every stored event published: the chains can be checked whole
         service = services[name]
         wait_until(partial(_published, service), what=f"{name} published")
@@ -158,7 +169,8 @@ def test_the_auditor_sees_the_case_across_the_services_and_every_chain_verified(
         look(page, language, "audit-case")
 
         # Between the complaint and the reply, typed in the viewer's zone.
-        between = replied.started + (replied.met - replied.started) / 2
+        between = _next_second(replied.started)
+        assert replied.started < between < replied.met
         page.fill("#f-at", between.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S"))
         page.locator("#as-of-form button[type=submit]").press("Enter")
         reply_row = page.locator("table.as-of tr[data-clock=reply]")
@@ -283,7 +295,7 @@ def known_month(
         ]
         _post(f"{intake}/register-entries/{complaints[2]}/replies",
               {"channel": "phone", "summary": "The missing boxes leave today."})  # fmt: skip
-        _met_reply(sla, complaints[2])
+        _reply_clock(sla, complaints[2], met=True)
         month = f"{datetime.now(UTC):%Y-%m}"
         # The returns of 4.3 open from the quality complaints and quality problems: four.
         made["returns"] = {"opened": 4, "closed": 0, "open": 4}
