@@ -298,12 +298,24 @@ class IntakeView(View):
     # The row's ``seq`` is the view's own bookkeeping: answers are the rows without it.
 
     def entries(
-        self, where: Where | None = None, *, cursor: str | None = None, limit: int = 100
+        self,
+        where: Where | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
     ) -> Page:
-        """Register entries in the order recorded, filtered on equal fields (customer: its
-        code)."""
-        return _answers(self.page("entries", where=where, order=("seq",), cursor=cursor,
-                                  limit=limit))  # fmt: skip
+        """Register entries in the order recorded (or newest first), filtered on equal
+        fields (customer: its code) or on any of several cases (``In``)."""
+        page = self.page(
+            "entries",
+            where=where,
+            order=("seq",),
+            descending=newest_first,
+            cursor=cursor,
+            limit=limit,
+        )
+        return _answers(page)
 
     def entry(self, case_id: str) -> dict[str, Any] | None:
         return _answer(self.get("entries", case_id))

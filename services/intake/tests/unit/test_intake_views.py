@@ -357,6 +357,26 @@ def test_paging_while_rows_are_added_gives_each_existing_row_once(client: TestCl
     assert newest_first == there[::-1]
 
 
+def test_a_queue_reads_the_newest_open_entries_and_the_entries_of_its_clocks(
+    client: TestClient,
+) -> None:
+    ok(client.post("/customers", json=customer_body(), headers=MARKETING))
+    cases = [
+        ok(client.post("/complaints", json=complaint_body(), headers=MARKETING))["case_id"]
+        for _ in range(7)
+    ]
+    newest = follow_links(client, "/register-entries?status=open&order=newest&limit=3")
+    assert [e["case_id"] for e in newest] == cases[::-1]
+    some = [cases[5], cases[1], cases[3], cases[1]]  # in any order, once each
+    query = "&".join(f"case_id={c}" for c in some)
+    mine = follow_links(client, f"/register-entries?{query}&limit=2")
+    assert [e["case_id"] for e in mine] == [cases[1], cases[3], cases[5]]
+    too_many = "&".join(f"case_id={uuid4()}" for _ in range(101))
+    refused = client.get(f"/register-entries?{too_many}", headers=MARKETING)
+    assert refused.status_code == 422 and "case_id" in refused.text
+    assert client.get("/register-entries?order=oldest", headers=MARKETING).status_code == 422
+
+
 def test_a_case_s_history_is_paged_by_version(client: TestClient, clock: Clock) -> None:
     ok(client.post("/customers", json=customer_body(), headers=MARKETING))
     case = ok(client.post("/complaints", json=complaint_body(), headers=MARKETING))["case_id"]
@@ -438,6 +458,7 @@ def test_every_filter_and_order_of_a_list_reads_one_index_in_order(
         view.entries({name: "x"}, cursor=after)
     view.entries()
     view.entries({"entry_type": "complaint", "customer": "x"}, cursor=after)
+    view.entries({"status": "open"}, cursor=after, newest_first=True)  # a work queue's
     view.engineering_inbox(cursor=after)
     view.chief_engineer_inbox(cursor=after)
     view.chief_engineer_inbox(include_acknowledged=True, cursor=after)

@@ -15,7 +15,7 @@ import bisect
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from csc_messaging.views import Cmp, Column, In, IsNull, Page, Rows, Table, View, Where
@@ -70,8 +70,19 @@ def _deadline_column(row: Mapping[str, Any]) -> int | None:
     return None if upcoming is None else _micros(upcoming)
 
 
+def _due_column(row: Mapping[str, Any]) -> int | None:
+    due = row.get("due_at")
+    return None if due is None else _micros(datetime.fromisoformat(due))
+
+
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+def _one_or_any(value: str | Sequence[str] | None) -> str | In | None:
+    if value is None or isinstance(value, str):
+        return value
+    return In(tuple(value)) if value else None
 
 
 def month_of(moment: datetime | date) -> str:
@@ -96,6 +107,8 @@ CLOCKS = Table(
         Column("customer_code", of=_code),
         # The timer's "what is due?": an index seek, not a scan of every clock.
         Column("next_deadline", "int", of=_deadline_column),
+        # A work queue's "soonest due first" (4.2.1: "due in < 2 h" on top).
+        Column("due", "int", of=_due_column),
     ),
     key=("clock_id",),
     indexes=(
@@ -104,6 +117,7 @@ CLOCKS = Table(
         ("status", "started_at", "clock_id"),
         # A work queue's clocks: one promise, the open ones (4.2.1, 4.2.2, 4.1.3, 4.4.3).
         ("clock", "status", "started_at", "clock_id"),
+        ("clock", "status", "due", "clock_id"),
         ("next_deadline", "clock_id"),
         ("started_month", "customer_code"),
     ),
@@ -417,20 +431,24 @@ class ClockBoard(View):
 
     def clock_page(
         self,
-        case_id: str | None = None,
+        case_id: str | Sequence[str] | None = None,
         status: str | Sequence[str] | None = None,
         cursor: str | None = None,
         limit: int = 100,
         clock: str | None = None,
+        order: Literal["started", "due"] = "started",
     ) -> Page:
-        """Clocks in the order they started (then by id), ``limit`` after ``cursor``;
-        ``status`` one or any of several."""
-        state: str | In | None
-        if status is None or isinstance(status, str):
-            state = status
-        else:
-            state = In(tuple(status)) if status else None
-        where = {"case_id": case_id, "status": state, "clock": clock}
+        """Clocks in the order they started (then by id), or soonest due first (the
+        clocks with a deadline), ``limit`` after ``cursor``; ``case_id`` and ``status``
+        one or any of several."""
+        where: dict[str, Any] = {
+            "case_id": _one_or_any(case_id),
+            "status": _one_or_any(status),
+            "clock": clock,
+        }
+        if order == "due":
+            where["due"] = IsNull(False)
+            return self.page("clocks", where=where, order=("due",), cursor=cursor, limit=limit)
         return self.page("clocks", where=where, order=("started_at",), cursor=cursor, limit=limit)
 
     def clocks(self, case_id: str | None = None, status: str | None = None) -> list[dict[str, Any]]:

@@ -298,6 +298,34 @@ def test_a_queue_reads_only_the_open_clocks_of_its_promise(desk: Desk) -> None:
     assert refused.status_code == 422 and "clock" in refused.text
 
 
+def test_a_queue_reads_its_soonest_due_clocks_first_and_its_cases_own(desk: Desk) -> None:
+    # 4.2.1: "due in < 2 h" on top: the queue asks for the first page, soonest due first.
+    cases = a_history(desk)
+    board = board_of(desk)
+    open_ = ("running", "warned", "breached", "escalated", "paused")
+    want = sorted(
+        (r for r in board.clocks() if r["status"] in open_),
+        key=lambda r: (datetime.fromisoformat(r["due_at"]), r["clock_id"]),
+    )
+    got = every_page(desk, "/clocks", limit=2, status=list(open_), order="due")
+    assert [r["clock_id"] for r in got] == [r["clock_id"] for r in want]
+    assert len(got) > 2  # more than one page
+    # The clocks of several cases at once, in the order they started.
+    some = [str(c) for c in cases[:3]]
+    mine = every_page(desk, "/clocks", limit=2, case_id=some)
+    assert [r["clock_id"] for r in mine] == [
+        r["clock_id"] for r in board.clocks() if r["case_id"] in some
+    ]
+    too_many = desk.get("/clocks", params={"case_id": [str(uuid4()) for _ in range(101)]})
+    assert too_many.status_code == 422 and "case_id" in too_many.text
+    # A cursor of one order is not one of the other.
+    first = desk.get("/clocks", params={"limit": 1, "order": "due"})
+    cursor = first.headers["X-Next-Cursor"]
+    crossed = desk.get("/clocks", params={"cursor": cursor})
+    assert crossed.status_code == 422 and "cursor" in crossed.text
+    assert desk.get("/clocks", params={"order": "soon"}).status_code == 422
+
+
 def test_the_paged_schedules_and_tasks_say_what_the_board_says(desk: Desk) -> None:
     a_history(desk)
     board = board_of(desk)

@@ -36,7 +36,7 @@ from csc_messaging.problems import install_problems
 from csc_messaging.rules import BadCursor, found
 from csc_messaging.runtime import follow, probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
-from csc_messaging.views import Page, decode_cursor, encode_cursor
+from csc_messaging.views import In, Page, decode_cursor, encode_cursor
 from csc_messaging.writes import command_routes
 
 
@@ -198,12 +198,24 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         customer: str | None = None,
         month: Month = None,
         status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
+        case_id: Annotated[
+            list[UUID] | None,
+            Query(
+                max_length=100,
+                description="Only these cases' entries: repeat it for several (at most 100).",
+            ),
+        ] = None,
+        order: Annotated[
+            Literal["recorded", "newest"],
+            Query(description="`recorded`: in the order recorded; `newest`: newest first."),
+        ] = "recorded",
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """The Register, in the order recorded, filtered by any of the parameters; paged
+        """The Register, filtered by any of the parameters, in the order asked; paged
         (``Link: rel="next"``)."""
-        where = {
+        where: dict[str, Any] = {
+            "case_id": In(tuple(dict.fromkeys(str(c) for c in case_id))) if case_id else None,
             "entry_type": entry_type,
             "kind": kind and kind.value,
             "category": category and category.value,
@@ -212,7 +224,8 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             "month": month,
             "status": status_,
         }
-        return paged(view.entries(where, cursor=cursor, limit=limit), request, response)
+        page = view.entries(where, cursor=cursor, limit=limit, newest_first=order == "newest")
+        return paged(page, request, response)
 
     @api.get("/complaints", tags=["register"], **rows(list[a.RegisterEntry]))
     def list_complaints(

@@ -142,19 +142,34 @@ def routes(service: ConsumingService) -> APIRouter:
                 "(`status=running&status=warned`).",
             ),
         ] = None,
-        case_id: UUID | None = None,
+        case_id: Annotated[
+            list[UUID] | None,
+            Query(
+                max_length=100,
+                description="Only the clocks of this case; repeat it for any of several "
+                "(at most 100).",
+            ),
+        ] = None,
         clock: Annotated[
             ClockKindName | None, Query(description="Only the clocks of this promise.")
         ] = None,
+        order: Annotated[
+            Literal["started", "due"],
+            Query(
+                description="`started`: in the order they started (then by clock id), an "
+                "order no later event changes, so a page's cursor stays put. `due`: soonest "
+                "deadline first, the clocks that have one; a work queue's first page (a "
+                "clock paused or re-timed while you page moves in this order)."
+            ),
+        ] = "started",
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """The clocks, in the order they started (then by clock id: an order no later
-        event changes, so a page's cursor stays put); filter by status, promise or case.
+        """The clocks, filtered by status, promise or case, in the order asked.
         Paged: the `Link` header names the next page."""
-        case = str(case_id) if case_id is not None else None
+        cases = [str(c) for c in case_id] if case_id else None
         page = board.clock_page(
-            case_id=case, status=status_, clock=clock, cursor=cursor, limit=limit
+            case_id=cases, status=status_, clock=clock, cursor=cursor, limit=limit, order=order
         )
         return paged(page, request, response)
 
