@@ -76,6 +76,12 @@ class ConsoleSettings(ServiceSettings):
         description="The console's URL as browsers reach it (CSC_CONSOLE_PUBLIC_URL), for the "
         "redirect URI registered at the provider; else the URL of the request.",
     )
+    console_queue_page: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Rows a work queue's section shows on one page; the rest a link away.",
+    )
     console_site_timezone: str = Field(
         default="Asia/Shanghai",
         description="The site's zone, shown beside the viewer's own where they differ.",

@@ -8,7 +8,7 @@ import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -22,11 +22,10 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from csc_console import display, i18n, returns_pages, vocab
 from csc_console.audit_pages import add_audit_pages
-from csc_console.capa_pages import add_capa_pages, capa_queue
+from csc_console.capa_pages import add_capa_pages
 from csc_console.dashboard_pages import add_dashboard_pages
-from csc_console.i18n import N_, gettext, ngettext
+from csc_console.i18n import N_
 from csc_console.kit import (
-    OPEN_CLOCKS,
     BadCsrf,
     Form,
     Kit,
@@ -39,6 +38,7 @@ from csc_console.kit import (
 )
 from csc_console.live import Follower, Hub
 from csc_console.oidc import add_oidc_sign_in
+from csc_console.queue_pages import add_queue_pages, entry_row
 from csc_console.services import Refused, Services, SignedOut, Unavailable
 from csc_console.settings import ConsoleSettings
 from csc_console.timeline import gather_timeline
@@ -289,195 +289,6 @@ def create_app(
         if parts.scheme or parts.netloc or not back.startswith("/") or back.startswith("//"):
             back = "/"
         return RedirectResponse(back, status_code=303)
-
-    # ---- work queues -----------------------------------------------------------------------
-
-    async def open_clocks(user: User, kind: str, met: bool = False) -> dict[str, Any]:
-        """The open clocks of one promise (and the met ones, if asked), by case: what a
-        queue shows beside its rows."""
-        states = [*OPEN_CLOCKS, "met"] if met else list(OPEN_CLOCKS)
-        clocks = await services.get_all(
-            "sla", "/clocks", user.token, {"clock": kind, "status": states}
-        )
-        return {c["case_id"]: c for c in clocks}
-
-    async def due_schedule(user: User, which: str, today: date) -> list[dict[str, Any]]:
-        """4.5 / 4.1.5: the customers whose visit or survey is due within 30 days or late."""
-        try:
-            rows = await services.get_all("sla", f"/schedules/{which}", user.token)
-        except Refused:
-            return []
-        due = [r for r in rows if r.get("status") in ("overdue", "due")]
-        due.sort(key=lambda r: str(r.get("due_on")))
-        return [
-            {"schedule": which, "customer": {"code": r["code"], "name": r.get("name")}}
-            | {"last": r.get("last"), "due_on": r.get("due_on")}
-            | {"badge": display.day_badge(r, today)}
-            for r in due
-        ]
-
-    async def follow_ups(user: User) -> list[dict[str, Any]]:
-        """4.6: earlier months' entries still to follow up, oldest month first."""
-        try:
-            tasks = await services.get_all("sla", "/follow-up-tasks", user.token)
-        except Refused:
-            return []
-        return [
-            {
-                "case_id": t["case_id"],
-                "customer": t.get("customer") or {},
-                "summary": ngettext(
-                    "Received in %(month)s; %(num)d follow-up so far",
-                    "Received in %(month)s; %(num)d follow-ups so far",
-                    len(t.get("follow_ups") or []),
-                    month=t.get("month"),
-                ),
-                "product": None,
-                "recorded_at": None,
-                "kind": vocab.label(vocab.ENTRY_TYPES, t.get("entry_type")),
-                "clock": None,
-            }
-            for t in tasks
-        ]
-
-    async def queue_rows(user: User, tz: str) -> dict[str, Any]:
-        now = datetime.now(UTC)
-        today = now.astimezone(display.zone(tz, settings.console_site_timezone)).date()
-        department = user.department
-        if department == "quality":
-            # 4.4.3: QC contacts the customer of every quality complaint.
-            investigations, by_case = await asyncio.gather(
-                services.get_all(
-                    "capa", "/investigations", user.token, {"status": "investigating"}
-                ),
-                open_clocks(user, "qc_contact"),
-            )
-            rows = [
-                {
-                    "case_id": inv["case_id"],
-                    "customer": inv.get("customer") or {},
-                    "summary": inv.get("description") or "",
-                    "product": inv.get("product"),
-                    "recorded_at": inv.get("opened_at"),
-                    "kind": vocab.label(vocab.CATEGORIES, "quality"),
-                    "clock": by_case.get(inv["case_id"]),
-                }
-                for inv in investigations
-                if not inv.get("contacts")
-            ]
-            rows.sort(key=lambda r: display.urgency(r["clock"], now))
-            return {
-                "sections": [("contact", gettext("Quality complaints to contact (4.4.3)"), rows)]
-            }
-        if department == "engineering":
-            entries = await services.get_all("intake", "/inbox/engineering", user.token)
-            rows = [entry_row(e, None) for e in reversed(entries)]
-            return {
-                "sections": [("notified", gettext("Entries notified to Engineering (4.1.2)"), rows)]
-            }
-        if department == "chief_engineer":
-            entries, by_case = await asyncio.gather(
-                services.get_all("intake", "/inbox/chief-engineer", user.token),
-                open_clocks(user, "important_ack"),
-            )
-            rows = [entry_row(e, by_case.get(e["case_id"])) for e in entries]
-            rows.sort(key=lambda r: display.urgency(r["clock"], now))
-            return {
-                "sections": [
-                    ("important", gettext("Important information to acknowledge (4.1.3)"), rows)
-                ]
-            }
-        entries, replies = await asyncio.gather(
-            services.get_all("intake", "/register-entries", user.token, {"status": "open"}),
-            open_clocks(user, "reply", met=True),  # an open entry replied to says so
-        )
-        all_rows = [entry_row(e, replies.get(e["case_id"])) for e in entries]
-        if department == "after_sales":
-            # 4.2.2: on site within 8 hours of the request, soonest due first; 4.6: at the
-            # start of every month, last month's feedback followed up.
-            on_site, tasks = await asyncio.gather(open_clocks(user, "on_site"), follow_ups(user))
-            by_case = {row["case_id"]: row for row in all_rows}
-            requests = [
-                by_case[case] | {"clock": clock}
-                for case, clock in on_site.items()
-                if case in by_case
-            ]
-            requests.sort(key=lambda r: display.urgency(r["clock"], now))
-            all_rows.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
-            return {
-                # 4.1.4: the OEM sites whose record of today is still to write.
-                "field_days": await field_days_due(user, entries),
-                "sections": [
-                    ("on-site", gettext("On-site requests (4.2.2)"), requests),
-                    ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), tasks),
-                    ("open", gettext("Open register entries"), all_rows),
-                ],
-            }
-        if department != "marketing":
-            all_rows.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
-            return {"sections": [("open", gettext("Open register entries"), all_rows)]}
-        # Marketing (4.2.1): the breached first, then replies due soonest ("< 2 h" on top),
-        # then the rest, newest first.
-        breached: list[dict[str, Any]] = []
-        due: list[dict[str, Any]] = []
-        others: list[dict[str, Any]] = []
-        for row in all_rows:
-            rank = display.urgency(row["clock"], now)[0]
-            (breached if rank == 0 else due if rank in (1, 2) else others).append(row)
-        breached.sort(key=lambda r: display.urgency(r["clock"], now))
-        due.sort(key=lambda r: display.urgency(r["clock"], now))
-        others.sort(key=lambda r: str(r["recorded_at"]), reverse=True)
-        due_visits: list[dict[str, Any]]
-        due_surveys: list[dict[str, Any]]
-        due_visits, due_surveys, tasks = await asyncio.gather(
-            due_schedule(user, "visits", today),
-            due_schedule(user, "surveys", today),
-            follow_ups(user),
-        )
-        return {
-            "sections": [
-                ("breached", gettext("Replies overdue"), breached),
-                ("due", gettext("Replies due"), due),
-                ("new", gettext("Other open entries"), others),
-                ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), tasks),
-                ("visits", gettext("Customer visits due (4.5)"), due_visits),
-                ("surveys", gettext("Satisfaction surveys due (4.1.5)"), due_surveys),
-            ]
-        }
-
-    def entry_row(entry: dict[str, Any], clock: dict[str, Any] | None) -> dict[str, Any]:
-        if entry.get("entry_type") == "complaint":
-            kind = vocab.label(vocab.CATEGORIES, entry.get("category"))
-        else:
-            kind = vocab.label(vocab.ENTRY_KINDS, entry.get("kind"))
-        return {
-            "case_id": entry["case_id"],
-            "customer": entry.get("customer") or {},
-            "summary": entry.get("text") or "",
-            "product": entry.get("product"),
-            "recorded_at": entry.get("recorded_at"),
-            "kind": kind,
-            "clock": clock,
-        }
-
-    async def queue_page(request: Request, template: str) -> HTMLResponse:
-        user = current_user(request)
-        token = i18n.use(language(request))
-        try:
-            rows = await queue_rows(user, viewer_tz(request))
-            rows["sections"] = await returns_pages.queue_sections(kit, user, rows["sections"])
-            rows["capa"] = await capa_queue(kit, user, viewer_tz(request))
-        finally:
-            i18n.reset(token)
-        return render(request, template, **rows)
-
-    @app.get("/", response_class=HTMLResponse)
-    async def queue(request: Request) -> HTMLResponse:
-        return await queue_page(request, "queue.html")
-
-    @app.get("/queue/rows", response_class=HTMLResponse)
-    async def queue_fragment(request: Request) -> HTMLResponse:
-        return await queue_page(request, "_queue_rows.html")
 
     # ---- live ------------------------------------------------------------------------------
 
@@ -915,90 +726,6 @@ def create_app(
             lambda r: f"/customers/{quote(code, safe='')}#surveys",
         )
 
-    async def field_days_due(user: User, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """4.1.4: the OEM sites an after-sales engineer is working at with no record of today.
-
-        On site for an open case (4.2.2) whose visit has not ended, or on site yesterday by
-        the engineer's own record: today's record is due until one is written. The day is
-        the site's own (as intake reads a work_date).
-        """
-        now = datetime.now(UTC)
-        customers = {
-            c["code"]: c
-            for c in await services.get_all("intake", "/customers", user.token)
-            if c.get("oem")
-        }
-
-        def zone_of(code: str, site: str | None = None) -> str | None:
-            sites = customers.get(code, {}).get("sites") or []
-            named = [s for s in sites if s.get("name") == site] or sites
-            return named[0].get("timezone") if named else None
-
-        def today_at(tz: str | None) -> date:
-            return now.astimezone(display.zone(tz, settings.console_site_timezone)).date()
-
-        zones = {zone_of(code, s.get("name")) for code, c in customers.items() for s in c["sites"]}
-        todays = {today_at(tz) for tz in zones | {None}}
-        days = sorted(todays | {d - timedelta(days=1) for d in todays})
-        found = await asyncio.gather(
-            *(
-                services.get_all(
-                    "intake",
-                    "/field-service-records",
-                    user.token,
-                    {"kind": "daily", "work_date": d.isoformat()},
-                )
-                for d in days
-            )
-        )
-        records = [r for batch in found for r in batch]
-        due: dict[tuple[str, str], dict[str, Any]] = {}
-        for e in entries:
-            code = (e.get("customer") or {}).get("code", "")
-            on_site = e.get("on_site")
-            if not on_site or code not in customers:
-                continue
-            today = today_at(zone_of(code))
-            visits = on_site.get("visits") or []
-            ended = visits and all(
-                (display.parse_time(v.get("departed_at")) or now)
-                .astimezone(display.zone(zone_of(code), settings.console_site_timezone))
-                .date()
-                < today
-                for v in visits
-            )
-            written = any(
-                r["customer"]["code"] == code and r["work_date"] == today.isoformat()
-                for r in records
-            )
-            if not ended and not written:
-                sites = customers[code].get("sites") or []
-                due.setdefault(
-                    (code, ""),
-                    {"customer": customers[code], "work_date": today.isoformat(),
-                     "site": sites[0]["name"] if len(sites) == 1 else "",
-                     "case_id": e["case_id"], "last": None},
-                )  # fmt: skip
-        for r in records:
-            code, site = r["customer"]["code"], r["site"]
-            if r["engineer"] != user.user or code not in customers:
-                continue
-            today = today_at(zone_of(code, site))
-            if r["work_date"] != (today - timedelta(days=1)).isoformat():
-                continue
-            if any(
-                o["customer"]["code"] == code and o["site"] == site and o["engineer"] == user.user
-                and o["work_date"] == today.isoformat()
-                for o in records
-            ):  # fmt: skip
-                continue
-            due.pop((code, ""), None)  # the site is known: one row says it
-            due[(code, site)] = {
-                "customer": customers[code], "site": site, "work_date": today.isoformat(),
-                "case_id": None, "last": r,
-            }  # fmt: skip
-        return sorted(due.values(), key=lambda d: (d["customer"]["code"], d["site"]))
-
     # ---- the case page ---------------------------------------------------------------------
 
     async def case_clocks(user: User, case_id: str) -> list[Any]:
@@ -1236,6 +963,7 @@ def create_app(
     )
 
     returns_pages.add_returns_pages(app, kit)
+    add_queue_pages(app, kit)
     add_capa_pages(app, kit)
     add_audit_pages(app, kit)
     add_dashboard_pages(app, kit)

@@ -375,6 +375,16 @@ def test_a_queue_reads_the_newest_open_entries_and_the_entries_of_its_clocks(
     refused = client.get(f"/register-entries?{too_many}", headers=MARKETING)
     assert refused.status_code == 422 and "case_id" in refused.text
     assert client.get("/register-entries?order=oldest", headers=MARKETING).status_code == 422
+    # 4.2.2: the entries asked on site, for the sites whose daily record is due (4.1.4).
+    asked = {"reason": "quality_problem", "details": "cracks"}
+    for case in (cases[2], cases[4]):
+        path = f"/register-entries/{case}/on-site-requests"
+        ok(client.post(path, json=asked, headers=MARKETING))
+    on_site = follow_links(client, "/register-entries?on_site=true&status=open&limit=1")
+    assert [e["case_id"] for e in on_site] == [cases[2], cases[4]]
+    assert all(e["on_site"] for e in on_site)
+    others = follow_links(client, "/register-entries?on_site=false&limit=2")
+    assert len(others) == 5 and not any(e["on_site"] for e in others)
 
 
 def test_a_case_s_history_is_paged_by_version(client: TestClient, clock: Clock) -> None:
@@ -459,6 +469,7 @@ def test_every_filter_and_order_of_a_list_reads_one_index_in_order(
     view.entries()
     view.entries({"entry_type": "complaint", "customer": "x"}, cursor=after)
     view.entries({"status": "open"}, cursor=after, newest_first=True)  # a work queue's
+    view.entries({"on_site": True, "status": "open"}, cursor=after, newest_first=True)
     view.engineering_inbox(cursor=after)
     view.chief_engineer_inbox(cursor=after)
     view.chief_engineer_inbox(include_acknowledged=True, cursor=after)

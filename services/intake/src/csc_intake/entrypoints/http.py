@@ -205,6 +205,9 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
                 description="Only these cases' entries: repeat it for several (at most 100).",
             ),
         ] = None,
+        on_site: Annotated[
+            bool | None, Query(description="Only the entries asked on site (4.2.2), or not.")
+        ] = None,
         order: Annotated[
             Literal["recorded", "newest"],
             Query(description="`recorded`: in the order recorded; `newest`: newest first."),
@@ -223,6 +226,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             "customer": customer,
             "month": month,
             "status": status_,
+            "on_site": on_site,
         }
         page = view.entries(where, cursor=cursor, limit=limit, newest_first=order == "newest")
         return paged(page, request, response)
