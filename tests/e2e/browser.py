@@ -42,3 +42,36 @@ def look(page: Page, language: str, name: str) -> None:
     assert not bad, f"{name}: " + json.dumps(
         [(v["id"], v["impact"], [n["target"] for n in v["nodes"]]) for v in bad], indent=1
     )
+
+
+class People:
+    """Each person signs in with a browser of their own (their own cookies); ``close()``
+    closes them all."""
+
+    def __init__(self, browser: Browser, language: str, url: str) -> None:
+        self.browser, self.language, self.url = browser, language, url
+        self.opened: list[BrowserContext] = []
+
+    def __call__(self, user: str) -> Page:
+        browsing = context(self.browser, self.language)
+        self.opened.append(browsing)
+        page = browsing.new_page()
+        sign_in(page, self.url, user)
+        return page
+
+    def close(self) -> None:
+        for browsing in self.opened:
+            browsing.close()
+
+
+def no_id_twice(page: Page) -> None:
+    """Every label names one field: no id twice on the page, whichever forms it shows."""
+    ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
+
+
+def send(page: Page, form: str) -> None:
+    """Send the form (a selector) from the keyboard, not a click, and wait for the page
+    it leads to."""
+    with page.expect_navigation():
+        page.locator(f"{form} button[type=submit]").press("Enter")

@@ -32,7 +32,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from csc_devkit.processes import ServiceProcess
-from e2e.browser import RUNS, context, look, sign_in
+from e2e.browser import RUNS, People, look, no_id_twice, send
 from e2e.conftest import Stack
 from e2e.support import auth, read, read_topic, wait_until
 
@@ -107,24 +107,12 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         lambda: read(f"{capa}/investigations/{case_id}").status_code == 200,
         what="QC's investigation opened from the complaint",
     )
-    opened = []
-
-    def signed_in(user: str) -> Page:
-        browsing = context(browser, language)
-        opened.append(browsing)
-        page = browsing.new_page()
-        sign_in(page, url, user)
-        return page
+    signed_in = People(browser, language, url)
 
     def capa_page(page: Page) -> None:
         page.goto(f"{url}/cases/{case_id}/capa")
         expect(page.locator("#h-investigation")).to_be_visible()
-        ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
-        assert sorted({i for i in ids if ids.count(i) > 1}) == []
-
-    def send(page: Page, form: str) -> None:
-        with page.expect_navigation():
-            page.locator(f"#{form} button[type=submit]").press("Enter")  # keyboard, not a click
+        no_id_twice(page)
 
     try:
         # ---- 4.4.3: QC's investigation, from the case page --------------------------------
@@ -140,10 +128,10 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         qc.locator("#f-contact-contact").fill("Mr. Zhao, SQE")
         qc.locator("#f-contact-means").fill("phone")
         qc.locator("#f-contact-summary").fill("Cracks at the gate on 40 units")
-        send(qc, "contact-form")
+        send(qc, "#contact-form")
         qc.locator("#evidence-request-form input[name=kind_photos]").check()
         qc.locator("#f-evreq-details").fill("Photos of two cracked units, close up")
-        send(qc, "evidence-request-form")
+        send(qc, "#evidence-request-form")
         photo = png()
         digest = hashlib.sha256(photo).hexdigest()
         qc.locator("#f-evidence-file").set_input_files(
@@ -161,10 +149,10 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
             "img => img.complete && img.naturalWidth === 16", arg=thumb.element_handle()
         )
         qc.locator("#f-confirm-finding").fill("Cracks confirmed on both photos")
-        send(qc, "confirm-form")
+        send(qc, "#confirm-form")
         expect(qc.locator(".finding[data-outcome=confirmed]")).to_be_visible()
         qc.locator("#f-d0-actions").fill("Sorted 2,000 units at the customer")
-        send(qc, "d0-form")
+        send(qc, "#d0-form")
         look(qc, language, "41-capa-confirmed")
         inv = _investigation(capa, case_id)
         assert inv["status"] == "confirmed" and inv["evidence"][0]["sha256"] == digest
@@ -191,19 +179,19 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         )
         expect(team.locator(".team-check li[data-department=engineering]")).to_have_class("present")
         # Three members: capa takes at least four; the page says so in the rule's words.
-        send(qc, "team-form")
+        send(qc, "#team-form")
         expect(qc.locator("#err-team-members")).to_contain_text("4.4.4")
         expect(qc.locator("#f-team-member_2_name")).to_have_value("Chen Jie")
         qc.locator("#f-team-member_3_name").fill("Zhou Min")
         qc.locator("#f-team-member_3_department").select_option("warehouse")
-        send(qc, "team-form")
+        send(qc, "#team-form")
         expect(qc.locator("#team-form .refusal .clause")).to_contain_text("4.4.4")
         expect(qc.locator("#err-team-members")).to_contain_text("production")
         look(qc, language, "42-capa-team-refused")
         assert _investigation(capa, case_id)["team"] is None
         qc.locator("#f-team-member_3_department").select_option("production")
         qc.locator("#f-team-member_3_role").fill("line 3 lead")
-        send(qc, "team-form")
+        send(qc, "#team-form")
         expect(qc.locator("#d1 table.team tbody tr")).to_have_count(5)
 
         # ---- D2, D3 by QC ------------------------------------------------------------------
@@ -212,11 +200,11 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
                            ("why", "Drawing CN-220 rev C allows no cracks"),
                            ("how", "Visual inspection"), ("how_many", "40 of 2,000")):  # fmt: skip
             qc.locator(f"#f-d2-{name}").fill(text)
-        send(qc, "d2-form")
+        send(qc, "#d2-form")
         qc.locator("#f-d3-actions").fill("Blocked lot L2026-11-0042")
         qc.locator("#f-d3-scope").fill("FG and WIP")
         qc.locator("#f-d3-quantity").fill("800")
-        send(qc, "d3-form")
+        send(qc, "#d3-form")
 
         # ---- D4, D5 by Engineering, on the team -------------------------------------------
         engineering = signed_in("chen.jie")
@@ -226,13 +214,13 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         engineering.locator("#f-d4-root_cause").fill(ROOT_CAUSE)
         engineering.locator("#f-d4-escape_point").fill(ESCAPE)
         engineering.locator("#f-d4-method").fill("5 whys")
-        send(engineering, "d4-form")
+        send(engineering, "#d4-form")
         due = date.today() + timedelta(days=3)
         engineering.locator("#f-d5-description").fill(ACTION)
         engineering.locator("#f-d5-owner_name").fill("Zhou Min")
         engineering.locator("#f-d5-owner_department").select_option("production")
         engineering.locator("#f-d5-due").fill(due.isoformat())
-        send(engineering, "d5-form")
+        send(engineering, "#d5-form")
         expect(engineering.locator("#action-1 .badge")).to_be_visible()
         # Not the owner's department, nor the leader's: no implementation form (4.3.4).
         expect(engineering.locator("#d6-1-form")).to_have_count(0)
@@ -243,7 +231,7 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         expect(qc.locator("#close-gaps")).to_contain_text("4.3.4")
         qc.locator("#f-d8-summary").fill("Closed early")
         qc.locator("#f-d8-recognition").fill("None yet")
-        send(qc, "d8-form")
+        send(qc, "#d8-form")
         refusal = qc.locator("#d8-form .refusal")
         expect(refusal).to_be_visible()
         expect(refusal.locator(".clause")).to_contain_text("4.3.4")
@@ -260,7 +248,7 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         look(production, language, "45-queue-production-my-actions")
         mine.locator("a[href*='/capa']").click()
         production.locator("#f-d6-1-validation").fill(VALIDATION)
-        send(production, "d6-1-form")
+        send(production, "#d6-1-form")
         expect(production.locator("#action-1")).to_have_attribute("data-status", "implemented")
 
         # ---- verification, D7, D8 by QC ----------------------------------------------------
@@ -268,15 +256,15 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         qc.locator("#effectiveness-form input[name=effective][value=yes]").check()
         qc.locator("#f-eff-method").fill("5 lots audited")
         qc.locator("#f-eff-result").fill(RESULT)
-        send(qc, "effectiveness-form")
+        send(qc, "#effectiveness-form")
         qc.locator("#f-d7-update_0_kind").select_option("fmea")
         qc.locator("#f-d7-update_0_reference").fill("PFMEA-220 rev D")
         qc.locator("#f-d7-update_0_change").fill("Heater drift as a cause")
-        send(qc, "d7-form")
+        send(qc, "#d7-form")
         expect(qc.locator("#close-gaps")).to_have_count(0)
         qc.locator("#f-d8-summary").fill("Effective after the heater alarm")
         qc.locator("#f-d8-recognition").fill(RECOGNITION)
-        send(qc, "d8-form")
+        send(qc, "#d8-form")
         expect(qc.locator("#capa-status")).to_have_attribute("data-status", "closed")
         expect(qc.locator("#capa-status")).to_have_text(WORDS[language]["closed"])
         look(qc, language, "46-capa-closed")
@@ -298,7 +286,7 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         expect(qc.locator("#report-format")).to_contain_text("CPAR")
         qc.locator("#customer-format-more > summary").press("Enter")
         qc.locator("#f-customer-format-format").select_option("8d")
-        send(qc, "customer-format-form")
+        send(qc, "#customer-format-form")
         expect(qc.locator("#report-format")).to_contain_text("8D")
         assert _investigation(capa, case_id)["report_format_source"] == "customer"
         qc.locator("#preview-8d").click()
@@ -333,5 +321,4 @@ def test_a_quality_complaints_capa_through_the_8d_to_closure_in_the_browser(
         assert event["actor"] == {"user": "wang.fang", "department": "quality"}
         assert event["clause"] == "4.4.4"
     finally:
-        for browsing in opened:
-            browsing.close()
+        signed_in.close()

@@ -25,7 +25,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from csc_devkit.processes import ServiceProcess
-from e2e.browser import RUNS, context, look, sign_in
+from e2e.browser import RUNS, People, look, no_id_twice
 from e2e.support import auth, read
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -106,21 +106,12 @@ def test_report_impact_misuse_technician_and_follow_up_from_the_case_page(
     )["case_id"]
     assert _month(last_month) < _month(now)
 
-    opened = []
-
-    def signed_in(user: str) -> Page:
-        browsing = context(browser, language)
-        opened.append(browsing)
-        page = browsing.new_page()
-        sign_in(page, url, user)
-        return page
+    signed_in = People(browser, language, url)
 
     def case(page: Page, case_id: str) -> None:
         page.goto(f"{url}/cases/{case_id}")
         expect(page.locator("#h-actions")).to_be_visible()
-        # Every label names one field: no id twice on the page, whichever forms it shows.
-        ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
-        assert sorted({i for i in ids if ids.count(i) > 1}) == []
+        no_id_twice(page)
 
     try:
         # ---- 4.1.3: after-sales reports the complaint to the Chief Engineer ----------------
@@ -296,5 +287,4 @@ def test_report_impact_misuse_technician_and_follow_up_from_the_case_page(
         expect(shown.locator("#f-misuse-finding")).to_have_value("not ours to find")
         assert _entry(intake, complaint)["misuse"] is None
     finally:
-        for browsing in opened:
-            browsing.close()
+        signed_in.close()

@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from csc_devkit.processes import ServiceProcess
-from e2e.browser import RUNS, context, look, sign_in
+from e2e.browser import RUNS, People, look, no_id_twice, send
 from e2e.conftest import Stack
 from e2e.support import auth, read, wait_until
 from e2e.test_returns import returns_events
@@ -93,25 +93,12 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
     def status() -> str:
         return str(read(f"{returns}/cases/{case_id}").json()["status"])
 
-    opened = []
-
-    def signed_in(user: str) -> Page:
-        browsing = context(browser, language)
-        opened.append(browsing)
-        page = browsing.new_page()
-        sign_in(page, url, user)
-        return page
+    signed_in = People(browser, language, url)
 
     def the_return(page: Page) -> None:
         page.goto(f"{url}/returns/{case_id}")
         expect(page.locator("#whole-batch")).to_be_visible()
-        # Every label names one field: no id twice on the page, whichever forms it shows.
-        ids = page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
-        assert sorted({i for i in ids if ids.count(i) > 1}) == []
-
-    def send(page: Page, form: str) -> None:
-        with page.expect_navigation():
-            page.locator(f"#{form}-form button[type=submit]").press("Enter")  # keyboard
+        no_id_twice(page)
 
     try:
         # ---- 4.3.2, 4.3.2.1: Marketing records the request and asks QC --------------------
@@ -127,12 +114,12 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         marketing.locator("#f-request-quantity").fill(str(UNITS))
         marketing.locator("#f-request-reason").fill(REASON)
         look(marketing, language, "40-return-request")
-        send(marketing, "request")
+        send(marketing, "#request-form")
         expect(marketing.locator("#requested-quantity")).to_have_text(str(UNITS))
         expect(marketing.locator("#replace-form")).to_have_count(0)
         expect(marketing.locator("#step-ask")).to_have_attribute("aria-current", "step")
         marketing.locator("#f-ask-note").fill("Photos from line 3 attached to the complaint.")
-        send(marketing, "ask")
+        send(marketing, "#ask-form")
         expect(marketing.locator("#step-decide")).to_have_attribute("aria-current", "step")
         expect(marketing.locator("#confirm-form")).to_have_count(0)  # QC's, not Marketing's
         assert status() == "awaiting_quality"
@@ -170,7 +157,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         quality.wait_for_url(f"{url}/returns/{case_id}")
         expect(quality.locator("#reject-form")).to_be_visible()
         quality.locator("#f-confirm-finding").fill(FINDING)
-        send(quality, "confirm")
+        send(quality, "#confirm-form")
         expect(quality.locator("#quality-decision")).to_be_visible()
         look(quality, language, "43-return-confirmed-by-qc")
 
@@ -180,7 +167,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         expect(warehouse.locator("#receive-gate")).to_contain_text("4.3.2.2")
 
         the_return(marketing)
-        send(marketing, "authorize")
+        send(marketing, "#authorize-form")
         assert status() == "receipt_authorized"
 
         # ---- 4.3.2.2: the Warehouse receives from its queue ---------------------------------
@@ -194,7 +181,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         expect(warehouse.locator("#f-receive-lot")).to_have_value(lot)
         expect(warehouse.locator("#f-receive-quantity")).to_have_value(str(UNITS))
         warehouse.locator("#f-receive-location").fill(LOCATION)
-        send(warehouse, "receive")
+        send(warehouse, "#receive-form")
         expect(warehouse.locator("#received-quantity")).to_have_text(str(UNITS))
 
         # ---- 4.3.2.3: QC checks on site and picks samples; 4.3.3: tags the goods ------------
@@ -203,16 +190,16 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         the_return(quality)
         quality.locator("#f-samples-condition").fill(CONDITION)
         quality.locator("#f-samples-sample_ids").fill("S-01, S-02，S-03")
-        send(quality, "samples")
+        send(quality, "#samples-form")
         expect(quality.locator("#sample-ids")).to_contain_text("S-01, S-02, S-03")
         quality.locator("#f-identify-tag").fill("NC-2026-0042")
-        send(quality, "identify")
+        send(quality, "#identify-form")
         expect(quality.locator("#isolate-form")).to_have_count(0)  # the Warehouse's step
 
         # ---- 4.3.3: the Warehouse isolates; its queue shows the quarantine ------------------
         the_return(warehouse)
         warehouse.locator("#f-isolate-location").fill(QUARANTINE)
-        send(warehouse, "isolate")
+        send(warehouse, "#isolate-form")
         expect(warehouse.locator("#quarantine-location")).to_have_text(QUARANTINE)
         warehouse.goto(f"{url}/")
         stock = warehouse.locator(f"#returns-quarantine-{case_id}")
@@ -224,7 +211,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         # ---- 4.3.3: QC reports and the review board decides; lines must add up --------------
         the_return(quality)
         quality.locator("#f-report-description").fill(NONCONFORMANCE)
-        send(quality, "report")
+        send(quality, "#report-form")
         for i, name in enumerate(("Wang Fang", "Li Wei", "Zhao Lei")):
             quality.locator(f"#f-review-board-{i}-name").fill(name)
         quality.locator("#f-review-decision-rework").fill("300")
@@ -233,7 +220,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         expect(quality.locator("#decision-check")).to_have_attribute("data-state", "off")
         expect(quality.locator("#decision-check")).to_contain_text("50")
         look(quality, language, "46-pnpr-review-not-adding-up")
-        send(quality, "review")
+        send(quality, "#review-form")
         expect(quality.locator("#review-form .refusal .clause")).to_contain_text("4.3.3")
         expect(quality.locator("#review-form .refusal")).to_contain_text("450")
         expect(quality.locator("#f-review-decision-rework")).to_have_value("300")
@@ -243,25 +230,25 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         quality.locator("#f-review-decision-use_as_is").fill("50")
         expect(quality.locator("#decision-sum")).to_have_text(str(UNITS))
         expect(quality.locator("#decision-check")).to_have_attribute("data-state", "ok")
-        send(quality, "review")
+        send(quality, "#review-form")
         expect(quality.locator("#decision")).to_contain_text("300")
         assert status() == "reviewed"
 
         # ---- 4.3.3: dispositioned where the work is done, until every unit is ---------------
         quality.locator("#f-dispose-disposition").select_option("rework")
         quality.locator("#f-dispose-quantity").fill("300")
-        send(quality, "dispose")
+        send(quality, "#dispose-form")
         quality.locator("#f-dispose-disposition").select_option("use_as_is")
         quality.locator("#f-dispose-quantity").fill("50")
-        send(quality, "dispose")  # use as is needs its concession
+        send(quality, "#dispose-form")  # use as is needs its concession
         expect(quality.locator("#err-dispose-concession")).to_be_visible()
         expect(quality.locator("#dispose-form .refusal .clause")).to_contain_text("4.3.3")
         quality.locator("#f-dispose-concession").fill(CONCESSION)
-        send(quality, "dispose")
+        send(quality, "#dispose-form")
         the_return(warehouse)
         warehouse.locator("#f-dispose-disposition").select_option("scrap")
         warehouse.locator("#f-dispose-quantity").fill("150")
-        send(warehouse, "dispose")
+        send(warehouse, "#dispose-form")
         expect(warehouse.locator("#pnpr-closed")).to_be_visible()
         expect(warehouse.locator("#dispose-form")).to_have_count(0)
         expect(warehouse.locator("#pnpr-progress")).to_contain_text(str(UNITS))
@@ -320,8 +307,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
         assert decision == {"rework": 300, "scrap": 150, "use_as_is": 50}
         assert events[-1][1]["complete"] is True and events[-1][1]["remaining"] == 0
     finally:
-        for browsing in opened:
-            browsing.close()
+        signed_in.close()
 
 
 @pytest.mark.parametrize("language", list(RUNS))
@@ -359,18 +345,7 @@ def test_a_few_units_replaced_and_a_return_qc_rejects_with_its_reason(
 
     wait_until(seen, what="returns' cases opened from the quality complaints")
     replaced, rejected = cases
-    opened = []
-
-    def signed_in(user: str) -> Page:
-        browsing = context(browser, language)
-        opened.append(browsing)
-        page = browsing.new_page()
-        sign_in(page, url, user)
-        return page
-
-    def send(page: Page, form: str) -> None:
-        with page.expect_navigation():
-            page.locator(f"#{form}-form button[type=submit]").press("Enter")
+    signed_in = People(browser, language, url)
 
     try:
         # ---- 4.3.1: three units replaced ------------------------------------------------
@@ -378,19 +353,19 @@ def test_a_few_units_replaced_and_a_return_qc_rejects_with_its_reason(
         marketing.goto(f"{url}/returns/{replaced}")
         marketing.locator("#f-replace-quantity").fill("3")
         marketing.locator("#f-replace-units").fill("U-101, U-102")  # two ids for three units
-        send(marketing, "replace")
+        send(marketing, "#replace-form")
         expect(marketing.locator("#replace-form .refusal .clause")).to_contain_text("4.3.1")
         expect(marketing.locator("#f-replace-units")).to_have_value("U-101, U-102")
         marketing.locator("#f-replace-units").fill("U-101, U-102, U-103")
         marketing.locator("#f-replace-agreed_with").fill("Mr. Zhao, SQE")
-        send(marketing, "replace")
+        send(marketing, "#replace-form")
         expect(marketing.locator("#replacement")).to_contain_text("U-103")
         expect(marketing.locator("#whole-batch")).to_have_count(0)  # no return of this case
         warehouse = signed_in("sun.li")
         warehouse.goto(f"{url}/returns/{replaced}")
         warehouse.locator("#f-ship-quantity").fill("3")
         warehouse.locator("#f-ship-lot").fill("L2026-11-0100")
-        send(warehouse, "ship")
+        send(warehouse, "#ship-form")
         expect(warehouse.locator("#ship-form")).to_have_count(0)
         look(warehouse, language, "49-return-replacement-shipped")
         case = read(f"{returns}/cases/{replaced}").json()
@@ -403,13 +378,13 @@ def test_a_few_units_replaced_and_a_return_qc_rejects_with_its_reason(
         marketing.locator("#f-request-delivery").fill("DN-2026-1020")
         marketing.locator("#f-request-quantity").fill("200")
         marketing.locator("#f-request-reason").fill("The customer suspects the whole lot.")
-        send(marketing, "request")
-        send(marketing, "ask")
+        send(marketing, "#request-form")
+        send(marketing, "#ask-form")
         quality = signed_in("wang.fang")
         quality.goto(f"{url}/returns/{rejected}")
         reason = "The photos show assembly damage at the customer, not a moulding defect."
         quality.locator("#f-reject-reason").fill(reason)
-        send(quality, "reject")
+        send(quality, "#reject-form")
         expect(quality.locator("#step-decide")).to_contain_text(reason)
         expect(quality.locator("#receive-gate")).to_contain_text("4.3.2.2")
         look(quality, language, "50-return-rejected-by-qc")
@@ -425,5 +400,4 @@ def test_a_few_units_replaced_and_a_return_qc_rejects_with_its_reason(
         assert [name for name, _ in events][-1] == "ReturnRejectedByQuality"
         assert last["reason"] == reason and last["actor"]["user"] == "wang.fang"
     finally:
-        for browsing in opened:
-            browsing.close()
+        signed_in.close()
