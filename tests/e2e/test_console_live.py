@@ -15,8 +15,8 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from csc_devkit.processes import ServiceProcess
-from e2e.browser import RUNS, context, look, sign_in
-from e2e.support import created, wait_until
+from e2e.browser import RUNS, People, context, look, send, sign_in
+from e2e.support import auth, created, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -65,3 +65,54 @@ def test_a_push_waits_while_the_pointer_is_on_the_queue(
     live = log_complaint(intake, code, "Brake hoses weep again")
     expect(qc.locator(f"#row-{live}")).to_be_visible(timeout=15000)
     expect(notice).to_be_hidden()
+
+
+CHANGED = {
+    "zh-CN": "已被他人更改 · 重新载入页面",
+    "en": "Changed by someone else · reload the page",
+}
+
+
+@pytest.mark.parametrize("language", list(RUNS))
+def test_a_return_s_page_says_when_someone_else_took_a_step(
+    browser: Browser,
+    console: tuple[ServiceProcess, dict[str, ServiceProcess]],
+    language: str,
+) -> None:
+    # 4.3.2: Marketing records the whole-batch return; QC, with the page open, is told
+    # (its forms are not swapped under it) and reads the page again when it asks.
+    process, services = console
+    url, intake, returns = process.url, services["intake"].url, services["returns"].url
+    code = f"LIVE-{uuid.uuid4().hex[:6].upper()}"
+    created(f"{intake}/customers", {"code": code, "name": f"BYD {code}", "oem": True})
+    case = log_complaint(intake, code, "Brake hoses weep at the crimp, whole lot suspect")
+    wait_until(
+        lambda: httpx.get(f"{returns}/cases/{case}", headers=auth("quality")).status_code == 200,
+        what="the return opened from the quality complaint",
+    )
+    people = People(browser, language, url)
+    try:
+        qc, marketing = people("wang.fang"), people("li.wei")
+        qc.goto(f"{url}/returns/{case}")
+        notice = qc.locator("#live-changed")
+        marketing.goto(f"{url}/returns/{case}")
+        wait_until(lambda: httpx.get(f"{url}/readyz").json()["live_pages"] >= 2, 10, "SSE open")
+        expect(notice).to_be_hidden()
+        marketing.locator("#f-request-lot").fill("L2026-12-0001")
+        marketing.locator("#f-request-delivery").fill("DN-2026-1201")
+        marketing.locator("#f-request-quantity").fill("40")
+        marketing.locator("#f-request-reason").fill("The customer suspects the whole lot.")
+        send(marketing, "#request-form")
+        expect(notice).to_be_visible(timeout=15000)
+        expect(notice).to_contain_text(CHANGED[language])
+        expect(qc.locator("#requested-quantity")).to_have_count(0)  # nothing moved under it
+        look(qc, language, "51-return-changed")
+        # Marketing's own step came back as its next page: no notice there.
+        expect(marketing.locator("#requested-quantity")).to_have_text("40")
+        marketing.wait_for_timeout(3000)
+        expect(marketing.locator("#live-changed")).to_be_hidden()
+        notice.locator("button").click()
+        expect(qc.locator("#requested-quantity")).to_have_text("40")
+        expect(qc.locator("#live-changed")).to_be_hidden()
+    finally:
+        people.close()

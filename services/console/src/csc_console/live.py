@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -33,12 +34,32 @@ class Change:
     case_id: str
     type: str
     topic: str
+    user: str | None = None
+    """Who did it (the event's actor), where the event says."""
+
+
+@dataclass(frozen=True)
+class Interest:
+    """Which changes a page wants."""
+
+    case_id: str | None = None
+    """Only this case's changes; every change when None (a work queue)."""
+    topic: str | None = None
+    """Only those of this topic (one service's events)."""
+    not_by: str | None = None
+    """Not those this user made (a page of forms: its own steps come back as a new page)."""
+
+    def wants(self, change: Change) -> bool:
+        return (
+            self.case_id in (None, change.case_id)
+            and self.topic in (None, change.topic)
+            and (self.not_by is None or change.user != self.not_by)
+        )
 
 
 @dataclass(eq=False)
 class Listener:
-    case_id: str | None
-    """Only this case's changes; every change when None (a work queue)."""
+    interest: Interest
     queue: asyncio.Queue[Change] = field(default_factory=lambda: asyncio.Queue(maxsize=1000))
 
 
@@ -52,20 +73,23 @@ class Hub:
         # Every change gets the next number; the recent ones are kept so a page that
         # connects after it was read learns what changed in between (see changed_since).
         self.seq = 0
-        self._recent: deque[tuple[int, str]] = deque(maxlen=self.RECENT)
+        self._recent: deque[tuple[int, Change]] = deque(maxlen=self.RECENT)
 
-    def changed_since(self, since: int, case_id: str | None) -> bool:
+    def changed_since(self, since: int, interest: Interest | str | None) -> bool:
         """Whether a change the page wants came after ``since`` (the number when the
         page began to read): a page is read, then connects; what happened between the
-        two would otherwise never reach it."""
+        two would otherwise never reach it. ``interest``: which changes (a case id, or
+        None for every change, as short)."""
+        wanted = interest if isinstance(interest, Interest) else Interest(interest)
         if since >= self.seq:
             return False
         if not self._recent or self._recent[0][0] > since + 1:
             return True  # older than what is kept: assume it changed
-        return any(seq > since and case_id in (None, case) for seq, case in self._recent)
+        return any(seq > since and wanted.wants(change) for seq, change in self._recent)
 
-    def listen(self, case_id: str | None) -> Listener:
-        listener = Listener(case_id)
+    def listen(self, interest: Interest | str | None) -> Listener:
+        wanted = interest if isinstance(interest, Interest) else Interest(interest)
+        listener = Listener(wanted)
         self._listeners.add(listener)
         return listener
 
@@ -74,9 +98,9 @@ class Hub:
 
     def publish(self, change: Change) -> None:
         self.seq += 1
-        self._recent.append((self.seq, change.case_id))
+        self._recent.append((self.seq, change))
         for listener in list(self._listeners):
-            if listener.case_id in (None, change.case_id):
+            if listener.interest.wants(change):
                 # A page that stopped reading loses pushes, not the console its memory:
                 # it refreshes on the next one anyway.
                 with contextlib.suppress(asyncio.QueueFull):
@@ -129,7 +153,7 @@ class Follower:
                 self.ready.set()
                 log.info("live.following", topics=topics, partitions=len(partitions))
                 async for record in consumer:
-                    self._push(record.topic, record.key, dict(record.headers or ()))
+                    self._push(record.topic, record.key, dict(record.headers or ()), record.value)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Kafka away: pages stay, pushes resume when it is back
@@ -140,7 +164,9 @@ class Follower:
             finally:
                 await consumer.stop()
 
-    def _push(self, topic: str, key: bytes | None, headers: dict[str, bytes]) -> None:
+    def _push(
+        self, topic: str, key: bytes | None, headers: dict[str, bytes], value: bytes | None = None
+    ) -> None:
         if not key:
             return
         try:
@@ -148,7 +174,19 @@ class Follower:
             kind = headers.get("ce_type", b"").decode()
         except UnicodeDecodeError:
             return
-        self.hub.publish(Change(case_id=case_id, type=kind, topic=topic))
+        self.hub.publish(Change(case_id=case_id, type=kind, topic=topic, user=_actor(value)))
+
+
+def _actor(value: bytes | None) -> str | None:
+    """The user of the event's ``actor`` (every public event has one); None where the
+    value says otherwise: a push is a hint to look again, never refused."""
+    try:
+        data = json.loads(value or b"")
+    except ValueError:
+        return None
+    actor = data.get("actor") if isinstance(data, dict) else None
+    user = actor.get("user") if isinstance(actor, dict) else None
+    return user if isinstance(user, str) else None
 
 
 async def _assignment(consumer: AIOKafkaConsumer, topics: int) -> set[TopicPartition]:

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request, Response
@@ -36,7 +36,7 @@ from csc_console.kit import (
     optional,
     whole_number,
 )
-from csc_console.live import Follower, Hub
+from csc_console.live import Follower, Hub, Interest
 from csc_console.oidc import add_oidc_sign_in
 from csc_console.queue_pages import add_queue_pages, entry_row
 from csc_console.services import Refused, Services, SignedOut, Unavailable
@@ -294,11 +294,22 @@ def create_app(
 
     @app.get("/live")
     async def live(
-        request: Request, case: str | None = None, since: int | None = None
+        request: Request,
+        case: str | None = None,
+        since: int | None = None,
+        of: Literal["intake", "returns", "capa", "sla"] | None = None,
+        others: bool = False,
     ) -> EventSourceResponse:
-        current_user(request)
-        listener = hub.listen(case)
-        missed = since is not None and hub.changed_since(since, case)
+        """Server-sent ``change`` events: of one case, of one service's topic (``of``),
+        and (``others``) not those the signed-in user made."""
+        user = current_user(request)
+        interest = Interest(
+            case_id=case,
+            topic=settings.topics.events(of) if of is not None else None,
+            not_by=user.user if others else None,
+        )
+        listener = hub.listen(interest)
+        missed = since is not None and hub.changed_since(since, interest)
 
         async def events() -> AsyncIterator[dict[str, str]]:
             try:

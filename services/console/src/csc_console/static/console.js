@@ -84,6 +84,18 @@
     if (pending) pending.issueRequest(true);
   });
 
+  // A page of forms (a return, a CAPA): a change by someone else shows its notice in
+  // place of a swap; the page is read again when the reader asks.
+  document.addEventListener("htmx:sseBeforeMessage", function (ev) {
+    var notice = ev.target;
+    if (!notice.hasAttribute || !notice.hasAttribute("data-live-notice")) return;
+    ev.preventDefault();
+    notice.hidden = false;
+  });
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("[data-live-reload]")) window.location.reload();
+  });
+
   // A second click while a form is on its way is not sent again (the services also record
   // a repeated Idempotency-Key once).
   document.addEventListener("submit", function (ev) {
