@@ -50,13 +50,19 @@ def make_app() -> FastAPI:
     @api.post("/cases/{case_no}/steps")
     def step(case_no: int, note: Note, how: Annotated[str | None, Query()] = None) -> None:
         if note.text == "conflict":
-            raise RuleViolation("4.4.4", "the team is not convened yet")
+            raise RuleViolation("4.4.4", "the team is not convened yet", code="test.no_team")
         if note.text == "field":
-            raise RuleViolation("4.1.4", "not an OEM customer", field="text", kind="invalid")
+            raise RuleViolation(
+                "4.1.4", "not an OEM customer", code="test.not_oem", field="text", kind="invalid"
+            )
         if note.text == "path":
-            raise RuleViolation("4.4.4", "no such action", field="case_no", kind="invalid")
+            raise RuleViolation(
+                "4.4.4", "no such action", code="test.no_action", field="case_no", kind="invalid"
+            )
         if note.text == "query":
-            raise RuleViolation("4.3.4", "no such format", field="how", kind="invalid")
+            raise RuleViolation(
+                "4.3.4", "no such format", code="test.no_format", field="how", kind="invalid"
+            )
         if note.text == "forbidden":
             writes = {"step": (frozenset({Department.QUALITY}), "4.4.3")}
             raise Forbidden("step", Actor(user="li.wei", department=Department.MARKETING), writes)
