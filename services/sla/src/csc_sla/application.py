@@ -48,10 +48,11 @@ DEFAULT_SETTLING = timedelta(minutes=15)
 class UnknownCalendar(ValueError):
     """A policy's rule names a calendar sla does not have."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, calendar: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.calendar = calendar
 
 
 class SlaApplication(ConsumerApplication):
@@ -647,6 +648,7 @@ class SlaApplication(ConsumerApplication):
                         f"calendar_rules.{n}.calendar",
                         f"no calendar {rule.calendar!r}: record it first (PUT /calendars/"
                         f"{rule.calendar})",
+                        rule.calendar,
                     )
             now = self.now()
             who = _who(actor)

@@ -34,10 +34,19 @@ SYSTEM: ActorRecord = {"user": "sla", "department": "system"}
 class ClockRuleViolation(Exception):
     """``field``: the time given is wrong (out of order), not the clock's state."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        *,
+        code: str,
+        params: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code
+        self.params = params or {}
 
 
 class Clock(Aggregate):
@@ -343,13 +352,17 @@ class Clock(Aggregate):
         request_key: str | None = None,
     ) -> None:
         if not self.is_open:
-            raise ClockRuleViolation("the clock is met; there is nothing to pause")
+            raise ClockRuleViolation(
+                "the clock is met; there is nothing to pause", code="sla.pause.met"
+            )
         if self.paused_at is not None:
-            raise ClockRuleViolation("the clock is already paused")
+            raise ClockRuleViolation("the clock is already paused", code="sla.pause.already_paused")
         if at < self.started_at:
             raise ClockRuleViolation(
                 f"a clock cannot be paused before it started ({self.started_at.isoformat()})",
                 field="at",
+                code="sla.pause.before_start",
+                params={"started_at": self.started_at},
             )
         announced = self._last_announced()
         if announced is not None and at < announced:
@@ -359,6 +372,8 @@ class Clock(Aggregate):
                 f"the clock already recorded a deadline at {announced.isoformat()}; "
                 "a pause cannot be dated before it",
                 field="at",
+                code="sla.pause.before_deadline",
+                params={"announced": announced},
             )
         self.advance(at)
         self._paused(
@@ -372,11 +387,13 @@ class Clock(Aggregate):
 
     def resume(self, *, at: datetime, actor: ActorRecord, request_key: str | None = None) -> None:
         if self.paused_at is None:
-            raise ClockRuleViolation("the clock is not paused")
+            raise ClockRuleViolation("the clock is not paused", code="sla.resume.not_paused")
         if at < self.paused_at:
             raise ClockRuleViolation(
                 f"a clock cannot resume before it was paused ({self.paused_at.isoformat()})",
                 field="at",
+                code="sla.resume.before_pause",
+                params={"paused_at": self.paused_at},
             )
         calendar = self.calendar
         paused_at = self.paused_at
