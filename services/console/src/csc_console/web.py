@@ -295,7 +295,7 @@ def create_app(
     async def open_clocks(user: User, kind: str, met: bool = False) -> dict[str, Any]:
         """The open clocks of one promise (and the met ones, if asked), by case: what a
         queue shows beside its rows."""
-        states = [*OPEN_CLOCKS, "met"] if met else list(OPEN_CLOCKS)
+        states = [*OPEN_CLOCKS, "met", "stopped"] if met else list(OPEN_CLOCKS)
         clocks = await services.get_all(
             "sla", "/clocks", user.token, {"clock": kind, "status": states}
         )
