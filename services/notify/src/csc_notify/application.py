@@ -197,7 +197,8 @@ class NotifyApplication(ConsumerApplication):
 
         ``open_clocks``: the view's rows of the clocks still open. Due soon: counting,
         unbreached, due within ``hours`` from now; breached: breached and still open.
-        A department with nothing of either gets no message (nothing to act on).
+        A department with nothing of either gets no message (nothing to act on), nor one
+        with nobody in the directory yet (one added later that morning still gets it).
         """
         with self.lock:
             now = self.now()
@@ -205,8 +206,8 @@ class NotifyApplication(ConsumerApplication):
             found: dict[str, dict[str, list[dict[str, Any]]]] = {}
             for row in sorted(open_clocks, key=lambda r: (r["due_at"], r["clock_id"])):
                 due = datetime.fromisoformat(row["due_at"])
-                if row["status"] in ("breached", "escalated"):
-                    which = "breached"
+                if row.get("breached_at") or row["status"] in ("breached", "escalated"):
+                    which = "breached"  # paused after its breach, it is still breached
                 elif row["status"] != "paused" and due <= horizon:
                     which = "due_soon"
                 else:
@@ -238,6 +239,8 @@ class NotifyApplication(ConsumerApplication):
                                 not_before=now,
                             )
                         )
+                if not notes:
+                    continue
                 self.save(digest, *notes)
                 made.append(digest)
             return made
