@@ -98,11 +98,19 @@ def test_a_clock_badge_says_in_words_what_its_colour_shows() -> None:
         assert display.badge(paused, now, "UTC", "UTC").text == "paused: customer away"
         met = {**clock, "status": "met", "met_at": now.isoformat(), "within_target": True}
         assert display.badge(met, now, "UTC", "UTC").state == "met"
+        # 4.6: a follow-up closed the entry; past its due time it is not "overdue".
+        stop = {"at": now.isoformat(), "month": "2026-10", "by": {"user": "zhang.min"}}
+        stopped = {**late, "status": "stopped", "stop": stop}
+        b = display.badge(stopped, now, "UTC", "UTC")
+        assert (b.state, b.text, b.live) == ("stopped", "stopped: entry closed", False)
+        assert "follow-up of 2026-10" in b.tooltip
+        assert display.ICONS["stopped"]
     finally:
         i18n.reset(token)
     token = i18n.use("zh_CN")
     try:
         assert display.badge(clock, now, "UTC", "UTC").text == "剩余 3 小时 20 分钟"
+        assert display.badge(stopped, now, "UTC", "UTC").text == "已停止：条目已关闭"
     finally:
         i18n.reset(token)
 

@@ -250,12 +250,20 @@ SENTENCES: dict[str, str] = {
     ),
     # sla (4.2, 4.5, 4.6)
     "sla.pause.met": N_("The clock is met; there is nothing to pause."),
+    "sla.pause.stopped": N_(
+        "The clock is stopped: its entry was closed by a follow-up (4.6); there is nothing "
+        "to pause."
+    ),
     "sla.pause.already_paused": N_("The clock is already paused."),
     "sla.pause.before_start": N_("A clock cannot be paused before it started (%(started_at)s)."),
     "sla.pause.before_deadline": N_(
         "The clock already recorded a deadline at %(announced)s; a pause cannot be dated before it."
     ),
     "sla.resume.not_paused": N_("The clock is not paused."),
+    "sla.resume.stopped": N_(
+        "The clock is stopped: its entry was closed by a follow-up (4.6); there is nothing "
+        "to resume."
+    ),
     "sla.resume.before_pause": N_("A clock cannot resume before it was paused (%(paused_at)s)."),
     "sla.policy.unknown_calendar": N_("There is no calendar %(calendar)s: record it first."),
     # notify

@@ -148,6 +148,20 @@ class SlaApplication(ConsumerApplication):
         if case is not None:
             case.follow_up(month=event.month, closed=event.closed, at=event.occurred_at)
             pe.collect_events(case)
+        if event.closed:
+            self._stop_clocks(event, pe)
+
+    def _stop_clocks(self, event: pub.FollowUpRecorded, pe: ProcessingEvent[UUID]) -> None:
+        """4.6: the entry is closed, so nothing more is owed on it: every clock of the case
+        still open stops, at the time the follow-up was recorded, and fires nothing more."""
+        actor = event.actor.model_dump(mode="json")
+        for kind in ClockKind:
+            clock = self.find(Clock.create_id(event.case_id, kind.value), Clock)
+            if clock is not None and clock.stop(
+                at=event.occurred_at, closed_by_event=event.event_id, month=event.month,
+                actor=actor,
+            ):  # fmt: skip
+                pe.collect_events(clock)
 
     @react.register
     def on_customer_visited(self, event: pub.CustomerVisited, pe: ProcessingEvent[UUID]) -> None:
