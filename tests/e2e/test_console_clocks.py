@@ -4,14 +4,17 @@ Marketing logs a complaint; the reply clock (4.2.1) runs. Paused from before
 it started, sla refuses it at the field with the clause and the page keeps
 what was typed; paused now, waiting for the customer's samples, the badge
 says so with the reason and sla's answer shows the pause; resumed, the clock
-counts down again and sla's answer shows it resumed.
+counts down again and sla's answer shows it resumed. A clock whose entry was
+closed by its follow-up (4.6) says it stopped, offers no pause, and the case's
+timeline names the stop.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -21,7 +24,9 @@ from playwright.sync_api import Browser, expect
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, look, sign_in
 from e2e.browser import context as new_context
-from e2e.support import auth
+from e2e.conftest import Stack
+from e2e.support import auth, complaint, intake_client, wait_until
+from e2e.test_sla import iso
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -97,4 +102,47 @@ def test_a_clock_paused_with_a_reason_and_resumed_from_the_case_page(
     clock = httpx.get(f"{sla}/clocks/{clock_id}", headers=auth("auditor")).json()
     assert clock["status"] == "running", clock
     assert clock["pauses"][-1]["resumed_at"] is not None
+    context.close()
+
+
+def test_4_6_a_clock_stopped_by_the_closing_follow_up_says_so_on_the_case_page(
+    browser: Browser,
+    module_stack: Stack,
+    console: tuple[ServiceProcess, dict[str, ServiceProcess]],
+) -> None:
+    process, services = console
+    url, intake, sla = process.url, services["intake"], services["sla"].url
+    # A call of last month, never answered; after-sales follows it up to a close (4.6).
+    now = datetime.now(UTC)
+    received = now.replace(day=1, hour=2, minute=0, second=0, microsecond=0) - timedelta(days=3)
+    body = complaint(46, category="service", received_at=iso(received))
+    case_id = intake_client(module_stack, intake).post("/complaints", json=body).json()["case_id"]
+
+    def reply_clock() -> dict[str, Any] | None:
+        found = httpx.get(f"{sla}/cases/{case_id}/clocks", headers=auth("auditor"))
+        return found.json()[0] if found.is_success and found.json() else None
+
+    wait_until(reply_clock, 30, "the reply clock")
+    followed = httpx.post(
+        f"{intake.url}/register-entries/{case_id}/follow-ups",
+        json={"result": "The customer sorted it out themselves", "closed": True},
+        headers=auth("after_sales", "zhang.min"),
+    )
+    assert followed.status_code == 201, followed.text
+    wait_until(lambda: (c := reply_clock()) and c["status"] == "stopped", 30, "stopped")
+
+    context = new_context(browser, "en")
+    page = context.new_page()
+    sign_in(page, url, "li.wei")
+    page.goto(f"{url}/cases/{case_id}")
+    # Words, not colour alone: stopped, not "overdue", though its due time is long past.
+    badge = page.locator("[data-clock=reply] .badge")
+    expect(badge).to_have_attribute("data-state", "stopped")
+    expect(badge).to_contain_text("stopped: entry closed")
+    expect(badge).to_have_attribute("title", re.compile(f"follow-up of {received:%Y-%m}"))
+    expect(page.locator("#reply-pause-form")).to_have_count(0)
+    expect(
+        page.get_by_text("Clock stopped: the entry was closed by its follow-up (4.6)")
+    ).to_have_count(1)
+    look(page, "en", "21-case-clock-stopped")
     context.close()

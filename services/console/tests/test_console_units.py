@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,9 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from csc_console import display, i18n, vocab
+from csc_console import display, i18n, refusals, vocab
 from csc_console.kit import local_time, whole_number
+from csc_console.services import FieldProblem, Problem
 from csc_console.settings import ConsoleSettings
 from csc_console.web import create_app
 from csc_contracts import EVENT_TYPES
@@ -96,11 +98,19 @@ def test_a_clock_badge_says_in_words_what_its_colour_shows() -> None:
         assert display.badge(paused, now, "UTC", "UTC").text == "paused: customer away"
         met = {**clock, "status": "met", "met_at": now.isoformat(), "within_target": True}
         assert display.badge(met, now, "UTC", "UTC").state == "met"
+        # 4.6: a follow-up closed the entry; past its due time it is not "overdue".
+        stop = {"at": now.isoformat(), "month": "2026-10", "by": {"user": "zhang.min"}}
+        stopped = {**late, "status": "stopped", "stop": stop}
+        b = display.badge(stopped, now, "UTC", "UTC")
+        assert (b.state, b.text, b.live) == ("stopped", "stopped: entry closed", False)
+        assert "follow-up of 2026-10" in b.tooltip
+        assert display.ICONS["stopped"]
     finally:
         i18n.reset(token)
     token = i18n.use("zh_CN")
     try:
         assert display.badge(clock, now, "UTC", "UTC").text == "剩余 3 小时 20 分钟"
+        assert display.badge(stopped, now, "UTC", "UTC").text == "已停止：条目已关闭"
     finally:
         i18n.reset(token)
 
@@ -343,3 +353,58 @@ def test_the_8d_forms_are_offered_to_qc_and_the_teams_departments_as_capa_takes_
     assert implementers(base, action) == {"production", "quality"}
     confirmed = base | {"status": "confirmed", "team": None}
     assert offered(confirmed, "quality")["team"] and not offered(confirmed, "marketing")["d0"]
+
+
+def _in(language: str, say: Any) -> str:
+    token = i18n.use(language)
+    try:
+        return str(say())
+    finally:
+        i18n.reset(token)
+
+
+def test_a_refusal_reads_in_the_viewers_language_by_its_code() -> None:
+    rule = Problem(
+        409,
+        "A rule of the procedure refuses this request",
+        "4.4.4: D4 root cause follows D2: describe the problem first",
+        clause="4.4.4",
+        code="capa.d4.before_d2",
+    )
+    assert _in("zh_CN", lambda: refusals.sentence(rule)) == "D4 根本原因在 D2 之后：请先描述问题。"
+    assert _in("en", lambda: refusals.sentence(rule)) == (
+        "The D4 root cause follows D2: describe the problem first."
+    )
+    # with its values, a state in the procedure's words
+    state = replace(
+        rule, code="returns.receive.not_authorized", params={"status": "confirmed_by_quality"}
+    )
+    assert "本案状态为“品管部已确认 (4.3.2.2)”" in _in("zh_CN", lambda: refusals.sentence(state))
+    # a code this console does not know (a newer service), or too few values: the service's words
+    newer = replace(rule, code="capa.d9.something_new")
+    assert _in("zh_CN", lambda: refusals.sentence(newer)) == rule.detail
+    short = replace(rule, code="capa.d6.no_action")
+    assert _in("zh_CN", lambda: refusals.sentence(short)) == rule.detail
+
+
+def test_a_403_names_who_may_in_the_viewers_words() -> None:
+    forbidden = Problem(
+        403,
+        "Not for the caller's department",
+        "4.4.3: step is for quality; li.wei acts for marketing",
+        clause="4.4.3",
+        code="forbidden",
+        params={"action": "step", "allowed": ["after_sales", "quality"], "user": "li.wei",
+                "department": "marketing"},
+    )  # fmt: skip
+    assert _in("zh_CN", lambda: refusals.sentence(forbidden)) == (
+        "此操作由售后服务、品管部执行；li.wei 代表市场部。"
+    )
+
+
+def test_a_fields_error_reads_by_its_kind_with_its_limits() -> None:
+    too_long = FieldProblem(("body", "summary"), "String should have at most 5 characters",
+                            "string_too_long", params={"max_length": 5})  # fmt: skip
+    assert _in("zh_CN", lambda: refusals.field_sentence(too_long)) == "内容过长：最多 5 个字符。"
+    unknown = FieldProblem(("body", "summary"), "Something pydantic says", "some_new_kind")
+    assert _in("zh_CN", lambda: refusals.field_sentence(unknown)) == "Something pydantic says"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import MutableMapping
+from datetime import date
 from typing import Annotated, Any
 
 import pytest
@@ -50,13 +51,24 @@ def make_app() -> FastAPI:
     @api.post("/cases/{case_no}/steps")
     def step(case_no: int, note: Note, how: Annotated[str | None, Query()] = None) -> None:
         if note.text == "conflict":
-            raise RuleViolation("4.4.4", "the team is not convened yet")
+            raise RuleViolation("4.4.4", "the team is not convened yet", code="test.no_team")
         if note.text == "field":
-            raise RuleViolation("4.1.4", "not an OEM customer", field="text", kind="invalid")
+            raise RuleViolation(
+                "4.1.4",
+                "not an OEM customer",
+                code="test.not_oem",
+                params={"customer": "OEM-1", "since": date(2026, 3, 1)},
+                field="text",
+                kind="invalid",
+            )
         if note.text == "path":
-            raise RuleViolation("4.4.4", "no such action", field="case_no", kind="invalid")
+            raise RuleViolation(
+                "4.4.4", "no such action", code="test.no_action", field="case_no", kind="invalid"
+            )
         if note.text == "query":
-            raise RuleViolation("4.3.4", "no such format", field="how", kind="invalid")
+            raise RuleViolation(
+                "4.3.4", "no such format", code="test.no_format", field="how", kind="invalid"
+            )
         if note.text == "forbidden":
             writes = {"step": (frozenset({Department.QUALITY}), "4.4.3")}
             raise Forbidden("step", Actor(user="li.wei", department=Department.MARKETING), writes)
@@ -114,6 +126,26 @@ def test_a_field_error_names_each_field_and_does_not_echo_the_input(client: Test
     }
     assert long_text not in response.text
     assert client.app.state.recorded == []  # type: ignore[attr-defined]
+
+
+def test_a_refusal_names_its_code_and_values_for_a_reader_of_another_language(
+    client: TestClient,
+) -> None:
+    conflict = problem_of(post(client, "/cases/7/steps", {"text": "conflict"}), 409)
+    assert conflict["code"] == "test.no_team" and "params" not in conflict
+    field = problem_of(post(client, "/cases/7/steps", {"text": "field"}), 422)
+    values = {"customer": "OEM-1", "since": "2026-03-01"}
+    assert (field["code"], field["params"]) == ("test.not_oem", values)
+    assert field["errors"][0]["code"] == "test.not_oem"
+    assert field["errors"][0]["params"] == values
+    assert field["detail"] == "4.1.4: not an OEM customer"  # English as before
+    forbidden = problem_of(post(client, "/cases/7/steps", {"text": "forbidden"}), 403)
+    assert forbidden["code"] == "forbidden"
+    assert forbidden["params"] == {
+        "action": "step", "allowed": ["quality"], "user": "li.wei", "department": "marketing",
+    }  # fmt: skip
+    too_long = problem_of(post(client, "/notes", {"text": "x" * 101}), 422)
+    assert too_long["errors"][0]["params"] == {"max_length": 100}
 
 
 @pytest.mark.parametrize(

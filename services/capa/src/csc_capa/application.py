@@ -253,7 +253,10 @@ class CapaApplication(ConsumerApplication):
             # Check the case before storing bytes for it; the same check runs again below.
             if case.status in ("not_confirmed", "misuse", "closed") and not case.has_handled(key):
                 raise RuleViolation(
-                    "4.4.3", f"evidence is received: the case is {case.status}, nothing more"
+                    "4.4.3",
+                    f"evidence is received: the case is {case.status}, nothing more",
+                    code="capa.evidence.case_finished",
+                    params={"status": case.status},
                 )
             digest = self.blobs.put(data)
         case = self._step(
@@ -488,6 +491,8 @@ class CapaApplication(ConsumerApplication):
                     "registered: register its template first",
                     field="format",
                     kind="invalid",
+                    code="capa.format.no_customer_format",
+                    params={"customer": case.customer["code"]},
                 )
         return self._step(
             case_id,
@@ -514,6 +519,7 @@ class CapaApplication(ConsumerApplication):
                     "the customer's own format needs its template",
                     field="template",
                     kind="invalid",
+                    code="capa.format.template_needed",
                 )
             if self.check_template is None:
                 raise RuntimeError("capa has no check of report templates")
@@ -525,6 +531,8 @@ class CapaApplication(ConsumerApplication):
                     f"the template does not render: {problem}",
                     field="template",
                     kind="invalid",
+                    code="capa.format.template_fails",
+                    params={"problem": str(problem)},
                 ) from problem
         elif template is not None:
             raise RuleViolation(
@@ -532,6 +540,8 @@ class CapaApplication(ConsumerApplication):
                 f"a template belongs to format 'customer', not {command.format.value!r}",
                 field="template",
                 kind="invalid",
+                code="capa.format.template_not_customer",
+                params={"format": command.format.value},
             )
         fields: dict[str, Any] = {
             "format": command.format.value,

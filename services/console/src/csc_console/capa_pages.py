@@ -700,7 +700,7 @@ def add_capa_pages(app: FastAPI, kit: Kit) -> None:
                 "message.html",
                 status_code=exc.problem.status,
                 title=kit.translated(request, "The report cannot be printed"),
-                message=exc.problem.detail,
+                message=kit.refusal(request, exc.problem),
                 clause=exc.problem.clause,
             )
         disposition = answer.headers.get("content-disposition", "attachment")

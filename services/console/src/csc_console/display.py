@@ -80,7 +80,7 @@ class Badge:
 
 
 # Beside a badge's words (never colour alone); glyphs the usual text fonts carry.
-ICONS = {"running": "◷", "warned": "⚠", "breached": "✖", "paused": "‖", "met": "✓"}
+ICONS = {"running": "◷", "warned": "⚠", "breached": "✖", "paused": "‖", "met": "✓", "stopped": "■"}
 
 
 def badge(clock: dict[str, Any], now: datetime, viewer_tz: str, site_tz: str) -> Badge:
@@ -94,6 +94,15 @@ def badge(clock: dict[str, Any], now: datetime, viewer_tz: str, site_tz: str) ->
         met_text = when(clock.get("met_at"), viewer_tz, site_tz).striptags()
         tooltip = gettext("Met at %(at)s; due %(due)s", at=met_text, due=due_text)
         return Badge("met", text, None, tooltip if met else due_text, live=False)
+    if status == "stopped":
+        # 4.6: the entry was closed by its follow-up; the clock counts no more.
+        stop = clock.get("stop") or {}
+        stop_text = when(stop.get("at"), viewer_tz, site_tz).striptags()
+        tooltip = gettext(
+            "Stopped at %(at)s by the follow-up of %(month)s; due %(due)s",
+            at=stop_text, month=stop.get("month") or "", due=due_text,
+        )  # fmt: skip
+        return Badge("stopped", gettext("stopped: entry closed"), None, tooltip, live=False)
     if status == "paused":
         pauses = clock.get("pauses") or []
         last = pauses[-1] if pauses else {}
@@ -115,8 +124,8 @@ def badge(clock: dict[str, Any], now: datetime, viewer_tz: str, site_tz: str) ->
 
 
 def urgency(clock: dict[str, Any] | None, now: datetime) -> tuple[int, float]:
-    """Sorts a queue: overdue first, then the soonest due; met, paused and none last."""
-    if clock is None or clock.get("status") in ("met", "paused"):
+    """Sorts a queue: overdue first, then the soonest due; met, paused, stopped, none last."""
+    if clock is None or clock.get("status") in ("met", "paused", "stopped"):
         return (3, 0.0)
     due = parse_time(clock.get("due_at"))
     if due is None:

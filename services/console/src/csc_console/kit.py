@@ -22,8 +22,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 from starlette.datastructures import FormData
 
-from csc_console import actions, display, i18n, vocab
-from csc_console.i18n import N_, gettext
+from csc_console import actions, display, i18n, refusals, vocab
+from csc_console.i18n import gettext
 from csc_console.live import Hub
 from csc_console.services import Problem, Refused, Services
 from csc_console.settings import ConsoleSettings
@@ -60,7 +60,7 @@ class Form:
     def errors(self, name: str) -> list[str]:
         if self.problem is None:
             return []
-        return [plain_words(e.type, e.msg) for e in self.problem.for_field(name)]
+        return [refusals.field_sentence(e) for e in self.problem.for_field(name)]
 
     @property
     def general(self) -> str | None:
@@ -69,28 +69,11 @@ class Form:
             return None
         if self.problem.errors and self.problem.status == 422 and not self.problem.clause:
             return gettext("Please correct the fields marked below.")
-        return self.problem.detail
+        return refusals.sentence(self.problem)
 
 
 # A clock not yet met: what a work queue shows (sla's status filter takes several).
 OPEN_CLOCKS = ("running", "warned", "breached", "escalated", "paused")
-
-PLAIN = {
-    "missing": N_("Please fill this in."),
-    "string_too_short": N_("Please fill this in."),
-    "string_too_long": N_("This is too long."),
-    "enum": N_("Please choose one of the options."),
-    "literal_error": N_("Please choose one of the options."),
-    "string_pattern_mismatch": N_("Only letters, digits and . _ - are allowed here."),
-    "datetime_from_date_parsing": N_("Please give a date and time."),
-    "datetime_parsing": N_("Please give a date and time."),
-    "int_parsing": N_("Please give a whole number."),
-    "int_from_float": N_("Please give a whole number."),
-    "greater_than_equal": N_("This number is too small."),
-    "date_parsing": N_("Please give a date."),
-    "date_from_datetime_parsing": N_("Please give a date."),
-    "too_short": N_("Please give at least one."),
-}
 
 
 def local_time(value: str | None, tz: str) -> str | None:
@@ -124,12 +107,6 @@ def local_input(value: object, tz: str) -> str:
     if at is None:
         return ""
     return at.astimezone(display.zone(tz, "UTC")).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def plain_words(kind: str, msg: str) -> str:
-    """A service's reason for a field, in the reader's words where the kind is a common one."""
-    known = PLAIN.get(kind)
-    return gettext(known) if known else msg
 
 
 @dataclass
@@ -193,6 +170,7 @@ class Kit:
                 now=now,
                 when=lambda v: display.when(v, tz, site),
                 local_times=lambda text: display.local_times(text, tz, site),
+                refusal_text=refusals.sentence,
                 badge=lambda c: display.badge(c, now, tz, site),
                 icons=display.ICONS,
                 label=vocab.label,
@@ -209,6 +187,14 @@ class Kit:
         token = i18n.use(self.language(request))
         try:
             return gettext(message, **variables)
+        finally:
+            i18n.reset(token)
+
+    def refusal(self, request: Request, problem: Problem) -> str:
+        """A service's refusal in the viewer's language (its English where the code is new)."""
+        token = i18n.use(self.language(request))
+        try:
+            return refusals.sentence(problem)
         finally:
             i18n.reset(token)
 

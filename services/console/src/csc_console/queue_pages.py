@@ -120,7 +120,7 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
                 user, "intake", "/register-entries", cursor, status="open", order="newest"
             )
             replies = await clocks_by_case(
-                user, "reply", [e["case_id"] for e in entries], [*OPEN_CLOCKS, "met"]
+                user, "reply", [e["case_id"] for e in entries], [*OPEN_CLOCKS, "met", "stopped"]
             )
             rows = [entry_row(e, replies.get(e["case_id"])) for e in entries]
             if unanswered_last:

@@ -28,6 +28,8 @@ class FieldProblem:
     loc: tuple[str | int, ...]
     msg: str
     type: str
+    code: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def field(self) -> str:
@@ -45,6 +47,9 @@ class Problem:
     detail: str
     clause: str | None = None
     errors: tuple[FieldProblem, ...] = ()
+    code: str | None = None
+    """The refusal's name (``capa.d4.before_d2``): the console says it in its reader's words."""
+    params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, response: httpx.Response) -> Problem:
@@ -55,7 +60,13 @@ class Problem:
         if not isinstance(body, dict):
             return cls(response.status_code, response.reason_phrase, response.text[:500])
         errors = tuple(
-            FieldProblem(tuple(e.get("loc") or ()), str(e.get("msg", "")), str(e.get("type", "")))
+            FieldProblem(
+                tuple(e.get("loc") or ()),
+                str(e.get("msg", "")),
+                str(e.get("type", "")),
+                _text(e.get("code")),
+                _mapping(e.get("params")),
+            )
             for e in body.get("errors") or ()
             if isinstance(e, dict)
         )
@@ -65,10 +76,20 @@ class Problem:
             detail=str(body.get("detail", "")),
             clause=body.get("clause"),
             errors=errors,
+            code=_text(body.get("code")),
+            params=_mapping(body.get("params")),
         )
 
     def for_field(self, name: str) -> list[FieldProblem]:
         return [e for e in self.errors if e.field == name]
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _mapping(value: object) -> dict[str, Any]:
+    return {str(k): v for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 class Refused(Exception):

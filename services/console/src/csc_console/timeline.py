@@ -15,7 +15,8 @@ async def gather_timeline(
     services: Services, user: User, case_id: str, clocks: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """One case's timeline across the services: intake's history, capa's and returns'
-    timelines, sla's clocks (their start, pauses, warnings, breaches, meeting), in time order."""
+    timelines, sla's clocks (their start, pauses, warnings, breaches, meeting or stop), in
+    time order."""
 
     async def quiet(service: Any, path: str) -> list[Any]:
         # A case that a service has no record of (no return, no investigation) is no error.
@@ -75,6 +76,18 @@ async def gather_timeline(
                         "details": {"clock": name},
                     }
                 )
+        stop = clock.get("stop")
+        if stop and stop.get("at"):
+            # 4.6: stopped by the follow-up that closed the entry, by whoever recorded it.
+            items.append(
+                {
+                    "service": "sla",
+                    "at": stop["at"],
+                    "event": "ClockStopped",
+                    "actor": stop.get("by") or {"user": "sla", "department": "system"},
+                    "details": {"clock": name, "month": stop.get("month")},
+                }
+            )
     # In time order; within one second the cause before what follows from it: intake
     # records, sla's clocks, capa and returns react (their times are the report's own).
     rank = {"intake": 0, "sla": 1, "capa": 2, "returns": 3}

@@ -55,6 +55,7 @@ CLOCK_STATES = {
     "escalated": N_("escalated"),
     "paused": N_("paused"),
     "met": N_("met"),
+    "stopped": N_("stopped"),
 }
 PAUSE_REASONS = {  # why a promise's clock stops counting (sla's pause)
     "customer_unreachable": N_("the customer cannot be reached"),
@@ -173,6 +174,7 @@ EVENTS = {
     "ClockEscalated": N_("Clock escalated"),
     "ClockMet": N_("Clock met"),
     "ClockRetimed": N_("Clock re-timed by a new calendar or policy"),
+    "ClockStopped": N_("Clock stopped: the entry was closed by its follow-up (4.6)"),
     "CalendarVersionRecorded": N_("Calendar changed"),
     "PolicyVersionRecorded": N_("Clock policy changed"),
     # notify

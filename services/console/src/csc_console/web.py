@@ -192,7 +192,7 @@ def create_app(
             "message.html",
             status_code=exc.problem.status,
             title=exc.problem.title,
-            message=exc.problem.detail,
+            message=kit.refusal(request, exc.problem),
             clause=exc.problem.clause,
         )
 

@@ -54,6 +54,8 @@ class IntakeApplication(KeyedSaves):
                 "4.1.5",
                 f"customer {command.code} is already in the archive; update it with PUT",
                 field="code",
+                code="intake.customer.exists",
+                params={"customer": command.code},
             )
         customer = Customer(
             code=command.code,
@@ -153,6 +155,8 @@ class IntakeApplication(KeyedSaves):
                 "archive first (POST /customers)",
                 field="customer_code",
                 kind="invalid",
+                code="intake.customer.unknown_register_first",
+                params={"customer": command.customer_code},
             )
         entry = cls(
             case_id=case_id,
@@ -293,7 +297,11 @@ class IntakeApplication(KeyedSaves):
 
         def assess(entry: RegisterEntry) -> None:
             if not isinstance(entry, Complaint):
-                raise RuleViolation("4.4.2", "impact is assessed for complaints, not feedback")
+                raise RuleViolation(
+                    "4.4.2",
+                    "impact is assessed for complaints, not feedback",
+                    code="intake.impact.not_complaint",
+                )
             entry.assess_quality_impact(
                 lines_stopped=command.lines_stopped,
                 quantity_affected=command.quantity_affected,
@@ -340,6 +348,8 @@ class IntakeApplication(KeyedSaves):
                 f"unknown customer {command.customer_code}",
                 field="customer_code",
                 kind="invalid",
+                code="intake.customer.unknown",
+                params={"customer": command.customer_code},
             )
         if command.kind == "daily" and not customer.oem:
             raise RuleViolation(
@@ -348,6 +358,8 @@ class IntakeApplication(KeyedSaves):
                 f"{customer.code} is not one",
                 field="customer_code",
                 kind="invalid",
+                code="intake.field_service.not_oem",
+                params={"customer": customer.code},
             )
         if customer.sites and customer.site(command.site) is None:
             known = ", ".join(s["name"] for s in customer.sites)
@@ -356,13 +368,19 @@ class IntakeApplication(KeyedSaves):
                 f"{customer.code} has no site {command.site!r} (known: {known})",
                 field="site",
                 kind="invalid",
+                code="intake.field_service.unknown_site",
+                params={"customer": customer.code, "site": command.site, "known": known},
             )
         site = customer.site(command.site) or {}
         zone = site.get("timezone")
         # The day as it is at the site: Wuhan's morning is still yesterday in UTC.
         if command.work_date > self.clock().astimezone(ZoneInfo(zone or "UTC")).date():
             raise RuleViolation(
-                "4.1.4", "work_date lies in the future", field="work_date", kind="invalid"
+                "4.1.4",
+                "work_date lies in the future",
+                field="work_date",
+                kind="invalid",
+                code="intake.field_service.work_date_future",
             )
         self._stay(command, command.work_date, zone)
         identity: dict[str, Any] = {
@@ -380,6 +398,8 @@ class IntakeApplication(KeyedSaves):
                 "4.1.4",
                 "this engineer's record of this site and day exists; amend it with "
                 f"POST /field-service-records/{existing.id}/amendments",
+                code="intake.field_service.record_exists",
+                params={"record": str(existing.id)},
             )
         record = FieldServiceRecord(
             **identity, details=_details(command), actor=_actor(actor), request_key=request_key
@@ -426,16 +446,27 @@ class IntakeApplication(KeyedSaves):
                     f"not on the record's work_date {work_date}",
                     field="arrived_at",
                     kind="invalid",
+                    code="intake.field_service.arrival_not_work_date",
+                    params={"local": local, "zone": zone or "UTC", "work_date": work_date},
                 )
         departed_at = self._departure(command.departed_at)
         if departed_at is not None and arrived_at is not None:
             if departed_at < arrived_at:
-                message = "departed_at lies before arrived_at"
-            elif departed_at - arrived_at > timedelta(days=1):
-                message = "departed_at lies more than a day after arrived_at"
-            else:
-                return
-            raise RuleViolation("4.1.4", message, field="departed_at", kind="invalid")
+                raise RuleViolation(
+                    "4.1.4",
+                    "departed_at lies before arrived_at",
+                    code="intake.departed_before_arrived",
+                    field="departed_at",
+                    kind="invalid",
+                )
+            if departed_at - arrived_at > timedelta(days=1):
+                raise RuleViolation(
+                    "4.1.4",
+                    "departed_at lies more than a day after arrived_at",
+                    code="intake.field_service.stay_over_a_day",
+                    field="departed_at",
+                    kind="invalid",
+                )
 
     def _act(self, aggregate: A, key: str | None, change: Callable[[A], None]) -> A:
         # A retried request (same Idempotency-Key) finds its effect already recorded.

@@ -9,8 +9,9 @@ the outbox relay publishes it on ``csc.notify.v1``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -25,7 +26,15 @@ from csc_messaging.permissions import Permissions
 from csc_messaging.refusals import NotFound
 from csc_notify import routing
 from csc_notify.commands import RecipientIn
-from csc_notify.domain import DIRECTORY_ID, CaseFacts, Directory, Notification, quiet_until
+from csc_notify.domain import (
+    DIRECTORY_ID,
+    CaseFacts,
+    ClockFacts,
+    Digest,
+    Directory,
+    Notification,
+    quiet_until,
+)
 
 _ENVELOPE = {"event_id", "case_id", "occurred_at", "actor"}
 # What a message says of its case, from the customer's report (4.1.2, 4.4.1).
@@ -56,6 +65,24 @@ class Backoff:
             return None
         wait: timedelta = min(self.longest, self.first * 2 ** (attempt - 1))
         return now + wait
+
+
+_CLOCK_CHANGES = (
+    pub.ClockPaused,
+    pub.ClockResumed,
+    pub.ClockRetimed,
+    pub.ClockWarned,
+    pub.ClockBreached,
+    pub.ClockEscalated,
+    pub.ClockMet,
+    pub.ClockStopped,
+)
+
+
+def _clauses(lists: dict[str, list[dict[str, Any]]]) -> str:
+    """The promises a digest is about, e.g. ``4.2.1, 4.4.3``."""
+    found = {item["clause"] for items in lists.values() for item in items}
+    return ", ".join(sorted(found))
 
 
 def channels_of(recipient: dict[str, Any]) -> list[str]:
@@ -91,6 +118,7 @@ class NotifyApplication(ConsumerApplication):
         if isinstance(event, _REPORTED) and known is None:
             facts = {k: fields[k] for k in _FACTS if fields.get(k) is not None}
             processing_event.collect_events(CaseFacts(case_id=event.case_id, facts=facts))
+        self._follow_clock(event, processing_event)
         directory = self.directory()
         if directory is None:
             return
@@ -121,6 +149,104 @@ class NotifyApplication(ConsumerApplication):
                 # A record applied again (its position not yet stored) finds what it made.
                 if self.find(made.id, Notification) is None:
                     processing_event.collect_events(made)
+
+    def _follow_clock(self, event: PublicEvent, pe: ProcessingEvent[UUID]) -> None:
+        """Where an sla clock stands, for the morning digest: notify's own view of
+        csc.sla.v1 (sla publishes a clock's events in order, keyed by its case)."""
+        if isinstance(event, pub.ClockStarted):
+            if self.find(ClockFacts.create_id(event.clock_id), ClockFacts) is None:
+                pe.collect_events(
+                    ClockFacts(
+                        clock_id=event.clock_id,
+                        case_id=event.case_id,
+                        clock=event.clock,
+                        clause=event.clause,
+                        department=routing.CLOCK_OWNERS[event.clock],
+                        due_at=event.due_at,
+                    )
+                )
+            return
+        if not isinstance(event, _CLOCK_CHANGES):
+            return
+        facts = self.find(ClockFacts.create_id(event.clock_id), ClockFacts)
+        if facts is None:
+            return  # started before notify followed csc.sla.v1: not in its view
+        if isinstance(event, pub.ClockPaused):
+            facts.change(status="paused")
+        elif isinstance(event, pub.ClockResumed):
+            facts.change(status="breached" if facts.breached_at else "running", due_at=event.due_at)
+        elif isinstance(event, pub.ClockRetimed):
+            facts.change(due_at=event.due_at)
+        elif isinstance(event, pub.ClockWarned):
+            facts.change(status="warned" if facts.status == "running" else facts.status)
+        elif isinstance(event, pub.ClockBreached):
+            facts.change(status="breached", breached_at=event.at)
+        elif isinstance(event, pub.ClockEscalated):
+            facts.change(status="escalated")
+        else:  # met, or stopped by the follow-up that closed the entry (4.6)
+            facts.change(status=type(event).__name__[5:].lower(), open=False)
+        pe.collect_events(facts)
+
+    # The morning digest (issue 19) ---------------------------------------------------------
+
+    def prepare_digests(
+        self, day: date, open_clocks: Iterable[dict[str, Any]], hours: float
+    ) -> list[Digest]:
+        """Record ``day``'s digest of each department with something to say, and its
+        notifications (one per recipient and channel), unless recorded already.
+
+        ``open_clocks``: the view's rows of the clocks still open. Due soon: counting,
+        unbreached, due within ``hours`` from now; breached: breached and still open.
+        A department with nothing of either gets no message (nothing to act on), nor one
+        with nobody in the directory yet (one added later that morning still gets it).
+        """
+        with self.lock:
+            now = self.now()
+            horizon = now + timedelta(hours=hours)
+            found: dict[str, dict[str, list[dict[str, Any]]]] = {}
+            for row in sorted(open_clocks, key=lambda r: (r["due_at"], r["clock_id"])):
+                due = datetime.fromisoformat(row["due_at"])
+                if row.get("breached_at") or row["status"] in ("breached", "escalated"):
+                    which = "breached"  # paused after its breach, it is still breached
+                elif row["status"] != "paused" and due <= horizon:
+                    which = "due_soon"
+                else:
+                    continue
+                item = {k: row[k] for k in ("clock_id", "case_id", "clock", "clause", "due_at")}
+                item["breached_at"] = row.get("breached_at")
+                known = self.find(CaseFacts.create_id(UUID(row["case_id"])), CaseFacts)
+                customer = (known.facts if known else {}).get("customer") or {}
+                item["customer"] = customer.get("name") or customer.get("code")
+                lists = found.setdefault(row["department"], {"due_soon": [], "breached": []})
+                lists[which].append(item)
+            directory = self.directory()
+            made: list[Digest] = []
+            for department, lists in sorted(found.items()):
+                if self.find(Digest.create_id(department, day), Digest) is not None:
+                    continue  # this morning's is recorded: a restart sends nothing again
+                digest = Digest(department=department, day=day, at=now, hours=hours, **lists)
+                notes = []
+                for handle in directory.of_department(department) if directory else []:
+                    recipient = directory.recipients[handle] if directory else {}
+                    for channel in channels_of(recipient):
+                        notes.append(
+                            Notification(
+                                about=digest.about,
+                                handle=handle,
+                                department=recipient["department"],
+                                channel=channel,
+                                clause=_clauses(lists),
+                                not_before=now,
+                            )
+                        )
+                if not notes:
+                    continue
+                self.save(digest, *notes)
+                made.append(digest)
+            return made
+
+    def digest(self, department: str, day: date) -> Digest | None:
+        return self.find(Digest.create_id(department, day), Digest)
 
     # The directory -----------------------------------------------------------------------
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 
 from pydantic import Field
 
+from csc_contracts.intake import TimeZone
 from csc_messaging.runtime import Background, ConsumerSpec, ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_notify.application import Backoff, NotifyApplication
 from csc_notify.channels import SmtpSettings
 from csc_notify.delivery import Deliverer, DeliverySettings
+from csc_notify.digest import Digester, DigestSchedule
 from csc_notify.projections import NotifyBoard
 from csc_notify.public import to_public
 
@@ -48,6 +50,27 @@ class NotifySettings(ServiceSettings):
     notify_poll_seconds: float = Field(default=0.2, gt=0)
     notify_concurrency: int = Field(default=8, ge=1, le=256)
     notify_send_timeout_seconds: float = Field(default=30, gt=0)
+    notify_digest: bool = Field(
+        default=True, description="Send each department its morning digest of deadlines."
+    )
+    notify_digest_at: time = Field(
+        default=time(8, 30), description="When the digest goes, the site's local time."
+    )
+    notify_digest_until: time = Field(
+        default=time(12, 0),
+        description="No digest after this time of the morning (a service started later "
+        "sends none that day).",
+    )
+    notify_digest_timezone: TimeZone = Field(
+        default="Asia/Shanghai", description="The site's IANA time zone for the digest."
+    )
+    notify_digest_weekdays: list[int] = Field(
+        default=[0, 1, 2, 3, 4], description="Working days the digest goes on; Monday = 0."
+    )
+    notify_digest_hours: float = Field(
+        default=4, gt=0, le=24 * 7, description="Clocks due within this many hours are listed."
+    )
+    notify_digest_poll_seconds: float = Field(default=30, gt=0)
 
 
 def _settings(settings: ServiceSettings) -> NotifySettings:
@@ -97,7 +120,18 @@ def _deliverer(service: ConsumingService) -> list[Background]:
         ),
         sends=_sends_counter(service),
     )
-    return [deliverer.run]
+    background: list[Background] = [deliverer.run]
+    if s.notify_digest:
+        schedule = DigestSchedule(
+            at=s.notify_digest_at,
+            until=s.notify_digest_until,
+            timezone=s.notify_digest_timezone,
+            weekdays=frozenset(s.notify_digest_weekdays),
+            hours=s.notify_digest_hours,
+            poll_seconds=s.notify_digest_poll_seconds,
+        )
+        background.append(Digester(app, board, schedule).run)
+    return background
 
 
 def _sends_counter(service: ConsumingService) -> Callable[[str, str], None]:

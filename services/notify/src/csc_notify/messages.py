@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from csc_notify.domain.digests import DIGEST_TYPE
+
 LANGUAGES = ("zh-CN", "en")
 
 # ce_type name -> (zh-CN, en) headline.
@@ -73,9 +75,27 @@ def _when(value: str, zone: str) -> str:
     return datetime.fromisoformat(value).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
 
 
+DIGEST: dict[str, tuple[str, str]] = {
+    "title": ("今日时限提醒", "Deadlines this morning"),
+    "due_soon": ("{hours:g} 小时内到期", "Due within {hours:g} h"),
+    "breached": ("已超期且尚未完成", "Breached and still open"),
+    "due": ("到期", "due"),
+    "breached_at": ("超期于", "breached"),
+    "none": ("无", "none"),
+}
+DEPARTMENTS: dict[str, tuple[str, str]] = {
+    "marketing": ("市场部", "Marketing"),
+    "after_sales": ("售后服务部", "After-sales service"),
+    "quality": ("品管部", "Quality (QC)"),
+    "chief_engineer": ("总工程师", "Chief Engineer"),
+}
+
+
 def render(
     about: dict[str, Any], clause: str, recipient: dict[str, Any], console_url: str
 ) -> Message:
+    if about["type"] == DIGEST_TYPE:
+        return render_digest(about, clause, recipient, console_url)
     language = recipient.get("language", "zh-CN")
     zone = (recipient.get("quiet_hours") or {}).get("timezone") or "Asia/Shanghai"
     name = about["type"].split(".")[2]
@@ -120,3 +140,60 @@ def render(
         [f"### {title}", *(f"> **{k}**: {v}" for k, v in facts), f"[{open_label}]({link})"]
     )
     return Message(subject=subject, text=text, html=body_html, markdown=markdown, link=link)
+
+
+def render_digest(
+    about: dict[str, Any], clause: str, recipient: dict[str, Any], console_url: str
+) -> Message:
+    """The morning digest (issue 19): a department's clocks due soon and those breached."""
+    language = recipient.get("language", "zh-CN")
+    zone = (recipient.get("quiet_hours") or {}).get("timezone") or "Asia/Shanghai"
+    fields: dict[str, Any] = about["fields"]
+    department = fields["department"]
+    title = _pick(DIGEST["title"], language)
+    who = _pick(DEPARTMENTS.get(department, (department, department)), language)
+    due_soon, breached = fields["due_soon"], fields["breached"]
+    subject = (
+        f"[CSC {clause}] {title} · {who} · {fields['day']} ({len(due_soon)} · {len(breached)})"
+    )
+    base = console_url.rstrip("/")
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    for key, items, moment in (
+        ("due_soon", due_soon, "due"),
+        ("breached", breached, "breached_at"),
+    ):
+        heading = _pick(DIGEST[key], language).format(hours=fields["hours"])
+        lines = []
+        for item in items:
+            at = item["breached_at"] if moment == "breached_at" else item["due_at"]
+            parts = [
+                f"{_pick(CLOCKS[item['clock']], language)} ({item['clause']})",
+                *([str(item["customer"])] if item.get("customer") else []),
+                f"{_pick(DIGEST[moment], language)} {_when(at, zone)}",
+            ]
+            lines.append((" · ".join(parts), f"{base}/cases/{item['case_id']}"))
+        sections.append((f"{heading} ({len(items)})", lines))
+    greeting = f"{_pick(LABELS['greeting'], language)} {recipient['name']},"
+    none = _pick(DIGEST["none"], language)
+    text_lines = [greeting, "", f"{title} · {who} · {fields['day']}"]
+    md_lines = [f"### {title} · {who} · {fields['day']}"]
+    html_parts = [
+        f"<p>{html.escape(greeting)}</p><h2>{html.escape(title)} · {html.escape(who)}</h2>"
+    ]
+    for heading, lines in sections:
+        text_lines += ["", heading, *(f"- {t}: {link}" for t, link in lines or [(none, base)])]
+        md_lines += [f"**{heading}**", *(f"> [{t}]({link})" for t, link in lines)]
+        items_html = "".join(
+            f"<li><a href='{html.escape(link)}'>{html.escape(t)}</a></li>" for t, link in lines
+        )
+        items_html = items_html or f"<li>{html.escape(none)}</li>"
+        html_parts.append(f"<h3>{html.escape(heading)}</h3><ul>{items_html}</ul>")
+    lang = "zh-CN" if language == "zh-CN" else "en"
+    body_html = f"<!doctype html><html lang='{lang}'><body>{''.join(html_parts)}</body></html>"
+    return Message(
+        subject=subject,
+        text="\n".join(text_lines),
+        html=body_html,
+        markdown="\n".join(md_lines),
+        link=f"{base}/",
+    )

@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from csc_messaging.views import Cmp, Column, In, Rows, Table, View
-from csc_notify.domain import PENDING, RETRYING, Directory, Notification, recipient_id
+from csc_notify.domain import (
+    PENDING,
+    RETRYING,
+    ClockFacts,
+    Digest,
+    Directory,
+    Notification,
+    recipient_id,
+)
 
 N = Notification
 
@@ -40,10 +48,11 @@ def _recipient_row(handle: str, recipient: dict[str, Any]) -> dict[str, Any]:
 
 
 class NotifyBoard(View):
-    """Recipients by handle; notifications by status and due time, case and recipient."""
+    """Recipients by handle; notifications by status and due time, case and recipient;
+    sla's open clocks by department (for the morning digest) and the digests recorded."""
 
     name = "notify"
-    version = 1
+    version = 2
     tables = (
         Table(
             "recipients",
@@ -70,10 +79,64 @@ class NotifyBoard(View):
                 ("handle", "created"),
             ),
         ),
+        # sla's clocks still open, as csc.sla.v1 told them: a met or stopped one leaves.
+        Table(
+            "clocks",
+            columns=(Column("facts_id"), Column("department"), Column("due_at")),
+            key=("facts_id",),
+            indexes=(("department", "due_at"),),
+        ),
+        Table(
+            "digests",
+            columns=(Column("digest_id"), Column("day"), Column("department")),
+            key=("digest_id",),
+            indexes=(("day", "department"),),
+        ),
     )
 
     def apply(self, event: Any, rows: Rows) -> None:
-        if isinstance(event, Directory.RecipientSet):
+        if isinstance(event, ClockFacts.Started):
+            rows.put(
+                "clocks",
+                {
+                    "clock_id": str(event.clock_id),
+                    "facts_id": str(event.originator_id),
+                    "case_id": str(event.case_id),
+                    "clock": event.clock,
+                    "clause": event.clause,
+                    "department": event.department,
+                    "status": "running",
+                    "due_at": _utc(event.due_at),
+                    "breached_at": None,
+                },
+            )
+        elif isinstance(event, ClockFacts.Changed):
+            row = rows.get("clocks", str(event.originator_id))
+            if row is None:
+                return
+            if not event.open:
+                rows.delete("clocks", str(event.originator_id))
+                return
+            row.update(
+                status=event.status,
+                due_at=_utc(event.due_at),
+                breached_at=_utc(event.breached_at) if event.breached_at else None,
+            )
+            rows.put("clocks", row)
+        elif isinstance(event, Digest.Prepared):
+            rows.put(
+                "digests",
+                {
+                    "digest_id": str(event.originator_id),
+                    "day": event.day.isoformat(),
+                    "department": event.department,
+                    "at": _utc(event.at),
+                    "hours": event.hours,
+                    "due_soon": event.due_soon,
+                    "breached": event.breached,
+                },
+            )
+        elif isinstance(event, Directory.RecipientSet):
             rows.put("recipients", _recipient_row(event.handle, event.recipient))
         elif isinstance(event, Directory.RecipientRemoved):
             rows.delete("recipients", event.handle)
@@ -130,6 +193,16 @@ class NotifyBoard(View):
                 row.update(status=PENDING, due=at)
                 row["history"].append({"at": at, "outcome": "redriven", "by": event.actor})
             rows.put("notifications", row)
+
+    def open_clocks(self) -> list[dict[str, Any]]:
+        """sla's clocks not met nor stopped, as csc.sla.v1 told them, by department."""
+        self.catch_up()
+        return list(self.scan("clocks", order=("department", "due_at"), catch_up=False))
+
+    def digests(self, day: str | None = None) -> list[dict[str, Any]]:
+        self.catch_up()
+        where = {"day": day}
+        return list(self.scan("digests", where=where, order=("day", "department"), catch_up=False))
 
     def recipient(self, handle: str) -> dict[str, Any] | None:
         self.catch_up()

@@ -138,6 +138,8 @@ class ReturnsApplication(ConsumerApplication):
                         "out to open a case with this request",
                         field="case_id",
                         kind="invalid",
+                        code="returns.case.unknown",
+                        params={"case_id": str(command.case_id)},
                     )
                 if command.customer_code and command.customer_code != case.customer["code"]:
                     raise RuleViolation(
@@ -146,6 +148,12 @@ class ReturnsApplication(ConsumerApplication):
                         f"not {command.customer_code}",
                         field="customer_code",
                         kind="invalid",
+                        code="returns.case.other_customer",
+                        params={
+                            "case_id": str(command.case_id),
+                            "customer": case.customer["code"],
+                            "given": command.customer_code,
+                        },
                     )
             else:
                 case_id = uuid5(CASE_NAMESPACE, key) if key else uuid4()
@@ -159,6 +167,7 @@ class ReturnsApplication(ConsumerApplication):
                             "a request without case_id opens a case: name the customer",
                             field="customer_code",
                             kind="invalid",
+                            code="returns.case.customer_needed",
                         )
                     customer = {"code": command.customer_code, "name": command.customer_name}
                     case = ReturnCase(

@@ -21,7 +21,7 @@ __all__ = ["Answer", "Day", "Moment"]
 Month = Annotated[str, Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")]
 
 ClockKindName = Literal["reply", "on_site", "important_ack", "qc_contact"]
-ClockStatus = Literal["running", "warned", "breached", "escalated", "paused", "met"]
+ClockStatus = Literal["running", "warned", "breached", "escalated", "paused", "met", "stopped"]
 PauseReason = Literal["customer_unreachable", "waiting_for_customer_samples", "other"]
 
 
@@ -55,6 +55,19 @@ class ClockRetime(Answer):
     calendar_version: int
     policy_version: int | None
     due_at: Moment = Field(description="The due time it set.")
+
+
+class ClockStop(Answer):
+    """4.6: the follow-up that closed the entry, and the clock with it."""
+
+    at: Moment = Field(description="When the closing follow-up was recorded.")
+    reason: str
+    month: Month = Field(description="The month whose feedback the follow-up was for.")
+    by: Who = Field(description="Who recorded the follow-up.")
+    follow_up_event_id: UUID = Field(description="The FollowUpRecorded that closed it.")
+    status: Literal["running", "warned", "breached", "escalated", "paused"] = Field(
+        description="What the clock was doing when it stopped."
+    )
 
 
 class ClockAnswer(Answer):
@@ -92,6 +105,11 @@ class ClockAnswer(Answer):
     escalated_at: Moment | None
     met_at: Moment | None = Field(description="When the promise was answered.")
     within_target: bool | None = Field(description="Met by its due time; null while open.")
+    stop: ClockStop | None = Field(
+        default=None,
+        description="Stopped unmet: its entry was closed by a follow-up (4.6); neither met "
+        "nor breached (a breach recorded before stays).",
+    )
     pauses: list[ClockPause]
     paused_hours: float = Field(description="Time the pauses took off the clock.")
     calendar: str | None = Field(
@@ -143,7 +161,14 @@ class FollowUpTask(Answer):
 class Share(Answer):
     started: int = Field(description="Clocks of the kind started in the month.")
     met_within_target: int
-    share: float | None = Field(description="met / started, to 4 places; null if none started.")
+    stopped: int = Field(
+        default=0,
+        description="Stopped by a follow-up that closed the entry (4.6) before they were met "
+        "or breached: no verdict, so left out of the share.",
+    )
+    share: float | None = Field(
+        description="met / (started - stopped), to 4 places; null if none is left."
+    )
 
 
 class Breach(Answer):
@@ -154,6 +179,9 @@ class Breach(Answer):
     breached_at: Moment
     found_late: bool
     met_at: Moment | None
+    stopped_at: Moment | None = Field(
+        default=None, description="When a follow-up closed the entry (4.6) after the breach."
+    )
     pauses: list[PauseReason] = Field(description="Why the clock was paused, pause by pause.")
 
 
@@ -253,7 +281,15 @@ class RulesChange(Answer):
 class TimelineMoment(Answer):
     at: Moment
     event: Literal[
-        "started", "paused", "resumed", "retimed", "warned", "breached", "escalated", "met"
+        "started",
+        "paused",
+        "resumed",
+        "retimed",
+        "warned",
+        "breached",
+        "escalated",
+        "met",
+        "stopped",
     ]
     rule: str = Field(description="The rule that made it happen (target, ladder, versions).")
 
@@ -277,4 +313,4 @@ class ClockTimeline(Answer):
     moments: list[TimelineMoment]
     segments: list[TimelineSegment]
     counted_hours: float = Field(description="The counting segments' hours, pauses excluded.")
-    until: Moment = Field(description="Its meeting, or now while it runs.")
+    until: Moment = Field(description="Its meeting or stop, or now while it runs.")

@@ -48,10 +48,11 @@ DEFAULT_SETTLING = timedelta(minutes=15)
 class UnknownCalendar(ValueError):
     """A policy's rule names a calendar sla does not have."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, calendar: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.calendar = calendar
 
 
 class SlaApplication(ConsumerApplication):
@@ -147,6 +148,20 @@ class SlaApplication(ConsumerApplication):
         if case is not None:
             case.follow_up(month=event.month, closed=event.closed, at=event.occurred_at)
             pe.collect_events(case)
+        if event.closed:
+            self._stop_clocks(event, pe)
+
+    def _stop_clocks(self, event: pub.FollowUpRecorded, pe: ProcessingEvent[UUID]) -> None:
+        """4.6: the entry is closed, so nothing more is owed on it: every clock of the case
+        still open stops, at the time the follow-up was recorded, and fires nothing more."""
+        actor = event.actor.model_dump(mode="json")
+        for kind in ClockKind:
+            clock = self.find(Clock.create_id(event.case_id, kind.value), Clock)
+            if clock is not None and clock.stop(
+                at=event.occurred_at, closed_by_event=event.event_id, month=event.month,
+                actor=actor,
+            ):  # fmt: skip
+                pe.collect_events(clock)
 
     @react.register
     def on_customer_visited(self, event: pub.CustomerVisited, pe: ProcessingEvent[UUID]) -> None:
@@ -647,6 +662,7 @@ class SlaApplication(ConsumerApplication):
                         f"calendar_rules.{n}.calendar",
                         f"no calendar {rule.calendar!r}: record it first (PUT /calendars/"
                         f"{rule.calendar})",
+                        rule.calendar,
                     )
             now = self.now()
             who = _who(actor)

@@ -13,7 +13,7 @@ from csc_contracts.sla import ClockKind
 from csc_messaging.runtime import ConsumingService
 from csc_sla.projections import ClockBoard
 
-# A clock's states until it is met (the read model's ``status``).
+# A clock's states until it is met or stopped (the read model's ``status``).
 OPEN_STATES = ("running", "paused", "warned", "breached", "escalated")
 TICK_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 

@@ -45,7 +45,7 @@ def _add_months(day: date, months: int) -> date:
 def _next_deadline(row: Mapping[str, Any]) -> datetime | None:
     """As Clock.next_deadline: a deadline past before the clock was recorded waits
     for its settle_at."""
-    if row["status"] in ("met", "paused"):
+    if row["status"] in ("met", "paused", "stopped"):
         return None
     pending = [
         datetime.fromisoformat(row[at])
@@ -212,7 +212,7 @@ class ClockBoard(View):
         RULEBOOKS,
         RULE_VERSIONS,
     )
-    version = 2
+    version = 3
 
     def apply(self, event: Any, rows: Rows) -> None:
         key = str(event.originator_id)
@@ -246,6 +246,7 @@ class ClockBoard(View):
                     "escalated_at": None,
                     "met_at": None,
                     "within_target": None,
+                    "stop": None,
                     "pauses": [],
                     "paused_hours": 0.0,
                 },
@@ -383,6 +384,12 @@ class ClockBoard(View):
             row["met_at"] = event.met_at.isoformat()
             row["within_target"] = event.within_target
             row["status"] = "met"
+        elif isinstance(event, Clock.Stopped):
+            row["status"] = "stopped"
+            row["stop"] = {"at": event.stopped_at.isoformat(), "reason": event.reason,
+                           "month": event.month, "by": event.actor,
+                           "follow_up_event_id": str(event.closed_by_event),
+                           "status": event.status}  # fmt: skip
 
     @staticmethod
     def _apply_capa(row: dict[str, Any], event: Any) -> None:
@@ -576,6 +583,7 @@ class ClockBoard(View):
 
         started: Counter[str] = Counter()
         met: Counter[str] = Counter()
+        stopped: Counter[str] = Counter()
         breaches = []
         clocks = self.scan(
             "clocks", where={"started_month": month, **mine}, order=("started_at",), catch_up=False
@@ -583,6 +591,11 @@ class ClockBoard(View):
         for r in clocks:
             started[r["clock"]] += 1
             met[r["clock"]] += bool(r["within_target"])
+            # 4.6: an entry closed before its promise was met or broken leaves the promise
+            # without a verdict: counted apart, not as kept nor as broken. One that had
+            # breached first stays a breach.
+            stop = r.get("stop")
+            stopped[r["clock"]] += bool(stop) and not r["breached_at"]
             # A reply recorded late but dated within the target keeps its promise, even
             # if the clock had announced a breach before anyone recorded it.
             if r["breached_at"] and r["within_target"] is not True:
@@ -595,15 +608,17 @@ class ClockBoard(View):
                         "breached_at": r["breached_at"],
                         "found_late": r["found_late"],
                         "met_at": r["met_at"],
+                        "stopped_at": stop["at"] if stop else None,
                         "pauses": [p["reason"] for p in r["pauses"]],
                     }
                 )
         breaches.sort(key=lambda b: (b["due_at"], b["clock_id"]))
 
         def share(kind: str) -> dict[str, Any]:
-            n, ok = started[kind], met[kind]
-            return {"started": n, "met_within_target": ok,
-                    "share": round(ok / n, 4) if n else None}  # fmt: skip
+            n, ok, off = started[kind], met[kind], stopped[kind]
+            measured = n - off
+            return {"started": n, "met_within_target": ok, "stopped": off,
+                    "share": round(ok / measured, 4) if measured else None}  # fmt: skip
 
         by_code: Where = {"code": customer}
         return {

@@ -133,4 +133,13 @@ def to_public(domain_event: Any) -> PublicEvent | None:
             within_target=e.within_target,
             paused_hours=_hours(e.paused_seconds),
         )
+    if isinstance(e, Clock.Stopped):
+        return pub.ClockStopped(
+            **common,
+            stopped_at=e.stopped_at,
+            reason=e.reason,
+            month=e.month,
+            follow_up_event_id=e.closed_by_event,
+            status=e.status,
+        )
     return None

@@ -140,12 +140,14 @@ def _within_8h(report: Mapping[str, Any]) -> Section:
         share = report[key]
         rows.append(
             [bilingual(*MEASURES[key]), share["started"], share["met_within_target"],
-             share["share"]]
+             share.get("stopped", 0), share["share"]]
         )  # fmt: skip
     columns = [
         Column("指标", "Measure", 2.4),
         Column("启动", "Clocks started"),
         Column("按时完成", "Met within target"),
+        # 4.6: closed by the follow-up before met or breached; not in the share.
+        Column("跟踪关闭时停止", "Stopped at close (4.6)"),
         Column("比率", "Share", percent=True),
     ]
     return _section("within_8h", columns, rows)

@@ -72,7 +72,11 @@ class World:
     def history(self, case_id: UUID, kind: str | None = None) -> list[tuple[str, Any]]:
         story = []
         for public in self.published(case_id, kind):
-            moment = getattr(public, "at", None) or getattr(public, "met_at", None)
+            moment = (
+                getattr(public, "at", None)
+                or getattr(public, "met_at", None)
+                or getattr(public, "stopped_at", None)
+            )
             story.append((type(public).__name__, moment))
         return story
 

@@ -281,7 +281,7 @@ def test_the_clock_lists_filter_by_case_and_status(desk: Desk) -> None:
 
 
 def test_a_queue_reads_only_the_open_clocks_of_its_promise(desk: Desk) -> None:
-    a_history(desk)
+    cases = a_history(desk)
     board = board_of(desk)
     open_ = ("running", "warned", "breached", "escalated", "paused")
     for kind in ("reply", "on_site"):
@@ -292,7 +292,10 @@ def test_a_queue_reads_only_the_open_clocks_of_its_promise(desk: Desk) -> None:
         assert [r["clock_id"] for r in got] == want
     met = every_page(desk, "/clocks", limit=5, clock="reply", status=["met"])
     assert met and all(r["clock"] == "reply" and r["status"] == "met" for r in met)
-    everything = every_page(desk, "/clocks", limit=5, status=[*open_, "met"])
+    # The follow-up that closed cases[2] (4.6) stopped its reply clock.
+    stopped = every_page(desk, "/clocks", limit=5, status=["stopped"])
+    assert [r["case_id"] for r in stopped] == [str(cases[2])]
+    everything = every_page(desk, "/clocks", limit=5, status=[*open_, "met", "stopped"])
     assert len(everything) == len(board.clocks())
     refused = desk.get("/clocks", params={"clock": "coffee"})
     assert refused.status_code == 422 and "clock" in refused.text

@@ -178,8 +178,8 @@ def test_the_pdf_is_the_monthly_report_in_both_languages(
     assert count_of("电子邮件 e-mail") == "1"
     assert count_of("网站 web") == "0"  # the web feedback arrived in November
     assert count_of("交付 delivery") == "1"
-    assert re.search(r"8小时内答复率 replied within 8 h\s+6\s+1\s+16\.7%", text)
-    assert re.search(r"8小时内到达现场率 on site within 8 h\s+1\s+1\s+100\.0%", text)
+    assert re.search(r"8小时内答复率 replied within 8 h\s+6\s+1\s+0\s+16\.7%", text)
+    assert re.search(r"8小时内到达现场率 on site within 8 h\s+1\s+1\s+0\s+100\.0%", text)
     assert str(october["late"]) in text  # the breach, by case
     assert str(october["on_time"]) not in text
     assert re.search(r"现场服务天数 field service days\s+3", text)
@@ -217,11 +217,11 @@ def test_the_xlsx_holds_the_numbers_of_the_json_report(
     assert report["complaints_by_category"] == {"delivery": 1, "quality": 1, "service": 1}
     assert sheet["合计 Total"][0] == 3  # feedback by kind, the first total
     replied, on_site = report["replied_within_8h"], report["on_site_within_8h"]
-    assert sheet["8小时内答复率 replied within 8 h"][:3] == [
-        replied["started"], replied["met_within_target"], replied["share"]
+    assert sheet["8小时内答复率 replied within 8 h"][:4] == [
+        replied["started"], replied["met_within_target"], replied["stopped"], replied["share"]
     ]  # fmt: skip
-    assert sheet["8小时内到达现场率 on site within 8 h"][:3] == [
-        on_site["started"], on_site["met_within_target"], on_site["share"]
+    assert sheet["8小时内到达现场率 on site within 8 h"][:4] == [
+        on_site["started"], on_site["met_within_target"], on_site["stopped"], on_site["share"]
     ]  # fmt: skip
     assert sheet["现场服务天数 field service days"][0] == report["field_service_days"] == 3
     assert sheet["走访（本月已完成） visits made this month"][0] == report["visits_made"] == 1
@@ -297,14 +297,14 @@ def test_one_customers_report_is_named_after_it(desk: Desk, october: dict[str, U
     sheet = rows(response.content)
     assert sheet["顾客 Customer"][0] == "OEM-002"
     assert sheet["服务 service"][0] == 1 and sheet["质量 quality"][0] == 0
-    assert sheet["8小时内答复率 replied within 8 h"][:3] == [1, 0, 0]
+    assert sheet["8小时内答复率 replied within 8 h"][:4] == [1, 0, 0, 0]
     assert sheet["退货 returns"][0] == 0
     assert sheet["纠正预防措施 CAPA"][:4] == [0, 0, 0, 0]
 
 
 def test_a_month_without_events_prints_zeros_and_no_breach(desk: Desk) -> None:
     text = pdf_text(desk.get("/reports/monthly/2026-09.pdf").content)
-    assert re.search(r"8小时内答复率 replied within 8 h\s+0\s+0\s+—", text)
+    assert re.search(r"8小时内答复率 replied within 8 h\s+0\s+0\s+0\s+—", text)
     assert re.search(r"超时 Breaches.*?无 None", text, re.S)
     assert "全部顾客 all customers" in text
 

@@ -62,6 +62,7 @@ HAPPENED_AT = {
     "ClockBreached": "at",
     "ClockEscalated": "at",
     "ClockMet": "met_at",
+    "ClockStopped": "stopped_at",
 }
 """Event -> the field that says when it happened (the as-of rule)."""
 

@@ -65,6 +65,7 @@ from csc_contracts.sla import (
     ClockResumed,
     ClockRetimed,
     ClockStarted,
+    ClockStopped,
     ClockWarned,
     PolicyVersionRecorded,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "ClockResumed",
     "ClockRetimed",
     "ClockStarted",
+    "ClockStopped",
     "ClockWarned",
     "ComplaintCategory",
     "ComplaintLogged",

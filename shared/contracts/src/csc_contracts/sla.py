@@ -140,6 +140,23 @@ class ClockMet(_ClockEvent):
     paused_hours: float
 
 
+class ClockStopped(_ClockEvent):
+    """The register entry was closed by its follow-up (4.6) before the promise was met:
+    the clock counts no more and fires nothing more. Neither met nor breached; a breach
+    announced before stays announced. ``actor`` is who recorded the follow-up."""
+
+    stopped_at: UtcDatetime = Field(description="When the closing follow-up was recorded.")
+    reason: str
+    month: str = Field(
+        pattern=r"^\d{4}-(0[1-9]|1[0-2])$",
+        description="The month (YYYY-MM) whose feedback the follow-up was for.",
+    )
+    follow_up_event_id: UUID = Field(description="The FollowUpRecorded that closed the entry.")
+    status: Literal["running", "warned", "breached", "escalated", "paused"] = Field(
+        description="What the clock was doing when it stopped."
+    )
+
+
 class _RulesEvent(PublicEvent):
     service: ClassVar[str] = "sla"
 
@@ -211,6 +228,7 @@ SLA_EVENTS: tuple[type[PublicEvent], ...] = (
     ClockEscalated,
     ClockMet,
     ClockRetimed,
+    ClockStopped,
     CalendarVersionRecorded,
     PolicyVersionRecorded,
 )

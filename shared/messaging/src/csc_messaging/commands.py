@@ -25,7 +25,14 @@ def not_future(moment: datetime | None, now: datetime, field: str) -> datetime:
     if moment is None:
         return now
     if moment > now + CLOCK_SKEW:
-        raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
+        raise RuleViolation(
+            "input",
+            f"{field} lies in the future",
+            field=field,
+            kind="invalid",
+            code="input.future",
+            params={"field": field},
+        )
     return moment
 
 
@@ -34,7 +41,14 @@ def not_future_day(day: date | None, today: date, field: str) -> date:
     if day is None:
         return today
     if day > today:
-        raise RuleViolation("input", f"{field} lies in the future", field=field, kind="invalid")
+        raise RuleViolation(
+            "input",
+            f"{field} lies in the future",
+            field=field,
+            kind="invalid",
+            code="input.future",
+            params={"field": field},
+        )
     return day
 
 

@@ -79,6 +79,8 @@ class KeyReused(RuleViolation):
             HEADER,
             f"this {HEADER} was already used for a different request to {key.route}; "
             "a retry must send the same request, a new request needs a new key",
+            code="request.key_reused",
+            params={"header": HEADER, "route": key.route},
             field=HEADER,
             kind="invalid",
         )

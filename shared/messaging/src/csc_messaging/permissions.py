@@ -23,6 +23,12 @@ class Forbidden(Exception):
         )
         self.clause = clause
         self.allowed = allowed
+        self.params: dict[str, object] = {
+            "action": action,
+            "allowed": sorted(d.value for d in allowed),
+            "user": actor.user,
+            "department": actor.department.value,
+        }
 
 
 class Permissions:

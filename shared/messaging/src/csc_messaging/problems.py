@@ -57,6 +57,16 @@ class FieldError(BaseModel):
     )
     msg: str = Field(description="What is wrong with it.")
     type: str = Field(description="A short code of the kind of error (e.g. string_too_long).")
+    code: str | None = Field(
+        default=None,
+        description="Where a rule of the procedure refuses the field: the refusal's code, as "
+        "the problem's own ``code``.",
+    )
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="The values the error names (pydantic's context, e.g. max_length; or the "
+        "rule's params), for saying it in another language.",
+    )
 
 
 class Problem(BaseModel):
@@ -77,6 +87,19 @@ class Problem(BaseModel):
     )
     errors: list[FieldError] | None = Field(
         default=None, description="The fields at fault, each with where and why."
+    )
+    code: str | None = Field(
+        default=None,
+        description="A stable name of this refusal (e.g. ``capa.root_cause.before_d2``, "
+        "``forbidden``): one code, one sentence, whatever its values. A client that knows the "
+        "code may say it in its reader's language from ``params``; one that does not shows "
+        "``detail``.",
+    )
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="The values the refusal's sentence names, by name (e.g. ``status``, "
+        "``due``); for 403 the ``action``, the departments ``allowed``, the ``user`` and "
+        "their ``department``.",
     )
 
 
@@ -101,6 +124,8 @@ def problem(
     clause: str | None = None,
     errors: Sequence[FieldError] | None = None,
     headers: dict[str, str] | None = None,
+    code: str | None = None,
+    params: dict[str, Any] | None = None,
 ) -> ProblemResponse:
     body = Problem(
         type=type_,
@@ -110,6 +135,8 @@ def problem(
         instance=instance,
         clause=clause,
         errors=list(errors) if errors is not None else None,
+        code=code,
+        params=params,
     )
     return ProblemResponse(
         body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers
@@ -127,6 +154,16 @@ def _summary(errors: Sequence[FieldError]) -> str:
     return f"{count} invalid: {shown}{more}"
 
 
+def _context(ctx: object) -> dict[str, Any] | None:
+    """pydantic's context of an error (``max_length``, ``expected``...), where it is plain data."""
+    if not isinstance(ctx, dict):
+        return None
+    plain = {
+        str(k): v for k, v in ctx.items() if isinstance(v, str | int | float | bool) or v is None
+    }
+    return plain or None
+
+
 def validation_problem(exc: RequestValidationError, instance: str) -> ProblemResponse:
     errors = []
     for error in exc.errors():
@@ -136,7 +173,14 @@ def validation_problem(exc: RequestValidationError, instance: str) -> ProblemRes
             # FastAPI's own JSON check (the guard's comes first): say what the parser said.
             msg = f"the body is not valid JSON: {error.get('ctx', {}).get('error', msg)}"
             loc = loc[:1]
-        errors.append(FieldError(loc=loc, msg=msg, type=str(error.get("type", "invalid"))))
+        errors.append(
+            FieldError(
+                loc=loc,
+                msg=msg,
+                type=str(error.get("type", "invalid")),
+                params=_context(error.get("ctx")),
+            )
+        )
     # The input is not echoed back: it may be large, and it is the caller's own.
     return problem(
         422,
@@ -181,7 +225,15 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = None
         if exc.field is not None:
             loc = _rule_location(request, exc.field)
-            errors = [FieldError(loc=loc, msg=exc.message, type=f"rule {exc.clause}")]
+            errors = [
+                FieldError(
+                    loc=loc,
+                    msg=exc.message,
+                    type=f"rule {exc.clause}",
+                    code=exc.code,
+                    params=exc.params or None,
+                )
+            ]
         return problem(
             422 if invalid_input else 409,
             str(exc),
@@ -190,6 +242,8 @@ def install_error_handlers(app: FastAPI) -> None:
             title="A rule of the procedure refuses this request",
             clause=exc.clause,
             errors=errors,
+            code=exc.code,
+            params=exc.params or None,
         )
 
     @app.exception_handler(Forbidden)
@@ -201,6 +255,8 @@ def install_error_handlers(app: FastAPI) -> None:
             type_=FORBIDDEN,
             title="Not for the caller's department",
             clause=exc.clause,
+            code="forbidden",
+            params=exc.params,
         )
 
     @app.exception_handler(BadCursor)

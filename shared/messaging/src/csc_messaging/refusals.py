@@ -7,6 +7,7 @@ A refusal is raised before any event is triggered, so nothing is recorded.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 
@@ -19,6 +20,10 @@ class RuleViolation(Exception):
 
     ``invalid``: the request itself is wrong (422, with the ``field``).
     ``conflict``: the request is well formed but the case is not in a state that allows it (409).
+
+    ``code`` names the refusal for a reader in another language (``reply.already_sent``): one
+    code, one sentence; ``params`` are the values that sentence names, so a console can say
+    it in its user's language. ``message`` is the English sentence, as every client reads it.
     """
 
     def __init__(
@@ -26,12 +31,16 @@ class RuleViolation(Exception):
         clause: str,
         message: str,
         *,
+        code: str,
+        params: Mapping[str, object] | None = None,
         field: str | None = None,
         kind: Literal["invalid", "conflict"] = "conflict",
     ) -> None:
         super().__init__(f"{clause}: {message}")
         self.clause = clause
         self.message = message
+        self.code = code
+        self.params = dict(params or {})
         self.field = field
         self.kind = kind
 

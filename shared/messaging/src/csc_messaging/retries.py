@@ -24,6 +24,8 @@ class WriteConflict(RuleViolation):
             f"other requests changed the same record while this one ran, {attempts} times "
             "in a row; nothing of it was recorded: send it again (with the same "
             "Idempotency-Key, it is recorded at most once)",
+            code="request.write_conflict",
+            params={"attempts": attempts},
             kind="conflict",
         )
 

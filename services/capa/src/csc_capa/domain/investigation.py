@@ -325,9 +325,14 @@ class Investigation(Aggregate):
     def has_handled(self, request_key: str | None) -> bool:
         return request_key is not None and request_key in self.request_keys
 
-    def _require(self, allowed: tuple[str, ...], clause: str, why: str) -> None:
+    def _require(self, allowed: tuple[str, ...], clause: str, why: str, *, code: str) -> None:
         if self.status not in allowed:
-            raise RuleViolation(clause, f"{why}; this case is {self.status}")
+            raise RuleViolation(
+                clause,
+                f"{why}; this case is {self.status}",
+                code=code,
+                params={"status": self.status},
+            )
 
     def _since_opening(self, day: date, field: str, clause: str) -> None:
         # A step of this case happened after the customer reported it: an earlier date is
@@ -339,12 +344,17 @@ class Investigation(Aggregate):
                 f"{field} {day.isoformat()} is before this case opened ({opened.isoformat()})",
                 field=field,
                 kind="invalid",
+                code="capa.before_opening",
+                params={"field": field, "day": day, "opened": opened},
             )
 
     def _open(self, clause: str, what: str) -> None:
         if self.status in FINISHED:
             raise RuleViolation(
-                clause, f"{what}: the case is {self.status}, nothing more is recorded"
+                clause,
+                f"{what}: the case is {self.status}, nothing more is recorded",
+                code="capa.case_finished",
+                params={"status": self.status},
             )
 
     # Facts from other services ------------------------------------------------------------------
@@ -413,6 +423,8 @@ class Investigation(Aggregate):
                 f"({self.reported_at.isoformat()})",
                 field="contacted_at",
                 kind="invalid",
+                code="capa.contact.before_report",
+                params={"contacted_at": contacted_at, "reported_at": self.reported_at},
             )
         self.trigger_event(
             self.CustomerContacted,
@@ -429,7 +441,12 @@ class Investigation(Aggregate):
         self._open("4.4.3", "samples or photos are asked for")
         if due is not None and due < today:
             raise RuleViolation(
-                "4.4.3", f"due {due.isoformat()} is already past", field="due", kind="invalid"
+                "4.4.3",
+                f"due {due.isoformat()} is already past",
+                field="due",
+                kind="invalid",
+                code="capa.due_past",
+                params={"due": due},
             )
         number = self.evidence_requests + 1
         self.trigger_event(
@@ -456,6 +473,8 @@ class Investigation(Aggregate):
                 f"no evidence request {request_no}; this case has {self.evidence_requests}",
                 field="request_no",
                 kind="invalid",
+                code="capa.evidence.no_request",
+                params={"request_no": request_no, "requests": self.evidence_requests},
             )
         if sha256 in self.evidence:
             return  # the same bytes again: already on record
@@ -472,22 +491,36 @@ class Investigation(Aggregate):
         )
 
     def confirm(self, *, finding: str, **by: Any) -> None:
-        self._require((INVESTIGATING,), "4.4.3", "only an open investigation is confirmed")
+        self._require(
+            (INVESTIGATING,),
+            "4.4.3",
+            "only an open investigation is confirmed",
+            code="capa.confirm.not_investigating",
+        )
         if self.contacts == 0:
             raise RuleViolation(
                 "4.4.3",
                 "QC confirms the nonconformity after contacting the customer: record the "
                 "contact first",
+                code="capa.confirm.before_contact",
             )
         self.trigger_event(self.Confirmed, finding=finding, by_pnpr=False, **by)
 
     def not_confirm(self, *, reason: str, **by: Any) -> None:
-        self._require((INVESTIGATING,), "4.4.3", "only an open investigation is closed unconfirmed")
+        self._require(
+            (INVESTIGATING,),
+            "4.4.3",
+            "only an open investigation is closed unconfirmed",
+            code="capa.not_confirm.not_investigating",
+        )
         self.trigger_event(self.NotConfirmed, reason=reason, **by)
 
     def find_misuse(self, *, finding: str, **by: Any) -> None:
         self._require(
-            (INVESTIGATING,), "4.2.3", "misuse closes an investigation before any confirmation"
+            (INVESTIGATING,),
+            "4.2.3",
+            "misuse closes an investigation before any confirmation",
+            code="capa.misuse.not_investigating",
         )
         self.trigger_event(self.ClosedAsMisuse, finding=finding, determined_by="quality", **by)
 
@@ -495,7 +528,10 @@ class Investigation(Aggregate):
 
     def convene_team(self, *, leader: Person, members: list[dict[str, Any]], **by: Any) -> None:
         self._require(
-            (CONFIRMED,), "4.4.4", "the team is convened once, for a complaint confirmed genuine"
+            (CONFIRMED,),
+            "4.4.4",
+            "the team is convened once, for a complaint confirmed genuine",
+            code="capa.team.not_confirmed",
         )
         present = {m["department"] for m in members} | {leader["department"]}
         missing = [d for d in TEAM_DEPARTMENTS if d not in present]
@@ -506,24 +542,43 @@ class Investigation(Aggregate):
                 f"production; missing: {', '.join(missing)}",
                 field="members",
                 kind="invalid",
+                code="capa.team.members_missing",
+                params={"missing": ", ".join(missing)},
             )
         names = [m["name"] for m in members]
         if len(set(names)) != len(names):
             raise RuleViolation(
-                "4.4.4", "a member is listed twice", field="members", kind="invalid"
+                "4.4.4",
+                "a member is listed twice",
+                field="members",
+                kind="invalid",
+                code="capa.team.member_twice",
             )
         self.trigger_event(self.TeamConvened, leader=leader, members=members, **by)
 
     def _in_capa(self, step: str) -> None:
         if self.status == CONFIRMED:
             raise RuleViolation(
-                "4.4.4", f"{step}: the CAPA starts when QC convenes the cross-functional team"
+                "4.4.4",
+                f"{step}: the CAPA starts when QC convenes the cross-functional team",
+                code="capa.step.before_team",
+                params={"step": step},
             )
-        self._require((IN_PROGRESS,), "4.4.4", f"{step} belongs to a running CAPA")
+        self._require(
+            (IN_PROGRESS,),
+            "4.4.4",
+            f"{step} belongs to a running CAPA",
+            code="capa.step.not_running",
+        )
 
     def record_emergency_response(self, *, actions: str, **by: Any) -> None:
         # D0 may come before the investigation ends: the customer must keep producing.
-        self._require((INVESTIGATING, CONFIRMED, IN_PROGRESS), "4.4.2", "D0 emergency response")
+        self._require(
+            (INVESTIGATING, CONFIRMED, IN_PROGRESS),
+            "4.4.2",
+            "D0 emergency response",
+            code="capa.d0.case_finished",
+        )
         self.trigger_event(self.EmergencyResponseRecorded, actions=actions, **by)
 
     def describe_problem(self, *, problem: dict[str, str], **by: Any) -> None:
@@ -543,12 +598,18 @@ class Investigation(Aggregate):
     ) -> None:
         self._in_capa("D4 root cause")
         if "D2" not in self.done:
-            raise RuleViolation("4.4.4", "D4 root cause follows D2: describe the problem first")
+            raise RuleViolation(
+                "4.4.4",
+                "D4 root cause follows D2: describe the problem first",
+                code="capa.d4.before_d2",
+            )
         if self.root_cause_round == self.round:
             raise RuleViolation(
                 "4.3.4",
                 f"the root cause of round {self.round} is on record; an ineffective "
                 "verification reopens the CAPA for a new one",
+                code="capa.d4.on_record",
+                params={"round": self.round},
             )
         self.trigger_event(
             self.RootCauseIdentified,
@@ -565,11 +626,18 @@ class Investigation(Aggregate):
         self._in_capa("D5 corrective action")
         if self.root_cause_round != self.round:
             raise RuleViolation(
-                "4.3.4", "actions are chosen after root-cause analysis: record D4 first"
+                "4.3.4",
+                "actions are chosen after root-cause analysis: record D4 first",
+                code="capa.d5.before_d4",
             )
         if due < today:
             raise RuleViolation(
-                "4.4.4", f"due {due.isoformat()} is already past", field="due", kind="invalid"
+                "4.4.4",
+                f"due {due.isoformat()} is already past",
+                field="due",
+                kind="invalid",
+                code="capa.due_past",
+                params={"due": due},
             )
         number = len(self.actions) + 1
         self.trigger_event(
@@ -591,10 +659,20 @@ class Investigation(Aggregate):
         action = self.actions.get(action_no)
         if action is None:
             raise RuleViolation(
-                "4.4.4", f"no action {action_no} on this CAPA", field="action_no", kind="invalid"
+                "4.4.4",
+                f"no action {action_no} on this CAPA",
+                field="action_no",
+                kind="invalid",
+                code="capa.d6.no_action",
+                params={"action_no": action_no},
             )
         if action["implemented"]:
-            raise RuleViolation("4.4.4", f"action {action_no} is already implemented")
+            raise RuleViolation(
+                "4.4.4",
+                f"action {action_no} is already implemented",
+                code="capa.d6.already_implemented",
+                params={"action_no": action_no},
+            )
         self._since_opening(implemented_on, "implemented_on", "4.3.4")
         self.trigger_event(
             self.ActionImplemented,
@@ -612,7 +690,9 @@ class Investigation(Aggregate):
         current = [n for n, a in self.actions.items() if a["round"] == self.round]
         if not current:
             raise RuleViolation(
-                "4.3.4", "there is no corrective action of this round to verify: plan D5 first"
+                "4.3.4",
+                "there is no corrective action of this round to verify: plan D5 first",
+                code="capa.verify.before_d5",
             )
         pending = [str(n) for n in current if not self.actions[n]["implemented"]]
         if pending:
@@ -620,9 +700,15 @@ class Investigation(Aggregate):
                 "4.3.4",
                 f"effectiveness is verified after implementation; action(s) {', '.join(pending)} "
                 "not implemented",
+                code="capa.verify.not_implemented",
+                params={"pending": ", ".join(pending)},
             )
         if self.effective_round == self.round:
-            raise RuleViolation("4.3.4", "effectiveness of this round is already verified")
+            raise RuleViolation(
+                "4.3.4",
+                "effectiveness of this round is already verified",
+                code="capa.verify.already_verified",
+            )
         self._since_opening(verified_on, "verified_on", "4.3.4")
         self.trigger_event(
             self.EffectivenessVerified,
@@ -648,7 +734,9 @@ class Investigation(Aggregate):
         self._in_capa("D7 prevention of recurrence")
         if self.root_cause_round == 0:
             raise RuleViolation(
-                "4.4.4", "D7 prevents the recurrence of a known root cause: D4 first"
+                "4.4.4",
+                "D7 prevents the recurrence of a known root cause: D4 first",
+                code="capa.d7.before_d4",
             )
         self.trigger_event(self.RecurrencePrevented, updates=updates, note=note, **by)
 
@@ -658,11 +746,15 @@ class Investigation(Aggregate):
             raise RuleViolation(
                 "4.3.4",
                 "a CAPA closes only after its actions are verified effective",
+                code="capa.close.not_verified",
             )
         missing = [step for step in ("D2", "D3", "D7") if step not in self.done]
         if missing:
             raise RuleViolation(
-                "4.4.4", f"an 8D closes with every step; missing {', '.join(missing)}"
+                "4.4.4",
+                f"an 8D closes with every step; missing {', '.join(missing)}",
+                code="capa.close.steps_missing",
+                params={"missing": ", ".join(missing)},
             )
         self.trigger_event(
             self.Closed,

@@ -319,6 +319,8 @@ def routes(service: ConsumingService) -> APIRouter:
                     "4.3.4",
                     f"customer {row['customer'].get('code')} has no report format of its own "
                     "registered",
+                    code="capa.report.no_customer_format",
+                    params={"customer": row["customer"].get("code")},
                 )
             try:
                 form = customer_form(
@@ -335,6 +337,8 @@ def routes(service: ConsumingService) -> APIRouter:
                     "4.3.4",
                     f"customer {row['customer'].get('code')}'s template does not render this "
                     f"CAPA: {problem}; fix the template or print as 8d or cpar",
+                    code="capa.report.template_fails",
+                    params={"customer": row["customer"].get("code"), "problem": str(problem)},
                 ) from problem
         elif chosen == ReportFormat.EIGHT_D.value:
             form = eight_d_form(row, digest=digest, position=position, generated_at=now)

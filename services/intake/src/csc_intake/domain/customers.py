@@ -159,7 +159,10 @@ class Customer(Aggregate):
         # 4.1.5: the satisfaction survey is yearly: one result per customer and year.
         if year in self.surveys:
             raise RuleViolation(
-                "4.1.5", f"the {year} satisfaction survey of {self.code} is already recorded"
+                "4.1.5",
+                f"the {year} satisfaction survey of {self.code} is already recorded",
+                code="intake.survey.already_recorded",
+                params={"year": year, "customer": self.code},
             )
         self._survey_recorded(
             code=self.code,

@@ -131,7 +131,11 @@ class RegisterEntry(Aggregate):
     ) -> None:
         """``dated``: the caller said when (else ``reported_at`` is the time of recording)."""
         if self.important_reason is not None:
-            raise RuleViolation("4.1.3", "this entry was already reported to the Chief Engineer")
+            raise RuleViolation(
+                "4.1.3",
+                "this entry was already reported to the Chief Engineer",
+                code="intake.important.already_reported",
+            )
         if dated:
             self._not_before_receipt("4.1.3", reported_at, "reported_at")
         self._important_reported(
@@ -161,10 +165,16 @@ class RegisterEntry(Aggregate):
     ) -> None:
         if self.important_reason is None:
             raise RuleViolation(
-                "4.1.3", "nothing to acknowledge: this entry was never reported as important"
+                "4.1.3",
+                "nothing to acknowledge: this entry was never reported as important",
+                code="intake.important.not_reported",
             )
         if self.important_acknowledged:
-            raise RuleViolation("4.1.3", "the Chief Engineer has already acknowledged this entry")
+            raise RuleViolation(
+                "4.1.3",
+                "the Chief Engineer has already acknowledged this entry",
+                code="intake.important.already_acknowledged",
+            )
         reported_at = self.important_reported_at or self.received_at
         if acknowledged_at < reported_at:
             raise RuleViolation(
@@ -173,6 +183,8 @@ class RegisterEntry(Aggregate):
                 f"reported to the Chief Engineer ({reported_at.isoformat()})",
                 field="acknowledged_at",
                 kind="invalid",
+                code="intake.important.ack_before_report",
+                params={"acknowledged_at": acknowledged_at, "reported_at": reported_at},
             )
         self._important_acknowledged(
             comment=comment, actor=actor, request_key=request_key, acknowledged_at=acknowledged_at
@@ -235,7 +247,11 @@ class RegisterEntry(Aggregate):
     ) -> None:
         """``dated``: the caller said when (else ``requested_at`` is the time of recording)."""
         if self.on_site_required is not None:
-            raise RuleViolation("4.2.2", "on-site service is already required for this case")
+            raise RuleViolation(
+                "4.2.2",
+                "on-site service is already required for this case",
+                code="intake.on_site.already_required",
+            )
         if dated:
             self._not_before_receipt("4.2.2", requested_at, "requested_at")
         self._on_site_required(
@@ -276,6 +292,7 @@ class RegisterEntry(Aggregate):
                 "4.2.2",
                 "no on-site service was required for this case: record the request "
                 "(on-site-requests) before the visit",
+                code="intake.visit.not_required",
             )
         self._not_before_receipt("4.2.2", arrived_at, "arrived_at")
         requested_at = self.on_site_requested_at
@@ -287,10 +304,16 @@ class RegisterEntry(Aggregate):
                 f"({requested_at.isoformat()})",
                 field="arrived_at",
                 kind="invalid",
+                code="intake.visit.before_request",
+                params={"arrived_at": arrived_at, "requested_at": requested_at},
             )
         if departed_at is not None and departed_at < arrived_at:
             raise RuleViolation(
-                "4.2.2", "departed_at lies before arrived_at", field="departed_at", kind="invalid"
+                "4.2.2",
+                "departed_at lies before arrived_at",
+                field="departed_at",
+                kind="invalid",
+                code="intake.departed_before_arrived",
             )
         self._visit_completed(
             arrived_at=arrived_at,
@@ -329,7 +352,11 @@ class RegisterEntry(Aggregate):
         self, *, finding: str, actor: ActorRecord, request_key: str | None
     ) -> None:
         if self.misuse_finding is not None:
-            raise RuleViolation("4.2.3", "misuse is already determined for this case")
+            raise RuleViolation(
+                "4.2.3",
+                "misuse is already determined for this case",
+                code="intake.misuse.already_determined",
+            )
         self._misuse_determined(finding=finding, actor=actor, request_key=request_key)
 
     @event(MisuseDetermined)
@@ -348,6 +375,7 @@ class RegisterEntry(Aggregate):
                 "4.2.3",
                 "a technician is dispatched under 4.2.3 only once misuse is determined; "
                 "for a problem of ours, require on-site service (4.2.2)",
+                code="intake.technician.no_misuse",
             )
         self._technician_dispatched(
             technician=technician, purpose=purpose, actor=actor, request_key=request_key
@@ -376,9 +404,13 @@ class RegisterEntry(Aggregate):
             raise RuleViolation(
                 "4.6",
                 f"follow-ups are for past months' feedback; this entry is from {month}",
+                code="intake.follow_up.current_month",
+                params={"month": month},
             )
         if self.closed:
-            raise RuleViolation("4.6", "this entry's follow-up is already closed")
+            raise RuleViolation(
+                "4.6", "this entry's follow-up is already closed", code="intake.follow_up.closed"
+            )
         self._follow_up_recorded(
             month=month, result=result, closed=closed, actor=actor, request_key=request_key
         )
@@ -399,6 +431,8 @@ class RegisterEntry(Aggregate):
                 f"({self.received_at.isoformat()})",
                 field=field,
                 kind="invalid",
+                code="intake.before_receipt",
+                params={"field": field, "moment": moment, "received_at": self.received_at},
             )
 
 
@@ -516,10 +550,17 @@ class Complaint(RegisterEntry):
         """4.4.2: confirm the impact and the remedy with the customer, then notify QC."""
         if self.category != "quality":
             raise RuleViolation(
-                "4.4.2", f"impact is assessed for quality complaints; this is a {self.category} one"
+                "4.4.2",
+                f"impact is assessed for quality complaints; this is a {self.category} one",
+                code="intake.impact.not_quality",
+                params={"category": self.category},
             )
         if self.impact is not None:
-            raise RuleViolation("4.4.2", "the impact of this complaint is already assessed")
+            raise RuleViolation(
+                "4.4.2",
+                "the impact of this complaint is already assessed",
+                code="intake.impact.already_assessed",
+            )
         self._impact_assessed(
             lines_stopped=lines_stopped,
             quantity_affected=quantity_affected,

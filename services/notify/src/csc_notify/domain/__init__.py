@@ -1,6 +1,9 @@
-"""The directory and the notifications. Pure: no I/O."""
+"""The directory, the notifications, what notify keeps of cases and clocks, and the
+morning digests. Pure: no I/O."""
 
 from csc_notify.domain.cases import CaseFacts
+from csc_notify.domain.clocks import ClockFacts
+from csc_notify.domain.digests import DIGEST_TYPE, Digest
 from csc_notify.domain.directory import (
     DIRECTORY_ID,
     Directory,
@@ -23,12 +26,15 @@ from csc_notify.domain.notifications import (
 __all__ = [
     "CHANNELS",
     "DEAD",
+    "DIGEST_TYPE",
     "DIRECTORY_ID",
     "PENDING",
     "RETRYING",
     "SENT",
     "STATUSES",
     "CaseFacts",
+    "ClockFacts",
+    "Digest",
     "Directory",
     "Notification",
     "Recipient",

@@ -151,6 +151,8 @@ class Notification(Aggregate):
             raise RuleViolation(
                 "notify",
                 f"notification {self.id} is {self.status}: only a dead-lettered one is redriven",
+                code="notify.redrive.not_dead",
+                params={"notification": str(self.id), "status": self.status},
             )
         self._redriven(actor=actor, request_key=request_key)
 

@@ -242,9 +242,14 @@ class ReturnCase(Aggregate):
         if request_key:
             self.request_keys.add(request_key)
 
-    def _require(self, allowed: tuple[str, ...], clause: str, why: str) -> None:
+    def _require(self, allowed: tuple[str, ...], clause: str, why: str, *, code: str) -> None:
         if self.status not in allowed:
-            raise RuleViolation(clause, f"{why}; this case is {self.status}")
+            raise RuleViolation(
+                clause,
+                f"{why}; this case is {self.status}",
+                code=code,
+                params={"status": self.status},
+            )
 
     @property
     def report_no(self) -> str:
@@ -272,6 +277,7 @@ class ReturnCase(Aggregate):
             (REPORTED,),
             "4.3.1",
             "units are replaced only on a case that is neither being replaced nor returned whole",
+            code="returns.replace.not_reported",
         )
         if units and len(units) != quantity:
             raise RuleViolation(
@@ -279,6 +285,8 @@ class ReturnCase(Aggregate):
                 f"{len(units)} unit ids for a quantity of {quantity}",
                 field="units",
                 kind="invalid",
+                code="returns.replace.unit_count",
+                params={"units": len(units), "quantity": quantity},
             )
         self._replacement_agreed(
             customer=self.customer,
@@ -326,12 +334,16 @@ class ReturnCase(Aggregate):
             (REPLACEMENT_AGREED,),
             "4.3.1",
             "replacement units are shipped once, after Marketing agreed the replacement",
+            code="returns.ship.not_agreed",
         )
         assert self.replacement is not None
         agreed = int(self.replacement["quantity"])
         if quantity != agreed:
             raise RuleViolation(
-                "4.3.1", f"{quantity} units shipped for the {agreed} agreed with the customer"
+                "4.3.1",
+                f"{quantity} units shipped for the {agreed} agreed with the customer",
+                code="returns.ship.quantity",
+                params={"quantity": quantity, "agreed": agreed},
             )
         self._replacement_shipped(
             quantity=quantity,
@@ -375,6 +387,7 @@ class ReturnCase(Aggregate):
             (REPORTED,),
             "4.3.2",
             "a batch return is requested once per case, and not for units being replaced (4.3.1)",
+            code="returns.request.not_reported",
         )
         self._return_requested(
             customer=self.customer,
@@ -412,6 +425,7 @@ class ReturnCase(Aggregate):
             (RETURN_REQUESTED,),
             "4.3.2.1",
             "Marketing asks QC to confirm a return once, after the customer's request is recorded",
+            code="returns.ask.not_requested",
         )
         self._confirmation_requested(note=note, actor=actor, request_key=request_key)
 
@@ -427,6 +441,7 @@ class ReturnCase(Aggregate):
             (AWAITING_QUALITY,),
             "4.3.2.2",
             "QC confirms or rejects a return once, after Marketing asked for it (4.3.2.1)",
+            code="returns.quality.not_asked",
         )
         self._confirmed(finding=finding, actor=actor, request_key=request_key)
 
@@ -440,6 +455,7 @@ class ReturnCase(Aggregate):
             (AWAITING_QUALITY,),
             "4.3.2.2",
             "QC confirms or rejects a return once, after Marketing asked for it (4.3.2.1)",
+            code="returns.quality.not_asked",
         )
         self._rejected(reason=reason, actor=actor, request_key=request_key)
 
@@ -454,12 +470,15 @@ class ReturnCase(Aggregate):
             raise RuleViolation(
                 "4.3.2.2",
                 f"QC rejected this return ({self.rejection}); nothing is received",
+                code="returns.receive.rejected",
+                params={"rejection": self.rejection},
             )
         self._require(
             (CONFIRMED,),
             "4.3.2.2",
             "Marketing authorizes the Warehouse to receive only after QC confirmed the "
             "quality abnormality",
+            code="returns.authorize.not_confirmed",
         )
         assert self.request is not None
         self._receipt_authorized(
@@ -492,6 +511,7 @@ class ReturnCase(Aggregate):
             "4.3.2.2",
             "the Warehouse receives a return once, only after QC confirmed it and Marketing "
             "authorized receipt",
+            code="returns.receive.not_authorized",
         )
         assert self.request is not None
         if quantity > self.authorized_quantity:
@@ -499,11 +519,15 @@ class ReturnCase(Aggregate):
                 "4.3.2.2",
                 f"receiving {quantity} units is more than the {self.authorized_quantity} "
                 "requested and authorized",
+                code="returns.receive.too_many",
+                params={"quantity": quantity, "authorized": self.authorized_quantity},
             )
         if lot != self.request["lot"]:
             raise RuleViolation(
                 "4.3.2.2",
                 f"lot {lot} is not the lot whose return was authorized ({self.request['lot']})",
+                code="returns.receive.other_lot",
+                params={"lot": lot, "authorized_lot": self.request["lot"]},
             )
         self._received(
             quantity=quantity,
@@ -536,11 +560,14 @@ class ReturnCase(Aggregate):
             (RECEIVED,),
             "4.3.2.3",
             "QC confirms the condition and picks samples once, from goods the Warehouse received",
+            code="returns.samples.not_received",
         )
         if len(sample_ids) > self.received_quantity:
             raise RuleViolation(
                 "4.3.2.3",
                 f"{len(sample_ids)} samples from {self.received_quantity} units received",
+                code="returns.samples.too_many",
+                params={"samples": len(sample_ids), "received": self.received_quantity},
             )
         self._samples_taken(
             condition=condition, sample_ids=sample_ids, actor=actor, request_key=request_key
@@ -562,6 +589,7 @@ class ReturnCase(Aggregate):
             "4.3.3",
             "returned goods are tagged as nonconforming once, after QC checked them on "
             "site (4.3.2.3)",
+            code="returns.identify.not_sampled",
         )
         self._identified(
             tag=tag, quantity=self.received_quantity, actor=actor, request_key=request_key
@@ -577,7 +605,10 @@ class ReturnCase(Aggregate):
 
     def isolate(self, *, location: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
-            (IDENTIFIED,), "4.3.3", "nonconforming goods are isolated once, after they are tagged"
+            (IDENTIFIED,),
+            "4.3.3",
+            "nonconforming goods are isolated once, after they are tagged",
+            code="returns.isolate.not_identified",
         )
         self._isolated(
             location=location, quantity=self.received_quantity, actor=actor, request_key=request_key
@@ -596,6 +627,7 @@ class ReturnCase(Aggregate):
             (ISOLATED,),
             "4.3.3",
             "the nonconformance is reported once, after the goods are isolated",
+            code="returns.nc_report.not_isolated",
         )
         assert self.request is not None and self.tag is not None and self.location is not None
         self._nonconformance_reported(
@@ -644,6 +676,7 @@ class ReturnCase(Aggregate):
             (NC_REPORTED,),
             "4.3.3",
             "the review board decides once, on a reported nonconformance",
+            code="returns.review.not_reported",
         )
         dispositions = [line["disposition"] for line in decision]
         if len(set(dispositions)) != len(dispositions):
@@ -652,6 +685,7 @@ class ReturnCase(Aggregate):
                 "each disposition appears once in the decision, with all its units",
                 field="decision",
                 kind="invalid",
+                code="returns.review.disposition_twice",
             )
         decided = sum(int(line["quantity"]) for line in decision)
         if decided != self.received_quantity:
@@ -659,6 +693,8 @@ class ReturnCase(Aggregate):
                 "4.3.3",
                 f"quantities must add up: the decision covers {decided} units, "
                 f"{self.received_quantity} were received",
+                code="returns.review.quantities",
+                params={"decided": decided, "received": self.received_quantity},
             )
         self._reviewed(
             board=board, decision=decision, note=note, actor=actor, request_key=request_key
@@ -692,6 +728,7 @@ class ReturnCase(Aggregate):
             (REVIEWED,),
             "4.3.3",
             "units are dispositioned only as the review board decided, until all are",
+            code="returns.disposition.not_reviewed",
         )
         if disposition == "use_as_is" and not concession:
             raise RuleViolation(
@@ -699,6 +736,7 @@ class ReturnCase(Aggregate):
                 "use as is needs the concession that allows it",
                 field="concession",
                 kind="invalid",
+                code="returns.disposition.concession_needed",
             )
         left = self.decision.get(disposition, 0) - self.done.get(disposition, 0)
         if quantity > left:
@@ -706,6 +744,13 @@ class ReturnCase(Aggregate):
                 "4.3.3",
                 f"the review board sent {self.decision.get(disposition, 0)} units to "
                 f"{disposition}; {quantity} more would exceed it by {quantity - left}",
+                code="returns.disposition.exceeds",
+                params={
+                    "decided": self.decision.get(disposition, 0),
+                    "disposition": disposition,
+                    "quantity": quantity,
+                    "over": quantity - left,
+                },
             )
         dispositioned = sum(self.done.values()) + quantity
         self._dispositioned(

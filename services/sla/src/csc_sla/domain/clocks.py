@@ -34,10 +34,19 @@ SYSTEM: ActorRecord = {"user": "sla", "department": "system"}
 class ClockRuleViolation(Exception):
     """``field``: the time given is wrong (out of order), not the clock's state."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        field: str | None = None,
+        *,
+        code: str,
+        params: dict[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
+        self.code = code
+        self.params = params or {}
 
 
 class Clock(Aggregate):
@@ -142,6 +151,20 @@ class Clock(Aggregate):
         within_target: bool
         paused_seconds: float
 
+    class Stopped(Aggregate.Event):
+        """The register entry was closed (4.6) before the promise was met: the clock no
+        longer counts. Neither met nor breached; a breach recorded before stays recorded."""
+
+        case_id: UUID
+        kind: str
+        clause: str
+        stopped_at: datetime
+        reason: str
+        closed_by_event: UUID
+        month: str
+        actor: ActorRecord
+        status: str
+
     @event(Started)
     def __init__(
         self,
@@ -186,6 +209,7 @@ class Clock(Aggregate):
         self.paused_total = timedelta(0)
         self.warned = self.breached = self.escalated = False
         self.met_at: datetime | None = None
+        self.stopped_at: datetime | None = None
         self.request_keys: set[str] = set()
 
     @classmethod
@@ -252,7 +276,28 @@ class Clock(Aggregate):
 
     @property
     def is_open(self) -> bool:
-        return self.met_at is None
+        return self.met_at is None and self.stopped_at is None
+
+    def _closed_text(self) -> str:
+        if self.stopped_at is not None:
+            return "the clock is stopped: its entry was closed by a follow-up (4.6)"
+        return "the clock is met"
+
+    @property
+    def status(self) -> str:
+        """As the read model names it: running, warned, breached, escalated, paused, met
+        or stopped."""
+        if self.met_at is not None:
+            return "met"
+        if self.stopped_at is not None:
+            return "stopped"
+        if self.paused_at is not None:
+            return "paused"
+        if self.escalated:
+            return "escalated"
+        if self.breached:
+            return "breached"
+        return "warned" if self.warned else "running"
 
     def _pending(self) -> list[tuple[str, datetime]]:
         """The deadlines not yet fired, in the ladder's order (which is time order)."""
@@ -343,13 +388,21 @@ class Clock(Aggregate):
         request_key: str | None = None,
     ) -> None:
         if not self.is_open:
-            raise ClockRuleViolation("the clock is met; there is nothing to pause")
+            if self.stopped_at is not None:
+                raise ClockRuleViolation(
+                    f"{self._closed_text()}; there is nothing to pause", code="sla.pause.stopped"
+                )
+            raise ClockRuleViolation(
+                "the clock is met; there is nothing to pause", code="sla.pause.met"
+            )
         if self.paused_at is not None:
-            raise ClockRuleViolation("the clock is already paused")
+            raise ClockRuleViolation("the clock is already paused", code="sla.pause.already_paused")
         if at < self.started_at:
             raise ClockRuleViolation(
                 f"a clock cannot be paused before it started ({self.started_at.isoformat()})",
                 field="at",
+                code="sla.pause.before_start",
+                params={"started_at": self.started_at},
             )
         announced = self._last_announced()
         if announced is not None and at < announced:
@@ -359,6 +412,8 @@ class Clock(Aggregate):
                 f"the clock already recorded a deadline at {announced.isoformat()}; "
                 "a pause cannot be dated before it",
                 field="at",
+                code="sla.pause.before_deadline",
+                params={"announced": announced},
             )
         self.advance(at)
         self._paused(
@@ -371,12 +426,18 @@ class Clock(Aggregate):
         )
 
     def resume(self, *, at: datetime, actor: ActorRecord, request_key: str | None = None) -> None:
+        if self.stopped_at is not None:
+            raise ClockRuleViolation(
+                f"{self._closed_text()}; there is nothing to resume", code="sla.resume.stopped"
+            )
         if self.paused_at is None:
-            raise ClockRuleViolation("the clock is not paused")
+            raise ClockRuleViolation("the clock is not paused", code="sla.resume.not_paused")
         if at < self.paused_at:
             raise ClockRuleViolation(
                 f"a clock cannot resume before it was paused ({self.paused_at.isoformat()})",
                 field="at",
+                code="sla.resume.before_pause",
+                params={"paused_at": self.paused_at},
             )
         calendar = self.calendar
         paused_at = self.paused_at
@@ -512,6 +573,44 @@ class Clock(Aggregate):
             within_target=at <= self.due_at,
             paused_seconds=self.paused_total.total_seconds(),
         )
+
+    def stop(self, *, at: datetime, closed_by_event: UUID, month: str, actor: ActorRecord) -> bool:
+        """4.6: a follow-up closed the entry at ``at`` (when it was recorded): the clock
+        stops counting, whatever it is doing (running, warned, paused, breached and not
+        yet escalated). What was announced before stays announced; nothing fires after.
+        False, and nothing recorded, when it is already met or stopped."""
+        if not self.is_open:
+            return False
+        # Deadlines that passed before the follow-up was recorded were announced then by
+        # the timer (or are held, found late, as the timer holds them): fire them first,
+        # so a replay from offset 0 records exactly what the live service did.
+        self.advance(at)
+        self._stopped(
+            **self._ids(),
+            stopped_at=max(at, self.started_at),
+            reason="the register entry was closed by its follow-up (4.6)",
+            closed_by_event=closed_by_event,
+            month=month,
+            actor=actor,
+            status=self.status,
+        )
+        return True
+
+    @event(Stopped)
+    def _stopped(
+        self,
+        *,
+        case_id: UUID,
+        kind: str,
+        clause: str,
+        stopped_at: datetime,
+        reason: str,
+        closed_by_event: UUID,
+        month: str,
+        actor: ActorRecord,
+        status: str,
+    ) -> None:
+        self.stopped_at = stopped_at
 
     @event(Paused)
     def _paused(

@@ -22,7 +22,7 @@ def _rule(calendar_name: str | None, calendar_version: int | None, policy: int |
 
 
 def timeline(events: Iterable[Any], until: datetime) -> dict[str, Any]:
-    """The clock's moments and segments up to its meeting, else up to ``until``."""
+    """The clock's moments and segments up to its meeting or stop, else up to ``until``."""
     history = list(events)
     started = history[0]
     assert isinstance(started, Clock.Started)
@@ -49,6 +49,8 @@ def timeline(events: Iterable[Any], until: datetime) -> dict[str, Any]:
             changes.append((e.at, n, e))
         elif isinstance(e, Clock.Met):
             changes.append((e.met_at, n, e))
+        elif isinstance(e, Clock.Stopped):
+            changes.append((e.stopped_at, n, e))
         elif isinstance(e, (Clock.Warned, Clock.Breached, Clock.Escalated)):
             moments.append(_deadline(e, ladder, target))
     changes.sort(key=lambda c: (c[0], c[1]))
@@ -104,6 +106,12 @@ def timeline(events: Iterable[Any], until: datetime) -> dict[str, Any]:
                     "event": "met",
                     "rule": "within the target" if e.within_target else "after the due time",
                 }
+            )
+            end = at
+            break
+        elif isinstance(e, Clock.Stopped):
+            moments.append(
+                {"at": at, "event": "stopped", "rule": f"{e.reason}; follow-up of {e.month}"}
             )
             end = at
             break

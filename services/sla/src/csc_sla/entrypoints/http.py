@@ -215,12 +215,16 @@ def routes(service: ConsumingService) -> APIRouter:
         except LookupError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         except ClockRuleViolation as exc:
-            if exc.field is not None:  # a time out of order: the request is wrong
-                row = board.clock(str(clock_id)) or {}
-                raise RuleViolation(
-                    row.get("clause", "input"), exc.message, field=exc.field, kind="invalid"
-                ) from exc
-            raise HTTPException(status.HTTP_409_CONFLICT, exc.message) from exc
+            row = board.clock(str(clock_id)) or {}
+            raise RuleViolation(
+                row.get("clause", "input"),
+                exc.message,
+                code=exc.code,
+                params=exc.params,
+                field=exc.field,
+                # a time out of order: the request is wrong; else the clock's state refuses
+                kind="invalid" if exc.field is not None else "conflict",
+            ) from exc
         return _found(board.clock(str(clock_id)), f"clock {clock_id}")
 
     @router.post("/clocks/{clock_id}/pause", tags=["clocks"], response_model=ClockAnswer)
@@ -332,7 +336,12 @@ def routes(service: ConsumingService) -> APIRouter:
             )
         except UnknownCalendar as exc:
             raise RuleViolation(
-                RULES_CLAUSE, exc.message, field=f"policy.{exc.field}", kind="invalid"
+                RULES_CLAUSE,
+                exc.message,
+                field=f"policy.{exc.field}",
+                kind="invalid",
+                code="sla.policy.unknown_calendar",
+                params={"calendar": exc.calendar},
             ) from exc
         return {"version": book.current["version"], "retimed_clocks": [c.id for c in retimed]}
 
