@@ -64,7 +64,8 @@ def test_a_complaint_is_counted_applied_and_its_clock_open(stack: Any) -> None:
     assert applied is not None and applied >= 2, at_sla  # the customer and the complaint
     assert value(at_sla, "csc_consumer_records_total", topic=events, outcome="dead_lettered") == 0
     assert value(at_sla, "csc_sla_clocks", clock="on_site", state="running") == 0
-    assert value(at_sla, "csc_sla_breaches_total", service="sla") == 0
+    assert value(at_sla, "csc_sla_breaches_total", service="sla", clock="reply") == 0
+    assert value(at_sla, "csc_sla_escalations_total", service="sla", clock="qc_contact") == 0
     lag = [v for (n, ls), v in at_sla.items() if n == "csc_consumer_lag_records"]
     assert lag and all(v == 0 for v in lag), at_sla
     commits = value(at_sla, "csc_store_commit_duration_seconds_count", service="sla")

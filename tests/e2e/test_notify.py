@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from csc_contracts import EVENT_TYPES
 from csc_devkit.processes import ServiceProcess
@@ -246,7 +247,7 @@ def test_4_2_1_an_unanswered_call_warns_breaches_and_escalates_to_the_right_peop
     # escalated 7.2 s later, each live.
     policy = {"oem": {"targets": {"reply": {"hours": 0.005}},
                       "ladder": {"escalate_after_hours": 0.002}}}  # fmt: skip
-    stack.start("sla", CSC_SLA_TICK_SECONDS="0.2", CSC_SLA_POLICY=json.dumps(policy))
+    sla = stack.start("sla", CSC_SLA_TICK_SECONDS="0.2", CSC_SLA_POLICY=json.dumps(policy))
     notify = start_notify(stack, mail)
     people = directory(stack, notify)
     now = datetime.now(ZoneInfo("Asia/Shanghai"))
@@ -290,6 +291,16 @@ def test_4_2_1_an_unanswered_call_warns_breaches_and_escalates_to_the_right_peop
     assert [n["status"] for n in held] == ["pending"]
     assert datetime.fromisoformat(held[0]["due"]) > datetime.now(UTC) + timedelta(hours=1)
     assert all(f"/cases/{case}" in m.part("plain") for m in mail.mails)
+    # sla's counts name the promise that breached (4.2.1's reply), not only that one did.
+    alarms = {
+        (sample.name, sample.labels["clock"]): sample.value
+        for family in text_string_to_metric_families(httpx.get(f"{sla.url}/metrics").text)
+        for sample in family.samples
+        if sample.name in ("csc_sla_breaches_total", "csc_sla_escalations_total")
+    }
+    assert alarms[("csc_sla_breaches_total", "reply")] == 1
+    assert alarms[("csc_sla_escalations_total", "reply")] >= 1
+    assert alarms[("csc_sla_breaches_total", "on_site")] == 0
 
 
 def test_notify_killed_while_sending_200_mails_delivers_each_and_resends_only_those_in_doubt(
