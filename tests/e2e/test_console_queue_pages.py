@@ -115,13 +115,11 @@ def test_a_section_pages_through_every_row_once(
         bad = page.goto(console.url + "/queue/due?cursor=not-a-cursor")
         assert bad is not None and bad.status == 422
         expect(page.locator("main")).to_contain_text("cursor")
+    _the_services_page_their_lists_for_a_queue(urls)
 
 
-def test_the_services_page_their_lists_for_a_queue(
-    paged_console: tuple[ServiceProcess, dict[str, str]],
-) -> None:
+def _the_services_page_their_lists_for_a_queue(urls: dict[str, str]) -> None:
     """What the sections read: sla's clocks soonest due first, intake's newest first."""
-    _, urls = paged_console
     headers = auth("marketing")
     clocks = httpx.get(
         f"{urls['sla']}/clocks",
@@ -139,3 +137,79 @@ def test_the_services_page_their_lists_for_a_queue(
     assert entries.status_code == 200, entries.text
     recorded = [e["recorded_at"] for e in entries.json()]
     assert len(recorded) >= 8 and recorded == sorted(recorded, reverse=True)
+
+
+@pytest.mark.parametrize("language", list(RUNS))
+def test_a_clerk_keeps_a_view_of_one_customer_s_replies(
+    browser: Browser, paged_console: tuple[ServiceProcess, dict[str, str]], language: str
+) -> None:
+    console, urls = paged_console
+    intake, sla = urls["intake"], urls["sla"]
+    mine, other = (f"V-{uuid.uuid4().hex[:6].upper()}" for _ in range(2))
+    cases: dict[str, list[str]] = {}
+    for code in (mine, other):
+        post(f"{intake}/customers", {"code": code, "name": f"Geely {code}", "oem": False})
+        cases[code] = [
+            post(
+                f"{intake}/complaints",
+                {"category": "delivery", "channel": "email", "receiving_department": "marketing",
+                 "customer_code": code, "text": f"Two boxes short ({code}, {n})"},
+            )["case_id"]
+            for n in range(4)
+        ]  # fmt: skip
+    every = cases[mine] + cases[other]
+    wait_until(lambda: len(_reply_clocks(sla, every)) == len(every), what="the reply clocks")
+
+    with context(browser, language) as ctx:
+        page = ctx.new_page()
+        sign_in(page, console.url, MARKETING)
+        page.goto(f"{console.url}/queue/due")
+        page.locator("#f-view-customer").fill(mine)
+        with page.expect_navigation():
+            page.locator("#view-filter button[type=submit]").press("Enter")
+        # Only that customer's replies due, page after page (3 a page: 4 of them).
+        assert sorted(_every_page(page, "due", lambda: None)) == sorted(cases[mine])
+        page.goto(f"{console.url}/queue/due?customer={mine}")
+        page.locator("#f-view-name").fill(f"Geely {mine}")
+        look(page, language, "queue-view-save")
+        with page.expect_navigation():
+            page.locator("#view-save button[type=submit]").press("Enter")
+        assert f"customer={mine}" in page.url
+
+        page.goto(console.url + "/")
+        view = page.locator(f"a[data-view='Geely {mine}']")
+        expect(view).to_be_visible()
+        look(page, language, "queue-my-views")
+        view.click()
+        page.wait_for_url(f"**/queue/due?customer={mine}")
+        assert set(_section(page, "due")) <= set(cases[mine])
+
+        # A view is a link kept in the browser, not a permission: another user's cookie,
+        # a forged one and a bad form are refused in words, never a 5xx.
+        refused = page.request.post(
+            f"{console.url}/queue/views",
+            form={"csrf": _csrf(page), "name": "x", "section": "coffee", "customer": mine},
+        )
+        assert refused.status == 422
+        long_name = page.request.post(
+            f"{console.url}/queue/views",
+            form={"csrf": _csrf(page), "name": "x" * 61, "section": "due", "customer": mine},
+        )
+        assert long_name.status == 422
+        no_csrf = page.request.post(
+            f"{console.url}/queue/views", form={"name": "x", "section": "due", "customer": mine}
+        )
+        assert no_csrf.status in (400, 403)
+        page.goto(console.url + "/")
+        page.get_by_role("button", name=("删除视图" if language == "zh-CN" else "Remove the view")
+                         + ("“" if language == "zh-CN" else " ") + f"Geely {mine}"
+                         + ("”" if language == "zh-CN" else "")).press("Enter")  # fmt: skip
+        page.wait_for_url(f"{console.url}/")
+        expect(page.locator(f"a[data-view='Geely {mine}']")).to_have_count(0)
+        ctx.add_cookies([{"name": "csc_views", "value": "forged", "url": console.url}])
+        answer = page.goto(console.url + "/")
+        assert answer is not None and answer.status == 200
+
+
+def _csrf(page: Page) -> str:
+    return str(page.locator("input[name=csrf]").first.get_attribute("value"))

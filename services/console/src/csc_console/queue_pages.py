@@ -13,10 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi import FastAPI, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from csc_console import capa_pages, display, i18n, returns_pages, vocab
 from csc_console.i18n import gettext, ngettext
@@ -25,8 +27,14 @@ from csc_console.services import Refused
 
 _CASES_AT_ONCE = 50
 """Cases named in one request (the services take at most 100)."""
+VIEWS_COOKIE = "csc_views"
+VIEWS_COOKIE_DAYS = 400
+VIEWS_MAX = 20
+VIEW_NAME_MAX = 60
 _FILL_READS = 4
 """Further pages read to fill a section whose rows are some of those read."""
+BY_CUSTOMER = frozenset({"breached", "due", "new", "on-site", "open"})
+"""The sections that read one customer's rows when asked (a view of one's own)."""
 _BREACHED = ("breached", "escalated")
 _DUE = ("running", "warned")
 
@@ -97,28 +105,32 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
         )
         return {e["case_id"]: e for e in entries}
 
-    def by_clock(user: User, kind: str, states: Sequence[str]) -> Builder:
+    def by_clock(
+        user: User, kind: str, states: Sequence[str], customer: str | None = None
+    ) -> Builder:
         """The open entries whose clock of ``kind`` is in ``states``, soonest due first."""
 
         async def build(cursor: str | None) -> tuple[Rows, str | None]:
             clocks, more = await page(
-                user, "sla", "/clocks", cursor, clock=kind, status=list(states), order="due"
-            )
+                user, "sla", "/clocks", cursor, clock=kind, status=list(states), order="due",
+                customer=customer,
+            )  # fmt: skip
             entries = await open_entries_of(user, [c["case_id"] for c in clocks])
             rows = [entry_row(entries[c["case_id"]], c) for c in clocks if c["case_id"] in entries]
             return rows, more
 
         return build
 
-    def newest_open(user: User, *, unanswered_last: bool) -> Builder:
+    def newest_open(user: User, *, unanswered_last: bool, customer: str | None = None) -> Builder:
         """The open entries newest first, each with its reply clock (4.2.1): met says it
         was replied to. ``unanswered_last``: those still waiting for a reply are left to
         the sections of replies due and overdue."""
 
         async def one_page(cursor: str | None) -> tuple[Rows, str | None]:
             entries, more = await page(
-                user, "intake", "/register-entries", cursor, status="open", order="newest"
-            )
+                user, "intake", "/register-entries", cursor, status="open", order="newest",
+                customer=customer,
+            )  # fmt: skip
             replies = await clocks_by_case(
                 user, "reply", [e["case_id"] for e in entries], [*OPEN_CLOCKS, "met", "stopped"]
             )
@@ -237,8 +249,11 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
 
         return build
 
-    def sections_of(user: User, today: date) -> list[tuple[str, str, Builder]]:
-        """The department's sections, in the order the queue shows them."""
+    def sections_of(
+        user: User, today: date, customer: str | None = None
+    ) -> list[tuple[str, str, Builder]]:
+        """The department's sections, in the order the queue shows them; ``customer``: only
+        that customer's rows, in the sections that read by customer (``BY_CUSTOMER``)."""
         department = user.department
         if department == "quality":
             return [("contact", gettext("Quality complaints to contact (4.4.3)"), to_contact(user))]
@@ -254,22 +269,24 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
             # start of every month, last month's feedback followed up.
             return [
                 ("on-site", gettext("On-site requests (4.2.2)"),
-                 by_clock(user, "on_site", OPEN_CLOCKS)),
+                 by_clock(user, "on_site", OPEN_CLOCKS, customer)),
                 ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), follow_ups(user)),
                 ("open", gettext("Open register entries"),
-                 newest_open(user, unanswered_last=False)),
+                 newest_open(user, unanswered_last=False, customer=customer)),
             ]  # fmt: skip
         if department != "marketing":
             return [
                 ("open", gettext("Open register entries"),
-                 newest_open(user, unanswered_last=False)),
+                 newest_open(user, unanswered_last=False, customer=customer)),
             ]  # fmt: skip
         # Marketing (4.2.1): the overdue first, then replies due soonest ("< 2 h" on top),
         # then the rest, newest first.
         return [
-            ("breached", gettext("Replies overdue"), by_clock(user, "reply", _BREACHED)),
-            ("due", gettext("Replies due"), by_clock(user, "reply", _DUE)),
-            ("new", gettext("Other open entries"), newest_open(user, unanswered_last=True)),
+            ("breached", gettext("Replies overdue"),
+             by_clock(user, "reply", _BREACHED, customer)),
+            ("due", gettext("Replies due"), by_clock(user, "reply", _DUE, customer)),
+            ("new", gettext("Other open entries"),
+             newest_open(user, unanswered_last=True, customer=customer)),
             ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), follow_ups(user)),
             ("visits", gettext("Customer visits due (4.5)"), due_schedule(user, "visits", today)),
             ("surveys", gettext("Satisfaction surveys due (4.1.5)"),
@@ -387,7 +404,7 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
             context["capa"] = await capa_pages.capa_queue(kit, user, kit.viewer_tz(request))
         finally:
             i18n.reset(token)
-        return kit.render(request, template, more=more, **context)
+        return kit.render(request, template, more=more, views=kept_views(request, user), **context)
 
     @app.get("/", response_class=HTMLResponse)
     async def queue(request: Request) -> HTMLResponse:
@@ -399,13 +416,20 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
 
     @app.get("/queue/{section}", response_class=HTMLResponse)
     async def queue_section(
-        request: Request, section: str, cursor: str | None = None
+        request: Request,
+        section: str,
+        cursor: str | None = None,
+        customer: Annotated[str | None, Query(max_length=200)] = None,
     ) -> HTMLResponse:
-        """One section of the queue, a page at a time (``cursor``: where the last ended)."""
+        """One section of the queue, a page at a time (``cursor``: where the last ended),
+        of one customer where the section reads by customer."""
         user = kit.current_user(request)
+        chosen = (customer or "").strip() or None
+        if section not in BY_CUSTOMER:
+            chosen = None
         token = i18n.use(kit.language(request))
         try:
-            found = [s for s in sections_of(user, today_of(request)) if s[0] == section]
+            found = [s for s in sections_of(user, today_of(request), chosen) if s[0] == section]
             if not found:
                 return kit.render(
                     request,
@@ -423,7 +447,83 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
             "queue_section.html",
             sections=[(key, title, rows)],
             more={key: more} if more else {},
+            more_query={"customer": chosen} if chosen else {},
             section=key,
             title=title,
             first=cursor is None,
+            customer=chosen,
+            by_customer=key in BY_CUSTOMER,
+        )
+
+    # ---- a user's own views: a section of one customer, named and kept in this browser --
+
+    @app.post("/queue/views")
+    async def save_view(request: Request) -> Response:
+        user = kit.current_user(request)
+        form = await request.form()
+        kit.check_csrf(request, form)
+        name = str(form.get("name") or "").strip()
+        section = str(form.get("section") or "")
+        customer = str(form.get("customer") or "").strip()
+        known = {key for key, _, _ in sections_of(user, today_of(request))}
+        problem = None
+        if section not in known or section not in BY_CUSTOMER:
+            problem = gettext("Your work queue has no section %(name)s.", name=section)
+        elif not customer:
+            problem = gettext("A view of your own names the customer it shows.")
+        elif not name or len(name) > VIEW_NAME_MAX or len(customer) > 200:
+            problem = gettext("Give the view a name of 1 to %(n)d characters.", n=VIEW_NAME_MAX)
+        target = f"/queue/{section}?{urlencode({'customer': customer})}"
+        if problem is not None:
+            return kit.render(
+                request,
+                "message.html",
+                status_code=422,
+                title=gettext("The view was not saved"),
+                message=problem,
+            )
+        views = [v for v in kept_views(request, user) if v["name"] != name]
+        views = [{"name": name, "section": section, "customer": customer}, *views]
+        response = RedirectResponse(target, status_code=303)
+        keep_views(response, user, views[:VIEWS_MAX])
+        return response
+
+    @app.post("/queue/views/delete")
+    async def delete_view(request: Request) -> Response:
+        user = kit.current_user(request)
+        form = await request.form()
+        kit.check_csrf(request, form)
+        name = str(form.get("name") or "")
+        views = [v for v in kept_views(request, user) if v["name"] != name]
+        response = RedirectResponse("/", status_code=303)
+        keep_views(response, user, views)
+        return response
+
+    views_cookie = URLSafeSerializer(settings.session_secret(), salt="csc-console-views")
+
+    def kept_views(request: Request, user: User) -> list[dict[str, str]]:
+        """The user's views kept in this browser (a cookie signed by the console: a view
+        is a link, never a permission: the services check each read)."""
+        raw = request.cookies.get(VIEWS_COOKIE)
+        if not raw:
+            return []
+        try:
+            kept = views_cookie.loads(raw)
+        except BadSignature:
+            return []
+        if not isinstance(kept, dict) or kept.get("user") != user.user:
+            return []
+        views = kept.get("views")
+        return [
+            v for v in views if isinstance(v, dict) and {"name", "section", "customer"} <= set(v)
+        ] if isinstance(views, list) else []  # fmt: skip
+
+    def keep_views(response: Response, user: User, views: list[dict[str, str]]) -> None:
+        response.set_cookie(
+            VIEWS_COOKIE,
+            views_cookie.dumps({"user": user.user, "views": views}),
+            max_age=VIEWS_COOKIE_DAYS * 86400,
+            httponly=True,
+            samesite="lax",
+            secure=settings.console_secure_cookies,
         )

@@ -118,6 +118,8 @@ CLOCKS = Table(
         # A work queue's clocks: one promise, the open ones (4.2.1, 4.2.2, 4.1.3, 4.4.3).
         ("clock", "status", "started_at", "clock_id"),
         ("clock", "status", "due", "clock_id"),
+        # One customer's (a clerk's own view of a queue).
+        ("clock", "status", "customer_code", "due", "clock_id"),
         ("next_deadline", "clock_id"),
         ("started_month", "customer_code"),
     ),
@@ -444,6 +446,7 @@ class ClockBoard(View):
         limit: int = 100,
         clock: str | None = None,
         order: Literal["started", "due"] = "started",
+        customer: str | None = None,
     ) -> Page:
         """Clocks in the order they started (then by id), or soonest due first (the
         clocks with a deadline), ``limit`` after ``cursor``; ``case_id`` and ``status``
@@ -452,6 +455,7 @@ class ClockBoard(View):
             "case_id": _one_or_any(case_id),
             "status": _one_or_any(status),
             "clock": clock,
+            "customer_code": customer,
         }
         if order == "due":
             where["due"] = IsNull(False)

@@ -327,6 +327,18 @@ def test_a_queue_reads_its_soonest_due_clocks_first_and_its_cases_own(desk: Desk
     crossed = desk.get("/clocks", params={"cursor": cursor})
     assert crossed.status_code == 422 and "cursor" in crossed.text
     assert desk.get("/clocks", params={"order": "soon"}).status_code == 422
+    # One customer's, soonest due first (a clerk's own view of a queue).
+    for code in {r["customer"]["code"] for r in board.clocks()}:
+        theirs = every_page(desk, "/clocks", limit=1, customer=code, order="due")
+        assert [r["clock_id"] for r in theirs] == [
+            r["clock_id"]
+            for r in sorted(
+                board.clocks(), key=lambda r: (datetime.fromisoformat(r["due_at"]), r["clock_id"])
+            )
+            if r["customer"]["code"] == code
+        ]
+    assert every_page(desk, "/clocks", limit=5, customer="NOBODY") == []
+    assert desk.get("/clocks", params={"customer": "x" * 201}).status_code == 422
 
 
 def test_the_paged_schedules_and_tasks_say_what_the_board_says(desk: Desk) -> None:

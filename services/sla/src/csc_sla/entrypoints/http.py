@@ -153,6 +153,10 @@ def routes(service: ConsumingService) -> APIRouter:
         clock: Annotated[
             ClockKindName | None, Query(description="Only the clocks of this promise.")
         ] = None,
+        customer: Annotated[
+            str | None,
+            Query(max_length=200, description="Only the clocks of this customer (its code)."),
+        ] = None,
         order: Annotated[
             Literal["started", "due"],
             Query(
@@ -169,7 +173,13 @@ def routes(service: ConsumingService) -> APIRouter:
         Paged: the `Link` header names the next page."""
         cases = [str(c) for c in case_id] if case_id else None
         page = board.clock_page(
-            case_id=cases, status=status_, clock=clock, cursor=cursor, limit=limit, order=order
+            case_id=cases,
+            status=status_,
+            clock=clock,
+            cursor=cursor,
+            limit=limit,
+            order=order,
+            customer=customer,
         )
         return paged(page, request, response)
 
