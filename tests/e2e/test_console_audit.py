@@ -31,7 +31,6 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -39,7 +38,7 @@ from csc_audit.bundle import verify_bundle
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, context, look, sign_in
 from e2e.conftest import STORE, Stack, new_stack
-from e2e.support import auth, read, wait_until
+from e2e.support import posted, read, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -47,16 +46,9 @@ AUDITOR = "wu.hua"
 SERVICES = ("intake", "returns", "capa", "sla")
 
 
-def _post(url: str, body: dict[str, Any], department: str = "marketing") -> dict[str, Any]:
-    answer = httpx.post(url, headers=auth(department), json=body, timeout=30)
-    assert answer.status_code in (200, 201), answer.text
-    result: dict[str, Any] = answer.json()
-    return result
-
-
 def _customer(intake: str) -> str:
     code = f"OEM-{uuid.uuid4().hex[:6].upper()}"
-    _post(
+    posted(
         f"{intake}/customers",
         {"code": code, "name": f"Chery Auto {code}", "oem": True,
          "sites": [{"name": "Wuhu plant 1", "timezone": "Asia/Shanghai"}]},
@@ -74,7 +66,7 @@ def _entry(intake: str, code: str, n: int, **fields: Any) -> str:
         **fields,
     }
     path = "/complaints" if "category" in body else "/register-entries"
-    case: str = _post(f"{intake}{path}", body)["case_id"]
+    case: str = posted(f"{intake}{path}", body)["case_id"]
     return case
 
 
@@ -115,7 +107,7 @@ def replied(console: tuple[ServiceProcess, dict[str, ServiceProcess]]) -> Replie
     # clock's start, so that a moment typed between them exists.
     started = datetime.fromisoformat(_reply_clock(sla, case, met=False)["started_at"])
     time.sleep(max(0.0, (_next_second(started) - datetime.now(UTC)).total_seconds() + 0.5))
-    _post(f"{intake}/register-entries/{case}/replies",
+    posted(f"{intake}/register-entries/{case}/replies",
           {"channel": "phone", "summary": "Replacement units leave today."})  # fmt: skip
     clock = _reply_clock(sla, case, met=True)
     for name in SERVICES:  # every stored event published: the chains can be checked whole
@@ -293,7 +285,7 @@ def known_month(
             _entry(intake, code, 21, category="quality"),
             _entry(intake, code, 22, category="delivery"),
         ]
-        _post(f"{intake}/register-entries/{complaints[2]}/replies",
+        posted(f"{intake}/register-entries/{complaints[2]}/replies",
               {"channel": "phone", "summary": "The missing boxes leave today."})  # fmt: skip
         _reply_clock(sla, complaints[2], met=True)
         month = f"{datetime.now(UTC):%Y-%m}"

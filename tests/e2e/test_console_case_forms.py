@@ -20,13 +20,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, People, look, no_id_twice
-from e2e.support import auth, read
+from e2e.support import created, read
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -42,13 +41,6 @@ SWAP = {"zh-CN": "以良品调换不良品", "en": "swap good units for the bad 
 
 def _month(at: datetime) -> str:
     return f"{at.astimezone(UTC):%Y-%m}"
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = httpx.post(url, headers=auth("marketing"), json=body)
-    assert answer.status_code == 201, answer.text
-    result: dict[str, Any] = answer.json()
-    return result
 
 
 def _entry(intake: str, case_id: str) -> dict[str, Any]:
@@ -68,7 +60,7 @@ def test_report_impact_misuse_technician_and_follow_up_from_the_case_page(
     url, intake = process.url, services["intake"].url
     zone = ZoneInfo(RUNS[language][1])
     code = f"OEM-{uuid.uuid4().hex[:6].upper()}"
-    _post(
+    created(
         f"{intake}/customers",
         {
             "code": code,
@@ -80,7 +72,7 @@ def test_report_impact_misuse_technician_and_follow_up_from_the_case_page(
     now = datetime.now(UTC).replace(microsecond=0)
     # This morning's complaint: three hours ago, or the month's start where that is later.
     received = max(now - timedelta(hours=3), now.replace(day=1, hour=0, minute=0, second=0))
-    complaint = _post(
+    complaint = created(
         f"{intake}/complaints",
         {
             "category": "quality",
@@ -93,7 +85,7 @@ def test_report_impact_misuse_technician_and_follow_up_from_the_case_page(
         },
     )["case_id"]
     last_month = now.replace(day=1, hour=9, minute=0, second=0) - timedelta(days=10)
-    problem = _post(
+    problem = created(
         f"{intake}/register-entries",
         {
             "kind": "quality_problem",

@@ -17,13 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, context, look, sign_in
-from e2e.support import auth, read
+from e2e.support import posted, read
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
@@ -42,13 +41,6 @@ SAID = {
 }
 
 
-def _post(url: str, body: dict[str, Any], department: str = "marketing") -> dict[str, Any]:
-    answer = httpx.post(url, headers=auth(department), json=body)
-    assert answer.status_code in (200, 201), answer.text
-    result: dict[str, Any] = answer.json()
-    return result
-
-
 @pytest.mark.parametrize("language", list(RUNS))
 def test_4_1_3_and_4_2_3_a_refusal_reads_in_the_viewers_language_with_its_clause(
     browser: Browser,
@@ -60,9 +52,9 @@ def test_4_1_3_and_4_2_3_a_refusal_reads_in_the_viewers_language_with_its_clause
     zone = ZoneInfo(RUNS[language][1])
     said = SAID[language]
     code = f"OEM-{uuid.uuid4().hex[:6].upper()}"
-    _post(f"{intake}/customers", {"code": code, "name": f"Geely Auto {code}", "oem": True})
+    posted(f"{intake}/customers", {"code": code, "name": f"Geely Auto {code}", "oem": True})
     received = datetime.now(UTC).replace(microsecond=0) - timedelta(days=7)
-    case_id = _post(
+    case_id = posted(
         f"{intake}/register-entries",
         {
             "kind": "quality_problem",
@@ -111,7 +103,7 @@ def test_4_1_3_and_4_2_3_a_refusal_reads_in_the_viewers_language_with_its_clause
         # ---- 409 (4.2.3): QC is slower than Engineering -----------------------------------
         quality = signed_in("wang.fang")
         quality.locator("#f-misuse-finding").fill("Clips missing on the fitted connectors.")
-        _post(
+        posted(
             f"{intake}/register-entries/{case_id}/misuse",
             {"finding": "Mated without its locking clip, against the fitting manual."},
             department="engineering",

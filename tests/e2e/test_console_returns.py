@@ -19,16 +19,14 @@ import concurrent.futures
 import re
 import subprocess
 import uuid
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, People, look, no_id_twice, send
 from e2e.conftest import Stack
-from e2e.support import auth, read, wait_until
+from e2e.support import created, read, wait_until
 from e2e.test_returns import returns_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -41,13 +39,6 @@ QUARANTINE = "Q-3 quarantine cage"
 CONDITION = "Pallets intact; cracks at the gate as reported."
 NONCONFORMANCE = "Housing cracks at the injection gate: moulding temperature too low."
 CONCESSION = "CON-2026-007"
-
-
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    answer = httpx.post(url, headers=auth("marketing"), json=body)
-    assert answer.status_code == 201, answer.text
-    result: dict[str, Any] = answer.json()
-    return result
 
 
 # Fourteen steps in three browsers, each page scanned: longer than the suite's 300 s when
@@ -64,7 +55,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
     url, intake, returns = process.url, services["intake"].url, services["returns"].url
     code = f"OEM-{uuid.uuid4().hex[:6].upper()}"
     lot = f"L2026-11-{code[-4:]}"
-    _post(
+    created(
         f"{intake}/customers",
         {
             "code": code,
@@ -73,7 +64,7 @@ def test_a_whole_batch_return_of_500_units_through_the_qc_gate_to_a_closed_pnpr(
             "sites": [{"name": "Wuhan plant 2", "timezone": "Asia/Shanghai"}],
         },
     )
-    case_id = _post(
+    case_id = created(
         f"{intake}/complaints",
         {
             "category": "quality",
@@ -323,9 +314,9 @@ def test_a_few_units_replaced_and_a_return_qc_rejects_with_its_reason(
     process, services = console
     url, intake, returns = process.url, services["intake"].url, services["returns"].url
     code = f"OEM-{uuid.uuid4().hex[:6].upper()}"
-    _post(f"{intake}/customers", {"code": code, "name": f"BYD {code}", "oem": True, "sites": []})
+    created(f"{intake}/customers", {"code": code, "name": f"BYD {code}", "oem": True, "sites": []})
     cases = [
-        _post(
+        created(
             f"{intake}/complaints",
             {
                 "category": "quality",
