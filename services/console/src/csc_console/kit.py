@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment
 from starlette.datastructures import FormData
@@ -26,7 +26,7 @@ from csc_console import actions, display, i18n, refusals, vocab
 from csc_console.i18n import gettext
 from csc_console.live import Hub
 from csc_console.services import Problem, Refused, Services
-from csc_console.settings import ConsoleSettings
+from csc_console.settings import ConsoleSettings, ServiceName
 
 
 @dataclass(frozen=True)
@@ -226,6 +226,62 @@ class Kit:
             # Input kept; a fresh key, since the refused request recorded nothing.
             return await show(Form(values=values, problem=exc.problem), exc.problem.status)
         return RedirectResponse(done(result), status_code=303)
+
+
+Params = dict[str, str]
+"""A route's path parameters, by name (``case_id``, ``clock_id``)."""
+
+
+def form_route(
+    kit: Kit,
+    app: FastAPI,
+    path: str,
+    *,
+    service: ServiceName,
+    action: str,
+    send: Callable[[Params, dict[str, str], str], tuple[str, dict[str, Any]]],
+    show: Callable[[Request, Params, Form, int], Awaitable[Response]],
+    done: Callable[[Params, Any], str],
+) -> None:
+    """A page's form, posted to the console at ``path`` and sent on to ``service``.
+
+    ``send`` gives the service's path and body from the route's parameters, the form's
+    values and the viewer's zone; on a refusal ``show`` gives the page again (input kept),
+    else the browser goes to ``done``. A parameter named ``*_id`` that is not a UUID is a
+    page that does not exist (shown with a 404), never a request to the service.
+    """
+
+    async def post(request: Request) -> Response:
+        user = kit.current_user(request)
+        form = await request.form()
+        tz = kit.viewer_tz(request)
+        params = {k: str(v) for k, v in request.path_params.items()}
+        if not all(_is_uuid(v) for k, v in params.items() if k.endswith("_id")):
+            return await show(request, params, Form(), 404)
+
+        async def call(values: dict[str, str], key: str) -> Any:
+            service_path, body = send(params, values, tz)
+            return await kit.services.post(service, service_path, user.token, body, key)
+
+        return await kit.submit(
+            request,
+            form,
+            user,
+            action,
+            call,
+            lambda f, status: show(request, params, f, status),
+            lambda result: done(params, result),
+        )
+
+    app.add_api_route(path, post, methods=["POST"], name=f"{action}:{path}")
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def optional(value: str | None) -> str | None:

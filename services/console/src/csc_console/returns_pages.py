@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +24,16 @@ from fastapi.responses import HTMLResponse
 
 from csc_console import actions, display, vocab
 from csc_console.i18n import N_, gettext
-from csc_console.kit import Form, Kit, User, local_time, optional, whole_number
+from csc_console.kit import (
+    Form,
+    Kit,
+    Params,
+    User,
+    form_route,
+    local_time,
+    optional,
+    whole_number,
+)
 from csc_console.services import Refused
 from csc_contracts import PERSON_DEPARTMENTS
 
@@ -555,28 +564,14 @@ def add_returns_pages(app: FastAPI, kit: Kit) -> None:
     def step_route(name: str) -> None:
         path, action, _, _ = FORMS[name]
 
-        async def post(request: Request, case_id: str) -> Response:
-            user = kit.current_user(request)
-            form = await request.form()
-            tz = kit.viewer_tz(request)
-            if not is_case_id(case_id):
-                return await page(request, case_id)
+        def show(request: Request, params: Params, form: Form, status: int) -> Awaitable[Response]:
+            return page(request, params["case_id"], {name: form}, status)
 
-            async def call(v: dict[str, str], key: str) -> Any:
-                service_path, body = BODIES[name](case_id, v, tz)
-                return await kit.services.post("returns", service_path, user.token, body, key)
-
-            return await kit.submit(
-                request,
-                form,
-                user,
-                action,
-                call,
-                lambda f, s: page(request, case_id, {name: f}, s),
-                lambda r: f"/returns/{case_id}#step-{name}",
-            )
-
-        app.add_api_route(f"/returns/{{case_id}}/{path}", post, methods=["POST"])
+        form_route(
+            kit, app, f"/returns/{{case_id}}/{path}", service="returns", action=action,
+            send=lambda p, v, tz: BODIES[name](p["case_id"], v, tz),
+            show=show, done=lambda p, _: f"/returns/{p['case_id']}#step-{name}",
+        )  # fmt: skip
 
     for name in FORMS:
         step_route(name)

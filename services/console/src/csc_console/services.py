@@ -103,9 +103,11 @@ class Refused(Exception):
 class Unavailable(Exception):
     """A service did not answer, or answered 5xx: nothing is known to be recorded."""
 
-    def __init__(self, service: ServiceName, reason: str) -> None:
+    def __init__(self, service: ServiceName, reason: str, request: str = "") -> None:
         super().__init__(f"{service}: {reason}")
         self.service, self.reason = service, reason
+        self.request = request
+        """What was asked (method and URL), for the log: not shown on a page."""
 
 
 class SignedOut(Exception):
@@ -161,11 +163,15 @@ class Services:
                 timeout=DOWNLOAD_SECONDS if slow else self.settings.service_timeout_seconds,
             )
         except httpx.HTTPError as exc:
-            raise Unavailable(service, f"no answer ({type(exc).__name__})") from exc
+            raise Unavailable(
+                service, f"no answer ({type(exc).__name__})", f"{method} {url}"
+            ) from exc
         if response.status_code == 401:
             raise SignedOut(Problem.of(response).detail)
         if response.status_code >= 500:
-            raise Unavailable(service, f"{response.status_code} {Problem.of(response).detail}")
+            raise Unavailable(
+                service, f"{response.status_code} {Problem.of(response).detail}", f"{method} {url}"
+            )
         if response.status_code >= 400:
             raise Refused(service, Problem.of(response))
         return response

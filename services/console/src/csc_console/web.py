@@ -7,12 +7,13 @@ import contextlib
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
+import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -30,7 +31,9 @@ from csc_console.kit import (
     Form,
     Kit,
     NotSignedIn,
+    Params,
     User,
+    form_route,
     local_input,
     local_time,
     optional,
@@ -46,6 +49,7 @@ from csc_contracts import PERSON_DEPARTMENTS, Department
 from csc_messaging.auth import issue_token
 from csc_messaging.metrics import ServiceMetrics
 
+log = structlog.get_logger("csc_console.web")
 HERE = Path(__file__).parent
 CHANNELS = ("phone", "letter", "fax", "visit", "email", "web")
 CATEGORIES = ("quality", "service", "delivery")
@@ -170,6 +174,14 @@ def create_app(
 
     @app.exception_handler(Unavailable)
     async def unavailable(request: Request, exc: Unavailable) -> Response:
+        # The operator's side of the page's "did not answer": which service, why, for what.
+        log.warning(
+            "console.service_unavailable",
+            service=exc.service,
+            reason=exc.reason,
+            asked=exc.request,
+            path=request.url.path,
+        )
         return render(
             request,
             "message.html",
@@ -807,51 +819,40 @@ def create_app(
         view = await case_view(user, case_id)
         return render(request, "_case_live.html", **view)
 
-    @app.post("/cases/{case_id}/replies")
-    async def send_reply(request: Request, case_id: str) -> Response:
-        user = current_user(request)
-        form = await request.form()
+    def on_case_page(name: str) -> Callable[[Request, Params, Form, int], Awaitable[Response]]:
+        """A refused form of the case page: the page again, that form with its input."""
 
-        async def call(v: dict[str, str], key: str) -> Any:
-            body = {"channel": v.get("channel", ""), "summary": v.get("summary", "")}
-            return await services.post(
-                "intake", f"/register-entries/{case_id}/replies", user.token, body, key
-            )
+        def show(request: Request, params: Params, form: Form, status: int) -> Awaitable[Response]:
+            return case_page(request, params["case_id"], {name: form}, status)
 
-        return await submit(
-            request,
-            form,
-            user,
-            "send_reply",
-            call,
-            lambda f, s: case_page(request, case_id, {"reply": f}, s),
-            lambda r: f"/cases/{case_id}",
-        )
+        return show
+
+    def to_case(params: Params, _: Any) -> str:
+        return f"/cases/{params['case_id']}"
+
+    # 4.2.1: the reply to the customer.
+    form_route(
+        kit, app, "/cases/{case_id}/replies", service="intake", action="send_reply",
+        send=lambda p, v, tz: (
+            f"/register-entries/{p['case_id']}/replies",
+            {"channel": v.get("channel", ""), "summary": v.get("summary", "")},
+        ),
+        show=on_case_page("reply"), done=to_case,
+    )  # fmt: skip
 
     def clock_action(what: str, body: Callable[[dict[str, str], str], dict[str, Any]]) -> None:
         """A clock's form on the case page, posted on to sla's ``/clocks/{id}/<what>``."""
 
-        async def post(request: Request, case_id: str, clock_id: uuid.UUID) -> Response:
-            user = current_user(request)
-            form = await request.form()
-            tz = viewer_tz(request)
+        def show(request: Request, params: Params, form: Form, status: int) -> Awaitable[Response]:
+            name = f"{what}-{params['clock_id']}"
+            return case_page(request, params["case_id"], {name: form}, status)
 
-            async def call(v: dict[str, str], key: str) -> Any:
-                return await services.post(
-                    "sla", f"/clocks/{clock_id}/{what}", user.token, body(v, tz), key
-                )
-
-            return await submit(
-                request,
-                form,
-                user,
-                f"{what}_clock",
-                call,
-                lambda f, s: case_page(request, case_id, {f"{what}-{clock_id}": f}, s),
-                lambda r: f"/cases/{case_id}",
-            )
-
-        app.add_api_route(f"/cases/{{case_id}}/clocks/{{clock_id}}/{what}", post, methods=["POST"])
+        form_route(
+            kit, app, f"/cases/{{case_id}}/clocks/{{clock_id}}/{what}", service="sla",
+            action=f"{what}_clock",
+            send=lambda p, v, tz: (f"/clocks/{p['clock_id']}/{what}", body(v, tz)),
+            show=show, done=to_case,
+        )  # fmt: skip
 
     # The paused time does not count against the promise; the reason says why.
     clock_action(
@@ -871,28 +872,11 @@ def create_app(
         body: Callable[[dict[str, str], str], dict[str, Any]],
     ) -> None:
         """A form of the case page, posted on to intake's ``/register-entries/{id}/<path>``."""
-
-        async def post(request: Request, case_id: str) -> Response:
-            user = current_user(request)
-            form = await request.form()
-            tz = viewer_tz(request)
-
-            async def call(v: dict[str, str], key: str) -> Any:
-                return await services.post(
-                    "intake", f"/register-entries/{case_id}/{path}", user.token, body(v, tz), key
-                )
-
-            return await submit(
-                request,
-                form,
-                user,
-                action,
-                call,
-                lambda f, s: case_page(request, case_id, {form_name: f}, s),
-                lambda r: f"/cases/{case_id}",
-            )
-
-        app.add_api_route(f"/cases/{{case_id}}/{path}", post, methods=["POST"])
+        form_route(
+            kit, app, f"/cases/{{case_id}}/{path}", service="intake", action=action,
+            send=lambda p, v, tz: (f"/register-entries/{p['case_id']}/{path}", body(v, tz)),
+            show=on_case_page(form_name), done=to_case,
+        )  # fmt: skip
 
     # 4.2.2: someone must go on site; the 8-hour clock runs from the request.
     case_action(
