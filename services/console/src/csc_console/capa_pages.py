@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -29,7 +29,16 @@ from starlette.datastructures import UploadFile
 
 from csc_console import actions, display
 from csc_console.i18n import N_, gettext
-from csc_console.kit import Form, Kit, User, local_time, optional, whole_number
+from csc_console.kit import (
+    Form,
+    Kit,
+    Params,
+    User,
+    form_route,
+    local_time,
+    optional,
+    whole_number,
+)
 from csc_console.services import Problem, Refused
 
 # 4.4.4: the cross-functional team has at least these departments (capa's TEAM_DEPARTMENTS).
@@ -379,15 +388,26 @@ async def capa_queue(kit: Kit, user: User, tz: str) -> dict[str, Any]:
     mine.sort(key=lambda a: (str(a.get("due")), a["capa_no"], a.get("action_no", 0)))
     queue: dict[str, Any] = {"my_actions": mine}
     if user.department == "quality":
-        investigating, confirmed, overdue = await asyncio.gather(
-            listed("investigating"),
-            listed("confirmed"),
+
+        async def first_page(status: str) -> tuple[list[dict[str, Any]], str | None]:
+            # The states before a CAPA runs hold every quality complaint not yet closed:
+            # the first page here, the rest a link away (/queue/capa-<state>).
+            params = {"status": status, "limit": kit.settings.console_queue_page}
+            return await services.get_page("capa", "/investigations", token, params)
+
+        (
+            (investigating, more_investigating),
+            (confirmed, more_confirmed),
+            overdue,
+        ) = await asyncio.gather(
+            first_page("investigating"),
+            first_page("confirmed"),
             services.get_all("capa", "/overdue-actions", token),
         )
         queue["by_state"] = [
-            ("investigating", investigating),
-            ("confirmed", confirmed),
-            ("in_progress", running),
+            ("investigating", investigating, more_investigating),
+            ("confirmed", confirmed, more_confirmed),
+            ("in_progress", running, None),
         ]
         queue["overdue"] = [a | {"badge": due_badge(a | {"overdue": True}, today)} for a in overdue]
     return queue
@@ -497,27 +517,15 @@ def add_capa_pages(app: FastAPI, kit: Kit) -> None:
     def capa_step(
         path: str, form_name: str, action: str, body: Callable[..., dict[str, Any]]
     ) -> None:
-        async def post(request: Request, case_id: str) -> Response:
-            user = kit.current_user(request)
-            form = await request.form()
-            tz = kit.viewer_tz(request)
+        def show(request: Request, params: Params, form: Form, status: int) -> Awaitable[Response]:
+            return capa_page(request, params["case_id"], {form_name: form}, status)
 
-            async def call(v: dict[str, str], key: str) -> Any:
-                return await services.post(
-                    "capa", f"/investigations/{case_id}/{path}", user.token, body(v, tz), key
-                )
-
-            return await kit.submit(
-                request,
-                form,
-                user,
-                action,
-                call,
-                lambda f, s: capa_page(request, case_id, {form_name: f}, s),
-                lambda r: f"/cases/{case_id}/capa#{form_name.replace('_', '-')}",
-            )
-
-        app.add_api_route(f"/cases/{{case_id}}/capa/{path}", post, methods=["POST"])
+        form_route(
+            kit, app, f"/cases/{{case_id}}/capa/{path}", service="capa", action=action,
+            send=lambda p, v, tz: (f"/investigations/{p['case_id']}/{path}", body(v, tz)),
+            show=show,
+            done=lambda p, _: f"/cases/{p['case_id']}/capa#{form_name.replace('_', '-')}",
+        )  # fmt: skip
 
     for path, (form_name, action, body) in STEPS.items():
         capa_step(path, form_name, action, body)

@@ -31,12 +31,10 @@ VIEWS_COOKIE = "csc_views"
 VIEWS_COOKIE_DAYS = 400
 VIEWS_MAX = 20
 VIEW_NAME_MAX = 60
-_FILL_READS = 4
-"""Further pages read to fill a section whose rows are some of those read."""
 BY_CUSTOMER = frozenset({"breached", "due", "new", "on-site", "open"})
 """The sections that read one customer's rows when asked (a view of one's own)."""
 _BREACHED = ("breached", "escalated")
-_DUE = ("running", "warned")
+_DUE = ("running", "warned", "paused")  # a paused reply is still owed
 
 Rows = list[dict[str, Any]]
 Builder = Callable[[str | None], Awaitable[tuple[Rows, str | None]]]
@@ -121,35 +119,21 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
 
         return build
 
-    def newest_open(user: User, *, unanswered_last: bool, customer: str | None = None) -> Builder:
+    def newest_open(
+        user: User, *, replied: bool | None = None, customer: str | None = None
+    ) -> Builder:
         """The open entries newest first, each with its reply clock (4.2.1): met says it
-        was replied to. ``unanswered_last``: those still waiting for a reply are left to
-        the sections of replies due and overdue."""
+        was replied to. ``replied``: only those replied to (or not)."""
 
-        async def one_page(cursor: str | None) -> tuple[Rows, str | None]:
+        async def build(cursor: str | None) -> tuple[Rows, str | None]:
             entries, more = await page(
                 user, "intake", "/register-entries", cursor, status="open", order="newest",
-                customer=customer,
+                customer=customer, replied=None if replied is None else str(replied).lower(),
             )  # fmt: skip
             replies = await clocks_by_case(
                 user, "reply", [e["case_id"] for e in entries], [*OPEN_CLOCKS, "met", "stopped"]
             )
-            rows = [entry_row(e, replies.get(e["case_id"])) for e in entries]
-            if unanswered_last:
-                now = datetime.now(UTC)
-                rows = [r for r in rows if display.urgency(r["clock"], now)[0] == 3]
-            return rows, more
-
-        async def build(cursor: str | None) -> tuple[Rows, str | None]:
-            # Those waiting for a reply are left out: read on until the page has rows,
-            # a few pages at the most.
-            rows, more = await one_page(cursor)
-            for _ in range(_FILL_READS):
-                if len(rows) >= settings.console_queue_page or more is None:
-                    break
-                found, more = await one_page(more)
-                rows += found
-            return rows, more
+            return [entry_row(e, replies.get(e["case_id"])) for e in entries], more
 
         return build
 
@@ -196,6 +180,27 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
             ]
             now = datetime.now(UTC)
             rows.sort(key=lambda r: display.urgency(r["clock"], now))
+            return rows, more
+
+        return build
+
+    def investigations(user: User, status: str) -> Builder:
+        """QC's investigations in one state (4.4.3, 4.4.4), in the order capa lists them."""
+
+        async def build(cursor: str | None) -> tuple[Rows, str | None]:
+            found, more = await page(user, "capa", "/investigations", cursor, status=status)
+            rows = [
+                {
+                    "case_id": inv["case_id"],
+                    "customer": inv.get("customer") or {},
+                    "summary": inv.get("description") or "",
+                    "product": inv.get("product"),
+                    "recorded_at": inv.get("reported_at"),
+                    "kind": inv.get("capa_no") or vocab.label(vocab.CATEGORIES, "quality"),
+                    "clock": None,
+                }
+                for inv in found
+            ]
             return rows, more
 
         return build
@@ -272,12 +277,12 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
                  by_clock(user, "on_site", OPEN_CLOCKS, customer)),
                 ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), follow_ups(user)),
                 ("open", gettext("Open register entries"),
-                 newest_open(user, unanswered_last=False, customer=customer)),
+                 newest_open(user, customer=customer)),
             ]  # fmt: skip
         if department != "marketing":
             return [
                 ("open", gettext("Open register entries"),
-                 newest_open(user, unanswered_last=False, customer=customer)),
+                 newest_open(user, customer=customer)),
             ]  # fmt: skip
         # Marketing (4.2.1): the overdue first, then replies due soonest ("< 2 h" on top),
         # then the rest, newest first.
@@ -285,12 +290,24 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
             ("breached", gettext("Replies overdue"),
              by_clock(user, "reply", _BREACHED, customer)),
             ("due", gettext("Replies due"), by_clock(user, "reply", _DUE, customer)),
+            # Replied to, still open: those waiting for a reply are in the two above.
             ("new", gettext("Other open entries"),
-             newest_open(user, unanswered_last=True, customer=customer)),
+             newest_open(user, replied=True, customer=customer)),
             ("follow-ups", gettext("Follow-ups of earlier months (4.6)"), follow_ups(user)),
             ("visits", gettext("Customer visits due (4.5)"), due_schedule(user, "visits", today)),
             ("surveys", gettext("Satisfaction surveys due (4.1.5)"),
              due_schedule(user, "surveys", today)),
+        ]  # fmt: skip
+
+    def paged_only(user: User) -> list[tuple[str, str, Builder]]:
+        """Sections the queue shows elsewhere (capa_queue) whose rest pages here."""
+        if user.department != "quality":
+            return []
+        return [
+            ("capa-investigating", gettext("Investigations: investigating"),
+             investigations(user, "investigating")),
+            ("capa-confirmed", gettext("Investigations: confirmed"),
+             investigations(user, "confirmed")),
         ]  # fmt: skip
 
     async def field_days_due(user: User) -> list[dict[str, Any]]:
@@ -429,7 +446,11 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
             chosen = None
         token = i18n.use(kit.language(request))
         try:
-            found = [s for s in sections_of(user, today_of(request), chosen) if s[0] == section]
+            found = [
+                s
+                for s in [*sections_of(user, today_of(request), chosen), *paged_only(user)]
+                if s[0] == section
+            ]
             if not found:
                 return kit.render(
                     request,

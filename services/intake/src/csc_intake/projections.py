@@ -58,6 +58,8 @@ class IntakeView(View):
                 Column("month"),
                 Column("status"),
                 Column("engineering", "int", of=lambda r: r["engineering_notified"] is not None),
+                # 4.2.1: replied to (a queue's open entries that wait for nobody's reply).
+                Column("replied", "int", of=lambda r: bool(r["replies"])),
                 # 4.2.2: asked on site (4.1.4: the sites whose daily record is due).
                 Column("on_site", "int", of=lambda r: r["on_site"] is not None),
                 Column("important", "int", of=lambda r: r["important"] is not None),
@@ -75,6 +77,7 @@ class IntakeView(View):
                 *((name, "seq", "case_id") for name in ENTRY_FILTERS),
                 ("engineering", "seq", "case_id"),
                 ("on_site", "status", "seq", "case_id"),
+                ("replied", "status", "seq", "case_id"),
                 ("important", "seq", "case_id"),
                 ("important", "acknowledged", "seq", "case_id"),
             ),

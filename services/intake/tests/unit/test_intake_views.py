@@ -385,6 +385,14 @@ def test_a_queue_reads_the_newest_open_entries_and_the_entries_of_its_clocks(
     assert all(e["on_site"] for e in on_site)
     others = follow_links(client, "/register-entries?on_site=false&limit=2")
     assert len(others) == 5 and not any(e["on_site"] for e in others)
+    # 4.2.1: those replied to, and those still waiting for a reply.
+    reply = {"channel": "phone", "summary": "Replacement units leave today."}
+    for case in (cases[1], cases[6]):
+        ok(client.post(f"/register-entries/{case}/replies", json=reply, headers=MARKETING))
+    replied = follow_links(client, "/register-entries?replied=true&status=open&order=newest")
+    assert [e["case_id"] for e in replied] == [cases[6], cases[1]]
+    waiting = follow_links(client, "/register-entries?replied=false&limit=2")
+    assert len(waiting) == 5 and not any(e["replies"] for e in waiting)
 
 
 def test_a_case_s_history_is_paged_by_version(client: TestClient, clock: Clock) -> None:
@@ -470,6 +478,7 @@ def test_every_filter_and_order_of_a_list_reads_one_index_in_order(
     view.entries({"entry_type": "complaint", "customer": "x"}, cursor=after)
     view.entries({"status": "open"}, cursor=after, newest_first=True)  # a work queue's
     view.entries({"on_site": True, "status": "open"}, cursor=after, newest_first=True)
+    view.entries({"replied": True, "status": "open"}, cursor=after, newest_first=True)
     view.engineering_inbox(cursor=after)
     view.chief_engineer_inbox(cursor=after)
     view.chief_engineer_inbox(include_acknowledged=True, cursor=after)

@@ -208,6 +208,9 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         on_site: Annotated[
             bool | None, Query(description="Only the entries asked on site (4.2.2), or not.")
         ] = None,
+        replied: Annotated[
+            bool | None, Query(description="Only the entries replied to (4.2.1), or not.")
+        ] = None,
         order: Annotated[
             Literal["recorded", "newest"],
             Query(description="`recorded`: in the order recorded; `newest`: newest first."),
@@ -227,6 +230,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             "month": month,
             "status": status_,
             "on_site": on_site,
+            "replied": replied,
         }
         page = view.entries(where, cursor=cursor, limit=limit, newest_first=order == "newest")
         return paged(page, request, response)
