@@ -35,6 +35,7 @@ WORDS = {
         "email": "电子邮件",
         "you": "您",
         "nothing": "尚未向您或您的部门发送任何通知。",
+        "new": "{n} 条新通知",
     },
     "en": {
         "title": "My notifications",
@@ -44,6 +45,7 @@ WORDS = {
         "email": "E-mail",
         "you": "you",
         "nothing": "Nothing has been sent to you or your department yet.",
+        "new": "{n} new",
     },
 }
 
@@ -56,14 +58,17 @@ def mail() -> Iterator[MailServer]:
 
 @pytest.fixture(scope="module")
 def told(module_stack: Stack, mail: MailServer) -> dict[str, ServiceProcess]:
-    """intake, notify beside it (sending to the test's SMTP server) and the console."""
-    intake = module_stack.start("intake")
+    """The four services the console reads, notify beside them (sending to the test's SMTP
+    server) and the console over all five."""
+    services = [module_stack.start(s) for s in ("intake", "returns", "capa", "sla")]
+    intake = services[0]
+    smtp = mail.env()
     notify = module_stack.start(
         "notify",
-        CSC_NOTIFY_RETRY_SECONDS="0.2",
+        CSC_NOTIFY_SMTP_HOST=smtp["CSC_NOTIFY_SMTP_HOST"],
+        CSC_NOTIFY_SMTP_PORT=smtp["CSC_NOTIFY_SMTP_PORT"],
         CSC_NOTIFY_POLL_SECONDS="0.05",
-        CSC_NOTIFY_DIGEST="false",
-        **mail.env(),
+        CSC_NOTIFY_DIGEST="false",  # the morning digest would add a row to the page
     )
     directory = httpx.Client(
         base_url=notify.url, headers=module_stack.auth("marketing"), timeout=30
@@ -81,7 +86,7 @@ def told(module_stack: Stack, mail: MailServer) -> dict[str, ServiceProcess]:
     }
     for handle, body in people.items():
         assert directory.put(f"/recipients/{handle}", json=body).status_code == 200
-    console = module_stack.start_console(intake, notify)
+    console = module_stack.start_console(*services, notify)
     return {"intake": intake, "notify": notify, "console": console}
 
 
@@ -127,6 +132,9 @@ def test_4_4_2_qc_sees_what_it_was_told_of_a_quality_complaint(
     people = People(browser, language, told["console"].url)
     try:
         qc = people("wang.fang")
+        # The header counts what is new since the page was last opened (a new session here).
+        expect(qc.locator(".count-new")).to_have_text(words["new"].format(n=n))
+        look(qc, language, "notifications-new-in-header")
         qc.get_by_role("link", name=words["title"]).click()
         qc.wait_for_url("**/notifications")
         expect(qc.get_by_role("heading", name=words["title"])).to_be_visible()
@@ -143,6 +151,11 @@ def test_4_4_2_qc_sees_what_it_was_told_of_a_quality_complaint(
         (dead,) = [r for r in rows if r["status"] == "dead"]
         expect(group).to_contain_text(dead["last_reason"])  # the robot's answer, as recorded
         look(qc, language, "notifications-qc")
+        # Seen now: the count, read again on the next page, is gone.
+        with qc.expect_response("**/notifications/new") as counted:
+            qc.goto(f"{told['console'].url}/")
+        assert counted.value.ok and "count-new" not in counted.value.text()
+        expect(qc.locator(".count-new")).to_have_count(0)
 
         # Marketing is not told of what the procedure gives QC (4.4.2).
         marketing = people("li.wei")

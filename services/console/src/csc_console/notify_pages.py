@@ -1,5 +1,7 @@
 """Each user's notifications: what notify told them, and their department, of the procedure.
 
+- ``/notifications/new``: the header's count of the ones made since the page was last
+  opened (the session keeps when the newest one shown was made);
 - ``/notifications``: notify's ``GET /notifications/mine`` with the user's own token (their
   own, as a recipient of the directory by user name, and those to anyone of their
   department), newest first, a page at a time (``Link: rel="next"``). A page shows each
@@ -22,6 +24,10 @@ from csc_console.kit import Kit
 
 PAGE = 50
 """Notifications a page reads: each event's deliveries are shown together."""
+NEW_AT_MOST = 20
+"""The header counts the new ones up to this many (then "20+"): one small read a page."""
+SEEN = "notifications_seen"
+"""The session's key: when the newest notification the user saw on the page was made."""
 
 # What a notification tells of, in the procedure's words (notify's own headlines, by the
 # event's name in its ce_type ``csc.<service>.<Name>.v<n>``).
@@ -93,6 +99,8 @@ def add_notify_pages(app: FastAPI, kit: Kit) -> None:
         rows, following = await services.get_page(
             "notify", "/notifications/mine", user.token, params
         )
+        if cursor is None and rows:
+            request.session[SEEN] = max(str(r["created"]) for r in rows)
         return kit.render(
             request,
             "notifications.html",
@@ -104,4 +112,19 @@ def add_notify_pages(app: FastAPI, kit: Kit) -> None:
             channels=CHANNELS,
             delivery=DELIVERY,
             badges=BADGES,
+        )
+
+    @app.get("/notifications/new", response_class=HTMLResponse)
+    async def new_notifications(request: Request) -> Response:
+        """The header's count of those made since the user last opened the page (a part of
+        the page, loaded after it)."""
+        user = kit.current_user(request)
+        rows, _ = await services.get_page(
+            "notify", "/notifications/mine", user.token, {"limit": NEW_AT_MOST + 1}
+        )
+        seen = str(request.session.get(SEEN) or "")
+        # An event told of counts once, however many it went to and over how many channels.
+        new = len({r["about"]["event_id"] for r in rows if str(r["created"]) > seen})
+        return kit.render(
+            request, "_notifications_new.html", new=min(new, NEW_AT_MOST), more=new > NEW_AT_MOST
         )
