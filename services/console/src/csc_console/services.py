@@ -1,4 +1,4 @@
-"""The four services, over their public HTTP APIs, with the signed-in user's own token.
+"""The services, over their public HTTP APIs, with the signed-in user's own token.
 
 The console keeps nothing of the procedure's data: every page reads it from
 the services, every form writes it to them. A list is read whole by following

@@ -18,7 +18,7 @@ from pydantic_settings import SettingsConfigDict
 from csc_contracts import PersonDepartment
 from csc_messaging.settings import ServiceSettings
 
-ServiceName = Literal["intake", "returns", "capa", "sla"]
+ServiceName = Literal["intake", "returns", "capa", "sla", "notify"]
 
 
 class ConsoleSettings(ServiceSettings):
@@ -30,6 +30,7 @@ class ConsoleSettings(ServiceSettings):
     returns_url: str = Field(default="http://127.0.0.1:8002", description="returns' HTTP API.")
     capa_url: str = Field(default="http://127.0.0.1:8003", description="capa's HTTP API.")
     sla_url: str = Field(default="http://127.0.0.1:8004", description="sla's HTTP API.")
+    notify_url: str = Field(default="http://127.0.0.1:8005", description="notify's HTTP API.")
     service_timeout_seconds: float = Field(default=10.0, gt=0)
 
     console_session_secret: str | None = Field(

@@ -40,6 +40,7 @@ from csc_console.kit import (
     whole_number,
 )
 from csc_console.live import Follower, Hub, Interest
+from csc_console.notify_pages import add_notify_pages
 from csc_console.oidc import add_oidc_sign_in
 from csc_console.queue_pages import add_queue_pages, entry_row
 from csc_console.services import Refused, Services, SignedOut, Unavailable
@@ -962,4 +963,5 @@ def create_app(
     add_capa_pages(app, kit)
     add_audit_pages(app, kit)
     add_dashboard_pages(app, kit)
+    add_notify_pages(app, kit)
     return app

@@ -47,8 +47,23 @@ PERMISSIONS = Permissions(
     {
         "manage_directory": (frozenset({Department.MARKETING, Department.CHIEF_ENGINEER}), "3"),
         "redrive": (frozenset({Department.MARKETING, Department.CHIEF_ENGINEER}), "3"),
+        # Auditors read every history; everyone else reads what was meant for them.
+        "read_others_notifications": (
+            frozenset({Department.MARKETING, Department.CHIEF_ENGINEER, Department.AUDITOR}),
+            "3",
+        ),
     }
 )
+
+
+def authorize_reading(actor: Actor, *, handle: str | None, department: str | None) -> None:
+    """A person reads the notifications meant for them (``handle`` their own user) and for
+    their department; Marketing, the Chief Engineer and auditors read all of them (3)."""
+    if handle is not None and handle == actor.user:
+        return
+    if handle is None and department is not None and department == actor.department.value:
+        return
+    PERMISSIONS.authorize("read_others_notifications", actor)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
-from csc_messaging.views import Cmp, Column, In, Rows, Table, View
+from csc_messaging.views import Cmp, Column, In, Page, Rows, Table, View, encode_cursor
 from csc_notify.domain import (
     PENDING,
     RETRYING,
@@ -52,7 +52,7 @@ class NotifyBoard(View):
     sla's open clocks by department (for the morning digest) and the digests recorded."""
 
     name = "notify"
-    version = 2
+    version = 3
     tables = (
         Table(
             "recipients",
@@ -69,6 +69,7 @@ class NotifyBoard(View):
                 Column("created"),
                 Column("case_id"),
                 Column("handle"),
+                Column("department"),
             ),
             key=("notification_id",),
             indexes=(
@@ -77,6 +78,7 @@ class NotifyBoard(View):
                 ("status", "created"),
                 ("case_id", "created"),
                 ("handle", "created"),
+                ("department", "created"),
             ),
         ),
         # sla's clocks still open, as csc.sla.v1 told them: a met or stopped one leaves.
@@ -207,6 +209,33 @@ class NotifyBoard(View):
     def recipient(self, handle: str) -> dict[str, Any] | None:
         self.catch_up()
         return self.get("recipients", handle)
+
+    def meant_for(self, handle: str, department: str, cursor: str | None, limit: int) -> Page:
+        """Notifications to ``handle`` or to anyone of ``department``, newest first: the two
+        lists merged, the cursor the place in (created, notification_id) where a page ends."""
+        self.catch_up()
+        pages = [
+            self.page(
+                "notifications",
+                where={column: value},
+                order=("created",),
+                descending=True,
+                cursor=cursor,
+                limit=limit,
+            )
+            for column, value in (("handle", handle), ("department", department))
+        ]
+        merged = {row["notification_id"]: row for page in pages for row in page.rows}
+        rows = sorted(
+            merged.values(), key=lambda r: (r["created"], r["notification_id"]), reverse=True
+        )
+        more = len(rows) > limit or any(page.next_cursor for page in pages)
+        rows = rows[:limit]
+        last = rows[-1] if rows else None
+        next_cursor = (
+            encode_cursor([last["created"], last["notification_id"]]) if more and last else None
+        )
+        return Page(rows, next_cursor)
 
     def due_ids(self, now: datetime, limit: int) -> list[str]:
         """Notifications to try now, the longest due first."""

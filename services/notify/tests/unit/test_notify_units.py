@@ -21,7 +21,7 @@ from csc_contracts import Actor, Department
 from csc_messaging.rules import Forbidden
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env
-from csc_notify.application import Backoff, NotifyApplication
+from csc_notify.application import Backoff, NotifyApplication, authorize_reading
 from csc_notify.channels import chat_request, dingtalk_sign, feishu_sign
 from csc_notify.commands import RecipientIn
 from csc_notify.domain import DEAD, PENDING, RETRYING, SENT, Notification, quiet_until
@@ -100,6 +100,41 @@ def test_4_4_2_qc_is_told_of_a_quality_complaint_once_per_channel(world: World) 
     # The same event read again (a redelivery before its position was stored) makes none.
     world.feed(event)
     assert len(world.notifications()) == 2
+
+
+def test_3_each_person_reads_their_own_and_their_departments_newest_first(
+    world: World,
+) -> None:
+    world.person("wang.fang", "quality")
+    world.person("anna.berg", "quality")
+    world.person("zhao.lei", "warehouse")
+    for _ in range(3):
+        world.feed(quality_notified())
+        world.now += timedelta(minutes=1)
+    world.feed(pub.ReturnReceiptAuthorized(**envelope(), quantity=5, lot="L1", clause="4.3.2.2"))
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:  # two a page: the handle's and the department's lists merged across pages
+        page = world.board.meant_for("wang.fang", "quality", cursor, 2)
+        seen.extend(page.rows)
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == 6 and {r["department"] for r in seen} == {"quality"}
+    created = [r["created"] for r in seen]
+    assert created == sorted(created, reverse=True)
+    assert len({r["notification_id"] for r in seen}) == 6
+    # The Warehouse's own, to someone not in the directory by that name: its department's.
+    assert len(world.board.meant_for("sun.li", "warehouse", None, 10).rows) == 1
+
+    qc = Actor(user="wang.fang", department=Department.QUALITY)
+    authorize_reading(qc, handle="wang.fang", department=None)
+    authorize_reading(qc, handle=None, department="quality")
+    for handle, department in (("anna.berg", None), (None, "warehouse"), (None, None)):
+        with pytest.raises(Forbidden, match=r"^3: read others notifications is for auditor"):
+            authorize_reading(qc, handle=handle, department=department)
+    auditor = Actor(user="ma.jun", department=Department.AUDITOR)
+    authorize_reading(auditor, handle="anna.berg", department=None)
 
 
 def test_each_step_of_the_procedure_tells_its_department(world: World) -> None:

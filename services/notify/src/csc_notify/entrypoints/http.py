@@ -2,7 +2,9 @@
 
 Every request carries a bearer token (401 without one). Marketing and the
 Chief Engineer keep the directory and redrive dead letters (403 naming the
-clause for others); anyone of the company reads.
+clause for others); anyone of the company reads the directory. Notifications are
+read by those they were meant for: a person their own and their department's
+(``/notifications/mine``), Marketing, the Chief Engineer and auditors all of them.
 """
 
 from typing import Annotated, Any, Literal
@@ -10,7 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
 
-from csc_contracts import Actor
+from csc_contracts import Actor, Department
 from csc_messaging.answers import READ
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import IdempotencyKey
@@ -19,7 +21,7 @@ from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.writes import command_routes
 from csc_notify import answers as a
-from csc_notify.application import NotifyApplication
+from csc_notify.application import NotifyApplication, authorize_reading
 from csc_notify.bootstrap import NOTIFY
 from csc_notify.commands import RecipientIn
 from csc_notify.projections import NotifyBoard
@@ -86,24 +88,56 @@ def routes(service: ConsumingService) -> APIRouter:
     def list_notifications(
         request: Request,
         response: Response,
+        actor: Caller,
         status_: Annotated[
             Literal["pending", "retrying", "sent", "dead"] | None, Query(alias="status")
         ] = None,
         case_id: UUID | None = None,
         handle: Annotated[str | None, Query(max_length=128)] = None,
+        department: Annotated[
+            Department | None, Query(description="To anyone of this department.")
+        ] = None,
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """Notifications in the order they were made; ``status=dead`` lists the dead letters."""
+        """Notifications in the order they were made; ``status=dead`` lists the dead letters.
+        A person reads with ``handle`` their own user or ``department`` their own (3)."""
+        authorize_reading(actor, handle=handle, department=department.value if department else None)
         where: dict[str, Any] = {
             "status": status_,
             "case_id": str(case_id) if case_id else None,
             "handle": handle,
+            "department": department.value if department else None,
         }
-        first = next((k for k in ("status", "case_id", "handle") if where[k] is not None), None)
+        keys = ("status", "case_id", "handle", "department")
+        first = next((k for k in keys if where[k] is not None), None)
         order = (first, "created") if first else ("created",)
         page = board.page("notifications", where=where, order=order, cursor=cursor, limit=limit)
         return paged(page, request, response)
+
+    @router.get(
+        "/notifications/mine",
+        tags=["notifications"],
+        response_model=list[a.NotificationOut],
+        **READ,
+    )
+    def my_notifications(
+        request: Request,
+        response: Response,
+        actor: Caller,
+        limit: Limit = 100,
+        cursor: Cursor = None,
+    ) -> list[dict[str, Any]]:
+        """The caller's notifications, as a recipient of the directory by their user name,
+        and those to anyone of their department: newest first."""
+        page = board.meant_for(actor.user, actor.department.value, cursor, limit)
+        return paged(page, request, response)
+
+    def notification_out(notification_id: UUID) -> dict[str, Any]:
+        board.catch_up()
+        return found(
+            board.get("notifications", str(notification_id)), f"notification {notification_id}"
+        )
 
     @router.get(
         "/notifications/{notification_id}",
@@ -111,11 +145,11 @@ def routes(service: ConsumingService) -> APIRouter:
         response_model=a.NotificationOut,
         **READ,
     )
-    def get_notification(notification_id: UUID) -> dict[str, Any]:
-        board.catch_up()
-        return found(
-            board.get("notifications", str(notification_id)), f"notification {notification_id}"
-        )
+    def get_notification(notification_id: UUID, actor: Caller) -> dict[str, Any]:
+        row = notification_out(notification_id)
+        if row["handle"] != actor.user:
+            authorize_reading(actor, handle=None, department=row["department"])
+        return row
 
     @router.post(
         "/notifications/{notification_id}/redrive",
@@ -127,7 +161,7 @@ def routes(service: ConsumingService) -> APIRouter:
         """Try a dead-lettered notification again, once its cause is fixed (a recipient's
         address, the SMTP server); it gets the full number of attempts again."""
         app.redrive(notification_id, actor, key)
-        return get_notification(notification_id)
+        return notification_out(notification_id)
 
     return router
 
