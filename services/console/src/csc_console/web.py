@@ -212,10 +212,11 @@ def create_app(
 
     # ---- sign-in ---------------------------------------------------------------------------
 
-    def local_users() -> list[tuple[str, str]]:
+    def local_users() -> list[tuple[str, str, bool]]:
         order = {d.value: i for i, d in enumerate(PERSON_DEPARTMENTS)}
-        users = [(u, str(d.value)) for u, d in settings.console_local_users.items()]
-        return sorted(users, key=lambda ud: (order.get(ud[1], 99), ud[0]))
+        managers = set(settings.console_local_managers)
+        users = [(u, str(d.value), u in managers) for u, d in settings.console_local_users.items()]
+        return sorted(users, key=lambda ud: (order.get(ud[1], 99), ud[2], ud[0]))
 
     @app.get("/sign-in", response_class=HTMLResponse)
     async def sign_in_page(request: Request) -> HTMLResponse:
@@ -246,7 +247,11 @@ def create_app(
             )
         hours = min(settings.console_session_hours, settings.auth_max_token_lifetime_hours)
         token = issue_token(
-            settings.auth_hs256_secret, user, Department(department), timedelta(hours=hours)
+            settings.auth_hs256_secret,
+            user,
+            Department(department),
+            timedelta(hours=hours),
+            manager=user in settings.console_local_managers,
         )
         tz = str(form.get("tz", ""))
         # A new session on sign-in: a session fixed before it is worth nothing after.
