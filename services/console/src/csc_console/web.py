@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sse_starlette.sse import EventSourceResponse
 from starlette.middleware.sessions import SessionMiddleware
 
-from csc_console import display, i18n, returns_pages, vocab
+from csc_console import clock_timeline, display, i18n, returns_pages, vocab
 from csc_console.audit_pages import add_audit_pages
 from csc_console.capa_pages import add_capa_pages
 from csc_console.dashboard_pages import add_dashboard_pages
@@ -811,6 +811,32 @@ def create_app(
         user = current_user(request)
         view = await case_view(user, case_id)
         return render(request, "_case_live.html", **view)
+
+    @app.get("/cases/{case_id}/clocks/{clock_id}/timeline", response_class=HTMLResponse)
+    async def clock_timeline_page(request: Request, case_id: str, clock_id: uuid.UUID) -> Response:
+        """A clock's SLA timeline, as sla tells it: each moment and each segment with the rule
+        that counted it (the calendar and policy versions it ran under)."""
+        user = current_user(request)
+        clock, told = await asyncio.gather(
+            services.get("sla", f"/clocks/{clock_id}", user.token),
+            services.get("sla", f"/clocks/{clock_id}/timeline", user.token),
+        )
+        if clock["case_id"] != case_id:
+            return render(
+                request,
+                "message.html",
+                status_code=404,
+                title=translated(request, "No such clock"),
+                message=translated(request, "This case has no clock %(id)s.", id=str(clock_id)),
+            )
+        return render(
+            request,
+            "clock_timeline.html",
+            case_id=case_id,
+            clock=clock,
+            told=told,
+            ct=clock_timeline,
+        )
 
     @app.post("/cases/{case_id}/replies")
     async def send_reply(request: Request, case_id: str) -> Response:
