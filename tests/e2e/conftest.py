@@ -58,8 +58,10 @@ class Stack:
             env["CSC_POSTGRES_SCHEMA"] = re.sub(r"\W", "_", f"{self.prefix}{service}").lower()
         return env
 
-    def auth(self, department: str, user: str | None = None) -> dict[str, str]:
-        return auth(department, user)
+    def auth(
+        self, department: str, user: str | None = None, *, manager: bool = False
+    ) -> dict[str, str]:
+        return auth(department, user, manager=manager)
 
     def start(self, service: str, *, ready: bool = True, **extra_env: str) -> ServiceProcess:
         process = ServiceProcess(

@@ -19,9 +19,12 @@ T = TypeVar("T")
 SECRET = "e2e-secret-of-at-least-thirty-two-bytes"
 
 
-def auth(department: str, user: str | None = None) -> dict[str, str]:
-    """A bearer token the test services accept, for ``user`` acting for ``department``."""
-    token = issue_token(SECRET, user or f"{department}.user", Department(department))
+def auth(department: str, user: str | None = None, *, manager: bool = False) -> dict[str, str]:
+    """A bearer token the test services accept, for ``user`` acting for ``department`` (as
+    its manager if ``manager``)."""
+    token = issue_token(
+        SECRET, user or f"{department}.user", Department(department), manager=manager
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

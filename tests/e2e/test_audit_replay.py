@@ -70,7 +70,7 @@ def test_an_auditor_replays_a_quality_complaint_from_kafka_alone(
     stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     intake = stack.start("intake")
-    stack.start("sla")
+    sla = stack.start("sla")
     returns = stack.start("returns")
     stack.start("capa")
     marketing = intake_client(stack, intake)
@@ -132,6 +132,29 @@ def test_an_auditor_replays_a_quality_complaint_from_kafka_alone(
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     timeline = json.loads(ran.stdout)["timeline"]
+    assert "clocks" not in json.loads(ran.stdout)  # Kafka alone, unless sla is asked for
+
+    # With --sla, each clock's SLA timeline too: its moments, and each stretch of its time
+    # with the rule that counted it, as sla tells it to the auditor's token.
+    token = stack.auth("auditor", "wu.hua")["Authorization"].removeprefix("Bearer ")
+    with_sla = {**os.environ, "CSC_TOKEN": token}
+    ran_sla = subprocess.run(
+        [csc(), "audit", "timeline", case_id, "--json", "--sla", sla.url],
+        capture_output=True, text=True, timeout=120, env=with_sla,
+    )  # fmt: skip
+    assert ran_sla.returncode == 0, ran_sla.stderr
+    clocks = json.loads(ran_sla.stdout)["clocks"]
+    (reply_clock,) = [c for c in clocks.values() if c["clock"] == "reply"]
+    events = [m["event"] for m in reply_clock["moments"]]
+    assert events[0] == "started" and events[-1] == "met", events
+    assert reply_clock["segments"], reply_clock
+    assert all(re.match(r"calendar \S+ v\d+", s["rule"]) for s in reply_clock["segments"])
+    table = subprocess.run(
+        [csc(), "audit", "timeline", case_id, "--sla", sla.url],
+        capture_output=True, text=True, timeout=120, env=with_sla,
+    )  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    assert "SLA timeline: reply clock" in table.stdout
     story = [(e["service"], e["event"]) for e in timeline]
 
     def of(service: str) -> list[str]:

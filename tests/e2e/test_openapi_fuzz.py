@@ -79,7 +79,9 @@ def test_no_request_gets_a_5xx_or_an_undocumented_answer(
         assert isinstance(result, Ok), f"{service}'s OpenAPI: {result.err()}"
         operations.append(result.ok())
     assert len(operations) >= 5, f"{service} publishes only {len(operations)} operations"
-    tokens = st.sampled_from([module_stack.auth(d) for d in DEPARTMENTS[service]])
+    # Each department's people and its manager (who alone may change sla's rules, clause 3).
+    people = [(d, manager) for d in DEPARTMENTS[service] for manager in (False, True)]
+    tokens = st.sampled_from([module_stack.auth(d, manager=m) for d, m in people])
     checks = [not_a_server_error, response_schema_conformance]
     deadline = time.monotonic() + BUDGET_SECONDS
     tested: list[str] = []

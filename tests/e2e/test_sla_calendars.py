@@ -96,7 +96,8 @@ def test_a_calendar_changed_over_http_counts_new_clocks_only_and_replays_the_sam
     body = NEW_CALENDAR
     refused = httpx.put(url, json=body, headers=stack.auth("warehouse"))
     assert refused.status_code == 403, refused.text
-    changed = httpx.put(url, json=body, headers=stack.auth("quality", "wang.fang"))
+    # QC's manager may (clause 3).
+    changed = httpx.put(url, json=body, headers=stack.auth("quality", "wang.fang", manager=True))
     assert changed.status_code == 200, changed.text
     assert changed.json() == {"version": 2, "retimed_clocks": []}
 
@@ -123,6 +124,19 @@ def test_a_calendar_changed_over_http_counts_new_clocks_only_and_replays_the_sam
     expected_older = datetime(2026, 12, 1, 14, 30, tzinfo=WUHAN)
     older_now = reply_clock(sla.url, older["case_id"])
     assert older_now is not None and datetime.fromisoformat(older_now["due_at"]) == expected_older
+
+    # Att. 4 counts each business-hours clock under the calendar version it ran under.
+    def by_calendar() -> list[tuple[str, int, int]] | None:
+        report = read(f"{sla.url}/reports/monthly/2026-11").json()
+        rows = [
+            (r["calendar"], r["calendar_version"], r["started"])
+            for r in report["by_calendar"]
+            if r["clock"] == "reply"
+        ]
+        return rows if sum(n for *_, n in rows) == 2 else None
+
+    counted = wait_until(by_calendar, what="both reply clocks in the monthly report")
+    assert counted == [("default", 1, 1), ("default", 2, 1)]
 
     versions = read(f"{url}/versions").json()
     assert [(v["version"], v["source"]) for v in versions] == [(1, "CSC_SLA_POLICY"), (2, "api")]

@@ -90,7 +90,10 @@ def send(world: World, reach: Reach, body: Any) -> Any:
     order += [d for d in world.departments if d != reach.department]
     content = None if isinstance(body, NotSet) else encoded(body)
     for department in order:
-        headers = {**auth(department, key=uuid4().hex), "Content-Type": "application/json"}
+        # As the department's manager: a manager may do all its people may, and the SLA
+        # rules are for Marketing's and QC's managers only (clause 3).
+        token = auth(department, key=uuid4().hex, manager=True)
+        headers = {**token, "Content-Type": "application/json"}
         response = world.client.request(
             reach.command.method, path, headers=headers, content=content
         )

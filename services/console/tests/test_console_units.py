@@ -408,3 +408,35 @@ def test_a_fields_error_reads_by_its_kind_with_its_limits() -> None:
     assert _in("zh_CN", lambda: refusals.field_sentence(too_long)) == "内容过长：最多 5 个字符。"
     unknown = FieldProblem(("body", "summary"), "Something pydantic says", "some_new_kind")
     assert _in("zh_CN", lambda: refusals.field_sentence(unknown)) == "Something pydantic says"
+
+
+def test_3_a_local_manager_signs_in_with_the_manager_role_in_the_token() -> None:
+    import base64
+    import json
+    import re
+
+    from csc_messaging.auth import AuthSettings, TokenVerifier
+
+    secret = "x" * 40
+    settings = ConsoleSettings(
+        auth_hs256_secret=secret,
+        console_local_users={"li.wei": "marketing", "huang.li": "marketing"},
+        console_local_managers=["huang.li"],
+        kafka_bootstrap_servers="127.0.0.1:1",
+    )
+    verifier = TokenVerifier(AuthSettings(hs256_secret=secret))
+    for user, manager in (("huang.li", True), ("li.wei", False)):
+        client = TestClient(create_app(settings))
+        page = client.get("/sign-in", headers={"accept-language": "en"})
+        assert "huang.li — Marketing, manager</label>" in page.text
+        assert "li.wei — Marketing</label>" in page.text
+        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert found is not None
+        signed = client.post(
+            "/sign-in", data={"user": user, "csrf": found[1]}, follow_redirects=False
+        )
+        assert signed.status_code == 303, signed.text
+        cookie = client.cookies["csc_console"].split(".")[0]
+        session = json.loads(base64.b64decode(cookie + "=" * (-len(cookie) % 4)))
+        principal = verifier.principal(session["token"])
+        assert (principal.actor.user, principal.manager) == (user, manager)

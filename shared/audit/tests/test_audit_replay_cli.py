@@ -55,6 +55,18 @@ def test_timeline_as_json_and_as_a_table(story: Story) -> None:
         assert words in table, words
 
 
+def test_the_sla_timeline_needs_an_http_url_and_a_token(story: Story) -> None:
+    runner = CliRunner()
+    case = str(story.case)
+    refused = runner.invoke(app, ["timeline", case, "--sla", "file:///etc/passwd", "--token", "t"])
+    assert refused.exit_code == 2 and "http://" in refused.output
+    untold = runner.invoke(app, ["timeline", case, "--sla", "http://127.0.0.1:9"], env={})
+    assert untold.exit_code == 2 and "CSC_TOKEN" in untold.output
+    # sla not there: said so, nothing printed as if it were the answer.
+    gone = runner.invoke(app, ["timeline", case, "--sla", "http://127.0.0.1:9", "--token", "t"])
+    assert gone.exit_code == 1 and "could not be read" in gone.output
+
+
 def test_as_of_a_moment(story: Story) -> None:
     data = json.loads(
         run("as-of", str(story.case), "--at", "2026-11-24T02:59:59Z", "--json").output

@@ -133,3 +133,35 @@ def test_clocks_may_differ_by_the_leeway_only() -> None:
     assert verify(ahead).user == "li.wei"
     refused(ahead, "not yet valid", leeway=timedelta(0))
     refused(forge(iat=NOW + timedelta(minutes=10), exp=NOW + timedelta(hours=1)), "not yet valid")
+
+
+def manager(token: str, **settings: Any) -> bool:
+    return TokenVerifier(AuthSettings(hs256_secret=SECRET, **settings)).principal(token).manager
+
+
+def test_3_the_manager_role_in_the_roles_claim_makes_a_departments_manager() -> None:
+    assert manager(issue_token(SECRET, "xu.gang", Department.QUALITY, manager=True))
+    assert not manager(issue_token(SECRET, "wang.fang", Department.QUALITY))
+    assert not manager(forge())  # no roles claim: an ordinary member of the department
+    assert manager(forge(roles=["auditor-liaison", "manager"]))
+    assert manager(forge(roles="reader manager"))  # as a space-separated scope-like string
+    assert not manager(forge(roles=["managers", "Manager"]))  # names are compared exactly
+    # Each provider says it its own way: the claim and the role are settings.
+    keycloak = forge(realm_access={"roles": ["qc-manager"]})
+    assert manager(keycloak, roles_claim="realm_access.roles", manager_role="qc-manager")
+    assert not manager(keycloak)
+    assert not manager(forge(realm_access=["x"]), roles_claim="realm_access.roles")
+
+
+def test_a_roles_claim_that_is_not_role_names_is_refused() -> None:
+    refused(forge(roles=[1, 2]), "invalid token claims", "roles", "list of role names")
+    refused(forge(roles={"manager": True}), "roles")
+
+
+def test_the_roles_claim_and_manager_role_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CSC_AUTH_ROLES_CLAIM", "groups")
+    monkeypatch.setenv("CSC_AUTH_MANAGER_ROLE", "csc-manager")
+    auth = ServiceSettings(auth_hs256_secret=SECRET).auth
+    assert (auth.roles_claim, auth.manager_role) == ("groups", "csc-manager")

@@ -19,6 +19,9 @@ from csc_console.services import FieldProblem, Problem
 SENTENCES: dict[str, str] = {
     # Any service: what a request is refused for before its rule is read.
     "forbidden": N_("This is for %(allowed)s; %(user)s acts for %(department)s."),
+    "forbidden.manager": N_(
+        "This is for the managers of %(allowed)s; %(user)s (%(department)s) is not one of them."
+    ),
     "input.future": N_("%(field)s lies in the future."),
     "request.write_conflict": N_(
         "Others changed the same record while this request ran, %(attempts)s times in a row; "

@@ -51,6 +51,12 @@ class ConsoleSettings(ServiceSettings):
         "(CSC_CONSOLE_LOCAL_USERS, JSON; `csc up` sets one per department). The console "
         "issues these users' HS256 tokens with CSC_AUTH_HS256_SECRET: local use only.",
     )
+    console_local_managers: list[str] = Field(
+        default_factory=list,
+        description="Which local users sign in as their department's manager "
+        "(CSC_CONSOLE_LOCAL_MANAGERS, JSON list of user ids; their tokens name the manager "
+        "role): Marketing's and QC's managers set the SLA calendars and policy (clause 3).",
+    )
     console_oidc_issuer: str | None = Field(
         default=None,
         description="The identity provider's issuer URL (CSC_CONSOLE_OIDC_ISSUER): with a "

@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sse_starlette.sse import EventSourceResponse
 from starlette.middleware.sessions import SessionMiddleware
 
-from csc_console import display, i18n, returns_pages, vocab
+from csc_console import clock_timeline, display, i18n, returns_pages, vocab
 from csc_console.audit_pages import add_audit_pages
 from csc_console.capa_pages import add_capa_pages
 from csc_console.dashboard_pages import add_dashboard_pages
@@ -225,10 +225,11 @@ def create_app(
 
     # ---- sign-in ---------------------------------------------------------------------------
 
-    def local_users() -> list[tuple[str, str]]:
+    def local_users() -> list[tuple[str, str, bool]]:
         order = {d.value: i for i, d in enumerate(PERSON_DEPARTMENTS)}
-        users = [(u, str(d.value)) for u, d in settings.console_local_users.items()]
-        return sorted(users, key=lambda ud: (order.get(ud[1], 99), ud[0]))
+        managers = set(settings.console_local_managers)
+        users = [(u, str(d.value), u in managers) for u, d in settings.console_local_users.items()]
+        return sorted(users, key=lambda ud: (order.get(ud[1], 99), ud[2], ud[0]))
 
     @app.get("/sign-in", response_class=HTMLResponse)
     async def sign_in_page(request: Request) -> HTMLResponse:
@@ -259,7 +260,11 @@ def create_app(
             )
         hours = min(settings.console_session_hours, settings.auth_max_token_lifetime_hours)
         token = issue_token(
-            settings.auth_hs256_secret, user, Department(department), timedelta(hours=hours)
+            settings.auth_hs256_secret,
+            user,
+            Department(department),
+            timedelta(hours=hours),
+            manager=user in settings.console_local_managers,
         )
         tz = str(form.get("tz", ""))
         # A new session on sign-in: a session fixed before it is worth nothing after.
@@ -819,6 +824,32 @@ def create_app(
         user = current_user(request)
         view = await case_view(user, case_id)
         return render(request, "_case_live.html", **view)
+
+    @app.get("/cases/{case_id}/clocks/{clock_id}/timeline", response_class=HTMLResponse)
+    async def clock_timeline_page(request: Request, case_id: str, clock_id: uuid.UUID) -> Response:
+        """A clock's SLA timeline, as sla tells it: each moment and each segment with the rule
+        that counted it (the calendar and policy versions it ran under)."""
+        user = current_user(request)
+        clock, told = await asyncio.gather(
+            services.get("sla", f"/clocks/{clock_id}", user.token),
+            services.get("sla", f"/clocks/{clock_id}/timeline", user.token),
+        )
+        if clock["case_id"] != case_id:
+            return render(
+                request,
+                "message.html",
+                status_code=404,
+                title=translated(request, "No such clock"),
+                message=translated(request, "This case has no clock %(id)s.", id=str(clock_id)),
+            )
+        return render(
+            request,
+            "clock_timeline.html",
+            case_id=case_id,
+            clock=clock,
+            told=told,
+            ct=clock_timeline,
+        )
 
     def on_case_page(name: str) -> Callable[[Request, Params, Form, int], Awaitable[Response]]:
         """A refused form of the case page: the page again, that form with its input."""

@@ -126,6 +126,11 @@ class ClockAnswer(Answer):
     retimed: list[ClockRetime] = Field(
         default=[], description="Changes of calendar or policy that re-timed it, in order."
     )
+    working_hours: float | None = Field(
+        default=None,
+        description="The time it took, counted in its calendar's hours (in working windows, "
+        "for a business-hours clock; pauses left out); null until met.",
+    )
 
 
 class ScheduleRow(Answer):
@@ -185,6 +190,30 @@ class Breach(Answer):
     pauses: list[PauseReason] = Field(description="Why the clock was paused, pause by pause.")
 
 
+class CalendarCounts(Answer):
+    """One clock kind's business-hours clocks started in the month under one calendar
+    version, the one each was last measured by (att. 4, by calendar)."""
+
+    calendar: str = Field(description="The calendar's name (a site's or a customer class's).")
+    calendar_version: int | None = Field(
+        description="Its version; null: clocks started before versions were recorded."
+    )
+    clock: ClockKindName
+    started: int
+    met_within_target: int
+    stopped: int = Field(description="Stopped at the entry's close (4.6) with no verdict.")
+    share: float | None = Field(
+        description="met / (started - stopped), to 4 places; null if none is left."
+    )
+    met: int = Field(description="Of them, met (in time or late).")
+    working_hours_total: float = Field(
+        description="The hours the met ones took, counted in the calendar's working hours "
+        "(pauses left out), added up."
+    )
+    working_hours_mean: float | None = Field(description="... on average; null if none met.")
+    working_hours_max: float | None = Field(description="... the longest; null if none met.")
+
+
 class ReturnCounts(Answer):
     opened: int
     closed: int
@@ -214,6 +243,11 @@ class MonthlyReport(Answer):
     breaches: list[Breach] = Field(
         description="Clocks started in the month that breached and were not met in time, "
         "soonest due first."
+    )
+    by_calendar: list[CalendarCounts] = Field(
+        default_factory=list,
+        description="Business-hours clocks started in the month, by the calendar (name and "
+        "version) each ran under, by calendar, version and kind.",
     )
     visits_made: int = Field(description="Customer visits (4.5) made in the month.")
     visits_due: int = Field(description="Customers whose visit was due or overdue on the 28th.")

@@ -20,6 +20,7 @@ from uuid import UUID
 
 from csc_messaging.views import Cmp, Column, In, IsNull, Page, Rows, Table, View, Where
 from csc_sla.domain import CapaFile, CaseFile, Clock, CustomerProfile, ReturnFile
+from csc_sla.domain.calendar import calendar_of
 from csc_sla.domain.rulebook import Rulebook
 
 VISIT_INTERVAL_MONTHS = 6  # 4.5: every half year
@@ -93,6 +94,9 @@ def _code(row: Mapping[str, Any]) -> Any:
     return row["customer"]["code"]
 
 
+# What a clock counted so far in its calendar's hours, and by which calendar from when: the
+# hours each met clock took, for att. 4 by calendar.
+CLOCK_HOURS = Table("clock_hours", columns=(Column("clock_id"),), key=("clock_id",))
 CLOCKS = Table(
     "clocks",
     columns=(
@@ -200,10 +204,72 @@ RULE_VERSIONS = Table(
 )
 
 
+def _by_calendar(
+    found: dict[tuple[str, int, str], dict[str, Any]], clock: Mapping[str, Any], no_verdict: bool
+) -> None:
+    """Count a business-hours clock under the calendar (name, version) it ran under last:
+    the one that measured its verdict (a re-timed clock counts under its new one)."""
+    # A clock started before calendars were recorded versions kept CSC_SLA_POLICY's.
+    key = (clock["calendar"] or "default", clock["calendar_version"] or 0, clock["clock"])
+    c = found.setdefault(key, {"started": 0, "met_within_target": 0, "stopped": 0, "hours": []})
+    c["started"] += 1
+    c["met_within_target"] += bool(clock["within_target"])
+    c["stopped"] += no_verdict
+    if clock["working_hours"] is not None:
+        c["hours"].append(clock["working_hours"])
+
+
+def _calendar_row(key: tuple[str, int, str], c: Mapping[str, Any]) -> dict[str, Any]:
+    calendar, version, kind = key
+    measured = c["started"] - c["stopped"]
+    hours: list[float] = c["hours"]
+    return {
+        "calendar": calendar,
+        "calendar_version": version or None,
+        "clock": kind,
+        "started": c["started"],
+        "met_within_target": c["met_within_target"],
+        "stopped": c["stopped"],
+        "share": round(c["met_within_target"] / measured, 4) if measured else None,
+        "met": len(hours),
+        "working_hours_total": round(sum(hours), 4),
+        "working_hours_mean": round(sum(hours) / len(hours), 4) if hours else None,
+        "working_hours_max": round(max(hours), 4) if hours else None,
+    }
+
+
+def _count(clock: dict[str, Any], row: dict[str, Any], event: Any) -> None:
+    """Keep the time the clock counted in its calendar's hours (``row``, of clock_hours):
+    up to a pause, a re-timing (the time counted stays counted; the rest counts by the new
+    calendar), its meeting or stop; nothing while paused. A clock met has its
+    ``working_hours``."""
+    at = {
+        Clock.Paused: "paused_at",
+        Clock.Retimed: "at",
+        Clock.Met: "met_at",
+        Clock.Stopped: "stopped_at",
+    }.get(type(event))
+    since = row["counting_from"]
+    if at is not None and since is not None:
+        start, end = datetime.fromisoformat(since), getattr(event, at)
+        counted = calendar_of(row["calendar"]).between(start, end)
+        row["counted_seconds"] += counted.total_seconds()
+        row["counting_from"] = max(start, end).isoformat()
+    if isinstance(event, Clock.Retimed):
+        row["calendar"] = event.calendar
+    elif isinstance(event, Clock.Resumed):
+        row["counting_from"] = event.resumed_at.isoformat()
+    elif isinstance(event, (Clock.Paused, Clock.Met, Clock.Stopped)):
+        row["counting_from"] = None
+    if isinstance(event, Clock.Met):
+        clock["working_hours"] = round(row["counted_seconds"] / 3600, 6)
+
+
 class ClockBoard(View):
     name = "sla_board"
     tables = (
         CLOCKS,
+        CLOCK_HOURS,
         CASES,
         RETURNS,
         CAPAS,
@@ -214,7 +280,7 @@ class ClockBoard(View):
         RULEBOOKS,
         RULE_VERSIONS,
     )
-    version = 3
+    version = 4
 
     def apply(self, event: Any, rows: Rows) -> None:
         key = str(event.originator_id)
@@ -251,10 +317,22 @@ class ClockBoard(View):
                     "stop": None,
                     "pauses": [],
                     "paused_hours": 0.0,
+                    "working_hours": None,
+                },
+            )
+            rows.put(
+                "clock_hours",
+                {
+                    "clock_id": key,
+                    "calendar": event.calendar,
+                    "counting_from": event.started_at.isoformat(),
+                    "counted_seconds": 0.0,
                 },
             )
         elif isinstance(event, Clock.Event):
-            self._apply_clock(_row(rows, "clocks", key), event)
+            clock = _row(rows, "clocks", key)
+            _count(clock, _row(rows, "clock_hours", key), event)
+            self._apply_clock(clock, event)
         elif isinstance(event, (Rulebook.Opened, Rulebook.Revised)):
             rows.put(
                 "rulebooks",
@@ -589,6 +667,7 @@ class ClockBoard(View):
         met: Counter[str] = Counter()
         stopped: Counter[str] = Counter()
         breaches = []
+        by_calendar: dict[tuple[str, int, str], dict[str, Any]] = {}
         clocks = self.scan(
             "clocks", where={"started_month": month, **mine}, order=("started_at",), catch_up=False
         )
@@ -600,6 +679,8 @@ class ClockBoard(View):
             # breached first stays a breach.
             stop = r.get("stop")
             stopped[r["clock"]] += bool(stop) and not r["breached_at"]
+            if r["business_hours"]:
+                _by_calendar(by_calendar, r, no_verdict=bool(stop) and not r["breached_at"])
             # A reply recorded late but dated within the target keeps its promise, even
             # if the clock had announced a breach before anyone recorded it.
             if r["breached_at"] and r["within_target"] is not True:
@@ -634,6 +715,7 @@ class ClockBoard(View):
             "replied_within_8h": share("reply"),
             "on_site_within_8h": share("on_site"),
             "breaches": breaches,
+            "by_calendar": [_calendar_row(key, c) for key, c in sorted(by_calendar.items())],
             "visits_made": self.count("visits", where={"month": month, **by_code}),
             "visits_due": sum(
                 1

@@ -66,6 +66,7 @@ SECTIONS = {
     "feedback_by_channel": ("顾客反馈（按渠道）", "Feedback by channel"),
     "complaints_by_category": ("顾客投诉（按类别）", "Complaints by category"),
     "within_8h": ("8小时响应", "Response within 8 hours"),
+    "by_calendar": ("按工作日历（工作时间计时）", "By calendar (business-hours clocks)"),
     "breaches": ("超时", "Breaches"),
     "field_service": ("现场服务与走访", "Field service and visits"),
     "returns_capa": ("退货与纠正预防措施", "Returns and CAPA"),
@@ -110,6 +111,7 @@ def monthly_report_form(
             _counts("feedback_by_channel", "渠道", "Channel", CHANNELS, report),
             _counts("complaints_by_category", "类别", "Category", COMPLAINT_CATEGORIES, report),
             _within_8h(report),
+            _by_calendar(report.get("by_calendar", [])),
             _breaches(report["breaches"]),
             _field_service(report),
             _returns_capa(report),
@@ -151,6 +153,36 @@ def _within_8h(report: Mapping[str, Any]) -> Section:
         Column("比率", "Share", percent=True),
     ]
     return _section("within_8h", columns, rows)
+
+
+def _by_calendar(rows_: list[Mapping[str, Any]]) -> Section:
+    columns = [
+        Column("日历", "Calendar", 2),
+        Column("时钟", "Clock", 1.6),
+        Column("启动", "Started"),
+        Column("按时完成", "Met within target"),
+        Column("跟踪关闭时停止", "Stopped at close (4.6)"),
+        Column("比率", "Share", percent=True),
+        Column("已完成", "Met"),
+        # Counted in that calendar's working windows, pauses left out.
+        Column("平均工作小时", "Mean working hours"),
+        Column("最长工作小时", "Longest working hours"),
+    ]
+    rows: list[list[Cell]] = [
+        [
+            f"{r['calendar']} v{r['calendar_version']}" if r["calendar_version"] else r["calendar"],
+            label(CLOCKS, r["clock"]),
+            r["started"],
+            r["met_within_target"],
+            r["stopped"],
+            r["share"],
+            r["met"],
+            r["working_hours_mean"],
+            r["working_hours_max"],
+        ]
+        for r in rows_
+    ]
+    return _section("by_calendar", columns, rows)
 
 
 def _breaches(breaches: list[Mapping[str, Any]]) -> Section:

@@ -1,6 +1,6 @@
 """Calendars and the SLA policy as recorded versions, over sla's HTTP API on a real store.
 
-Given clocks running, when Marketing or QC records a new calendar or policy, then clocks
+Given clocks running, when Marketing's or QC's manager records a new calendar or policy, then clocks
 started after it count by it, the running ones keep what they started under, and only a
 change that says so re-times them (recorded as such, with their new deadlines).
 """
@@ -63,8 +63,16 @@ def desk(tmp_path: Path) -> Iterator[tuple[Desk, Now]]:
     service.app.close()
 
 
-def put(desk: Desk, path: str, body: dict[str, Any], department: str = "marketing") -> Any:
-    return desk.http.put(path, json=body, headers=token(department, "li.wei"))
+def put(
+    desk: Desk,
+    path: str,
+    body: dict[str, Any],
+    department: str = "marketing",
+    *,
+    manager: bool = True,
+) -> Any:
+    """As the department's manager, unless told otherwise: managers set the rules (clause 3)."""
+    return desk.http.put(path, json=body, headers=token(department, "li.wei", manager=manager))
 
 
 def start(desk: Desk, at: datetime) -> UUID:
@@ -243,6 +251,40 @@ def test_who_may_change_the_rules_and_what_is_refused(desk: tuple[Desk, Now]) ->
     assert "no calendar 'wuhan'" in unknown.text and "calendar_rules" in unknown.text
     assert d.get("/calendars/wuhan").status_code == 404
     assert d.events() == before  # nothing recorded
+
+
+def test_3_only_marketings_and_qcs_managers_change_the_rules_and_auditors_read_them(
+    desk: tuple[Desk, Now],
+) -> None:
+    d, _ = desk
+    before = d.events()
+    ordinary = put(d, "/calendars/default", LUNCH_AND_SHUTDOWN, "quality", manager=False)
+    message = refused(ordinary, 403, "3")
+    assert message == (
+        "3: set calendar is for the managers of marketing, quality; "
+        "li.wei acts for quality (not as its manager)"
+    )
+    problem = ordinary.json()
+    assert problem["code"] == "forbidden.manager"
+    assert problem["params"] == {
+        "action": "set_calendar",
+        "allowed": ["marketing", "quality"],
+        "user": "li.wei",
+        "department": "quality",
+    }
+    policy = d.get("/policy").json()["policy"]
+    change = {"policy": policy, "reason": "x"}
+    refused(put(d, "/policy", change, "marketing", manager=False), 403, "3")
+    # A manager of another department is not one of those the clause names.
+    warehouse = refused(put(d, "/policy", change, "warehouse"), 403, "3")
+    assert warehouse.endswith("li.wei acts for warehouse")
+    assert d.events() == before  # nothing recorded
+
+    assert put(d, "/calendars/default", LUNCH_AND_SHUTDOWN, "quality").status_code == 200
+    auditor = token("auditor", "wu.hua")
+    assert d.http.get("/calendars/default", headers=auditor).json()["version"] == 2
+    assert d.http.get("/policy/versions", headers=auditor).status_code == 200
+    assert d.http.put("/policy", json=change, headers=auditor).status_code == 403
 
 
 def test_a_new_site_calendar_and_a_rule_pointing_a_customer_at_it(desk: tuple[Desk, Now]) -> None:

@@ -2,7 +2,11 @@
 
 They read Kafka only (``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_SECURITY_PROTOCOL`` ...
 and ``CSC_TOPIC_PREFIX``, as the services do), from offset 0 to the end as it
-stands when the read begins, never a service's database. Long reads show
+stands when the read begins, never a service's database. One exception, asked for by
+name: ``timeline --sla URL`` also reads each of the case's clocks' SLA timeline from
+sla's HTTP API (``GET /clocks/{id}/timeline``, with the auditor's token), the
+segments with the rule that counted each, as sla computes them from the clock's
+own events. Long reads show
 progress bars on the terminal (stderr); ``--json`` prints what a program reads.
 """
 
@@ -10,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -171,24 +177,109 @@ def _when(moment: datetime | None) -> str:
 # Commands ------------------------------------------------------------------------------------
 
 
+SlaUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--sla",
+        envvar="CSC_SLA_URL",
+        help="sla's base URL: also show each clock's SLA timeline (segments and the rule "
+        "that counted each), read from sla's GET /clocks/{id}/timeline.",
+    ),
+]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        "--token", envvar="CSC_TOKEN", help="The bearer token sla is read with (with --sla)."
+    ),
+]
+
+
 @app.command()
-def timeline(case: CaseArg, as_json: AsJson = False, progress: ShowProgress = None) -> None:
+def timeline(
+    case: CaseArg,
+    as_json: AsJson = False,
+    progress: ShowProgress = None,
+    sla: SlaUrl = None,
+    token: Token = None,
+) -> None:
     """The whole story of one case across the four services, in order.
 
     Time, service, event, actor (user and department), the fields the event
     recorded and the reason given. The order: each service's own, interleaved by
-    time, an effect never before its cause (see csc_audit.timeline).
+    time, an effect never before its cause (see csc_audit.timeline). With ``--sla``,
+    then each clock's SLA timeline: started, paused, resumed, out of working hours,
+    warned, breached, met, each stretch of time with the rule that counted it.
     """
     case_id = _case(case)
+    if sla and not sla.startswith(("http://", "https://")):
+        raise typer.BadParameter(
+            f"{sla!r}: sla's base URL, http:// or https://", param_hint="--sla"
+        )
+    if sla and not token:
+        raise typer.BadParameter("sla is read with a token: give --token or CSC_TOKEN")
     with _reading(progress) as history:
         entries = _run(lambda: case_timeline(history, case_id))
+    clocks = _sla_timelines(sla, token, entries) if sla and token else None
     if as_json:
-        _echo_json({"case_id": case_id, "timeline": [e.to_json() for e in entries]})
+        told: dict[str, Any] = {"case_id": case_id, "timeline": [e.to_json() for e in entries]}
+        if clocks is not None:
+            told["clocks"] = clocks
+        _echo_json(told)
         return
     if not entries:
         typer.echo(f"no events of case {case_id}", err=True)
         raise typer.Exit(1)
     _print_timeline(case_id, entries)
+    for clock_id, clock in (clocks or {}).items():
+        _print_sla_timeline(clock_id, clock)
+
+
+def _sla_timelines(sla: str, token: str, entries: list[TimelineEntry]) -> dict[str, dict[str, Any]]:
+    """Each clock the case's ClockStarted names, its SLA timeline as sla tells it."""
+    found: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if e.service == "sla" and e.event == "ClockStarted" and e.fields.get("clock_id"):
+            clock_id = str(e.fields["clock_id"])
+            url = f"{sla.rstrip('/')}/clocks/{clock_id}/timeline"
+            request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as answer:
+                    told = json.load(answer)
+            except urllib.error.HTTPError as exc:
+                detail = exc.read().decode("utf-8", "replace")[:500]
+                typer.echo(f"sla answered {exc.code} for {url}: {detail}", err=True)
+                raise typer.Exit(1) from None
+            except (urllib.error.URLError, OSError) as exc:
+                typer.echo(f"sla could not be read at {url}: {exc}", err=True)
+                raise typer.Exit(1) from None
+            found[clock_id] = {"clock": e.fields.get("clock"), **told}
+    return found
+
+
+def _print_sla_timeline(clock_id: str, clock: dict[str, Any]) -> None:
+    console = Console(width=max(Console().width, 160))
+    moments = Table(title=f"SLA timeline: {clock['clock']} clock {clock_id}", expand=True)
+    moments.add_column("time (UTC)", no_wrap=True)
+    moments.add_column("event", no_wrap=True)
+    moments.add_column("rule", ratio=3, overflow="fold")
+    for m in clock["moments"]:
+        moments.add_row(_clock(parse_time(m["at"])), m["event"], m["rule"])
+    console.print(moments)
+    segments = Table(
+        title=f"counted {clock['counted_hours']:g} h up to {clock['until']}", expand=True
+    )
+    segments.add_column("from (UTC)", no_wrap=True)
+    segments.add_column("to (UTC)", no_wrap=True)
+    segments.add_column("state", no_wrap=True)
+    segments.add_column("hours", no_wrap=True, justify="right")
+    segments.add_column("why", ratio=2, overflow="fold")
+    segments.add_column("rule", ratio=2, overflow="fold")
+    for s in clock["segments"]:
+        segments.add_row(
+            _clock(parse_time(s["start"])), _clock(parse_time(s["end"])), s["state"],
+            f"{s['hours']:.2f}", "; ".join(s["why"]), s["rule"],
+        )  # fmt: skip
+    console.print(segments)
 
 
 def _print_timeline(case_id: str, entries: list[TimelineEntry]) -> None:

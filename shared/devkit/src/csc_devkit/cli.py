@@ -22,6 +22,7 @@ from csc_devkit.catalog import app as catalog_app
 from csc_devkit.mailcatcher import ChatCatcher, MailCatcher
 from csc_devkit.processes import (
     CONSOLE_PORT,
+    LOCAL_MANAGERS,
     LOCAL_USERS,
     SERVICE_PORTS,
     ServiceProcess,
@@ -161,7 +162,13 @@ def up(
                 typer.echo(
                     f"  {process.service:<12} {process.url}/docs  metrics {process.url}/metrics"
                 )
-        typer.echo("  users        " + ", ".join(f"{u} ({d})" for u, d in LOCAL_USERS.items()))
+        typer.echo(
+            "  users        "
+            + ", ".join(
+                f"{u} ({d}{' manager' if u in LOCAL_MANAGERS else ''})"
+                for u, d in LOCAL_USERS.items()
+            )
+        )
         typer.echo(f"  logs         {data_dir / 'logs'}")
         typer.echo(f"  stores       {data_dir / 'stores'}")
         typer.echo(
@@ -286,6 +293,13 @@ def token(
     user: Annotated[
         str, typer.Option(help="The user id (sub): letters, digits and . _ - @ + | :")
     ] = "local.user",
+    manager: Annotated[
+        bool,
+        typer.Option(
+            help="The user is their department's manager (the roles claim names `manager`): "
+            "Marketing's and QC's managers set the SLA calendars and policy (clause 3)."
+        ),
+    ] = False,
     data_dir: DataDir = Path(".csc"),
     hours: Annotated[
         float,
@@ -313,7 +327,7 @@ def token(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--user") from exc
     secret = local_secret(data_dir.resolve())
-    typer.echo(issue_token(secret, user, department, timedelta(hours=hours)))
+    typer.echo(issue_token(secret, user, department, timedelta(hours=hours), manager=manager))
 
 
 @topics_app.command("create")

@@ -28,9 +28,14 @@ from csc_messaging.settings import ServiceSettings
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 
 
-def auth(department: str, user: str | None = None, key: str | None = None) -> dict[str, str]:
-    """Bearer token (signed with ``SECRET``) and, if given, an Idempotency-Key."""
-    token = issue_token(SECRET, user or f"{department}.user", Department(department))
+def auth(
+    department: str, user: str | None = None, key: str | None = None, *, manager: bool = False
+) -> dict[str, str]:
+    """Bearer token (signed with ``SECRET``), as the department's manager if ``manager``, and,
+    if given, an Idempotency-Key."""
+    token = issue_token(
+        SECRET, user or f"{department}.user", Department(department), manager=manager
+    )
     headers = {"Authorization": f"Bearer {token}"}
     if key:
         headers["Idempotency-Key"] = key

@@ -29,8 +29,14 @@ LOCAL_USERS = {
     "sun.li": "warehouse",
     "zhou.qiang": "chief_engineer",
     "wu.hua": "auditor",
+    "huang.li": "marketing",
+    "xu.gang": "quality",
 }
-"""One local user per department, offered by the console's local sign-in (``csc up``, tests)."""
+"""One local user per department, and a manager for Marketing and QC (``LOCAL_MANAGERS``),
+offered by the console's local sign-in (``csc up``, tests)."""
+LOCAL_MANAGERS = ("huang.li", "xu.gang")
+"""The local users who sign in as their department's manager: Marketing's and QC's, who set
+the SLA calendars and policy (clause 3)."""
 
 
 def console_env(
@@ -40,6 +46,7 @@ def console_env(
 
     env = {f"CSC_{service.upper()}_URL": url for service, url in service_urls.items()}
     env["CSC_CONSOLE_LOCAL_USERS"] = json.dumps(users if users is not None else LOCAL_USERS)
+    env["CSC_CONSOLE_LOCAL_MANAGERS"] = json.dumps(list(LOCAL_MANAGERS))
     return env
 
 

@@ -16,9 +16,14 @@ What a token must say to be accepted:
   characters: it is printed on forms and written to logs.
 - ``department``, a department a person belongs to; never ``system``, which
   marks what the services decide themselves.
-"""
 
-from __future__ import annotations
+And what it may say: the roles the provider gives the person, in the claim
+``CSC_AUTH_ROLES_CLAIM`` names (``roles`` by default, as Entra ID and Auth0 emit it;
+a dotted path such as ``realm_access.roles`` for Keycloak), a list of names or one
+space-separated string. ``CSC_AUTH_MANAGER_ROLE`` (``manager``) among them makes the
+person their department's manager: clause 3 leaves some decisions to Marketing's and
+QC's managers, not to everyone of those departments.
+"""
 
 import re
 from collections.abc import Callable
@@ -32,8 +37,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from csc_contracts import PERSON_DEPARTMENTS, Actor, Department, PersonDepartment
+from csc_messaging.permissions import Principal
 
 DEPARTMENT_CLAIM = "department"
+ROLES_CLAIM = "roles"
+MANAGER_ROLE = "manager"
 USER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+|:-]{0,127}")
 """A ``sub`` the services record as a user: see the module's docstring."""
 
@@ -47,6 +55,8 @@ class AuthSettings(BaseModel):
     issuer: str | None = None
     max_token_lifetime: timedelta = Field(default=timedelta(hours=12), gt=timedelta(0))
     leeway: timedelta = Field(default=timedelta(seconds=60), ge=timedelta(0))
+    roles_claim: str = Field(default=ROLES_CLAIM, min_length=1)
+    manager_role: str = Field(default=MANAGER_ROLE, min_length=1)
 
 
 def check_user_id(user: object) -> str:
@@ -70,6 +80,21 @@ def check_person_department(department: object) -> Department:
             f"department {shown!r} is not one a person belongs to ({names}); "
             "'system' is the services' own"
         ) from None
+
+
+def roles(claims: dict[str, Any], claim: str) -> frozenset[str]:
+    """The role names ``claim`` (a dotted path into the claims) gives, none when it is absent;
+    ``ValueError`` when it is there but neither a list of names nor a space-separated string."""
+    value: Any = claims
+    for part in claim.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return frozenset()
+        value = value[part]
+    if isinstance(value, str):
+        return frozenset(value.split())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return frozenset(value)
+    raise ValueError(f"{claim} is neither a list of role names nor a space-separated string")
 
 
 def _hours(span: timedelta) -> str:
@@ -100,6 +125,11 @@ class TokenVerifier:
 
     def actor(self, token: str) -> Actor:
         """The actor a token names, or ``ValueError`` saying why it is not accepted."""
+        return self.principal(token).actor
+
+    def principal(self, token: str) -> Principal:
+        """Who a token names and in what capacity, or ``ValueError`` saying why it is not
+        accepted."""
         options: Any = {"require": ["exp", "iat", "sub", DEPARTMENT_CLAIM]}
         try:
             if self._jwks is not None:
@@ -131,9 +161,12 @@ class TokenVerifier:
         try:
             user = check_user_id(claims["sub"])
             department = check_person_department(claims[DEPARTMENT_CLAIM])
+            given = roles(claims, self._settings.roles_claim)
         except ValueError as exc:
             raise ValueError(f"invalid token claims: {exc}") from exc
-        return Actor(user=user, department=department)
+        return Principal(
+            Actor(user=user, department=department), self._settings.manager_role in given
+        )
 
 
 def issue_token(
@@ -142,25 +175,35 @@ def issue_token(
     department: Department,
     ttl: timedelta = timedelta(hours=12),
     now: datetime | None = None,
+    *,
+    manager: bool = False,
 ) -> str:
-    """An HS256 token for local use and tests, for a valid user id and a person's department."""
+    """An HS256 token for local use and tests, for a valid user id and a person's department;
+    ``manager`` gives the default roles claim the default manager role."""
     check_user_id(user)
     check_person_department(department)
     issued = now or datetime.now(UTC)
-    claims = {"sub": user, DEPARTMENT_CLAIM: department.value, "iat": issued, "exp": issued + ttl}
+    claims: dict[str, Any] = {
+        "sub": user,
+        DEPARTMENT_CLAIM: department.value,
+        "iat": issued,
+        "exp": issued + ttl,
+    }
+    if manager:
+        claims[ROLES_CLAIM] = [MANAGER_ROLE]
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
 _bearer = HTTPBearer(auto_error=False, description="A JWT with `sub` and `department` claims.")
 
 
-def authenticator(verifier: TokenVerifier) -> Callable[..., Actor]:
-    """A FastAPI dependency giving the caller's actor; 401 when there is none."""
+def principal_authenticator(verifier: TokenVerifier) -> Callable[..., Principal]:
+    """A FastAPI dependency giving the caller and their capacity; 401 when there is none."""
 
-    def current_actor(
+    def current_principal(
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> Actor:
+    ) -> Principal:
         if credentials is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
@@ -168,13 +211,30 @@ def authenticator(verifier: TokenVerifier) -> Callable[..., Actor]:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         try:
-            actor = verifier.actor(credentials.credentials)
+            principal = verifier.principal(credentials.credentials)
         except ValueError as exc:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
             ) from exc
         # An Idempotency-Key is the caller's own (csc_messaging.params.request_key).
-        request.state.actor = actor
-        return actor
+        request.state.actor = principal.actor
+        return principal
+
+    return current_principal
+
+
+def actor_of(current_principal: Callable[..., Principal]) -> Callable[..., Actor]:
+    """A FastAPI dependency giving the actor of ``current_principal``'s caller. FastAPI reads
+    the token once a request, however many of a route's dependencies ask for the two."""
+
+    # FastAPI reads this annotation at run time, where ``current_principal`` is this
+    # closure's: so this module's annotations are not strings (no ``from __future__``).
+    def current_actor(principal: Annotated[Principal, Depends(current_principal)]) -> Actor:
+        return principal.actor
 
     return current_actor
+
+
+def authenticator(verifier: TokenVerifier) -> Callable[..., Actor]:
+    """A FastAPI dependency giving the caller's actor; 401 when there is none."""
+    return actor_of(principal_authenticator(verifier))

@@ -255,7 +255,7 @@ def install_error_handlers(app: FastAPI) -> None:
             type_=FORBIDDEN,
             title="Not for the caller's department",
             clause=exc.clause,
-            code="forbidden",
+            code=exc.code,
             params=exc.params,
         )
 

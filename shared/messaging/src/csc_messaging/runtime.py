@@ -18,9 +18,10 @@ from pydantic import Field
 from csc_contracts import Actor
 from csc_messaging.answers import Answer
 from csc_messaging.application import ConsumerApplication
-from csc_messaging.auth import TokenVerifier, authenticator
+from csc_messaging.auth import TokenVerifier, actor_of, principal_authenticator
 from csc_messaging.ingest import Ingestor
 from csc_messaging.metrics import ServiceMetrics
+from csc_messaging.permissions import Principal
 from csc_messaging.problems import install_problems
 from csc_messaging.redrive import DeadLetter, redrive_topics
 from csc_messaging.relay import OutboxRelay, RelayPositionAhead, ToPublic
@@ -192,9 +193,15 @@ class ConsumingService:
         return ServiceMetrics(self.name, enabled=self.settings.metrics_enabled)
 
     @functools.cached_property
+    def current_principal(self) -> Callable[..., Principal]:
+        """The FastAPI dependency naming the caller and their capacity (401 without a valid
+        bearer token)."""
+        return principal_authenticator(TokenVerifier(self.settings.auth))
+
+    @functools.cached_property
     def current_actor(self) -> Callable[..., Actor]:
         """The FastAPI dependency naming the caller (401 without a valid bearer token)."""
-        return authenticator(TokenVerifier(self.settings.auth))
+        return actor_of(self.current_principal)
 
     @property
     def group_id(self) -> str:

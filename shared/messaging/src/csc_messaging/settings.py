@@ -147,6 +147,19 @@ class ServiceSettings(BaseSettings):
         description="How far the issuer's clock may be from ours when exp and iat are checked.",
     )
 
+    auth_roles_claim: str = Field(
+        default="roles",
+        min_length=1,
+        description="The claim naming a person's roles (CSC_AUTH_ROLES_CLAIM): a list or a "
+        "space-separated string; a dotted path reads a nested one (realm_access.roles).",
+    )
+    auth_manager_role: str = Field(
+        default="manager",
+        min_length=1,
+        description="The role that makes a person their department's manager "
+        "(CSC_AUTH_MANAGER_ROLE): Marketing's and QC's managers set the SLA rules (clause 3).",
+    )
+
     @property
     def kafka(self) -> KafkaConnection:
         return KafkaConnection(
@@ -175,6 +188,8 @@ class ServiceSettings(BaseSettings):
             issuer=self.auth_issuer,
             max_token_lifetime=timedelta(hours=self.auth_max_token_lifetime_hours),
             leeway=timedelta(seconds=self.auth_leeway_seconds),
+            roles_claim=self.auth_roles_claim,
+            manager_role=self.auth_manager_role,
         )
 
     @property

@@ -25,6 +25,7 @@ from csc_messaging.commands import not_future
 from csc_messaging.downloads import attachment
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import MONTH_PATTERN, IdempotencyKey
+from csc_messaging.permissions import Permissions, Principal
 from csc_messaging.rules import RuleViolation
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
@@ -57,11 +58,17 @@ OneCustomer = Annotated[
 
 # Who may stop a clock: the departments that deal with the customer.
 MAY_PAUSE = frozenset({Department.MARKETING, Department.AFTER_SALES, Department.QUALITY})
-# Who may change what clocks count by: Marketing, which owns the promises to the
-# customer, and QC, which owns the quality side of them (clause 3). Tokens name a
-# department, not a rank: "Marketing's and QC's managers" are these departments' people.
+# Who may change what clocks count by: the managers of Marketing, which owns the promises
+# to the customer, and of QC, which owns the quality side of them (clause 3). Everyone else,
+# auditors too, reads them.
 MAY_SET_RULES = frozenset({Department.MARKETING, Department.QUALITY})
 RULES_CLAUSE = "3"
+RULES = Permissions(
+    {
+        "set_calendar": (MAY_SET_RULES, RULES_CLAUSE),
+        "set_policy": (MAY_SET_RULES, RULES_CLAUSE),
+    }
+)
 
 CalendarPath = Annotated[
     str,
@@ -129,6 +136,7 @@ def routes(service: ConsumingService) -> APIRouter:
         dependencies=[Depends(service.current_actor)], route_class=command_routes(app)
     )
     Caller = Annotated[Actor, Depends(service.current_actor)]
+    Manager = Annotated[Principal, Depends(service.current_principal)]
 
     @router.get("/clocks", tags=["clocks"], response_model=list[ClockAnswer])
     def list_clocks(
@@ -263,15 +271,6 @@ def routes(service: ConsumingService) -> APIRouter:
 
     # Calendars and policy ----------------------------------------------------------------
 
-    def may_set(actor: Actor, what: str) -> None:
-        if actor.department not in MAY_SET_RULES:
-            allowed = ", ".join(sorted(d.value for d in MAY_SET_RULES))
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"{RULES_CLAUSE}: to change {what} is for {allowed}; {actor.user} acts for "
-                f"{actor.department.value}",
-            )
-
     def calendar_versions(name: str) -> list[dict[str, Any]]:
         versions = board.rule_versions("calendar", name)
         if not versions:
@@ -297,11 +296,12 @@ def routes(service: ConsumingService) -> APIRouter:
         return calendar_versions(name)
 
     @router.put("/calendars/{name}", tags=["calendars"], response_model=RulesChange)
-    def put_calendar(name: CalendarPath, body: CalendarChange, actor: Caller) -> dict[str, Any]:
+    def put_calendar(name: CalendarPath, body: CalendarChange, caller: Manager) -> dict[str, Any]:
         """Record the calendar's next version (its first, for a new name). Clocks whose
         starting fact is recorded from now on count by it; running clocks keep theirs
-        unless `retime_running`. Marketing and QC may (clause 3)."""
-        may_set(actor, "a calendar")
+        unless `retime_running`. Marketing's and QC's managers may (clause 3)."""
+        RULES.authorize_manager("set_calendar", caller)
+        actor = caller.actor
         book, retimed = app.set_calendar(
             name,
             body.calendar,
@@ -331,11 +331,12 @@ def routes(service: ConsumingService) -> APIRouter:
         return policy_versions()
 
     @router.put("/policy", tags=["policy"], response_model=RulesChange)
-    def put_policy(body: PolicyChange, actor: Caller) -> dict[str, Any]:
+    def put_policy(body: PolicyChange, caller: Manager) -> dict[str, Any]:
         """Record the policy's next version. Clocks whose starting fact is recorded from
         now on are measured by it; running clocks keep theirs unless `retime_running`.
-        Marketing and QC may (clause 3)."""
-        may_set(actor, "the SLA policy")
+        Marketing's and QC's managers may (clause 3)."""
+        RULES.authorize_manager("set_policy", caller)
+        actor = caller.actor
         try:
             book, retimed = app.set_policy(
                 body.policy,
