@@ -781,23 +781,3 @@ class ReturnCase(Aggregate):
         if remaining == 0:
             self.status = DISPOSITIONED
         self._seen(request_key)
-
-
-# The clause each recorded step follows: printed on the timeline and the public events.
-CLAUSES: dict[type[Aggregate.Event], str] = {
-    ReturnCase.Opened: "4.3",
-    ReturnCase.ReplacementAgreed: "4.3.1",
-    ReturnCase.ReplacementShipped: "4.3.1",
-    ReturnCase.ReturnRequested: "4.3.2",
-    ReturnCase.ConfirmationRequested: "4.3.2.1",
-    ReturnCase.ConfirmedByQuality: "4.3.2.2",
-    ReturnCase.RejectedByQuality: "4.3.2.2",
-    ReturnCase.ReceiptAuthorized: "4.3.2.2",
-    ReturnCase.Received: "4.3.2.2",
-    ReturnCase.SamplesTaken: "4.3.2.3",
-    ReturnCase.Identified: "4.3.3",
-    ReturnCase.Isolated: "4.3.3",
-    ReturnCase.NonconformanceReported: "4.3.3",
-    ReturnCase.Reviewed: "4.3.3",
-    ReturnCase.Dispositioned: "4.3.3",
-}
