@@ -29,13 +29,13 @@ from csc_returns.public import CLAUSES, PUBLIC
 
 
 def recorded_events() -> list[type[Any]]:
-    """The events a return case records: its nested event classes, less the bases."""
+    """The events a return case records: its nested event classes, less their bases."""
     return [
         v
         for v in vars(ReturnCase).values()
         if isinstance(v, type)
         and issubclass(v, Aggregate.Event)
-        and v not in (ReturnCase.Event, ReturnCase.Created)
+        and v not in (ReturnCase.Event, ReturnCase.Created, ReturnCase.Step)
     ]
 
 
