@@ -194,6 +194,17 @@ class TakeSamples(Command):
         return {"condition": self.condition, "sample_ids": list(self.sample_ids)}
 
 
+@STEPS.step("request_more_samples", f"{CASE}/more-samples-request",
+            event=C.MoreSamplesRequested, public=pub.ReturnMoreSamplesRequested,
+            clause="4.3.2.3", may={QC}, method="request_more_samples", tag=WHOLE,
+            doc="QC asks the customer for more samples of the returned goods, saying what "
+            "and why; the case stays received (4.3.2.3).")  # fmt: skip
+class RequestMoreSamples(Command):
+    asked: Text = Field(description="What QC asks the customer for: which samples, photos.")
+    quantity: Quantity | None = Field(default=None, description="How many more sample units.")
+    reason: Text = Field(description="Why the samples received are not enough.")
+
+
 @STEPS.step("identify_nonconforming", f"{CASE}/pnpr/identification", event=C.Identified,
             public=pub.NonconformingProductIdentified, clause="4.3.3", may={QC},
             method="identify", tag=PNPR,

@@ -205,6 +205,11 @@ class ReturnCase(Aggregate):
         def change(self, case: ReturnCase) -> None:
             case.sample_ids = list(self.sample_ids)
 
+    class MoreSamplesRequested(Step):
+        asked: str
+        quantity: int | None
+        reason: str
+
     class Identified(Step):
         tag: str
         quantity: int
@@ -553,6 +558,33 @@ class ReturnCase(Aggregate):
             self.SamplesTaken,
             condition=condition,
             sample_ids=sample_ids,
+            actor=actor,
+            request_key=request_key,
+        )
+
+    def request_more_samples(
+        self,
+        *,
+        asked: str,
+        quantity: int | None,
+        reason: str,
+        actor: ActorRecord,
+        request_key: str | None,
+    ) -> None:
+        # 4.3.2.3: QC confirms the condition of what came back; where that is not enough,
+        # it asks the customer for more, and the case waits for them where it stands.
+        self._require(
+            (RECEIVED,),
+            "4.3.2.3",
+            "QC asks the customer for more samples of goods the Warehouse received, before "
+            "picking them",
+            code="returns.more_samples.not_received",
+        )
+        self.trigger_event(
+            self.MoreSamplesRequested,
+            asked=asked,
+            quantity=quantity,
+            reason=reason,
             actor=actor,
             request_key=request_key,
         )
