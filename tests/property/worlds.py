@@ -331,6 +331,7 @@ class ReturnsWorld(_DeskWorld):
                 {"quantity": lambda: QUANTITY, "lot": lambda: LOT, "received_at": omit},
             ),
             f"POST {cases}/samples": Target(lambda: self.returned(4), adjust=samples),
+            f"POST {cases}/more-samples-request": Target(lambda: self.returned(4)),
             f"POST {cases}/pnpr/review": Target(
                 lambda: self.returned(8), adjust=one_per_disposition
             ),

@@ -62,6 +62,7 @@ MAY.update(
         "authorize_receipt": frozenset({M}),  # 4.3.2.2
         "receive_return": frozenset({WH}),  # 4.3.2.2
         "take_samples": frozenset({QC}),  # 4.3.2.3
+        "request_more_samples": frozenset({QC}),  # 4.3.2.3
         "identify_nonconforming": frozenset({QC}),  # 4.3.3
         "isolate_nonconforming": frozenset({WH}),  # 4.3.3
         "report_nonconformance": frozenset({QC}),  # 4.3.3

@@ -147,6 +147,10 @@ SENTENCES: dict[str, str] = {
         "QC confirms the condition and picks samples once, from goods the Warehouse received; "
         "this case is %(status)s."
     ),
+    "returns.more_samples.not_received": N_(
+        "QC asks the customer for more samples of goods the Warehouse received, before picking "
+        "them; this case is %(status)s."
+    ),
     "returns.samples.too_many": N_("%(samples)s samples from %(received)s units received."),
     "returns.identify.not_sampled": N_(
         "Returned goods are tagged as nonconforming once, after QC checked them on site "

@@ -56,6 +56,7 @@ FORMS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
     ),
     "receive": ("receipt", "receive_return", ("receipt_authorized",), "receive-"),
     "samples": ("samples", "take_samples", ("received",), "samples-"),
+    "more": ("more-samples-request", "request_more_samples", ("received",), "more-"),
     "identify": ("pnpr/identification", "identify_nonconforming", ("sampled",), "identify-"),
     "isolate": ("pnpr/isolation", "isolate_nonconforming", ("identified",), "isolate-"),
     "report": ("pnpr/report", "report_nonconformance", ("isolated",), "report-"),
@@ -158,6 +159,14 @@ BODIES: dict[str, Callable[[str, dict[str, str], str], tuple[str, dict[str, Any]
             "condition": v.get("condition", ""),
             "sample_count": len(ids(v.get("sample_ids"))) or 1,
             "sample_ids": ids(v.get("sample_ids")),
+        },
+    ),
+    "more": lambda case_id, v, tz: (
+        f"/cases/{case_id}/more-samples-request",
+        {
+            "asked": v.get("asked", ""),
+            "quantity": whole_number(v.get("quantity")) if v.get("quantity", "").strip() else None,
+            "reason": v.get("reason", ""),
         },
     ),
     "identify": lambda case_id, v, tz: (

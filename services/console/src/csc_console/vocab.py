@@ -147,6 +147,7 @@ EVENTS = {
     "ReturnRejectedByQuality": N_("Return rejected by QC (4.3.2)"),
     "ReturnRequested": N_("Return requested (4.3.2)"),
     "ReturnSamplesTaken": N_("Samples of the return taken (4.3.3)"),
+    "ReturnMoreSamplesRequested": N_("More samples asked of the customer (4.3.2.3)"),
     # capa
     "CapaClosed": N_("CAPA closed (D8)"),
     "CapaReopened": N_("CAPA reopened"),

@@ -18,9 +18,10 @@ from eventsourcing.application import ProcessingEvent
 
 from csc_contracts import Actor, ComplaintCategory, ComplaintLogged, FeedbackKind, FeedbackReceived
 from csc_messaging.application import ConsumerApplication
-from csc_messaging.commands import Now, by, not_future, utcnow
+from csc_messaging.commands import Now, by, utcnow
 from csc_messaging.refusals import NotFound
 from csc_returns import commands as c
+from csc_returns.commands import STEPS
 from csc_returns.domain import ReturnCase, RuleViolation
 from csc_returns.permissions import authorize
 
@@ -79,45 +80,31 @@ class ReturnsApplication(ConsumerApplication):
     def case(self, case_id: UUID) -> ReturnCase | None:
         return self.find(case_id, ReturnCase)
 
-    # Opening commands (4.3.1, 4.3.2) --------------------------------------------------------------
+    # Commands: every step declared in ``commands.STEPS`` -----------------------------------
 
-    def agree_replacement(
-        self, command: c.AgreeReplacement, actor: Actor, key: str | None = None
+    def open_with(
+        self, action: str, command: c._Opening, actor: Actor, key: str | None = None
     ) -> tuple[ReturnCase, bool]:
-        """Record a replacement agreed with the customer (4.3.1). Returns (case, recorded)."""
-        authorize("agree_replacement", actor)
+        """Record a request that may open its case (4.3.1, 4.3.2). Returns (case, recorded)."""
+        step = STEPS[action]
+        authorize(action, actor)
+        args = command.args(self.now())
         return self._opening(
             command,
             key,
-            f"Replacement of {command.quantity} units of lot {command.lot}",
-            lambda case: case.agree_replacement(
-                product=command.product,
-                delivery=command.delivery,
-                lot=command.lot,
-                quantity=command.quantity,
-                units=list(command.units),
-                agreed_with=command.agreed_with,
-                **by(actor, key),
-            ),
+            command.opening(),
+            lambda case: getattr(case, step.method)(**args, **by(actor, key)),
         )
 
-    def request_return(
-        self, command: c.RequestReturn, actor: Actor, key: str | None = None
-    ) -> tuple[ReturnCase, bool]:
-        """Record the customer's request to return a batch (4.3.2). Returns (case, recorded)."""
-        authorize("request_return", actor)
-        return self._opening(
-            command,
-            key,
-            command.reason,
-            lambda case: case.request_return(
-                product=command.product,
-                delivery=command.delivery,
-                lot=command.lot,
-                quantity=command.quantity,
-                reason=command.reason,
-                **by(actor, key),
-            ),
+    def take(
+        self, action: str, case_id: UUID, command: c.Command, actor: Actor, key: str | None = None
+    ) -> ReturnCase:
+        """Record one step on a case, as ``commands.STEPS`` declares it."""
+        step = STEPS[action]
+        authorize(action, actor)
+        args = command.args(self.now())
+        return self._step(
+            case_id, key, lambda case: getattr(case, step.method)(**args, **by(actor, key))
         )
 
     def _opening(
@@ -185,150 +172,6 @@ class ReturnsApplication(ConsumerApplication):
             change(case)
             self.save(case)
             return case, True
-
-    # Steps of a case ------------------------------------------------------------------------
-
-    def ship_replacement(
-        self, case_id: UUID, command: c.ShipReplacement, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("ship_replacement", actor)
-        shipped_at = not_future(command.shipped_at, self.now(), "shipped_at")
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.ship_replacement(
-                quantity=command.quantity,
-                lot=command.lot,
-                units=list(command.units),
-                shipped_at=shipped_at,
-                shipping_note=command.shipping_note,
-                **by(actor, key),
-            ),
-        )
-
-    def request_confirmation(
-        self, case_id: UUID, command: c.RequestConfirmation, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("request_confirmation", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.request_confirmation(note=command.note, **by(actor, key)),
-        )
-
-    def confirm_return(
-        self, case_id: UUID, command: c.ConfirmReturn, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("confirm_return", actor)
-        return self._step(
-            case_id, key, lambda case: case.confirm(finding=command.finding, **by(actor, key))
-        )
-
-    def reject_return(
-        self, case_id: UUID, command: c.RejectReturn, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("reject_return", actor)
-        return self._step(
-            case_id, key, lambda case: case.reject(reason=command.reason, **by(actor, key))
-        )
-
-    def authorize_receipt(
-        self, case_id: UUID, command: c.AuthorizeReceipt, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("authorize_receipt", actor)
-        return self._step(case_id, key, lambda case: case.authorize_receipt(**by(actor, key)))
-
-    def receive_return(
-        self, case_id: UUID, command: c.ReceiveReturn, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("receive_return", actor)
-        received_at = not_future(command.received_at, self.now(), "received_at")
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.receive(
-                quantity=command.quantity,
-                location=command.location,
-                lot=command.lot,
-                received_at=received_at,
-                **by(actor, key),
-            ),
-        )
-
-    def take_samples(
-        self, case_id: UUID, command: c.TakeSamples, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("take_samples", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.take_samples(
-                condition=command.condition,
-                sample_ids=list(command.sample_ids),
-                **by(actor, key),
-            ),
-        )
-
-    def identify_nonconforming(
-        self, case_id: UUID, command: c.IdentifyNonconforming, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("identify_nonconforming", actor)
-        return self._step(
-            case_id, key, lambda case: case.identify(tag=command.tag, **by(actor, key))
-        )
-
-    def isolate_nonconforming(
-        self, case_id: UUID, command: c.IsolateNonconforming, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("isolate_nonconforming", actor)
-        return self._step(
-            case_id, key, lambda case: case.isolate(location=command.location, **by(actor, key))
-        )
-
-    def report_nonconformance(
-        self, case_id: UUID, command: c.ReportNonconformance, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("report_nonconformance", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.report(description=command.description, **by(actor, key)),
-        )
-
-    def review_nonconformance(
-        self, case_id: UUID, command: c.ReviewNonconformance, actor: Actor, key: str | None = None
-    ) -> ReturnCase:
-        authorize("review_nonconformance", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.review(
-                board=[m.model_dump(mode="json") for m in command.board],
-                decision=[d.model_dump(mode="json") for d in command.decision],
-                note=command.note,
-                **by(actor, key),
-            ),
-        )
-
-    def disposition_nonconforming(
-        self,
-        case_id: UUID,
-        command: c.DispositionNonconforming,
-        actor: Actor,
-        key: str | None = None,
-    ) -> ReturnCase:
-        authorize("disposition_nonconforming", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.disposition(
-                disposition=command.disposition.value,
-                quantity=command.quantity,
-                concession=command.concession,
-                note=command.note,
-                **by(actor, key),
-            ),
-        )
 
     # Shared -----------------------------------------------------------------------------------
 

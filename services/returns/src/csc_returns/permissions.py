@@ -11,32 +11,9 @@ by whoever did it or QC. Auditors read everything and record nothing.
 
 from __future__ import annotations
 
-from csc_contracts import Department
-from csc_messaging.permissions import Permissions
+from csc_returns.commands import STEPS
 
-M = Department.MARKETING
-QC = Department.QUALITY
-WH = Department.WAREHOUSE
-P = Department.PRODUCTION
-
-# action -> (departments that may do it, the clause that says so)
-WRITES: dict[str, tuple[frozenset[Department], str]] = {
-    "agree_replacement": (frozenset({M}), "4.3.1"),
-    "ship_replacement": (frozenset({WH}), "4.3.1"),
-    "request_return": (frozenset({M}), "4.3.2"),
-    "request_confirmation": (frozenset({M}), "4.3.2.1"),
-    "confirm_return": (frozenset({QC}), "4.3.2.2"),
-    "reject_return": (frozenset({QC}), "4.3.2.2"),
-    "authorize_receipt": (frozenset({M}), "4.3.2.2"),
-    "receive_return": (frozenset({WH}), "4.3.2.2"),
-    "take_samples": (frozenset({QC}), "4.3.2.3"),
-    "identify_nonconforming": (frozenset({QC}), "4.3.3"),
-    "isolate_nonconforming": (frozenset({WH}), "4.3.3"),
-    "report_nonconformance": (frozenset({QC}), "4.3.3"),
-    "review_nonconformance": (frozenset({QC}), "4.3.3"),
-    "disposition_nonconforming": (frozenset({QC, WH, P}), "4.3.3"),
-}
-
-
-PERMISSIONS = Permissions(WRITES)
+# action -> (departments that may do it, the clause that says so), as each step declares.
+WRITES = STEPS.writes
+PERMISSIONS = STEPS.permissions()
 authorize = PERMISSIONS.authorize

@@ -13,7 +13,7 @@ from typing import Any
 
 from csc_messaging.views import Column, In, Page, Rows, Table, View, row_digest
 from csc_returns.domain import ReturnCase, report_no
-from csc_returns.domain.cases import IN_QUARANTINE, ISOLATED, NC_REPORTED, REVIEWED
+from csc_returns.domain.cases import IN_QUARANTINE, ISOLATED, NC_REPORTED, REPORTED, REVIEWED
 from csc_returns.public import to_public
 
 C = ReturnCase
@@ -117,7 +117,7 @@ class ReturnCases(View):
                 "cases",
                 {
                     "case_id": key,
-                    "status": "reported",
+                    "status": REPORTED,
                     "opened_by_event": str(event.opened_by_event)
                     if event.opened_by_event
                     else None,
@@ -163,9 +163,12 @@ class ReturnCases(View):
 
     @staticmethod
     def _fold(row: dict[str, Any], e: Any) -> None:
+        # Where a step leaves the case is the domain's word (``leads_to``), not retyped here.
+        if isinstance(e, C.Step) and (status := e.moves_to()) is not None:
+            row["status"] = status
         match e:
             case C.ReplacementAgreed():
-                row.update(status="replacement_agreed", product=e.product)
+                row["product"] = e.product
                 row["replacement"] = {
                     "delivery": e.delivery,
                     "lot": e.lot,
@@ -176,7 +179,6 @@ class ReturnCases(View):
                     "shipment": None,
                 }
             case C.ReplacementShipped():
-                row["status"] = "replacement_shipped"
                 row["replacement"]["shipment"] = {
                     "quantity": e.quantity,
                     "lot": e.lot,
@@ -186,7 +188,7 @@ class ReturnCases(View):
                     **_step(e),
                 }
             case C.ReturnRequested():
-                row.update(status="return_requested", product=e.product)
+                row["product"] = e.product
                 row["request"] = {
                     "delivery": e.delivery,
                     "lot": e.lot,
@@ -195,19 +197,14 @@ class ReturnCases(View):
                     **_step(e),
                 }
             case C.ConfirmationRequested():
-                row["status"] = "awaiting_quality"
                 row["quality"] = {"requested": {**_step(e), "note": e.note}, "decision": None}
             case C.ConfirmedByQuality():
-                row["status"] = "confirmed_by_quality"
                 row["quality"]["decision"] = {"confirmed": True, "finding": e.finding, **_step(e)}
             case C.RejectedByQuality():
-                row["status"] = "rejected_by_quality"
                 row["quality"]["decision"] = {"confirmed": False, "reason": e.reason, **_step(e)}
             case C.ReceiptAuthorized():
-                row["status"] = "receipt_authorized"
                 row["receipt_authorized"] = {"quantity": e.quantity, "lot": e.lot, **_step(e)}
             case C.Received():
-                row["status"] = "received"
                 row["receipt"] = {
                     "quantity": e.quantity,
                     "location": e.location,
@@ -216,7 +213,6 @@ class ReturnCases(View):
                     **_step(e),
                 }
             case C.SamplesTaken():
-                row["status"] = "sampled"
                 row["samples"] = {
                     "condition": e.condition,
                     "sample_count": len(e.sample_ids),
@@ -224,7 +220,6 @@ class ReturnCases(View):
                     **_step(e),
                 }
             case C.Identified():
-                row["status"] = "identified"
                 row["pnpr"] = {
                     "report_no": report_no(e.originator_id),
                     "quantity": e.quantity,
@@ -237,13 +232,10 @@ class ReturnCases(View):
                     "remaining": e.quantity,
                 }
             case C.Isolated():
-                row["status"] = "isolated"
                 row["pnpr"]["isolated"] = {"location": e.location, **_step(e)}
             case C.NonconformanceReported():
-                row["status"] = "nonconformance_reported"
                 row["pnpr"]["reported"] = {"description": e.description, **_step(e)}
             case C.Reviewed():
-                row["status"] = "reviewed"
                 row["pnpr"]["reviewed"] = {
                     "board": e.board,
                     "decision": e.decision,
@@ -262,8 +254,6 @@ class ReturnCases(View):
                     }
                 )
                 pnpr.update(dispositioned=e.dispositioned, remaining=e.remaining)
-                if e.remaining == 0:
-                    row["status"] = "dispositioned"
 
     # Queries ----------------------------------------------------------------------------------
 

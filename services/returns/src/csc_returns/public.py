@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid5
 
-import csc_contracts.returns as pub
 from csc_contracts import PublicEvent
-from csc_returns.domain import CLAUSES, ReturnCase, report_no
+from csc_returns.commands import STEPS
+from csc_returns.domain import ReturnCase, report_no
 
 EVENT_NAMESPACE = UUID("b2e4c7a1-5d3f-4a8e-9c61-7f0a2d4e6b13")
 # Cases opened from intake's events are returns' own bookkeeping, not a person's act.
@@ -15,26 +15,10 @@ SYSTEM: dict[str, str] = {"user": "returns", "department": "system"}
 
 C = ReturnCase
 
-# Internal and public events carry the same field names, so the mapping is a table;
-# the contract's models validate and drop what is internal. PNPR steps (4.3.3) also
-# carry the report's number.
-PUBLIC: dict[type[Any], tuple[type[PublicEvent], bool]] = {
-    C.Opened: (pub.ReturnCaseOpened, False),
-    C.ReplacementAgreed: (pub.ReplacementAgreed, False),
-    C.ReplacementShipped: (pub.ReplacementShipped, False),
-    C.ReturnRequested: (pub.ReturnRequested, False),
-    C.ConfirmationRequested: (pub.ReturnConfirmationRequested, False),
-    C.ConfirmedByQuality: (pub.ReturnConfirmedByQuality, False),
-    C.RejectedByQuality: (pub.ReturnRejectedByQuality, False),
-    C.ReceiptAuthorized: (pub.ReturnReceiptAuthorized, False),
-    C.Received: (pub.ReturnReceived, False),
-    C.SamplesTaken: (pub.ReturnSamplesTaken, False),
-    C.Identified: (pub.NonconformingProductIdentified, True),
-    C.Isolated: (pub.NonconformingProductIsolated, True),
-    C.NonconformanceReported: (pub.NonconformanceReported, True),
-    C.Reviewed: (pub.NonconformanceReviewed, True),
-    C.Dispositioned: (pub.NonconformanceDispositioned, True),
-}
+# Internal and public events carry the same field names, so the mapping is a table, read
+# from the steps' declarations; the contract's models validate and drop what is internal.
+PUBLIC: dict[type[Any], type[PublicEvent]] = STEPS.public
+CLAUSES = STEPS.clauses
 
 
 def to_public(domain_event: Any) -> PublicEvent | None:
@@ -44,7 +28,7 @@ def to_public(domain_event: Any) -> PublicEvent | None:
     found = next((v for k, v in PUBLIC.items() if isinstance(e, k)), None)
     if found is None:
         return None
-    cls, is_pnpr = found
+    cls = found
     fields = dict(vars(e))
     fields.update(
         # The same id however often the relay publishes this event.
@@ -56,7 +40,8 @@ def to_public(domain_event: Any) -> PublicEvent | None:
         actor=getattr(e, "actor", SYSTEM),
         clause=CLAUSES[type(e)],
     )
-    if is_pnpr:
+    # PNPR steps (4.3.3) also carry the report's number.
+    if "report_no" in cls.model_fields:
         fields["report_no"] = report_no(e.originator_id)
     if isinstance(e, C.SamplesTaken):
         fields["sample_count"] = len(e.sample_ids)

@@ -332,6 +332,10 @@ def test_4_3_1_partial_replacement_agreed_then_shipped(desk: ReturnsDesk) -> Non
 ACTION_PATHS: dict[str, tuple[str, dict[str, Any]]] = {
     "agree_replacement": ("/replacements", {"lot": LOT, "quantity": 1}),
     "request_return": ("/returns", RETURN),
+    "request_more_samples": (
+        "/cases/{case}/more-samples-request",
+        {"asked": "5 more housings", "reason": "2 are too few"},
+    ),
     **{
         action: (f"/cases/{{case}}/{path}", ATTEMPTS[path][0])
         for action, path in {

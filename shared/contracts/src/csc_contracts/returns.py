@@ -170,6 +170,17 @@ class ReturnSamplesTaken(_ReturnsEvent):
     sample_ids: tuple[NonEmpty, ...]
 
 
+class ReturnMoreSamplesRequested(_ReturnsEvent):
+    """QC asked the customer for more samples of the returned goods, saying why (4.3.2.3).
+
+    The case stays received: QC picks its samples once they are in.
+    """
+
+    asked: str = Field(description="What QC asks the customer for: which samples, photos.")
+    quantity: Quantity | None = Field(default=None, description="How many more sample units.")
+    reason: str = Field(description="Why the samples received are not enough.")
+
+
 # The PNPR (4.3.3) --------------------------------------------------------------------------
 
 
@@ -240,6 +251,7 @@ RETURNS_EVENTS: tuple[type[PublicEvent], ...] = (
     ReturnReceiptAuthorized,
     ReturnReceived,
     ReturnSamplesTaken,
+    ReturnMoreSamplesRequested,
     NonconformingProductIdentified,
     NonconformingProductIsolated,
     NonconformanceReported,

@@ -2,7 +2,9 @@
 
 The case is a state machine that cannot be skipped. Each command checks the
 state first and raises ``RuleViolation`` naming its clause before any event
-is triggered, so a refused command records nothing.
+is triggered, so a refused command records nothing. Each event applies itself
+(``Step.change``) and names where it leaves the case (``leads_to``), which the
+read side shows too, so the command methods only decide.
 
     reported ──► replacement_agreed ──► replacement_shipped                      (4.3.1)
         │
@@ -17,7 +19,7 @@ is triggered, so a refused command records nothing.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -92,7 +94,28 @@ class ReturnCase(Aggregate):
         lot: str | None
         description: str
 
-    class ReplacementAgreed(Aggregate.Event):
+    class Step(Aggregate.Event):
+        """A step someone took on the case: it moves the case on and applies itself."""
+
+        actor: ActorRecord
+        request_key: str | None
+
+        # Where the case stands after this step; None where the step decides (or keeps) it.
+        leads_to: ClassVar[str | None] = None
+
+        def moves_to(self) -> str | None:
+            return self.leads_to
+
+        def apply(self, aggregate: Any) -> None:
+            self.change(aggregate)
+            if (status := self.moves_to()) is not None:
+                aggregate.status = status
+            aggregate._seen(self.request_key)
+
+        def change(self, case: ReturnCase) -> None:
+            """What the step records on the case, beyond where it stands."""
+
+    class ReplacementAgreed(Step):
         customer: dict[str, Any]
         product: str | None
         delivery: str | None
@@ -100,76 +123,112 @@ class ReturnCase(Aggregate):
         quantity: int
         units: list[str]
         agreed_with: str | None
-        actor: ActorRecord
-        request_key: str | None
 
-    class ReplacementShipped(Aggregate.Event):
+        leads_to = REPLACEMENT_AGREED
+
+        def change(self, case: ReturnCase) -> None:
+            case.product = self.product
+            case.replacement = {"lot": self.lot, "quantity": self.quantity, "units": self.units}
+
+    class ReplacementShipped(Step):
         quantity: int
         lot: str
         units: list[str]
         shipped_at: datetime
         shipping_note: str | None
-        actor: ActorRecord
-        request_key: str | None
 
-    class ReturnRequested(Aggregate.Event):
+        leads_to = REPLACEMENT_SHIPPED
+
+    class ReturnRequested(Step):
         customer: dict[str, Any]
         product: str | None
         delivery: str
         lot: str
         quantity: int
         reason: str
-        actor: ActorRecord
-        request_key: str | None
 
-    class ConfirmationRequested(Aggregate.Event):
+        leads_to = RETURN_REQUESTED
+
+        def change(self, case: ReturnCase) -> None:
+            case.product = self.product
+            case.request = {
+                "delivery": self.delivery,
+                "lot": self.lot,
+                "quantity": self.quantity,
+                "reason": self.reason,
+            }
+
+    class ConfirmationRequested(Step):
         note: str | None
-        actor: ActorRecord
-        request_key: str | None
 
-    class ConfirmedByQuality(Aggregate.Event):
+        leads_to = AWAITING_QUALITY
+
+    class ConfirmedByQuality(Step):
         finding: str
-        actor: ActorRecord
-        request_key: str | None
 
-    class RejectedByQuality(Aggregate.Event):
+        leads_to = CONFIRMED
+
+    class RejectedByQuality(Step):
         reason: str
-        actor: ActorRecord
-        request_key: str | None
 
-    class ReceiptAuthorized(Aggregate.Event):
+        leads_to = REJECTED
+
+        def change(self, case: ReturnCase) -> None:
+            case.rejection = self.reason
+
+    class ReceiptAuthorized(Step):
         quantity: int
         lot: str
-        actor: ActorRecord
-        request_key: str | None
 
-    class Received(Aggregate.Event):
+        leads_to = RECEIPT_AUTHORIZED
+
+        def change(self, case: ReturnCase) -> None:
+            case.authorized_quantity = self.quantity
+
+    class Received(Step):
         quantity: int
         location: str
         lot: str
         received_at: datetime
-        actor: ActorRecord
-        request_key: str | None
 
-    class SamplesTaken(Aggregate.Event):
+        leads_to = RECEIVED
+
+        def change(self, case: ReturnCase) -> None:
+            case.received = {"quantity": self.quantity, "location": self.location, "lot": self.lot}
+
+    class SamplesTaken(Step):
         condition: str
         sample_ids: list[str]
-        actor: ActorRecord
-        request_key: str | None
 
-    class Identified(Aggregate.Event):
+        leads_to = SAMPLED
+
+        def change(self, case: ReturnCase) -> None:
+            case.sample_ids = list(self.sample_ids)
+
+    class MoreSamplesRequested(Step):
+        asked: str
+        quantity: int | None
+        reason: str
+
+    class Identified(Step):
         tag: str
         quantity: int
-        actor: ActorRecord
-        request_key: str | None
 
-    class Isolated(Aggregate.Event):
+        leads_to = IDENTIFIED
+
+        def change(self, case: ReturnCase) -> None:
+            case.tag = self.tag
+
+    class Isolated(Step):
         location: str
         quantity: int
-        actor: ActorRecord
-        request_key: str | None
 
-    class NonconformanceReported(Aggregate.Event):
+        leads_to = ISOLATED
+
+        def change(self, case: ReturnCase) -> None:
+            case.location = self.location
+
+    class NonconformanceReported(Step):
         description: str
         # What corrective action (4.3.4) needs, as it stood when reported.
         customer: dict[str, Any]
@@ -180,25 +239,33 @@ class ReturnCase(Aggregate):
         sample_ids: list[str]
         tag: str
         location: str
-        actor: ActorRecord
-        request_key: str | None
 
-    class Reviewed(Aggregate.Event):
+        leads_to = NC_REPORTED
+
+    class Reviewed(Step):
         board: list[dict[str, str]]
         decision: list[dict[str, Any]]
         note: str | None
-        actor: ActorRecord
-        request_key: str | None
 
-    class Dispositioned(Aggregate.Event):
+        leads_to = REVIEWED
+
+        def change(self, case: ReturnCase) -> None:
+            case.decision = {line["disposition"]: int(line["quantity"]) for line in self.decision}
+
+    class Dispositioned(Step):
         disposition: str
         quantity: int
         concession: str | None
         note: str | None
         dispositioned: int
         remaining: int
-        actor: ActorRecord
-        request_key: str | None
+
+        def moves_to(self) -> str | None:
+            # The PNPR closes when every received unit is dispositioned (4.3.3).
+            return DISPOSITIONED if self.remaining == 0 else None
+
+        def change(self, case: ReturnCase) -> None:
+            case.done[self.disposition] = case.done.get(self.disposition, 0) + self.quantity
 
     @event(Opened)
     def __init__(
@@ -288,7 +355,8 @@ class ReturnCase(Aggregate):
                 code="returns.replace.unit_count",
                 params={"units": len(units), "quantity": quantity},
             )
-        self._replacement_agreed(
+        self.trigger_event(
+            self.ReplacementAgreed,
             customer=self.customer,
             product=product or self.product,
             delivery=delivery,
@@ -299,25 +367,6 @@ class ReturnCase(Aggregate):
             actor=actor,
             request_key=request_key,
         )
-
-    @event(ReplacementAgreed)
-    def _replacement_agreed(
-        self,
-        *,
-        customer: dict[str, Any],
-        product: str | None,
-        delivery: str | None,
-        lot: str,
-        quantity: int,
-        units: list[str],
-        agreed_with: str | None,
-        actor: ActorRecord,
-        request_key: str | None,
-    ) -> None:
-        self.product = product
-        self.replacement = {"lot": lot, "quantity": quantity, "units": units}
-        self.status = REPLACEMENT_AGREED
-        self._seen(request_key)
 
     def ship_replacement(
         self,
@@ -345,7 +394,8 @@ class ReturnCase(Aggregate):
                 code="returns.ship.quantity",
                 params={"quantity": quantity, "agreed": agreed},
             )
-        self._replacement_shipped(
+        self.trigger_event(
+            self.ReplacementShipped,
             quantity=quantity,
             lot=lot,
             units=units,
@@ -354,21 +404,6 @@ class ReturnCase(Aggregate):
             actor=actor,
             request_key=request_key,
         )
-
-    @event(ReplacementShipped)
-    def _replacement_shipped(
-        self,
-        *,
-        quantity: int,
-        lot: str,
-        units: list[str],
-        shipped_at: datetime,
-        shipping_note: str | None,
-        actor: ActorRecord,
-        request_key: str | None,
-    ) -> None:
-        self.status = REPLACEMENT_SHIPPED
-        self._seen(request_key)
 
     # Whole-batch return (4.3.2) ----------------------------------------------------------------
 
@@ -389,7 +424,8 @@ class ReturnCase(Aggregate):
             "a batch return is requested once per case, and not for units being replaced (4.3.1)",
             code="returns.request.not_reported",
         )
-        self._return_requested(
+        self.trigger_event(
+            self.ReturnRequested,
             customer=self.customer,
             product=product or self.product,
             delivery=delivery,
@@ -400,24 +436,6 @@ class ReturnCase(Aggregate):
             request_key=request_key,
         )
 
-    @event(ReturnRequested)
-    def _return_requested(
-        self,
-        *,
-        customer: dict[str, Any],
-        product: str | None,
-        delivery: str,
-        lot: str,
-        quantity: int,
-        reason: str,
-        actor: ActorRecord,
-        request_key: str | None,
-    ) -> None:
-        self.product = product
-        self.request = {"delivery": delivery, "lot": lot, "quantity": quantity, "reason": reason}
-        self.status = RETURN_REQUESTED
-        self._seen(request_key)
-
     def request_confirmation(
         self, *, note: str | None, actor: ActorRecord, request_key: str | None
     ) -> None:
@@ -427,14 +445,9 @@ class ReturnCase(Aggregate):
             "Marketing asks QC to confirm a return once, after the customer's request is recorded",
             code="returns.ask.not_requested",
         )
-        self._confirmation_requested(note=note, actor=actor, request_key=request_key)
-
-    @event(ConfirmationRequested)
-    def _confirmation_requested(
-        self, *, note: str | None, actor: ActorRecord, request_key: str | None
-    ) -> None:
-        self.status = AWAITING_QUALITY
-        self._seen(request_key)
+        self.trigger_event(
+            self.ConfirmationRequested, note=note, actor=actor, request_key=request_key
+        )
 
     def confirm(self, *, finding: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
@@ -443,12 +456,9 @@ class ReturnCase(Aggregate):
             "QC confirms or rejects a return once, after Marketing asked for it (4.3.2.1)",
             code="returns.quality.not_asked",
         )
-        self._confirmed(finding=finding, actor=actor, request_key=request_key)
-
-    @event(ConfirmedByQuality)
-    def _confirmed(self, *, finding: str, actor: ActorRecord, request_key: str | None) -> None:
-        self.status = CONFIRMED
-        self._seen(request_key)
+        self.trigger_event(
+            self.ConfirmedByQuality, finding=finding, actor=actor, request_key=request_key
+        )
 
     def reject(self, *, reason: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
@@ -457,13 +467,9 @@ class ReturnCase(Aggregate):
             "QC confirms or rejects a return once, after Marketing asked for it (4.3.2.1)",
             code="returns.quality.not_asked",
         )
-        self._rejected(reason=reason, actor=actor, request_key=request_key)
-
-    @event(RejectedByQuality)
-    def _rejected(self, *, reason: str, actor: ActorRecord, request_key: str | None) -> None:
-        self.rejection = reason
-        self.status = REJECTED
-        self._seen(request_key)
+        self.trigger_event(
+            self.RejectedByQuality, reason=reason, actor=actor, request_key=request_key
+        )
 
     def authorize_receipt(self, *, actor: ActorRecord, request_key: str | None) -> None:
         if self.status == REJECTED:
@@ -481,20 +487,13 @@ class ReturnCase(Aggregate):
             code="returns.authorize.not_confirmed",
         )
         assert self.request is not None
-        self._receipt_authorized(
+        self.trigger_event(
+            self.ReceiptAuthorized,
             quantity=self.request["quantity"],
             lot=self.request["lot"],
             actor=actor,
             request_key=request_key,
         )
-
-    @event(ReceiptAuthorized)
-    def _receipt_authorized(
-        self, *, quantity: int, lot: str, actor: ActorRecord, request_key: str | None
-    ) -> None:
-        self.authorized_quantity = quantity
-        self.status = RECEIPT_AUTHORIZED
-        self._seen(request_key)
 
     def receive(
         self,
@@ -529,7 +528,8 @@ class ReturnCase(Aggregate):
                 code="returns.receive.other_lot",
                 params={"lot": lot, "authorized_lot": self.request["lot"]},
             )
-        self._received(
+        self.trigger_event(
+            self.Received,
             quantity=quantity,
             location=location,
             lot=lot,
@@ -537,21 +537,6 @@ class ReturnCase(Aggregate):
             actor=actor,
             request_key=request_key,
         )
-
-    @event(Received)
-    def _received(
-        self,
-        *,
-        quantity: int,
-        location: str,
-        lot: str,
-        received_at: datetime,
-        actor: ActorRecord,
-        request_key: str | None,
-    ) -> None:
-        self.received = {"quantity": quantity, "location": location, "lot": lot}
-        self.status = RECEIVED
-        self._seen(request_key)
 
     def take_samples(
         self, *, condition: str, sample_ids: list[str], actor: ActorRecord, request_key: str | None
@@ -569,17 +554,40 @@ class ReturnCase(Aggregate):
                 code="returns.samples.too_many",
                 params={"samples": len(sample_ids), "received": self.received_quantity},
             )
-        self._samples_taken(
-            condition=condition, sample_ids=sample_ids, actor=actor, request_key=request_key
+        self.trigger_event(
+            self.SamplesTaken,
+            condition=condition,
+            sample_ids=sample_ids,
+            actor=actor,
+            request_key=request_key,
         )
 
-    @event(SamplesTaken)
-    def _samples_taken(
-        self, *, condition: str, sample_ids: list[str], actor: ActorRecord, request_key: str | None
+    def request_more_samples(
+        self,
+        *,
+        asked: str,
+        quantity: int | None,
+        reason: str,
+        actor: ActorRecord,
+        request_key: str | None,
     ) -> None:
-        self.sample_ids = list(sample_ids)
-        self.status = SAMPLED
-        self._seen(request_key)
+        # 4.3.2.3: QC confirms the condition of what came back; where that is not enough,
+        # it asks the customer for more, and the case waits for them where it stands.
+        self._require(
+            (RECEIVED,),
+            "4.3.2.3",
+            "QC asks the customer for more samples of goods the Warehouse received, before "
+            "picking them",
+            code="returns.more_samples.not_received",
+        )
+        self.trigger_event(
+            self.MoreSamplesRequested,
+            asked=asked,
+            quantity=quantity,
+            reason=reason,
+            actor=actor,
+            request_key=request_key,
+        )
 
     # The PNPR (4.3.3) --------------------------------------------------------------------------
 
@@ -591,17 +599,13 @@ class ReturnCase(Aggregate):
             "site (4.3.2.3)",
             code="returns.identify.not_sampled",
         )
-        self._identified(
-            tag=tag, quantity=self.received_quantity, actor=actor, request_key=request_key
+        self.trigger_event(
+            self.Identified,
+            tag=tag,
+            quantity=self.received_quantity,
+            actor=actor,
+            request_key=request_key,
         )
-
-    @event(Identified)
-    def _identified(
-        self, *, tag: str, quantity: int, actor: ActorRecord, request_key: str | None
-    ) -> None:
-        self.tag = tag
-        self.status = IDENTIFIED
-        self._seen(request_key)
 
     def isolate(self, *, location: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
@@ -610,17 +614,13 @@ class ReturnCase(Aggregate):
             "nonconforming goods are isolated once, after they are tagged",
             code="returns.isolate.not_identified",
         )
-        self._isolated(
-            location=location, quantity=self.received_quantity, actor=actor, request_key=request_key
+        self.trigger_event(
+            self.Isolated,
+            location=location,
+            quantity=self.received_quantity,
+            actor=actor,
+            request_key=request_key,
         )
-
-    @event(Isolated)
-    def _isolated(
-        self, *, location: str, quantity: int, actor: ActorRecord, request_key: str | None
-    ) -> None:
-        self.location = location
-        self.status = ISOLATED
-        self._seen(request_key)
 
     def report(self, *, description: str, actor: ActorRecord, request_key: str | None) -> None:
         self._require(
@@ -630,7 +630,8 @@ class ReturnCase(Aggregate):
             code="returns.nc_report.not_isolated",
         )
         assert self.request is not None and self.tag is not None and self.location is not None
-        self._nonconformance_reported(
+        self.trigger_event(
+            self.NonconformanceReported,
             description=description,
             customer=self.customer,
             product=self.product,
@@ -643,25 +644,6 @@ class ReturnCase(Aggregate):
             actor=actor,
             request_key=request_key,
         )
-
-    @event(NonconformanceReported)
-    def _nonconformance_reported(
-        self,
-        *,
-        description: str,
-        customer: dict[str, Any],
-        product: str | None,
-        delivery: str | None,
-        lot: str,
-        quantity: int,
-        sample_ids: list[str],
-        tag: str,
-        location: str,
-        actor: ActorRecord,
-        request_key: str | None,
-    ) -> None:
-        self.status = NC_REPORTED
-        self._seen(request_key)
 
     def review(
         self,
@@ -696,23 +678,14 @@ class ReturnCase(Aggregate):
                 code="returns.review.quantities",
                 params={"decided": decided, "received": self.received_quantity},
             )
-        self._reviewed(
-            board=board, decision=decision, note=note, actor=actor, request_key=request_key
+        self.trigger_event(
+            self.Reviewed,
+            board=board,
+            decision=decision,
+            note=note,
+            actor=actor,
+            request_key=request_key,
         )
-
-    @event(Reviewed)
-    def _reviewed(
-        self,
-        *,
-        board: list[dict[str, str]],
-        decision: list[dict[str, Any]],
-        note: str | None,
-        actor: ActorRecord,
-        request_key: str | None,
-    ) -> None:
-        self.decision = {line["disposition"]: int(line["quantity"]) for line in decision}
-        self.status = REVIEWED
-        self._seen(request_key)
 
     def disposition(
         self,
@@ -753,7 +726,8 @@ class ReturnCase(Aggregate):
                 },
             )
         dispositioned = sum(self.done.values()) + quantity
-        self._dispositioned(
+        self.trigger_event(
+            self.Dispositioned,
             disposition=disposition,
             quantity=quantity,
             concession=concession,
@@ -763,41 +737,3 @@ class ReturnCase(Aggregate):
             actor=actor,
             request_key=request_key,
         )
-
-    @event(Dispositioned)
-    def _dispositioned(
-        self,
-        *,
-        disposition: str,
-        quantity: int,
-        concession: str | None,
-        note: str | None,
-        dispositioned: int,
-        remaining: int,
-        actor: ActorRecord,
-        request_key: str | None,
-    ) -> None:
-        self.done[disposition] = self.done.get(disposition, 0) + quantity
-        if remaining == 0:
-            self.status = DISPOSITIONED
-        self._seen(request_key)
-
-
-# The clause each recorded step follows: printed on the timeline and the public events.
-CLAUSES: dict[type[Aggregate.Event], str] = {
-    ReturnCase.Opened: "4.3",
-    ReturnCase.ReplacementAgreed: "4.3.1",
-    ReturnCase.ReplacementShipped: "4.3.1",
-    ReturnCase.ReturnRequested: "4.3.2",
-    ReturnCase.ConfirmationRequested: "4.3.2.1",
-    ReturnCase.ConfirmedByQuality: "4.3.2.2",
-    ReturnCase.RejectedByQuality: "4.3.2.2",
-    ReturnCase.ReceiptAuthorized: "4.3.2.2",
-    ReturnCase.Received: "4.3.2.2",
-    ReturnCase.SamplesTaken: "4.3.2.3",
-    ReturnCase.Identified: "4.3.3",
-    ReturnCase.Isolated: "4.3.3",
-    ReturnCase.NonconformanceReported: "4.3.3",
-    ReturnCase.Reviewed: "4.3.3",
-    ReturnCase.Dispositioned: "4.3.3",
-}

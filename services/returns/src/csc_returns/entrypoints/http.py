@@ -8,6 +8,7 @@ with 409 naming the clause, and nothing is recorded. Every POST takes an
 nothing twice. Reading needs a token too, of any department (auditors included).
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -31,12 +32,13 @@ from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.steps import Step
 from csc_messaging.writes import command_routes
 from csc_returns import answers as a
 from csc_returns import commands as c
 from csc_returns.application import ReturnsApplication
 from csc_returns.bootstrap import RETURNS
-from csc_returns.domain import STATUSES
+from csc_returns.domain import STATUSES, ReturnCase
 from csc_returns.pnpr_form import filename, pnpr_form
 from csc_returns.projections import ReturnCases
 
@@ -64,76 +66,44 @@ def routes(service: ConsumingService) -> APIRouter:
     def case_out(case_id: UUID) -> dict[str, Any]:
         return found(view.case(str(case_id)), f"return case {case_id}")
 
-    # Opening a replacement or a return ----------------------------------------------------
+    # Steps, as commands.STEPS declares them ------------------------------------------------
 
-    @router.post(
-        "/replacements",
-        status_code=201,
-        tags=["replacement 4.3.1"],
-        response_model=a.ReturnCase,
-        **READ,
-    )
-    def agree_replacement(
-        body: c.AgreeReplacement, actor: Caller, response: Response, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Record the replacement of a few nonconforming units agreed with the customer (4.3.1)."""
-        case, recorded = app.agree_replacement(body, actor, key)
-        if not recorded:
-            response.status_code = status.HTTP_200_OK  # a retry: the first result again
-        return case_out(case.id)
+    def opening(declared: Step) -> None:
+        # Opening a replacement or a return: a new case is 201, a retry finds it (200).
+        def endpoint(
+            body: Any, actor: Any, response: Response, key: IdempotencyKey = None
+        ) -> dict[str, Any]:
+            case, recorded = app.open_with(declared.action, body, actor, key)
+            if not recorded:
+                response.status_code = status.HTTP_200_OK  # a retry: the first result again
+            return case_out(case.id)
 
-    @router.post(
-        "/returns",
-        status_code=201,
-        tags=["whole-batch return 4.3.2"],
-        response_model=a.ReturnCase,
-        **READ,
-    )
-    def request_return(
-        body: c.RequestReturn, actor: Caller, response: Response, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Record the customer's request to return a batch (4.3.2, step 1)."""
-        case, recorded = app.request_return(body, actor, key)
-        if not recorded:
-            response.status_code = status.HTTP_200_OK
-        return case_out(case.id)
+        endpoint.__annotations__.update(body=declared.command, actor=Caller)
+        endpoint.__name__, endpoint.__doc__ = declared.action, declared.doc
+        router.post(
+            declared.path,
+            status_code=201,
+            tags=[declared.tag],
+            response_model=a.ReturnCase,
+            **READ,
+        )(endpoint)
 
-    # Steps of a case --------------------------------------------------------------------------
+    def taken(declared: Step) -> Callable[..., ReturnCase]:
+        def action(case_id: UUID, body: Any, actor: Actor, key: str | None) -> ReturnCase:
+            return app.take(declared.action, case_id, body, actor, key)
+
+        action.__name__ = declared.action
+        return action
 
     step = CaseSteps(router, "/cases", Caller, lambda case_id, _: case_out(case_id))
-
-    replacement, whole, pnpr = "replacement 4.3.1", "whole-batch return 4.3.2", "PNPR 4.3.3"
-    step("replacement/shipment", app.ship_replacement, c.ShipReplacement, replacement,
-         "The Warehouse ships the agreed replacement units (4.3.1).")  # fmt: skip
-    step("quality-confirmation-request", app.request_confirmation, c.RequestConfirmation, whole,
-         "Marketing asks QC to confirm the quality abnormality (4.3.2.1, step 2).")  # fmt: skip
-    step("quality-confirmation", app.confirm_return, c.ConfirmReturn, whole,
-         "QC confirms the quality abnormality is real (4.3.2.2, step 3).")  # fmt: skip
-    step("quality-rejection", app.reject_return, c.RejectReturn, whole,
-         "QC rejects the return with a reason, told to Marketing; the case ends "
-         "(4.3.2.2).")  # fmt: skip
-    step("receipt-authorization", app.authorize_receipt, c.AuthorizeReceipt, whole,
-         "Marketing authorizes the Warehouse to receive, only after QC confirmed (4.3.2.2, "
-         "step 4).")  # fmt: skip
-    step("receipt", app.receive_return, c.ReceiveReturn, whole,
-         "The Warehouse records receipt: quantity (at most as requested), location, lot "
-         "(4.3.2.2-4.3.2.3, step 4).")  # fmt: skip
-    step("samples", app.take_samples, c.TakeSamples, whole,
-         "QC confirms the received goods' condition on site and picks samples (4.3.2.3, "
-         "step 5).")  # fmt: skip
-    step("pnpr/identification", app.identify_nonconforming, c.IdentifyNonconforming, pnpr,
-         "QC tags the returned nonconforming goods (4.3.3).")  # fmt: skip
-    step("pnpr/isolation", app.isolate_nonconforming, c.IsolateNonconforming, pnpr,
-         "The Warehouse isolates them in a quarantine location (4.3.3).")  # fmt: skip
-    step("pnpr/report", app.report_nonconformance, c.ReportNonconformance, pnpr,
-         "QC reports the nonconformance; corrective action starts from it "
-         "(4.3.3, 4.3.4).")  # fmt: skip
-    step("pnpr/review", app.review_nonconformance, c.ReviewNonconformance, pnpr,
-         "The review board's members and decision: units per disposition, adding up to the "
-         "units received (4.3.3).")  # fmt: skip
-    step("pnpr/dispositions", app.disposition_nonconforming, c.DispositionNonconforming, pnpr,
-         "Units dispositioned as the board decided; the PNPR closes when all received units "
-         "are (4.3.3).")  # fmt: skip
+    on_case = f"{c.CASE}/"
+    for declared in c.STEPS:
+        if not declared.path.startswith(on_case):
+            opening(declared)
+    for declared in c.STEPS:
+        if declared.path.startswith(on_case):
+            path = declared.path.removeprefix(on_case)
+            step(path, taken(declared), declared.command, declared.tag, declared.doc)
 
     # Reading -------------------------------------------------------------------------------
 
