@@ -49,9 +49,11 @@ def test_issue_19_each_department_gets_one_digest_a_morning_and_a_restart_sends_
         wait_until(lambda: status(cases["breached"]) == "breached", 30, "the breach")
         assert status(cases["soon"]) == "running" and status(cases["later"]) == "running"
 
-        # The digest goes some seconds from now, site time, whatever the weekday.
+        # The digest goes some seconds from now, site time, whatever the weekday (a notify
+        # that starts later than that, on a loaded machine, sends it at once: still before
+        # UNTIL, and once).
         local = datetime.now(ZoneInfo(SITE))
-        at = (local + timedelta(seconds=15)).time().replace(microsecond=0)
+        at = (local + timedelta(seconds=20)).time().replace(microsecond=0)
         until = min(clock_time(23, 59, 59), (local + timedelta(hours=1)).time())
         settings = {
             "CSC_NOTIFY_DIGEST": "true",
@@ -67,7 +69,6 @@ def test_issue_19_each_department_gets_one_digest_a_morning_and_a_restart_sends_
                                "email": "li.wei@x.cn", "language": "en"})  # fmt: skip
         put(people, "zhao.lei", {"name": "赵磊", "department": "after_sales",
                                  "email": "zhao.lei@x.cn"})  # fmt: skip
-        assert datetime.now(ZoneInfo(SITE)).time() < at, "too slow: the digest time passed"
 
         def digests() -> list[Mail]:
             return [m for m in mail.mails if TITLE in m.message["Subject"]]
