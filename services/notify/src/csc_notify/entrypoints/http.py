@@ -12,7 +12,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
 
-from csc_contracts import Actor, Department
+from csc_contracts import Actor, PersonDepartment
 from csc_messaging.answers import READ
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import IdempotencyKey
@@ -95,7 +95,7 @@ def routes(service: ConsumingService) -> APIRouter:
         case_id: UUID | None = None,
         handle: Annotated[str | None, Query(max_length=128)] = None,
         department: Annotated[
-            Department | None, Query(description="To anyone of this department.")
+            PersonDepartment | None, Query(description="To anyone of this department.")
         ] = None,
         limit: Limit = 100,
         cursor: Cursor = None,
