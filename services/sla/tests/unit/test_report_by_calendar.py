@@ -15,57 +15,26 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from test_rules_as_versions import LUNCH, Now, business_desk, shanghai
 
 import csc_contracts as pub
 from csc_contracts import Actor, Department
-from csc_devkit.desk import SECRET, Desk, quality_complaint
+from csc_devkit.desk import Desk, quality_complaint
 from csc_devkit.desk import auth as token
-from csc_sla.application import SlaApplication
-from csc_sla.bootstrap import SLA, SlaSettings
 from csc_sla.domain import Clock
-from csc_sla.entrypoints.http import routes
-from csc_sla.policy import ClassPolicy, ClockKind, SlaPolicy, Target
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-LUNCH = ["08:00-12:00", "13:00-17:30"]
 WUHAN = {
     "calendar": {"week": {d: LUNCH for d in ("mon", "tue", "wed", "thu", "fri", "sat")}},
     "reason": "Wuhan plant 2 works six days, with a lunch break",
 }
 
 
-def shanghai(day: int, hour: int, minute: int = 0) -> datetime:
-    return datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
-
-
-class Now:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[tuple[Desk, Now]]:
-    business = {kind: Target(hours=8, calendar="business") for kind in ClockKind}
-    settings = SlaSettings(
-        data_dir=tmp_path,
-        relay_enabled=False,
-        auth_hs256_secret=SECRET,
-        sla_policy=SlaPolicy(oem=ClassPolicy(targets=business)),
-    )
-    service = SLA.bootstrap(settings)
-    now = Now(shanghai(13, 8))
-    vars(service.app)["now"] = now
-    assert isinstance(service.app, SlaApplication)
-    service.app.record_first_versions()
-    yield Desk(service, routes), now
-    service.app.close()
+    yield from business_desk(tmp_path, shanghai(13, 8))
 
 
 def manager(d: Desk, path: str, body: dict[str, Any]) -> None:

@@ -47,6 +47,11 @@ class Now:
 
 @pytest.fixture
 def desk(tmp_path: Path) -> Iterator[tuple[Desk, Now]]:
+    yield from business_desk(tmp_path, shanghai(16, 8))
+
+
+def business_desk(tmp_path: Path, at: datetime) -> Iterator[tuple[Desk, Now]]:
+    """sla over HTTP with every OEM promise 8 business hours, its clock stopped at ``at``."""
     business = {kind: Target(hours=8, calendar="business") for kind in ClockKind}
     settings = SlaSettings(
         data_dir=tmp_path,
@@ -55,7 +60,7 @@ def desk(tmp_path: Path) -> Iterator[tuple[Desk, Now]]:
         sla_policy=SlaPolicy(oem=ClassPolicy(targets=business)),
     )
     service = SLA.bootstrap(settings)
-    now = Now(shanghai(16, 8))
+    now = Now(at)
     vars(service.app)["now"] = now
     assert isinstance(service.app, SlaApplication)
     service.app.record_first_versions()  # as the service does when it starts
