@@ -62,6 +62,7 @@ def test_issue_19_each_department_gets_one_digest_a_morning_and_a_restart_sends_
             "CSC_NOTIFY_DIGEST_TIMEZONE": SITE,
             "CSC_NOTIFY_DIGEST_WEEKDAYS": "[0, 1, 2, 3, 4, 5, 6]",
             "CSC_NOTIFY_DIGEST_POLL_SECONDS": "0.5",
+            "CSC_NOTIFY_DIGEST_HOURS": "4",  # the one due in 3 h is listed, in 7 h is not
         }
         notify = start_notify(stack, mail, **settings)
         people = directory(stack, notify)

@@ -68,7 +68,10 @@ class NotifySettings(ServiceSettings):
         default=[0, 1, 2, 3, 4], description="Working days the digest goes on; Monday = 0."
     )
     notify_digest_hours: float = Field(
-        default=4, gt=0, le=24 * 7, description="Clocks due within this many hours are listed."
+        default=2,
+        gt=0,
+        le=24 * 7,
+        description="Clocks due within this many hours are listed ('breaching soon').",
     )
     notify_digest_poll_seconds: float = Field(default=30, gt=0)
 
