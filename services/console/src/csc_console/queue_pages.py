@@ -30,6 +30,9 @@ _CASES_AT_ONCE = 50
 VIEWS_COOKIE = "csc_views"
 VIEWS_COOKIE_DAYS = 400
 VIEWS_MAX = 20
+VIEWS_COOKIE_BYTES = 3800
+"""Under the 4,096 bytes a browser keeps of one cookie, with its name and attributes."""
+CUSTOMER_CODE_MAX = 40  # as intake takes a customer's code
 VIEW_NAME_MAX = 60
 BY_CUSTOMER = frozenset({"breached", "due", "new", "on-site", "open"})
 """The sections that read one customer's rows when asked (a view of one's own)."""
@@ -492,7 +495,7 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
             problem = gettext("Your work queue has no section %(name)s.", name=section)
         elif not customer:
             problem = gettext("A view of your own names the customer it shows.")
-        elif not name or len(name) > VIEW_NAME_MAX or len(customer) > 200:
+        elif not name or len(name) > VIEW_NAME_MAX or len(customer) > CUSTOMER_CODE_MAX:
             problem = gettext("Give the view a name of 1 to %(n)d characters.", n=VIEW_NAME_MAX)
         target = f"/queue/{section}?{urlencode({'customer': customer})}"
         if problem is not None:
@@ -505,6 +508,15 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
             )
         views = [v for v in kept_views(request, user) if v["name"] != name]
         views = [{"name": name, "section": section, "customer": customer}, *views]
+        kept = views_cookie.dumps({"user": user.user, "views": views[:VIEWS_MAX]})
+        if len(kept) > VIEWS_COOKIE_BYTES:  # a browser drops a larger cookie, and every view
+            return kit.render(
+                request,
+                "message.html",
+                status_code=422,
+                title=gettext("The view was not saved"),
+                message=gettext("This browser keeps no more views: remove one first."),
+            )
         response = RedirectResponse(target, status_code=303)
         keep_views(response, user, views[:VIEWS_MAX])
         return response
