@@ -10,30 +10,20 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from csc_devkit.processes import ServiceProcess
 from e2e.browser import RUNS, People, look, no_id_twice, send
 from e2e.conftest import Stack
-from e2e.support import auth, read
+from e2e.support import created, read
 from e2e.test_returns import returns_events
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ASKED = "Five more housings from the same lot, and photos of the gate on each."
 WHY = "The two units received crack at the rib, not at the gate as the complaint says."
-
-
-def _post(url: str, body: dict[str, Any], department: str) -> dict[str, Any]:
-    headers = {**auth(department), "Idempotency-Key": str(uuid.uuid4())}
-    answer = httpx.post(url, headers=headers, json=body, timeout=30)
-    assert answer.status_code == 201, answer.text
-    result: dict[str, Any] = answer.json()
-    return result
 
 
 @pytest.mark.timeout(600)
@@ -48,17 +38,17 @@ def test_4_3_2_3_qc_asks_the_customer_for_more_samples_from_the_case_page(
     url, returns = process.url, services["returns"].url
     code = f"OEM-{uuid.uuid4().hex[:6].upper()}"
     lot = f"L2026-11-{code[-4:]}"
-    case_id = _post(
+    case_id = created(
         f"{returns}/returns",
         {"customer_code": code, "customer_name": f"Dongfeng Motor {code}",
          "delivery": "DN-2026-1107", "lot": lot, "quantity": 20, "reason": "cracked housings"},
         "marketing",
     )["case_id"]  # fmt: skip
-    _post(f"{returns}/cases/{case_id}/quality-confirmation-request", {}, "marketing")
-    _post(f"{returns}/cases/{case_id}/quality-confirmation", {"finding": "cracks"}, "quality")
-    _post(f"{returns}/cases/{case_id}/receipt-authorization", {}, "marketing")
+    created(f"{returns}/cases/{case_id}/quality-confirmation-request", {}, "marketing")
+    created(f"{returns}/cases/{case_id}/quality-confirmation", {"finding": "cracks"}, "quality")
+    created(f"{returns}/cases/{case_id}/receipt-authorization", {}, "marketing")
     receipt = {"quantity": 20, "location": "WH-A returns bay 2", "lot": lot}
-    _post(f"{returns}/cases/{case_id}/receipt", receipt, "warehouse")
+    created(f"{returns}/cases/{case_id}/receipt", receipt, "warehouse")
 
     signed_in = People(browser, language, url)
     try:
