@@ -29,6 +29,7 @@ IMPACT = {"lines_stopped": 1, "quantity_affected": 40, "remedial_measure": "swap
 WORDS = {
     "zh-CN": {
         "title": "我的通知",
+        "all": "全部通知",
         "what": "产品质量投诉通知品管部",
         "sent": "已发送",
         "dead": "已转入死信",
@@ -39,6 +40,7 @@ WORDS = {
     },
     "en": {
         "title": "My notifications",
+        "all": "All notifications",
         "what": "Product-quality complaint for QC",
         "sent": "sent",
         "dead": "dead-lettered",
@@ -157,10 +159,28 @@ def test_4_4_2_qc_sees_what_it_was_told_of_a_quality_complaint(
         assert counted.value.ok and "count-new" not in counted.value.text()
         expect(qc.locator(".count-new")).to_have_count(0)
 
-        # Marketing is not told of what the procedure gives QC (4.4.2).
+        # Marketing is not told of what the procedure gives QC (4.4.2), but reads it among
+        # all of them (3).
         marketing = people("li.wei")
         marketing.goto(f"{told['console'].url}/notifications")
         expect(marketing.get_by_text(words["nothing"])).to_be_visible()
+        marketing.get_by_role("link", name=words["all"]).click()
+        expect(marketing.get_by_role("heading", name=words["all"])).to_be_visible()
+        expect(marketing.locator(f"#notifications a[href='/cases/{case}']")).to_have_count(1)
+
+        # An auditor, whom nobody notifies, reads all of them first, newest first (3).
+        auditor = people("wu.hua")
+        auditor.goto(f"{told['console'].url}/notifications")
+        expect(auditor.get_by_role("heading", name=words["all"])).to_be_visible()
+        newest = auditor.locator("#notifications tbody tr").first
+        expect(newest.get_by_role("link")).to_have_attribute("href", f"/cases/{case}")
+        expect(newest.get_by_role("listitem").filter(has_text="wang.fang")).to_contain_text(
+            words["sent"]
+        )
+        look(auditor, language, "notifications-auditor")
+        # QC reads its own: the page offers it no list of everyone's.
+        qc.goto(f"{told['console'].url}/notifications")
+        expect(qc.get_by_role("link", name=words["all"])).to_have_count(0)
     finally:
         people.close()
 

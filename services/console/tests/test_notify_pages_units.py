@@ -57,3 +57,13 @@ def test_a_page_shows_each_event_once_with_each_of_its_deliveries_newest_first()
         ("qc.group", "wecom"),
     ]
     assert items[0]["what"] == "QualityNotified" and not items[0]["digest"]
+
+
+def test_every_notification_is_listed_to_whom_notify_lets_read_them_all() -> None:
+    from csc_console import actions
+    from csc_notify.application import PERMISSIONS
+
+    assert (
+        actions.MAY["read_others_notifications"]
+        == (PERMISSIONS.writes["read_others_notifications"][0])
+    )

@@ -70,6 +70,9 @@ MAY.update(
         "disposition_nonconforming": frozenset({QC, WH, PROD}),  # 4.3.3
     }
 )
+# notify (3): Marketing owns the process, the Chief Engineer gets what is important, auditors
+# read every history; they read every notification, as notify's permissions have it.
+MAY["read_others_notifications"] = frozenset({M, CE, Department.AUDITOR})
 # capa (4.4.3, 4.4.4, 4.3.4): as capa's WRITES (csc_capa.permissions), each prefixed
 # ``capa_``; the page narrows the 8D's steps to QC and the case's team, as capa does.
 _CAPA_TEAM = frozenset({QC, M, ENG, Department.DEVELOPMENT, Department.PRODUCTION})

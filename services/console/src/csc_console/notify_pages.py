@@ -8,17 +8,21 @@
   event once: when, what (the clause and the procedure's words), the case, and each
   delivery of it (who, over which channel, sent / retrying / dead-lettered with the reason).
 
-notify decides who may read what (3: a person their own and their department's); the page
-shows what it answers.
+Marketing, the Chief Engineer and auditors read every notification (3): for them the page
+also lists all of them (``?view=all``, notify's ``GET /notifications?order=newest``), and an
+auditor, whom nobody notifies, sees all of them first.
+
+notify decides who may read what; the page shows what it answers.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 
+from csc_console.actions import may
 from csc_console.i18n import N_
 from csc_console.kit import Kit
 
@@ -90,16 +94,23 @@ def add_notify_pages(app: FastAPI, kit: Kit) -> None:
     services = kit.services
 
     @app.get("/notifications", response_class=HTMLResponse)
-    async def my_notifications(request: Request, cursor: str | None = None) -> Response:
+    async def my_notifications(
+        request: Request,
+        cursor: str | None = None,
+        view: Literal["mine", "all"] | None = None,
+    ) -> Response:
         # A cursor is notify's: one it cannot read is its 422, shown as a refusal.
         user = kit.current_user(request)
+        reads_all = may(user.department, "read_others_notifications")
+        shown = view or ("all" if user.department == "auditor" else "mine")
         params: dict[str, Any] = {"limit": PAGE}
         if cursor:
             params["cursor"] = cursor
-        rows, following = await services.get_page(
-            "notify", "/notifications/mine", user.token, params
-        )
-        if cursor is None and rows:
+        if shown == "all":  # notify refuses it to those who may not (3), shown as a refusal
+            params["order"] = "newest"
+        path = "/notifications" if shown == "all" else "/notifications/mine"
+        rows, following = await services.get_page("notify", path, user.token, params)
+        if shown == "mine" and cursor is None and rows:
             request.session[SEEN] = max(str(r["created"]) for r in rows)
         return kit.render(
             request,
@@ -107,6 +118,8 @@ def add_notify_pages(app: FastAPI, kit: Kit) -> None:
             items=by_event(rows),
             following=following,
             first=cursor is None,
+            view=shown,
+            reads_all=reads_all,
             me=user.user,
             notices=NOTICES,
             channels=CHANNELS,

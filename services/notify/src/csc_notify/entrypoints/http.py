@@ -97,11 +97,16 @@ def routes(service: ConsumingService) -> APIRouter:
         department: Annotated[
             PersonDepartment | None, Query(description="To anyone of this department.")
         ] = None,
+        order: Annotated[
+            Literal["made", "newest"],
+            Query(description="In the order they were made, or newest first."),
+        ] = "made",
         limit: Limit = 100,
         cursor: Cursor = None,
     ) -> list[dict[str, Any]]:
-        """Notifications in the order they were made; ``status=dead`` lists the dead letters.
-        A person reads with ``handle`` their own user or ``department`` their own (3)."""
+        """Notifications in the order they were made (``order=newest``: newest first);
+        ``status=dead`` lists the dead letters. A person reads with ``handle`` their own user
+        or ``department`` their own (3)."""
         authorize_reading(actor, handle=handle, department=department.value if department else None)
         where: dict[str, Any] = {
             "status": status_,
@@ -111,8 +116,15 @@ def routes(service: ConsumingService) -> APIRouter:
         }
         keys = ("status", "case_id", "handle", "department")
         first = next((k for k in keys if where[k] is not None), None)
-        order = (first, "created") if first else ("created",)
-        page = board.page("notifications", where=where, order=order, cursor=cursor, limit=limit)
+        columns = (first, "created") if first else ("created",)
+        page = board.page(
+            "notifications",
+            where=where,
+            order=columns,
+            descending=order == "newest",
+            cursor=cursor,
+            limit=limit,
+        )
         return paged(page, request, response)
 
     @router.get(
