@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 
 from e2e.conftest import Stack
@@ -19,6 +20,7 @@ from e2e.notify_support import Mail, MailServer
 from e2e.support import complaint, intake_client, read, wait_until
 from e2e.test_notify import CONSOLE, directory, put, start_notify
 from e2e.test_sla import iso
+from e2e.test_sla_calendars import sla_records
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +62,7 @@ def test_issue_19_each_department_gets_one_digest_a_morning_and_a_restart_sends_
             "CSC_NOTIFY_DIGEST_AT": at.isoformat(),
             "CSC_NOTIFY_DIGEST_UNTIL": until.replace(microsecond=0).isoformat(),
             "CSC_NOTIFY_DIGEST_TIMEZONE": SITE,
+            "CSC_NOTIFY_DIGEST_CALENDAR": "",  # every day of the week, not sla's calendar
             "CSC_NOTIFY_DIGEST_WEEKDAYS": "[0, 1, 2, 3, 4, 5, 6]",
             "CSC_NOTIFY_DIGEST_POLL_SECONDS": "0.5",
             "CSC_NOTIFY_DIGEST_HOURS": "4",  # the one due in 3 h is listed, in 7 h is not
@@ -94,3 +97,56 @@ def test_issue_19_each_department_gets_one_digest_a_morning_and_a_restart_sends_
         assert len(digests()) == 1
         again = directory(stack, notify).get("/notifications", params={"handle": "li.wei"})
         assert [n["status"] for n in again.json()] == ["sent"]
+
+
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def test_issue_19_the_digest_goes_on_a_make_up_day_of_sla_calendar(stack: Stack) -> None:
+    """Today is off by the week, in sla's calendar and in notify's own weekdays, but the
+    calendar makes it a make-up day (调休): the digest goes, as the calendar says."""
+    with MailServer() as mail:
+        intake = stack.start("intake")
+        sla = stack.start("sla", CSC_SLA_TICK_SECONDS="0.2", CSC_SLA_SETTLING_SECONDS="0")
+        local = datetime.now(ZoneInfo(SITE))
+        today = local.weekday()
+        calendar = {
+            "week": {d: ["08:30-17:30"] for n, d in enumerate(WEEK) if n != today},
+            "makeup_days": [local.date().isoformat()],
+            "makeup_windows": ["08:30-17:30"],
+        }
+        changed = httpx.put(
+            f"{sla.url}/calendars/default",
+            json={"calendar": calendar, "reason": "today is worked for a holiday"},
+            headers=stack.auth("marketing", "li.wei", manager=True),
+        )
+        assert changed.status_code == 200, changed.text
+        wait_until(
+            lambda: any(n == "CalendarVersionRecorded" and b["calendar_version"] == 2
+                        for n, b in sla_records(stack)),
+            30, "the calendar on csc.sla.v1",
+        )  # fmt: skip
+        body = complaint(1, category="service", received_at=iso(local - timedelta(hours=9)))
+        breached = intake_client(stack, intake).post("/complaints", json=body)
+        assert breached.status_code == 201, breached.text
+
+        at = (local + timedelta(seconds=20)).time().replace(microsecond=0)
+        until = min(clock_time(23, 59, 59), (local + timedelta(hours=1)).time())
+        notify = start_notify(
+            stack,
+            mail,
+            CSC_NOTIFY_DIGEST="true",
+            CSC_NOTIFY_DIGEST_AT=at.isoformat(),
+            CSC_NOTIFY_DIGEST_UNTIL=until.replace(microsecond=0).isoformat(),
+            CSC_NOTIFY_DIGEST_TIMEZONE=SITE,
+            # Without the calendar, today would have no digest.
+            CSC_NOTIFY_DIGEST_WEEKDAYS=str([n for n in range(7) if n != today]),
+            CSC_NOTIFY_DIGEST_POLL_SECONDS="0.5",
+        )
+        li_wei = {"name": "Li Wei", "department": "marketing", "email": "li.wei@x.cn"}
+        put(directory(stack, notify), "li.wei", li_wei | {"language": "en"})
+        (digest,) = wait_until(
+            lambda: [m for m in mail.mails if TITLE in m.message["Subject"]], 90, "the digest"
+        )
+        assert local.date().isoformat() in digest.message["Subject"]
+        assert breached.json()["case_id"] in digest.part("plain")

@@ -33,6 +33,7 @@ from csc_notify.domain import (
     Digest,
     Directory,
     Notification,
+    WorkingDays,
     quiet_until,
 )
 
@@ -81,6 +82,8 @@ class Backoff:
         wait: timedelta = min(self.longest, self.first * 2 ** (attempt - 1))
         return now + wait
 
+
+_WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _CLOCK_CHANGES = (
     pub.ClockPaused,
@@ -134,6 +137,7 @@ class NotifyApplication(ConsumerApplication):
             facts = {k: fields[k] for k in _FACTS if fields.get(k) is not None}
             processing_event.collect_events(CaseFacts(case_id=event.case_id, facts=facts))
         self._follow_clock(event, processing_event)
+        self._follow_calendar(event, processing_event)
         directory = self.directory()
         if directory is None:
             return
@@ -201,6 +205,36 @@ class NotifyApplication(ConsumerApplication):
         else:  # met, or stopped by the follow-up that closed the entry (4.6)
             facts.change(status=type(event).__name__[5:].lower(), open=False)
         pe.collect_events(facts)
+
+    def _follow_calendar(self, event: PublicEvent, pe: ProcessingEvent[UUID]) -> None:
+        """A calendar's working days, for the morning digest: its latest version, official
+        days folded in under its own, as sla counts them."""
+        if not isinstance(event, pub.CalendarVersionRecorded):
+            return
+        own_off, own_on = set(event.holidays), set(event.makeup_days)
+        official = event.official
+        off = own_off | (set(official.holidays) - own_on if official else set())
+        on = own_on | (set(official.makeup_days) - own_off if official else set())
+        version = event.calendar_version
+        weekdays = [n for n, name in enumerate(_WEEK) if event.week.get(name)]
+        holidays = sorted(d.isoformat() for d in off)
+        makeup_days = sorted(d.isoformat() for d in on)
+        known = self.find(WorkingDays.create_id(event.calendar), WorkingDays)
+        if known is None:
+            pe.collect_events(
+                WorkingDays(
+                    name=event.calendar,
+                    version=version,
+                    weekdays=weekdays,
+                    holidays=holidays,
+                    makeup_days=makeup_days,
+                )
+            )
+        else:
+            known.revise(
+                version=version, weekdays=weekdays, holidays=holidays, makeup_days=makeup_days
+            )
+            pe.collect_events(known)
 
     # The morning digest (issue 19) ---------------------------------------------------------
 

@@ -64,8 +64,16 @@ class NotifySettings(ServiceSettings):
     notify_digest_timezone: TimeZone = Field(
         default="Asia/Shanghai", description="The site's IANA time zone for the digest."
     )
+    notify_digest_calendar: str = Field(
+        default="default",
+        max_length=64,
+        description="sla's calendar whose working days the digest goes on (its holidays "
+        "none, its make-up days one), as csc.sla.v1 publishes it; empty: the weekdays below.",
+    )
     notify_digest_weekdays: list[int] = Field(
-        default=[0, 1, 2, 3, 4], description="Working days the digest goes on; Monday = 0."
+        default=[0, 1, 2, 3, 4],
+        description="Working days the digest goes on until notify has read the calendar, "
+        "or with no calendar; Monday = 0.",
     )
     notify_digest_hours: float = Field(
         default=2,
@@ -132,6 +140,7 @@ def _deliverer(service: ConsumingService) -> list[Background]:
             weekdays=frozenset(s.notify_digest_weekdays),
             hours=s.notify_digest_hours,
             poll_seconds=s.notify_digest_poll_seconds,
+            calendar=s.notify_digest_calendar or None,
         )
         background.append(Digester(app, board, schedule).run)
     return background

@@ -14,6 +14,7 @@ from csc_notify.domain import (
     Digest,
     Directory,
     Notification,
+    WorkingDays,
     recipient_id,
 )
 
@@ -49,10 +50,11 @@ def _recipient_row(handle: str, recipient: dict[str, Any]) -> dict[str, Any]:
 
 class NotifyBoard(View):
     """Recipients by handle; notifications by status and due time, case and recipient;
-    sla's open clocks by department (for the morning digest) and the digests recorded."""
+    sla's open clocks by department (for the morning digest), sla's calendars' working days
+    and the digests recorded."""
 
     name = "notify"
-    version = 3
+    version = 4
     tables = (
         Table(
             "recipients",
@@ -88,6 +90,7 @@ class NotifyBoard(View):
             key=("facts_id",),
             indexes=(("department", "due_at"),),
         ),
+        Table("calendars", columns=(Column("calendar_id"),), key=("calendar_id",)),
         Table(
             "digests",
             columns=(Column("digest_id"), Column("day"), Column("department")),
@@ -125,6 +128,17 @@ class NotifyBoard(View):
                 breached_at=_utc(event.breached_at) if event.breached_at else None,
             )
             rows.put("clocks", row)
+        elif isinstance(event, WorkingDays.Known | WorkingDays.Revised):
+            rows.put(
+                "calendars",
+                {
+                    "calendar_id": str(event.originator_id),
+                    "version": event.version,
+                    "weekdays": event.weekdays,
+                    "holidays": event.holidays,
+                    "makeup_days": event.makeup_days,
+                },
+            )
         elif isinstance(event, Digest.Prepared):
             rows.put(
                 "digests",
@@ -200,6 +214,11 @@ class NotifyBoard(View):
         """sla's clocks not met nor stopped, as csc.sla.v1 told them, by department."""
         self.catch_up()
         return list(self.scan("clocks", order=("department", "due_at"), catch_up=False))
+
+    def working_days(self, calendar: str) -> dict[str, Any] | None:
+        """sla's calendar ``calendar`` as its latest version told it, if notify knows it."""
+        self.catch_up()
+        return self.get("calendars", str(WorkingDays.create_id(calendar)))
 
     def digests(self, day: str | None = None) -> list[dict[str, Any]]:
         self.catch_up()

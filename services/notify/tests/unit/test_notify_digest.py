@@ -12,6 +12,7 @@ import pytest
 from test_notify_units import T0, World, envelope
 
 import csc_contracts as pub
+from csc_contracts.sla import OfficialDays
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import eventsourcing_env
 from csc_notify.application import NotifyApplication
@@ -158,3 +159,55 @@ def test_issue_19_the_digest_goes_on_working_mornings_site_time() -> None:
     # Monday 08:30 in Shanghai is still Sunday in UTC: the site's day counts.
     monday = datetime(2026, 11, 30, 0, 45, tzinfo=UTC)
     assert schedule.morning(monday) == date(2026, 11, 30)
+
+
+def calendar_version(version: int, **days: object) -> pub.CalendarVersionRecorded:
+    five = {d: ["08:30-17:30"] for d in ("mon", "tue", "wed", "thu", "fri")}
+    fields: dict[str, object] = {
+        "week": five,
+        "holidays": [],
+        "makeup_days": [],
+        "official": None,
+        **days,
+    }
+    return pub.CalendarVersionRecorded(
+        **envelope(uuid4()), effective_at=None, reason="the plant's year", retime_running=False,
+        source="api", calendar="default", calendar_version=version, timezone=None,
+        makeup_windows=None, note=None, **fields,
+    )  # fmt: skip
+
+
+def test_issue_19_the_digest_goes_on_sla_calendar_days_holidays_none_make_up_days_one(
+    world: World,
+) -> None:
+    schedule = DigestSchedule(at=time(8, 30), until=time(12, 0), timezone="Asia/Shanghai")
+    tuesday, saturday = datetime(2026, 11, 24, 1, tzinfo=UTC), datetime(2026, 11, 28, 1, tzinfo=UTC)
+    assert world.board.working_days("default") is None  # not read yet: the weekdays
+    assert schedule.morning(tuesday) == DAY
+
+    official = OfficialDays(
+        source="chinese-calendar 1.11.0", years=[2026, 2026],
+        holidays={date(2026, 11, 24): "a holiday", date(2026, 11, 25): "a holiday"},
+        makeup_days={date(2026, 11, 28): "worked for it", date(2026, 11, 29): "worked too"},
+    )  # fmt: skip
+    # The calendar's own days take precedence over the official ones, as sla counts them.
+    world.feed(
+        calendar_version(1, official=official, makeup_days=[date(2026, 11, 25)],
+                         holidays=[date(2026, 11, 29)])
+    )  # fmt: skip
+    days = world.board.working_days("default")
+    assert days is not None
+    assert days["holidays"] == ["2026-11-24", "2026-11-29"]
+    assert days["makeup_days"] == ["2026-11-25", "2026-11-28"]
+    assert schedule.morning(tuesday, days) is None  # a holiday: no digest
+    assert schedule.morning(tuesday + timedelta(days=1), days) == date(2026, 11, 25)
+    assert schedule.morning(saturday, days) == date(2026, 11, 28)  # a make-up day: one
+    assert schedule.morning(saturday + timedelta(days=1), days) is None
+
+    # A later version replaces it; the earlier one applied again changes nothing.
+    world.feed(calendar_version(2, week={"sat": ["09:00-12:00"]}))
+    world.feed(calendar_version(1, official=official))
+    days = world.board.working_days("default")
+    assert days is not None and (days["version"], days["weekdays"]) == (2, [5])
+    assert schedule.morning(tuesday, days) is None
+    assert schedule.morning(saturday, days) == date(2026, 11, 28)

@@ -1,6 +1,7 @@
 """The directory, the notifications, what notify keeps of cases and clocks, and the
-morning digests. Pure: no I/O."""
+morning digests, and the site's working days. Pure: no I/O."""
 
+from csc_notify.domain.calendars import WorkingDays, works_on
 from csc_notify.domain.cases import CaseFacts
 from csc_notify.domain.clocks import ClockFacts
 from csc_notify.domain.digests import DIGEST_TYPE, Digest
@@ -38,8 +39,10 @@ __all__ = [
     "Directory",
     "Notification",
     "Recipient",
+    "WorkingDays",
     "message_key",
     "notification_id",
     "quiet_until",
     "recipient_id",
+    "works_on",
 ]
