@@ -207,6 +207,11 @@ def test_marketing_logs_and_replies_qc_sees_it_live(
     time.sleep(1.2)  # the arrival (to the second) falls after the request
     arrived = datetime.now(zone).replace(microsecond=0)
     visit = asp.locator("#visit-form")
+    # A datetime-local input has no zone: the form says the one it is read in, the viewer's.
+    zone_hint = {"zh-CN": "按您的时区", "en": "In your time zone"}[language]
+    expect(visit.locator("#zone-arrived_at")).to_contain_text(zone_hint)
+    expect(visit.locator("#zone-arrived_at")).to_contain_text(RUNS[language][1])
+    expect(visit.locator("#f-arrived_at")).to_have_attribute("aria-describedby", "zone-arrived_at")
     visit.locator("#f-arrived_at").fill(arrived.strftime("%Y-%m-%dT%H:%M:%S"))
     visit.locator("#f-departed_at").fill(
         (arrived - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")

@@ -168,6 +168,7 @@ class Kit:
                     else None
                 ),
                 now=now,
+                viewer_zone=tz,
                 when=lambda v: display.when(v, tz, site),
                 local_times=lambda text: display.local_times(text, tz, site),
                 refusal_text=refusals.sentence,
