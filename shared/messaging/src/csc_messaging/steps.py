@@ -15,11 +15,17 @@ to serve, the public event each domain event becomes. Where eventsourcing's
 Events a service records without a command of its own (a case opened from another
 service's event) are declared with ``fact``: clause and public event, no route, no one.
 ``missing`` says what a service's wiring lacks, so a test fails on a step half-declared.
+
+A step may record more than its one event (``also``: each further event and the public
+event it becomes), decide on an aggregate other than the service's main one
+(``aggregate``), be served by another verb (``verb="PUT"``) or take a file's bytes for its
+body (``upload``: the service serves that route itself). A fact whose event stays inside
+the service is declared with ``public=None`` (``internal``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -46,6 +52,21 @@ class Step:
     """The aggregate's method that decides it."""
     tag: str
     doc: str
+    verb: str = "POST"
+    """Its route's HTTP method."""
+    upload: bool = False
+    """Its body is a file's bytes, not a JSON command: the service serves its route itself."""
+    also: tuple[tuple[type[Any], type[PublicEvent] | None], ...] = ()
+    """Further events it may record, each with the public event it becomes (None: none)."""
+    aggregate: type[Any] | None = None
+    """Where ``method`` is, when not on the service's main aggregate."""
+    operation: str | None = None
+    """Its route's function name (the OpenAPI operation's), when not ``action``."""
+
+    @property
+    def recorded(self) -> tuple[tuple[type[Any], type[PublicEvent] | None], ...]:
+        """Every event the step may record, each with its public event."""
+        return ((self.event, self.public), *self.also)
 
 
 @dataclass(frozen=True)
@@ -53,7 +74,8 @@ class Fact:
     """An event recorded without a command of the service's own: clause and public event."""
 
     event: type[Any]
-    public: type[PublicEvent]
+    public: type[PublicEvent] | None
+    """None: the event stays inside the service."""
     clause: str
 
 
@@ -76,22 +98,31 @@ class Steps:
         method: str,
         tag: str,
         doc: str,
+        verb: str = "POST",
+        upload: bool = False,
+        also: Mapping[type[Any], type[PublicEvent] | None] | None = None,
+        aggregate: type[Any] | None = None,
+        operation: str | None = None,
     ) -> Callable[[T], T]:
         """Declare the step the decorated command model asks for."""
 
         def declare(command: T) -> T:
             if action in self._steps:
                 raise ValueError(f"step {action} is declared twice")
-            if any(s.event is event for s in self._recorded()):
-                raise ValueError(f"{event.__qualname__} is recorded by two steps")
-            self._steps[action] = Step(
-                action, path, command, event, public, clause, frozenset(may), method, tag, doc
-            )
+            declared = Step(
+                action, path, command, event, public, clause, frozenset(may), method, tag, doc,
+                verb, upload, tuple((also or {}).items()), aggregate, operation,
+            )  # fmt: skip
+            known = set(self.clauses)
+            for e, _ in declared.recorded:
+                if e in known:
+                    raise ValueError(f"{e.__qualname__} is recorded by two steps")
+            self._steps[action] = declared
             return command
 
         return declare
 
-    def fact(self, event: type[Any], public: type[PublicEvent], clause: str) -> None:
+    def fact(self, event: type[Any], public: type[PublicEvent] | None, clause: str) -> None:
         self._facts.append(Fact(event, public, clause))
 
     def __iter__(self) -> Iterator[Step]:
@@ -100,18 +131,27 @@ class Steps:
     def __getitem__(self, action: str) -> Step:
         return self._steps[action]
 
-    def _recorded(self) -> Iterable[Step | Fact]:
-        return [*self._facts, *self._steps.values()]
+    def _recorded(self) -> Iterable[tuple[type[Any], type[PublicEvent] | None, str]]:
+        for f in self._facts:
+            yield f.event, f.public, f.clause
+        for s in self._steps.values():
+            for e, p in s.recorded:
+                yield e, p, s.clause
 
     @property
     def clauses(self) -> dict[type[Any], str]:
         """The clause each recorded event follows."""
-        return {s.event: s.clause for s in self._recorded()}
+        return {e: clause for e, _, clause in self._recorded()}
 
     @property
     def public(self) -> dict[type[Any], type[PublicEvent]]:
-        """The public event each recorded event becomes."""
-        return {s.event: s.public for s in self._recorded()}
+        """The public event each recorded event becomes (those that stay inside left out)."""
+        return {e: p for e, p, _ in self._recorded() if p is not None}
+
+    @property
+    def internal(self) -> frozenset[type[Any]]:
+        """The recorded events that stay inside the service: no public event."""
+        return frozenset(e for e, p, _ in self._recorded() if p is None)
 
     @property
     def writes(self) -> Writes:
@@ -145,10 +185,11 @@ class Steps:
             if p not in published:
                 lacks.append(f"{p.__name__} is in the contract, and no step publishes it")
         for s in self:
-            if ("POST", s.path) not in served:
-                lacks.append(f"{s.action}: no route POST {s.path}")
-            if not callable(getattr(aggregate, s.method, None)):
-                lacks.append(f"{s.action}: {aggregate.__name__} has no {s.method}()")
+            if (s.verb, s.path) not in served:
+                lacks.append(f"{s.action}: no route {s.verb} {s.path}")
+            deciding = s.aggregate or aggregate
+            if not callable(getattr(deciding, s.method, None)):
+                lacks.append(f"{s.action}: {deciding.__name__} has no {s.method}()")
             if not s.may:
                 lacks.append(f"{s.action}: no department may do it")
             if not s.clause:
