@@ -19,6 +19,7 @@ from eventsourcing.application import ProcessingEvent
 
 from csc_capa import commands as c
 from csc_capa.blobs import BlobStore
+from csc_capa.commands import STEPS
 from csc_capa.domain import CustomerReportFormat, Investigation, RuleViolation, format_id
 from csc_capa.evidence import content_problem, safe_filename
 from csc_capa.permissions import authorize, authorize_implementation, authorize_on_case
@@ -33,7 +34,7 @@ from csc_contracts import (
 )
 from csc_contracts.capa import InvestigationSource, ReportFormat
 from csc_messaging.application import ConsumerApplication
-from csc_messaging.commands import Now, by, not_future, not_future_day, utcnow
+from csc_messaging.commands import Now, by, utcnow
 from csc_messaging.refusals import NotFound
 
 DEFAULT_FORMAT = ReportFormat.CPAR  # 4.3.4: "otherwise the company's own form"
@@ -175,51 +176,49 @@ class CapaApplication(ConsumerApplication):
     def report_format_of(self, customer_code: str) -> CustomerReportFormat | None:
         return self.find(format_id(customer_code), CustomerReportFormat)
 
-    # Investigation (4.4.3) ------------------------------------------------------------------
+    # Commands: every step declared in ``commands.STEPS`` ----------------------------------
 
-    def contact_customer(
-        self, case_id: UUID, command: c.ContactCustomer, actor: Actor, key: str | None = None
+    def take(
+        self, action: str, case_id: UUID, command: c.Command, actor: Actor, key: str | None = None
     ) -> Investigation:
-        authorize("contact_customer", actor)
-        contacted_at = not_future(command.contacted_at, self.now(), "contacted_at")
+        """Record one step on a case, as ``commands.STEPS`` declares it."""
+        step = STEPS[action]
+        authorize(action, actor)
+        if isinstance(command, c.ChooseReportFormat):
+            self._customer_format_registered(case_id, command)
+        args = command.args(self.now())
         return self._step(
             case_id,
             key,
-            lambda case: case.contact_customer(
-                contacted_at=contacted_at,
-                contact=command.contact,
-                means=command.means,
-                summary=command.summary,
-                **_by(actor, key),
-            ),
+            lambda case: getattr(case, step.method)(**args, **_by(actor, key)),
+            # 4.4.4: an 8D step is for the team's departments, as the case has it.
+            check=lambda case: authorize_on_case(action, actor, case),
         )
 
-    def request_evidence(
-        self, case_id: UUID, command: c.RequestEvidence, actor: Actor, key: str | None = None
+    def implement_action(
+        self,
+        case_id: UUID,
+        action_no: int,
+        command: c.ImplementAction,
+        actor: Actor,
+        key: str | None = None,
     ) -> Investigation:
-        authorize("request_evidence", actor)
-        today = self.now().date()
+        """D6 (4.3.4): the step of one action, for its owner's department or the leader's."""
+        step = STEPS["implement_action"]
+        authorize(step.action, actor)
+        args = command.args(self.now())
         return self._step(
             case_id,
             key,
-            lambda case: case.request_evidence(
-                kinds=list(command.kinds),
-                details=command.details,
-                due=command.due,
-                today=today,
-                **_by(actor, key),
-            ),
+            lambda case: getattr(case, step.method)(action_no=action_no, **args, **_by(actor, key)),
+            check=lambda case: authorize_implementation(action_no, actor, case),
         )
 
     def receive_evidence(
         self,
         case_id: UUID,
         data: bytes,
-        *,
-        filename: str,
-        media_type: str,
-        description: str | None,
-        request_no: int | None,
+        command: c.ReceiveEvidence,
         actor: Actor,
         key: str | None = None,
     ) -> tuple[Investigation, str]:
@@ -228,9 +227,10 @@ class CapaApplication(ConsumerApplication):
         The name is kept as sent and, for every use, as a safe base name; the
         declared type is taken only when the bytes are of it.
         """
-        authorize("receive_evidence", actor)
-        media_type = media_type.split(";")[0].strip().lower()
-        original, filename = filename, safe_filename(filename)
+        step = STEPS["receive_evidence"]
+        authorize(step.action, actor)
+        media_type = command.media_type.split(";")[0].strip().lower()
+        original, filename = command.filename, safe_filename(command.filename)
         if not data:
             raise EvidenceEmpty("the upload is empty: send the file's bytes as the body")
         if len(data) > self.max_evidence_bytes:
@@ -262,14 +262,14 @@ class CapaApplication(ConsumerApplication):
         case = self._step(
             case_id,
             key,
-            lambda case: case.receive_evidence(
+            lambda case: getattr(case, step.method)(
                 sha256=digest,
                 filename=filename,
                 original_filename=original,
                 media_type=media_type,
                 size=len(data),
-                description=description,
-                request_no=request_no,
+                description=command.description,
+                request_no=command.request_no,
                 **_by(actor, key),
             ),
         )
@@ -284,223 +284,24 @@ class CapaApplication(ConsumerApplication):
             raise NotFound(f"evidence {digest} is on record but missing from the evidence store")
         return data
 
-    def confirm(
-        self, case_id: UUID, command: c.Confirm, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("confirm", actor)
-        return self._step(
-            case_id, key, lambda case: case.confirm(finding=command.finding, **_by(actor, key))
-        )
-
-    def not_confirm(
-        self, case_id: UUID, command: c.NotConfirm, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("not_confirm", actor)
-        return self._step(
-            case_id, key, lambda case: case.not_confirm(reason=command.reason, **_by(actor, key))
-        )
-
-    def find_misuse(
-        self, case_id: UUID, command: c.FindMisuse, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("find_misuse", actor)
-        return self._step(
-            case_id, key, lambda case: case.find_misuse(finding=command.finding, **_by(actor, key))
-        )
-
-    # CAPA (4.4.4, 4.3.4) ---------------------------------------------------------------------
-
-    def convene_team(
-        self, case_id: UUID, command: c.ConveneTeam, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("convene_team", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.convene_team(
-                leader=command.leader.model_dump(mode="json"),
-                members=[m.model_dump(mode="json") for m in command.members],
-                **_by(actor, key),
-            ),
-        )
-
-    def record_emergency_response(
-        self,
-        case_id: UUID,
-        command: c.RecordEmergencyResponse,
-        actor: Actor,
-        key: str | None = None,
-    ) -> Investigation:
-        authorize("record_emergency_response", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.record_emergency_response(actions=command.actions, **_by(actor, key)),
-            check=lambda case: authorize_on_case("record_emergency_response", actor, case),
-        )
-
-    def describe_problem(
-        self, case_id: UUID, command: c.DescribeProblem, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("describe_problem", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.describe_problem(
-                problem=command.model_dump(mode="json"), **_by(actor, key)
-            ),
-            check=lambda case: authorize_on_case("describe_problem", actor, case),
-        )
-
-    def record_containment(
-        self, case_id: UUID, command: c.RecordContainment, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("record_containment", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.record_containment(
-                actions=command.actions,
-                scope=command.scope,
-                quantity=command.quantity,
-                **_by(actor, key),
-            ),
-            check=lambda case: authorize_on_case("record_containment", actor, case),
-        )
-
-    def identify_root_cause(
-        self, case_id: UUID, command: c.IdentifyRootCause, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("identify_root_cause", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.identify_root_cause(
-                root_cause=command.root_cause,
-                escape_point=command.escape_point,
-                method=command.method,
-                **_by(actor, key),
-            ),
-            check=lambda case: authorize_on_case("identify_root_cause", actor, case),
-        )
-
-    def plan_action(
-        self, case_id: UUID, command: c.PlanAction, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("plan_action", actor)
-        today = self.now().date()
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.plan_action(
-                kind=command.kind.value,
-                description=command.description,
-                owner=command.owner.model_dump(mode="json"),
-                due=command.due,
-                today=today,
-                **_by(actor, key),
-            ),
-            check=lambda case: authorize_on_case("plan_action", actor, case),
-        )
-
-    def implement_action(
-        self,
-        case_id: UUID,
-        action_no: int,
-        command: c.ImplementAction,
-        actor: Actor,
-        key: str | None = None,
-    ) -> Investigation:
-        authorize("implement_action", actor)
-        implemented_on = not_future_day(command.implemented_on, self.now().date(), "implemented_on")
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.implement_action(
-                action_no=action_no,
-                implemented_on=implemented_on,
-                validation=command.validation,
-                **_by(actor, key),
-            ),
-            check=lambda case: authorize_implementation(action_no, actor, case),
-        )
-
-    def verify_effectiveness(
-        self, case_id: UUID, command: c.VerifyEffectiveness, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("verify_effectiveness", actor)
-        verified_on = not_future_day(command.verified_on, self.now().date(), "verified_on")
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.verify_effectiveness(
-                effective=command.effective,
-                method=command.method,
-                result=command.result,
-                verified_on=verified_on,
-                **_by(actor, key),
-            ),
-            check=lambda case: authorize_on_case("verify_effectiveness", actor, case),
-        )
-
-    def prevent_recurrence(
-        self, case_id: UUID, command: c.PreventRecurrence, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("prevent_recurrence", actor)
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.prevent_recurrence(
-                updates=[u.model_dump(mode="json") for u in command.updates],
-                note=command.note,
-                **_by(actor, key),
-            ),
-            check=lambda case: authorize_on_case("prevent_recurrence", actor, case),
-        )
-
-    def close_capa(
-        self, case_id: UUID, command: c.Close, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("close", actor)
-        closed_at = self.now()
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.close(
-                summary=command.summary,
-                recognition=command.recognition,
-                closed_at=closed_at,
-                **_by(actor, key),
-            ),
-            check=lambda case: authorize_on_case("close", actor, case),
-        )
-
     # Report formats (4.3.4) --------------------------------------------------------------------
 
-    def choose_report_format(
-        self, case_id: UUID, command: c.ChooseReportFormat, actor: Actor, key: str | None = None
-    ) -> Investigation:
-        authorize("choose_report_format", actor)
-        if command.format is ReportFormat.CUSTOMER:
-            case = self._get(case_id)
-            registered = self.report_format_of(str(case.customer["code"]))
-            if registered is None or registered.template is None:
-                raise RuleViolation(
-                    "4.3.4",
-                    f"customer {case.customer['code']} has no report format of its own "
-                    "registered: register its template first",
-                    field="format",
-                    kind="invalid",
-                    code="capa.format.no_customer_format",
-                    params={"customer": case.customer["code"]},
-                )
-        return self._step(
-            case_id,
-            key,
-            lambda case: case.choose_report_format(
-                format=command.format.value, reason=command.reason, **_by(actor, key)
-            ),
-        )
+    def _customer_format_registered(self, case_id: UUID, command: c.ChooseReportFormat) -> None:
+        """The customer's own format is chosen only once its template is registered."""
+        if command.format is not ReportFormat.CUSTOMER:
+            return
+        case = self._get(case_id)
+        registered = self.report_format_of(str(case.customer["code"]))
+        if registered is None or registered.template is None:
+            raise RuleViolation(
+                "4.3.4",
+                f"customer {case.customer['code']} has no report format of its own "
+                "registered: register its template first",
+                field="format",
+                kind="invalid",
+                code="capa.format.no_customer_format",
+                params={"customer": case.customer["code"]},
+            )
 
     def register_report_format(
         self,
@@ -510,7 +311,8 @@ class CapaApplication(ConsumerApplication):
         key: str | None = None,
     ) -> tuple[CustomerReportFormat, bool]:
         """Register (or revise) how a customer wants its CAPAs reported. (registration, new)."""
-        authorize("register_report_format", actor)
+        step = STEPS["register_report_format"]
+        authorize(step.action, actor)
         template = command.template
         if command.format is ReportFormat.CUSTOMER:
             if template is None:
@@ -559,7 +361,7 @@ class CapaApplication(ConsumerApplication):
                 registration = CustomerReportFormat(customer_code=customer_code, **fields)
                 self.save(registration)
                 return registration, True
-            existing.revise(**fields)
+            getattr(existing, step.method)(**fields)
             self.save(existing)
             return existing, False
 

@@ -18,57 +18,22 @@ by department.
 
 from __future__ import annotations
 
+from csc_capa.commands import STEPS
 from csc_capa.domain import Investigation
-from csc_contracts import PERSON_DEPARTMENTS, Actor, Department
-from csc_messaging.permissions import Forbidden, Permissions, Writes
+from csc_contracts import Actor, Department
+from csc_messaging.permissions import Forbidden
 
-M = Department.MARKETING
 QC = Department.QUALITY
-ENG = Department.ENGINEERING
-DEV = Department.DEVELOPMENT
-P = Department.PRODUCTION
-WH = Department.WAREHOUSE
 AUDITOR = Department.AUDITOR
-TEAM = frozenset({QC, M, ENG, DEV, P})
-# Whoever QC makes an action's owner may implement it; auditors record nothing.
-ANYONE_BUT_AUDITORS = frozenset(PERSON_DEPARTMENTS) - {AUDITOR}
 
-WRITES: Writes = {
-    "contact_customer": (frozenset({QC}), "4.4.3"),
-    "request_evidence": (frozenset({QC}), "4.4.3"),
-    "receive_evidence": (frozenset({QC, M}), "4.4.3"),
-    "confirm": (frozenset({QC}), "4.4.3"),
-    "not_confirm": (frozenset({QC}), "4.4.3"),
-    "find_misuse": (frozenset({QC}), "4.2.3"),
-    "convene_team": (frozenset({QC}), "4.4.4"),
-    "record_emergency_response": (TEAM | {WH}, "4.4.4"),
-    "describe_problem": (frozenset({QC}), "4.4.4"),
-    "record_containment": (TEAM | {WH}, "4.4.4"),
-    "identify_root_cause": (frozenset({QC, ENG, DEV, P}), "4.3.4"),
-    "plan_action": (frozenset({QC, ENG, DEV, P}), "4.3.4"),
-    "implement_action": (ANYONE_BUT_AUDITORS, "4.3.4"),
-    "verify_effectiveness": (frozenset({QC}), "4.3.4"),
-    "prevent_recurrence": (frozenset({QC, ENG, DEV, P}), "4.4.4"),
-    "close": (frozenset({QC}), "4.4.4"),
-    "choose_report_format": (frozenset({QC, M}), "4.3.4"),
-    "register_report_format": (frozenset({QC, M}), "4.3.4"),
-}
+# action -> (departments that may do it, the clause that says so), as each step declares.
+WRITES = STEPS.writes
+PERMISSIONS = STEPS.permissions()
+authorize = PERMISSIONS.authorize
 
-authorize = Permissions(WRITES).authorize
-
-# The 8D's steps after QC's investigation, D0 to D8 (D1 itself is QC's: convene_team).
-EIGHT_D_STEPS = frozenset(
-    {
-        "record_emergency_response",
-        "describe_problem",
-        "record_containment",
-        "identify_root_cause",
-        "plan_action",
-        "verify_effectiveness",
-        "prevent_recurrence",
-        "close",
-    }
-)
+# The 8D's steps after QC's investigation, D0 to D8 (D1 itself is QC's: convene_team),
+# as their commands say (``commands.TeamCommand``).
+EIGHT_D_STEPS = frozenset(s.action for s in STEPS if s.command.team_step)
 
 
 def authorize_on_case(action: str, actor: Actor, case: Investigation) -> None:

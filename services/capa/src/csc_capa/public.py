@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID, uuid5
 
-import csc_contracts.capa as pub
-from csc_capa.domain import CLAUSES, CustomerReportFormat, Investigation, capa_no
+from csc_capa.commands import STEPS
+from csc_capa.domain import CustomerReportFormat, Investigation, capa_no
 from csc_contracts import PublicEvent
 
 EVENT_NAMESPACE = UUID("8c3f5a2e-7d41-4b9a-b6e0-2f9d1c4a7e58")
@@ -15,33 +15,11 @@ SYSTEM: dict[str, str] = {"user": "capa", "department": "system"}
 
 I = Investigation  # noqa: E741
 
-# Internal and public events carry the same field names, so the mapping is a table;
-# the contract's models validate and drop what is internal. None: stays internal.
-PUBLIC: dict[type[Any], type[PublicEvent] | None] = {
-    I.Opened: pub.InvestigationOpened,
-    I.ImpactNoted: None,  # intake's QualityImpactAssessed already says it
-    I.CustomerContacted: pub.CustomerContactedByQuality,
-    I.EvidenceRequested: pub.EvidenceRequested,
-    I.EvidenceReceived: pub.EvidenceReceived,
-    I.NonconformanceLinked: pub.NonconformanceLinked,
-    I.Confirmed: pub.ComplaintConfirmed,
-    I.NotConfirmed: pub.ComplaintNotConfirmed,
-    I.ClosedAsMisuse: pub.InvestigationClosedAsMisuse,
-    I.TeamConvened: pub.TeamConvened,
-    I.EmergencyResponseRecorded: pub.EmergencyResponseRecorded,
-    I.ProblemDescribed: pub.ProblemDescribed,
-    I.ContainmentRecorded: pub.ContainmentRecorded,
-    I.RootCauseIdentified: pub.RootCauseIdentified,
-    I.ActionPlanned: pub.CorrectiveActionPlanned,
-    I.ActionImplemented: pub.CorrectiveActionImplemented,
-    I.EffectivenessVerified: pub.EffectivenessVerified,
-    I.Reopened: pub.CapaReopened,
-    I.RecurrencePrevented: pub.RecurrencePrevented,
-    I.Closed: pub.CapaClosed,
-    I.ReportFormatChosen: pub.ReportFormatChosen,
-    CustomerReportFormat.Registered: pub.CustomerReportFormatRegistered,
-    CustomerReportFormat.Revised: pub.CustomerReportFormatRegistered,
-}
+# Internal and public events carry the same field names, so the mapping is a table, read
+# from the steps' declarations; the contract's models validate and drop what is internal.
+# An event declared with no public event (ImpactNoted) stays inside capa.
+PUBLIC: dict[type[Any], type[PublicEvent]] = STEPS.public
+CLAUSES = STEPS.clauses
 
 
 def occurred_at(e: Any) -> Any:

@@ -1,7 +1,6 @@
 """Investigations and their CAPAs. Pure: no I/O."""
 
 from csc_capa.domain.investigation import (
-    CLAUSES,
     FINISHED,
     STATUSES,
     TEAM_DEPARTMENTS,
@@ -13,7 +12,6 @@ from csc_capa.domain.investigation import (
 from csc_messaging.refusals import RuleViolation
 
 __all__ = [
-    "CLAUSES",
     "FINISHED",
     "STATUSES",
     "TEAM_DEPARTMENTS",

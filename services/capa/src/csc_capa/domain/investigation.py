@@ -843,30 +843,3 @@ class CustomerReportFormat(Aggregate):
             actor=actor,
             request_key=request_key,
         )
-
-
-CLAUSES: dict[type[Aggregate.Event], str] = {
-    Investigation.Opened: "4.4.3",
-    Investigation.ImpactNoted: "4.4.2",
-    Investigation.CustomerContacted: "4.4.3",
-    Investigation.EvidenceRequested: "4.4.3",
-    Investigation.EvidenceReceived: "4.4.3",
-    Investigation.NonconformanceLinked: "4.3.4",
-    Investigation.Confirmed: "4.4.3",
-    Investigation.NotConfirmed: "4.4.3",
-    Investigation.ClosedAsMisuse: "4.2.3",
-    Investigation.TeamConvened: "4.4.4",
-    Investigation.EmergencyResponseRecorded: "4.4.4",
-    Investigation.ProblemDescribed: "4.4.4",
-    Investigation.ContainmentRecorded: "4.4.4",
-    Investigation.RootCauseIdentified: "4.3.4",
-    Investigation.ActionPlanned: "4.3.4",
-    Investigation.ActionImplemented: "4.3.4",
-    Investigation.EffectivenessVerified: "4.3.4",
-    Investigation.Reopened: "4.3.4",
-    Investigation.RecurrencePrevented: "4.4.4",
-    Investigation.Closed: "4.4.4",
-    Investigation.ReportFormatChosen: "4.3.4",
-    CustomerReportFormat.Registered: "4.3.4",
-    CustomerReportFormat.Revised: "4.3.4",
-}

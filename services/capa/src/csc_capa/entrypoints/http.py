@@ -7,6 +7,7 @@ the clause and who may). A step the case does not allow yet is refused with
 ``Idempotency-Key``: a retry returns the first result and records nothing twice.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -33,7 +34,7 @@ from csc_capa.application import (
 )
 from csc_capa.blobs import BlobCorrupted
 from csc_capa.bootstrap import CAPA
-from csc_capa.domain import STATUSES, RuleViolation
+from csc_capa.domain import STATUSES, Investigation, RuleViolation
 from csc_capa.evidence import EVIDENCE_TYPES
 from csc_capa.projections import INVESTIGATIONS, Investigations
 from csc_contracts import Actor
@@ -46,6 +47,7 @@ from csc_messaging.problems import MAX_BODY_EXTENSION, problem
 from csc_messaging.rules import found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.steps import Step
 from csc_messaging.views import row_digest
 from csc_messaging.writes import command_routes
 
@@ -53,7 +55,6 @@ StatusFilter = Annotated[
     str | None,
     Query(alias="status", pattern=f"^({'|'.join(STATUSES)})$", description="Where cases stand."),
 ]
-MAX_FILENAME = 200
 
 
 def routes(service: ConsumingService) -> APIRouter:
@@ -70,49 +71,31 @@ def routes(service: ConsumingService) -> APIRouter:
             view.investigation(str(case_id), app.now().date()), f"investigation of case {case_id}"
         )
 
-    step = CaseSteps(router, "/investigations", Caller, lambda case_id, _: case_out(case_id))
+    # Steps, as commands.STEPS declares them ------------------------------------------------
 
-    inv, capa, rep = "investigation 4.4.3", "CAPA 8D 4.4.4", "reports 4.3.4"
-    step("contacts", app.contact_customer, c.ContactCustomer, inv,
-         "QC contacted the customer about the complaint (4.4.3).")  # fmt: skip
-    step("evidence-requests", app.request_evidence, c.RequestEvidence, inv,
-         "QC asks the customer for samples or photos (4.4.3).")  # fmt: skip
-    step("confirmation", app.confirm, c.Confirm, inv,
-         "QC confirms the nonconformity, after contacting the customer (4.4.3).")  # fmt: skip
-    step("non-confirmation", app.not_confirm, c.NotConfirm, inv,
-         "No nonconformity: the investigation closes with the reason (4.4.3).")  # fmt: skip
-    step("misuse", app.find_misuse, c.FindMisuse, inv,
-         "Misuse: the customer's responsibility, closed without CAPA (4.2.3).")  # fmt: skip
-    step("team", app.convene_team, c.ConveneTeam, capa,
-         "D1: QC convenes the cross-functional team (marketing, development, engineering, "
-         "production at least, and a leader); the CAPA starts (4.4.4).")  # fmt: skip
-    step("d0/emergency-response", app.record_emergency_response, c.RecordEmergencyResponse,
-         capa, "D0: what kept the customer producing.")  # fmt: skip
-    step("d2/problem", app.describe_problem, c.DescribeProblem, capa,
-         "D2: the problem in 5W2H.")  # fmt: skip
-    step("d3/containment", app.record_containment, c.RecordContainment, capa,
-         "D3: interim containment.")  # fmt: skip
-    step("d4/root-cause", app.identify_root_cause, c.IdentifyRootCause, capa,
-         "D4: root cause and escape point (4.3.4).")  # fmt: skip
-    step("d5/actions", app.plan_action, c.PlanAction, capa,
-         "D5: a chosen permanent corrective or preventive action, owner and due date "
-         "(4.3.4).")  # fmt: skip
-    step("effectiveness", app.verify_effectiveness, c.VerifyEffectiveness, capa,
-         "Verification of effectiveness (4.3.4); not effective reopens the CAPA at "
-         "D4.")  # fmt: skip
-    step("d7/prevention", app.prevent_recurrence, c.PreventRecurrence, capa,
-         "D7: standards, FMEA, control plans updated against recurrence.")  # fmt: skip
-    step("d8/closure", app.close_capa, c.Close, capa,
-         "D8: closure and team recognition; only after effectiveness is verified "
-         "(4.3.4).")  # fmt: skip
-    step("report-format", app.choose_report_format, c.ChooseReportFormat, rep,
-         "This case's report format, over the customer's (4.3.4).")  # fmt: skip
+    def taken(declared: Step) -> Callable[..., Investigation]:
+        def action(case_id: UUID, body: Any, actor: Actor, key: str | None) -> Investigation:
+            return app.take(declared.action, case_id, body, actor, key)
+
+        action.__name__ = declared.operation or declared.action
+        return action
+
+    step = CaseSteps(router, "/investigations", Caller, lambda case_id, _: case_out(case_id))
+    on_case = f"{c.CASE}/"
+    for declared in c.STEPS:
+        path = declared.path.removeprefix(on_case)
+        # A step on one case, its body JSON; the others' routes follow, each its own.
+        if declared.verb == "POST" and not declared.upload and "{" not in path:
+            step(path, taken(declared), declared.command, declared.tag, declared.doc)
+
+    implementing = c.STEPS["implement_action"]
 
     @router.post(
-        "/investigations/{case_id}/d6/actions/{action_no}/implementation",
+        implementing.path,
         status_code=201,
-        tags=[capa],
+        tags=[implementing.tag],
         response_model=a.InvestigationOut,
+        description=implementing.doc,
         **a.READ,
     )
     def implement_action(
@@ -122,17 +105,19 @@ def routes(service: ConsumingService) -> APIRouter:
         actor: Caller,
         key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        """D6: an action implemented and validated; days past due are recorded (4.3.4)."""
         app.implement_action(case_id, action_no, body, actor, key)
         return case_out(case_id)
 
     # Evidence (4.4.3) ---------------------------------------------------------------------
 
+    receiving = c.STEPS["receive_evidence"]
+
     @router.post(
-        "/investigations/{case_id}/evidence",
+        receiving.path,
         status_code=201,
-        tags=[inv],
+        tags=[receiving.tag],
         response_model=a.EvidenceStored,
+        description=receiving.doc,
         **a.READ,
         openapi_extra={
             # Evidence keeps its own limit (CSC_EVIDENCE_MAX_BYTES), not the JSON bodies' one.
@@ -147,19 +132,12 @@ def routes(service: ConsumingService) -> APIRouter:
         case_id: UUID,
         request: Request,
         actor: Caller,
-        filename: Annotated[str, Query(min_length=1, max_length=MAX_FILENAME)],
+        filename: Annotated[str, Query(min_length=1, max_length=c.MAX_FILENAME)],
         content_type: Annotated[str, Header()] = "",
         description: Annotated[str | None, Query(max_length=2000)] = None,
         request_no: Annotated[int | None, Query(ge=1)] = None,
         key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        """Evidence from the customer: the file's bytes as the body, its type as Content-Type.
-
-        Stored by SHA-256 (in the event; bytes in the evidence store); too large → 413,
-        a type evidence may not have, or bytes that are not of the declared type → 415,
-        each saying why. The file name is kept as sent (``original_filename``) and used
-        as a safe base name (``filename``): no folders, no control characters.
-        """
         limit = app.max_evidence_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -174,23 +152,20 @@ def routes(service: ConsumingService) -> APIRouter:
                 raise EvidenceTooLarge(f"{filename} exceeds the evidence limit of {limit:,} bytes")
         from starlette.concurrency import run_in_threadpool
 
+        command = c.ReceiveEvidence(
+            filename=filename,
+            media_type=content_type,
+            description=description,
+            request_no=request_no,
+        )
         _, digest = await run_in_threadpool(
-            lambda: app.receive_evidence(
-                case_id,
-                bytes(data),
-                filename=filename,
-                media_type=content_type,
-                description=description,
-                request_no=request_no,
-                actor=actor,
-                key=key,
-            )
+            lambda: app.receive_evidence(case_id, bytes(data), command, actor, key)
         )
         return {"sha256": digest, "investigation": case_out(case_id)}
 
     @router.get(
         "/investigations/{case_id}/evidence/{sha256}",
-        tags=[inv],
+        tags=[c.INV],
         response_class=Response,
         responses={
             200: {
@@ -212,7 +187,7 @@ def routes(service: ConsumingService) -> APIRouter:
 
     # Reading ----------------------------------------------------------------------------
 
-    @router.get("/investigations", tags=[inv], response_model=list[a.InvestigationRow], **a.READ)
+    @router.get("/investigations", tags=[c.INV], response_model=list[a.InvestigationRow], **a.READ)
     def list_investigations(
         request: Request,
         response: Response,
@@ -231,7 +206,7 @@ def routes(service: ConsumingService) -> APIRouter:
         return paged(page, request, response)
 
     @router.get(
-        "/investigations/{case_id}", tags=[inv], response_model=a.InvestigationOut, **a.READ
+        "/investigations/{case_id}", tags=[c.INV], response_model=a.InvestigationOut, **a.READ
     )
     def get_investigation(case_id: UUID) -> dict[str, Any]:
         """One investigation and its CAPA: every step, who and when, overdue actions flagged."""
@@ -239,7 +214,7 @@ def routes(service: ConsumingService) -> APIRouter:
 
     @router.get(
         "/investigations/{case_id}/timeline",
-        tags=[inv],
+        tags=[c.INV],
         response_model=list[a.TimelineEntry],
         **a.READ,
     )
@@ -258,7 +233,7 @@ def routes(service: ConsumingService) -> APIRouter:
         found(view.get(INVESTIGATIONS, str(case_id)), f"investigation of case {case_id}")
         return paged(view.timeline(str(case_id), cursor=cursor, limit=limit), request, response)
 
-    @router.get("/overdue-actions", tags=[capa], response_model=list[a.OverdueAction], **a.READ)
+    @router.get("/overdue-actions", tags=[c.CAPA], response_model=list[a.OverdueAction], **a.READ)
     def overdue_actions(
         request: Request, response: Response, limit: Limit = 100, cursor: Cursor = None
     ) -> list[dict[str, Any]]:
@@ -272,8 +247,14 @@ def routes(service: ConsumingService) -> APIRouter:
 
     # Report formats and reports (4.3.4) ------------------------------------------------------
 
+    registering = c.STEPS["register_report_format"]
+
     @router.put(
-        "/report-formats/{customer_code}", tags=[rep], response_model=a.ReportFormatOut, **a.READ
+        registering.path,
+        tags=[registering.tag],
+        response_model=a.ReportFormatOut,
+        description=registering.doc,
+        **a.READ,
     )
     def register_report_format(
         customer_code: str,
@@ -282,17 +263,12 @@ def routes(service: ConsumingService) -> APIRouter:
         response: Response,
         key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        """How this customer wants its CAPAs reported: its own Jinja2 template, 8D or CPAR.
-
-        A template that does not render against a sample CAPA is refused with 422
-        naming the line.
-        """
         _, new = app.register_report_format(customer_code, body, actor, key)
         response.status_code = status.HTTP_201_CREATED if new else status.HTTP_200_OK
         return found(view.report_format(customer_code), f"report format of {customer_code}")
 
     @router.get(
-        "/report-formats/{customer_code}", tags=[rep], response_model=a.ReportFormatOut, **a.READ
+        "/report-formats/{customer_code}", tags=[c.REP], response_model=a.ReportFormatOut, **a.READ
     )
     def get_report_format(customer_code: str) -> dict[str, Any]:
         """The customer's report format (4.3.4): its latest revision."""
@@ -361,7 +337,7 @@ def routes(service: ConsumingService) -> APIRouter:
 
     @router.get(
         "/investigations/{case_id}/report.pdf",
-        tags=[rep],
+        tags=[c.REP],
         response_class=Response,
         responses={200: {"content": {PDF_MEDIA_TYPE: {}}}},
     )
@@ -371,7 +347,7 @@ def routes(service: ConsumingService) -> APIRouter:
 
     @router.get(
         "/investigations/{case_id}/report.json",
-        tags=[rep],
+        tags=[c.REP],
         response_model=a.ReportOut,
         **a.READ,
     )
@@ -412,7 +388,7 @@ def routes(service: ConsumingService) -> APIRouter:
 
     @router.get(
         "/investigations/{case_id}/report.xlsx",
-        tags=[rep],
+        tags=[c.REP],
         response_class=Response,
         responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}},
     )
