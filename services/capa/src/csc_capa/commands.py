@@ -113,11 +113,7 @@ class RequestEvidence(Command):
             public=pub.EvidenceReceived, clause="4.4.3", may={QC, M},
             method="receive_evidence", tag=INV, upload=True,
             doc="Evidence from the customer: the file's bytes as the body, its type as "
-            "Content-Type.\n\nStored by SHA-256 (in the event; bytes in the evidence store); "
-            "too large → 413,\na type evidence may not have, or bytes that are not of the "
-            "declared type → 415,\neach saying why. The file name is kept as sent "
-            "(``original_filename``) and used\nas a safe base name (``filename``): no "
-            "folders, no control characters.")  # fmt: skip
+            "Content-Type.")  # fmt: skip
 class ReceiveEvidence(Command):
     """What comes with the evidence's bytes: its name, its declared type, what it is."""
 
@@ -310,8 +306,7 @@ class ChooseReportFormat(Command):
             aggregate=CustomerReportFormat,
             also={CustomerReportFormat.Revised: pub.CustomerReportFormatRegistered},
             doc="How this customer wants its CAPAs reported: its own Jinja2 template, 8D or "
-            "CPAR.\n\nA template that does not render against a sample CAPA is refused with "
-            "422\nnaming the line.")  # fmt: skip
+            "CPAR.")  # fmt: skip
 class RegisterReportFormat(Command):
     """A customer's CAPA report format (4.3.4)."""
 

@@ -117,7 +117,12 @@ def routes(service: ConsumingService) -> APIRouter:
         status_code=201,
         tags=[receiving.tag],
         response_model=a.EvidenceStored,
-        description=receiving.doc,
+        description=f"""{receiving.doc}
+
+Stored by SHA-256 (in the event; bytes in the evidence store); too large → 413,
+a type evidence may not have, or bytes that are not of the declared type → 415,
+each saying why. The file name is kept as sent (``original_filename``) and used
+as a safe base name (``filename``): no folders, no control characters.""",
         **a.READ,
         openapi_extra={
             # Evidence keeps its own limit (CSC_EVIDENCE_MAX_BYTES), not the JSON bodies' one.
@@ -253,7 +258,10 @@ def routes(service: ConsumingService) -> APIRouter:
         registering.path,
         tags=[registering.tag],
         response_model=a.ReportFormatOut,
-        description=registering.doc,
+        description=f"""{registering.doc}
+
+A template that does not render against a sample CAPA is refused with 422
+naming the line.""",
         **a.READ,
     )
     def register_report_format(
