@@ -15,11 +15,18 @@ to serve, the public event each domain event becomes. Where eventsourcing's
 Events a service records without a command of its own (a case opened from another
 service's event) are declared with ``fact``: clause and public event, no route, no one.
 ``missing`` says what a service's wiring lacks, so a test fails on a step half-declared.
+
+A step may say more, each optional: its HTTP ``verb`` (``PUT`` for a step that replaces),
+the ``aggregate`` that decides it when the service has several, ``when`` it is taken
+rather than another step on the same route (a field service day or a customer visit, by
+the command's ``kind``), and ``may_as``: who may do it is who may do another step (an
+amendment, as the step that recorded what it amends). A fact or step whose ``public`` is
+``None`` is the service's own bookkeeping, published as nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,16 +43,30 @@ class Step:
     action: str
     """Its name: who may do it (``Permissions``), the application's and the route's name."""
     path: str
-    """Its HTTP route, ``POST {path}``."""
+    """Its HTTP route, ``{verb} {path}``."""
     command: type[Any]
     event: type[Any]
-    public: type[PublicEvent]
+    public: type[PublicEvent] | None
+    """``None``: the event is the service's own bookkeeping, published as nothing."""
     clause: str
     may: frozenset[Department]
     method: str
     """The aggregate's method that decides it."""
     tag: str
     doc: str
+    verb: str = "POST"
+    aggregate: type[Any] | None = None
+    """The aggregate whose ``method`` decides it, when not the service's one (``missing``)."""
+    when: tuple[tuple[str, Any], ...] = ()
+    """The values (of the command, the aggregate or the event) under which this step, and
+    not another on its route, is the one taken: steps that differ only in these share one
+    route and one event (``which``)."""
+    may_as: str | None = None
+    """Who may do it is who may do that step, the one ``which`` names for the aggregate."""
+
+    def applies(self, subject: Any) -> bool:
+        """Whether ``subject`` (command, aggregate or event) has this step's ``when``."""
+        return all(getattr(subject, name, None) == value for name, value in self.when)
 
 
 @dataclass(frozen=True)
@@ -53,7 +74,7 @@ class Fact:
     """An event recorded without a command of the service's own: clause and public event."""
 
     event: type[Any]
-    public: type[PublicEvent]
+    public: type[PublicEvent] | None
     clause: str
 
 
@@ -70,28 +91,44 @@ class Steps:
         path: str,
         *,
         event: type[Any],
-        public: type[PublicEvent],
+        public: type[PublicEvent] | None,
         clause: str,
         may: Collection[Department],
         method: str,
         tag: str,
         doc: str,
+        verb: str = "POST",
+        aggregate: type[Any] | None = None,
+        when: Mapping[str, Any] | None = None,
+        may_as: str | None = None,
     ) -> Callable[[T], T]:
-        """Declare the step the decorated command model asks for."""
+        """Declare the step the decorated command model asks for.
+
+        ``when``: several steps may share a route and an event, each taken under its own
+        values of the command (``which``). ``may_as``: who may do it is decided by another
+        step's declaration, not its own (``may`` stays empty).
+        """
+        conditions = tuple(sorted((when or {}).items()))
 
         def declare(command: T) -> T:
             if action in self._steps:
                 raise ValueError(f"step {action} is declared twice")
-            if any(s.event is event for s in self._recorded()):
-                raise ValueError(f"{event.__qualname__} is recorded by two steps")
+            for other in self._recorded():
+                # Steps may share an event only when each says under which values it is taken.
+                apart = isinstance(other, Step) and bool(other.when) and other.when != conditions
+                if other.event is event and not (conditions and apart):
+                    raise ValueError(f"{event.__qualname__} is recorded by two steps")
             self._steps[action] = Step(
-                action, path, command, event, public, clause, frozenset(may), method, tag, doc
-            )
+                action, path, command, event, public, clause, frozenset(may), method, tag,
+                doc, verb, aggregate, conditions, may_as,
+            )  # fmt: skip
             return command
 
         return declare
 
-    def fact(self, event: type[Any], public: type[PublicEvent], clause: str) -> None:
+    def fact(self, event: type[Any], public: type[PublicEvent] | None, clause: str) -> None:
+        """An event recorded without a command of the service's own; ``public`` ``None``:
+        the service's own bookkeeping, published as nothing."""
         self._facts.append(Fact(event, public, clause))
 
     def __iter__(self) -> Iterator[Step]:
@@ -104,19 +141,52 @@ class Steps:
         return [*self._facts, *self._steps.values()]
 
     @property
+    def routes(self) -> list[Step]:
+        """One step per route: the first declared of those that share it (``when``)."""
+        served: dict[tuple[str, str], Step] = {}
+        for s in self:
+            served.setdefault((s.verb, s.path), s)
+        return list(served.values())
+
+    def which(self, action: str, subject: Any) -> Step:
+        """The step taken on ``action``'s route for ``subject`` (its command, aggregate or
+        event): the first of the steps sharing the route whose ``when`` it has."""
+        named = self[action]
+        alike = [s for s in self if (s.verb, s.path) == (named.verb, named.path)]
+        return next((s for s in alike if s.applies(subject)), named)
+
+    def public_of(self, domain_event: Any) -> type[PublicEvent] | None:
+        """The public event ``domain_event`` becomes, of the steps recording its class the
+        one whose ``when`` it has; ``None`` for the service's own bookkeeping."""
+        for s in self._recorded():
+            if not isinstance(domain_event, s.event):
+                continue
+            if isinstance(s, Fact) or s.applies(domain_event):
+                return s.public
+        return None
+
+    @property
     def clauses(self) -> dict[type[Any], str]:
-        """The clause each recorded event follows."""
-        return {s.event: s.clause for s in self._recorded()}
+        """The clause each recorded event follows (of steps sharing one, the first's)."""
+        found: dict[type[Any], str] = {}
+        for s in self._recorded():
+            found.setdefault(s.event, s.clause)
+        return found
 
     @property
     def public(self) -> dict[type[Any], type[PublicEvent]]:
-        """The public event each recorded event becomes."""
-        return {s.event: s.public for s in self._recorded()}
+        """The public event each recorded event becomes (of steps sharing one, the first's);
+        the service's own bookkeeping is not in it."""
+        found: dict[type[Any], type[PublicEvent]] = {}
+        for s in self._recorded():
+            if s.public is not None:
+                found.setdefault(s.event, s.public)
+        return found
 
     @property
     def writes(self) -> Writes:
         """action -> (departments that may do it, the clause that says so)."""
-        return {s.action: (s.may, s.clause) for s in self}
+        return {s.action: (s.may, s.clause) for s in self if s.may_as is None}
 
     def permissions(self) -> Permissions:
         return Permissions(self.writes)
@@ -136,20 +206,24 @@ class Steps:
         """
         lacks: list[str] = []
         served = set(routes)
-        clauses, public = self.clauses, self.public
+        clauses = self.clauses
         for e in events:
             if e not in clauses:
                 lacks.append(f"{e.__qualname__} is recorded by no step: no clause, no contract")
-        published = set(public.values())
+        published = {s.public for s in self._recorded()}
         for p in contract:
             if p not in published:
                 lacks.append(f"{p.__name__} is in the contract, and no step publishes it")
         for s in self:
-            if ("POST", s.path) not in served:
-                lacks.append(f"{s.action}: no route POST {s.path}")
-            if not callable(getattr(aggregate, s.method, None)):
-                lacks.append(f"{s.action}: {aggregate.__name__} has no {s.method}()")
-            if not s.may:
+            if (s.verb, s.path) not in served:
+                lacks.append(f"{s.action}: no route {s.verb} {s.path}")
+            decides = s.aggregate or aggregate
+            if not callable(getattr(decides, s.method, None)):
+                lacks.append(f"{s.action}: {decides.__name__} has no {s.method}()")
+            if s.may_as is not None:
+                if s.may_as not in self._steps:
+                    lacks.append(f"{s.action}: may as {s.may_as}, which is no step")
+            elif not s.may:
                 lacks.append(f"{s.action}: no department may do it")
             if not s.clause:
                 lacks.append(f"{s.action}: no clause")
