@@ -122,3 +122,22 @@ def test_one_event_is_shared_only_by_steps_each_with_its_when() -> None:
     plain.step("a", "/records", **common)(Command)
     with pytest.raises(ValueError, match="recorded by two steps"):
         plain.step("b", "/records", when={"kind": "daily"}, **common)(Command)
+
+
+class Clock:
+    class Started:
+        def __init__(self, kind: str) -> None:
+            self.kind = kind
+
+
+def test_a_fact_may_follow_a_clause_by_the_event_s_values() -> None:
+    steps = Steps()
+    steps.fact(Clock.Started, WorkedADay, "4.2.1", when={"kind": "reply"})
+    steps.fact(Clock.Started, WorkedADay, "4.2.2", when={"kind": "on_site"})
+    assert steps.clause_of(Clock.Started("reply")) == "4.2.1"
+    assert steps.clause_of(Clock.Started("on_site")) == "4.2.2"
+    assert steps.clause_of(Clock.Started("other")) is None
+    assert steps.public_of(Clock.Started("other")) is None
+    assert steps.public_of(Clock.Started("reply")) is WorkedADay
+    assert [f.clause for f in steps.facts] == ["4.2.1", "4.2.2"]
+    assert steps.clauses == {Clock.Started: "4.2.1"}

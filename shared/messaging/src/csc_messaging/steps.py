@@ -76,6 +76,11 @@ class Fact:
     event: type[Any]
     public: type[PublicEvent] | None
     clause: str
+    when: tuple[tuple[str, Any], ...] = ()
+    """The event's values under which this fact, and not another of its class, applies."""
+
+    def applies(self, subject: Any) -> bool:
+        return all(getattr(subject, name, None) == value for name, value in self.when)
 
 
 class Steps:
@@ -126,10 +131,30 @@ class Steps:
 
         return declare
 
-    def fact(self, event: type[Any], public: type[PublicEvent] | None, clause: str) -> None:
+    def fact(
+        self,
+        event: type[Any],
+        public: type[PublicEvent] | None,
+        clause: str,
+        *,
+        when: Mapping[str, Any] | None = None,
+    ) -> None:
         """An event recorded without a command of the service's own; ``public`` ``None``:
-        the service's own bookkeeping, published as nothing."""
-        self._facts.append(Fact(event, public, clause))
+        the service's own bookkeeping, published as nothing. ``when``: the event's values
+        under which this clause applies (a clock's kind says its promise's clause)."""
+        self._facts.append(Fact(event, public, clause, tuple(sorted((when or {}).items()))))
+
+    @property
+    def facts(self) -> list[Fact]:
+        return list(self._facts)
+
+    def clause_of(self, domain_event: Any) -> str | None:
+        """The clause ``domain_event`` follows: of those declared for its class, the first
+        whose ``when`` it has."""
+        for s in self._recorded():
+            if isinstance(domain_event, s.event) and s.applies(domain_event):
+                return s.clause
+        return None
 
     def __iter__(self) -> Iterator[Step]:
         return iter(self._steps.values())
@@ -159,9 +184,7 @@ class Steps:
         """The public event ``domain_event`` becomes, of the steps recording its class the
         one whose ``when`` it has; ``None`` for the service's own bookkeeping."""
         for s in self._recorded():
-            if not isinstance(domain_event, s.event):
-                continue
-            if isinstance(s, Fact) or s.applies(domain_event):
+            if isinstance(domain_event, s.event) and s.applies(domain_event):
                 return s.public
         return None
 
