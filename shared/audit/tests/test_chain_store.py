@@ -63,12 +63,15 @@ def intake(path: Path) -> Iterator[IntakeApplication]:
 def fill(path: Path, complaints: int = 4) -> list[str]:
     """A customer, then complaints (each: ComplaintLogged, EngineeringNotified); case ids."""
     with intake(path) as app:
-        app.register_customer(
-            c.RegisterCustomer(code="OEM-001", name="Dongfeng Motor", oem=True), MARKETING
+        app.record(
+            "register_customer",
+            c.RegisterCustomer(code="OEM-001", name="Dongfeng Motor", oem=True),
+            MARKETING,
         )
         cases = []
         for n in range(complaints):
-            complaint, _ = app.log_complaint(
+            complaint, _ = app.record(
+                "log_complaint",
                 c.LogComplaint(
                     channel="phone",
                     receiving_department="after_sales",

@@ -1,120 +1,143 @@
-"""Steps beyond returns' shape: more than one event, a second aggregate, a PUT, an upload,
-an event that stays inside; each still named by ``missing`` when half-declared."""
+"""Steps declared once: the optional parts of a declaration (verb, aggregate, when, may_as,
+an event published as nothing) and what ``missing`` says of them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from eventsourcing.domain import Aggregate
-from pydantic import BaseModel
 
-import csc_contracts.capa as pub
 from csc_contracts import Department, PublicEvent
 from csc_messaging.steps import Steps
 
-QC = Department.QUALITY
 
-
-class Case(Aggregate):
-    class Noted(Aggregate.Event):
-        pass
-
-    class Verified(Aggregate.Event):
-        pass
-
-    class Reopened(Aggregate.Event):
-        pass
-
-    def verify(self) -> None: ...
-
-
-class Format(Aggregate):
-    class Registered(Aggregate.Created):
-        pass
-
-    class Revised(Aggregate.Event):
-        pass
-
-    def revise(self) -> None: ...
-
-
-class Body(BaseModel):
+class Visited(PublicEvent):
     pass
+
+
+class WorkedADay(PublicEvent):
+    pass
+
+
+class Amended(PublicEvent):
+    pass
+
+
+class Record:
+    class Recorded:
+        def __init__(self, kind: str) -> None:
+            self.kind = kind
+
+    class Amended:
+        pass
+
+    class Noted:
+        """Bookkeeping: no public event."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def amend(self) -> None: ...
+
+
+class Other:
+    def rename(self) -> None: ...
+
+
+class Command:
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+AS, M = Department.AFTER_SALES, Department.MARKETING
 
 
 def declared() -> Steps:
     steps = Steps()
-    steps.fact(Case.Noted, None, "4.4.2")
-    steps.step("verify", "/cases/{case_id}/effectiveness", event=Case.Verified,
-               public=pub.EffectivenessVerified, clause="4.3.4", may={QC}, method="verify",
-               tag="t", doc="d", also={Case.Reopened: pub.CapaReopened})(Body)  # fmt: skip
-    steps.step("register", "/formats/{code}", event=Format.Registered,
-               public=pub.CustomerReportFormatRegistered, clause="4.3.4", may={QC},
-               method="revise", tag="t", doc="d", verb="PUT", aggregate=Format,
-               also={Format.Revised: pub.CustomerReportFormatRegistered})(Body)  # fmt: skip
-    steps.step("upload", "/cases/{case_id}/evidence", event=pub.EvidenceReceived,
-               public=pub.EvidenceReceived, clause="4.4.3", may={QC}, method="verify",
-               tag="t", doc="d", upload=True, operation="receive")(Body)  # fmt: skip
+    common: dict[str, Any] = {"event": Record.Recorded, "method": "__init__", "tag": "t"}
+    steps.step("record_day", "/records", public=WorkedADay, clause="4.1.4", may={AS},
+               when={"kind": "daily"}, doc="A day.", **common)(Command)  # fmt: skip
+    steps.step("record_visit", "/records", public=Visited, clause="4.5", may={M, AS},
+               when={"kind": "visit"}, doc="A visit.", **common)(Command)  # fmt: skip
+    steps.step("amend", "/records/{id}/amendments", event=Record.Amended, public=Amended,
+               clause="4.1.4", may=(), may_as="record_day", method="amend", tag="t",
+               doc="Amend.")(Command)  # fmt: skip
+    steps.step("rename", "/others/{id}", event=Other, public=Amended, clause="4.1.5", may={M},
+               method="rename", tag="t", doc="Rename.", verb="PUT",
+               aggregate=Other)(Command)  # fmt: skip
+    steps.fact(Record.Noted, None, "4.1.4")
     return steps
 
 
-EVENTS: list[type[Any]] = [
-    Case.Noted, Case.Verified, Case.Reopened, Format.Registered, Format.Revised,
-    pub.EvidenceReceived,
-]  # fmt: skip
-CONTRACT: list[type[PublicEvent]] = [
-    pub.EffectivenessVerified, pub.CapaReopened, pub.CustomerReportFormatRegistered,
-    pub.EvidenceReceived,
-]  # fmt: skip
-ROUTES = [("POST", "/cases/{case_id}/effectiveness"), ("PUT", "/formats/{code}"),
-          ("POST", "/cases/{case_id}/evidence")]  # fmt: skip
+ROUTES = [("POST", "/records"), ("POST", "/records/{id}/amendments"), ("PUT", "/others/{id}")]
 
 
-def test_every_event_of_a_step_has_its_clause_and_its_public_event() -> None:
+def test_steps_on_one_route_are_told_apart_by_when() -> None:
     steps = declared()
-    assert steps.clauses[Case.Reopened] == "4.3.4"
-    assert steps.public[Case.Reopened] is pub.CapaReopened
-    assert steps.public[Format.Revised] is pub.CustomerReportFormatRegistered
-    # An event that stays inside has a clause, and no public event.
-    assert steps.clauses[Case.Noted] == "4.4.2"
-    assert Case.Noted not in steps.public
-    assert steps.internal == {Case.Noted}
-    assert steps["register"].verb == "PUT" and steps["verify"].verb == "POST"
-    assert steps["upload"].upload and not steps["verify"].upload
-    assert steps["upload"].operation == "receive" and steps["verify"].operation is None
-    assert steps.missing(events=EVENTS, contract=CONTRACT, routes=ROUTES, aggregate=Case) == []
+    assert [s.action for s in steps.routes] == ["record_day", "amend", "rename"]
+    assert steps.which("record_day", Command("visit")).action == "record_visit"
+    assert steps.which("record_day", Command("daily")).action == "record_day"
+    assert steps.public_of(Record.Recorded("visit")) is Visited
+    assert steps.public_of(Record.Recorded("daily")) is WorkedADay
+    assert steps.public_of(Record.Noted()) is None
+    assert Record.Noted not in steps.public and steps.clauses[Record.Noted] == "4.1.4"
 
 
-def test_a_route_of_another_verb_and_a_method_on_another_aggregate_are_checked() -> None:
-    lacks = declared().missing(
-        events=EVENTS,
-        contract=CONTRACT,
-        routes=[("POST", "/formats/{code}"), *ROUTES[::2]],
-        aggregate=Format,
-    )
-    assert lacks == ["verify: Format has no verify()", "register: no route PUT /formats/{code}",
-                     "upload: Format has no verify()"]  # fmt: skip
-
-
-def test_an_event_a_step_also_records_is_recorded_by_it_alone() -> None:
+def test_a_step_permitted_as_another_is_not_a_write_of_its_own() -> None:
     steps = declared()
-    with pytest.raises(ValueError, match=r"Case.Reopened is recorded by two steps"):
-        steps.step("reopen", "/cases/{case_id}/reopening", event=Case.Reopened,
-                   public=pub.CapaReopened, clause="4.3.4", may={QC}, method="verify",
-                   tag="t", doc="d")(Body)  # fmt: skip
-    with pytest.raises(ValueError, match=r"Case.Noted is recorded by two steps"):
-        steps.step("note", "/cases/{case_id}/notes", event=pub.ProblemDescribed,
-                   public=pub.ProblemDescribed, clause="4.3.4", may={QC}, method="verify",
-                   tag="t", doc="d", also={Case.Noted: None})(Body)  # fmt: skip
+    assert set(steps.writes) == {"record_day", "record_visit", "rename"}
+    assert steps.which(steps["amend"].may_as or "", Record("visit")).action == "record_visit"
 
 
-def test_a_step_declared_without_them_is_a_step_as_returns_declares_it() -> None:
+def test_missing_reads_the_verb_the_aggregate_and_may_as() -> None:
+    steps = declared()
+    events = [Record.Recorded, Record.Amended, Record.Noted, Other]
+    whole = steps.missing(events=events, contract=[Visited, WorkedADay, Amended],
+                          routes=ROUTES, aggregate=Record)  # fmt: skip
+    assert whole == []
+    lacks = steps.missing(events=events, contract=[], routes=[("POST", "/others/{id}")],
+                          aggregate=Other)  # fmt: skip
+    assert "rename: no route PUT /others/{id}" in lacks
+    assert "amend: Other has no amend()" in lacks
+    assert "rename: Other has no rename()" not in lacks
+    broken = Steps()
+    broken.step("amend", "/records/{id}/amendments", event=Record.Amended, public=Amended,
+                clause="4.1.4", may=(), may_as="record_day", method="amend", tag="t",
+                doc="Amend.")(Command)  # fmt: skip
+    assert broken.missing(events=[], contract=[], routes=ROUTES, aggregate=Record) == [
+        "amend: may as record_day, which is no step"
+    ]
+
+
+def test_one_event_is_shared_only_by_steps_each_with_its_when() -> None:
     steps = Steps()
-    steps.step("verify", "/cases/{case_id}/effectiveness", event=Case.Verified,
-               public=pub.EffectivenessVerified, clause="4.3.4", may={QC}, method="verify",
-               tag="t", doc="d")(Body)  # fmt: skip
-    s = steps["verify"]
-    assert (s.verb, s.upload, s.also, s.aggregate, s.operation) == ("POST", False, (), None, None)
-    assert s.recorded == ((Case.Verified, pub.EffectivenessVerified),)
-    assert steps.internal == frozenset()
+    common: dict[str, Any] = {"event": Record.Recorded, "public": Visited, "clause": "4.5",
+                              "may": {M}, "method": "__init__", "tag": "t", "doc": "d"}  # fmt: skip
+    steps.step("a", "/records", when={"kind": "visit"}, **common)(Command)
+    with pytest.raises(ValueError, match="recorded by two steps"):
+        steps.step("b", "/records", when={"kind": "visit"}, **common)(Command)
+    with pytest.raises(ValueError, match="recorded by two steps"):
+        steps.step("c", "/records", **common)(Command)
+    plain = Steps()
+    plain.step("a", "/records", **common)(Command)
+    with pytest.raises(ValueError, match="recorded by two steps"):
+        plain.step("b", "/records", when={"kind": "daily"}, **common)(Command)
+
+
+class Clock:
+    class Started:
+        def __init__(self, kind: str) -> None:
+            self.kind = kind
+
+
+def test_a_fact_may_follow_a_clause_by_the_event_s_values() -> None:
+    steps = Steps()
+    steps.fact(Clock.Started, WorkedADay, "4.2.1", when={"kind": "reply"})
+    steps.fact(Clock.Started, WorkedADay, "4.2.2", when={"kind": "on_site"})
+    assert steps.clause_of(Clock.Started("reply")) == "4.2.1"
+    assert steps.clause_of(Clock.Started("on_site")) == "4.2.2"
+    assert steps.clause_of(Clock.Started("other")) is None
+    assert steps.public_of(Clock.Started("other")) is None
+    assert steps.public_of(Clock.Started("reply")) is WorkedADay
+    assert [f.clause for f in steps.facts] == ["4.2.1", "4.2.2"]
+    assert steps.clauses == {Clock.Started: "4.2.1"}

@@ -1,4 +1,5 @@
-"""Intake's commands and queries over its event store."""
+"""Intake's commands and queries over its event store: every step as ``commands.STEPS``
+declares it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from csc_contracts import Actor
 from csc_intake import commands as c
+from csc_intake.commands import STEPS
 from csc_intake.domain import (
     Complaint,
     Customer,
@@ -25,6 +27,7 @@ from csc_intake.permissions import authorize
 from csc_messaging.commands import Now, by, not_future, utcnow
 from csc_messaging.idempotency import KeyedSaves
 from csc_messaging.refusals import NotFound
+from csc_messaging.steps import Step
 
 # Case ids from an Idempotency-Key: a retried request finds the case it created.
 CASE_NAMESPACE = UUID("6f0f2f43-3a55-4b8e-9d37-5d1b0c7f6a01")
@@ -40,12 +43,57 @@ class IntakeApplication(KeyedSaves):
         super().__init__(env)
         self.clock = clock
 
+    # Steps: every step declared in ``commands.STEPS`` ------------------------------------
+
+    def record(
+        self, action: str, command: c.Command, actor: Actor, key: str | None = None
+    ) -> tuple[Aggregate, bool]:
+        """Record a step that creates what it is about (a customer, a Register entry, a
+        field service record), as ``commands.STEPS`` declares it. Returns (it, created)."""
+        step = STEPS.which(action, command)
+        authorize(step.action, actor)
+        if isinstance(command, c.RegisterCustomer):
+            return self._register_customer(command, actor, key)
+        if isinstance(command, c._Entry):
+            assert step.aggregate is not None, f"{action} names no kind of entry"
+            return self._register(step.aggregate, command, actor, key)
+        if isinstance(command, c.RecordFieldService):
+            return self._record_field_service(command, actor, key)
+        raise TypeError(f"{action} creates nothing")
+
+    def take(
+        self, action: str, subject: Any, command: c.Command, actor: Actor, key: str | None = None
+    ) -> Aggregate:
+        """Record one step on a customer (by code), an entry or a record (by id), as
+        ``commands.STEPS`` declares it."""
+        step = STEPS[action]
+        if step.may_as is None:
+            authorize(action, actor)
+            args = command.args(self.clock())
+            aggregate = self._subject(step, subject)
+        else:
+            # Who may is who may record what it is about: a day's record or a visit.
+            aggregate = self._subject(step, subject)
+            authorize(STEPS.which(step.may_as, aggregate).action, actor)
+            args = command.args(self.clock())
+        if isinstance(aggregate, FieldServiceRecord) and isinstance(command, c.FieldServiceDetails):
+            self._stay_of(aggregate, command)
+        return self._act(
+            aggregate, key, lambda a: getattr(a, step.method)(**args, **by(actor, key))
+        )
+
+    def _subject(self, step: Step, subject: Any) -> Aggregate:
+        if step.aggregate is Customer:
+            return self.customer(subject)
+        if step.aggregate is FieldServiceRecord:
+            return self.field_service_record(subject)
+        return self.entry(subject)
+
     # Customers (4.1.5) -----------------------------------------------------------------
 
-    def register_customer(
-        self, command: c.RegisterCustomer, actor: Actor, request_key: str | None = None
+    def _register_customer(
+        self, command: c.RegisterCustomer, actor: Actor, request_key: str | None
     ) -> tuple[Customer, bool]:
-        authorize("register_customer", actor)
         existing = self._find(Customer.create_id(command.code), Customer)
         if existing is not None:
             if existing.has_handled(request_key):
@@ -57,59 +105,9 @@ class IntakeApplication(KeyedSaves):
                 code="intake.customer.exists",
                 params={"customer": command.code},
             )
-        customer = Customer(
-            code=command.code,
-            **self._customer_details(command),
-            actor=_actor(actor),
-            request_key=request_key,
-        )
+        customer = Customer(**command.args(self.clock()), **by(actor, request_key))
         self.save(customer)
         return customer, True
-
-    def update_customer(
-        self, code: str, command: c.CustomerDetails, actor: Actor, request_key: str | None = None
-    ) -> Customer:
-        authorize("update_customer", actor)
-        return self._act(
-            self.customer(code),
-            request_key,
-            lambda customer: customer.update(
-                **self._customer_details(command), actor=_actor(actor), request_key=request_key
-            ),
-        )
-
-    def log_contact(
-        self, code: str, command: c.LogContact, actor: Actor, request_key: str | None = None
-    ) -> Customer:
-        authorize("log_contact", actor)
-        contacted_at = not_future(command.contacted_at, self.clock(), "contacted_at")
-        return self._act(
-            self.customer(code),
-            request_key,
-            lambda customer: customer.log_contact(
-                contacted_at=contacted_at,
-                channel=command.channel.value,
-                summary=command.summary,
-                actor=_actor(actor),
-                request_key=request_key,
-            ),
-        )
-
-    def record_survey(
-        self, code: str, command: c.RecordSurvey, actor: Actor, request_key: str | None = None
-    ) -> Customer:
-        authorize("record_survey", actor)
-        return self._act(
-            self.customer(code),
-            request_key,
-            lambda customer: customer.record_survey(
-                year=command.year,
-                scores=dict(command.scores),
-                comments=command.comments,
-                actor=_actor(actor),
-                request_key=request_key,
-            ),
-        )
 
     def customer(self, code: str) -> Customer:
         found = self._find(Customer.create_id(code), Customer)
@@ -119,30 +117,10 @@ class IntakeApplication(KeyedSaves):
 
     # Register entries (4.1.2-4.1.3, 4.4.1) ------------------------------------------------
 
-    def register_feedback(
-        self, command: c.RegisterFeedback, actor: Actor, request_key: str | None = None
-    ) -> tuple[FeedbackEntry, bool]:
-        """Record customer information in the Register (4.1.2). Returns (entry, created)."""
-        authorize("register_feedback", actor)
-        return self._register(FeedbackEntry, command, actor, request_key, kind=command.kind.value)
-
-    def log_complaint(
-        self, command: c.LogComplaint, actor: Actor, request_key: str | None = None
-    ) -> tuple[Complaint, bool]:
-        """Record a complaint in the Register (4.4.1). Returns (complaint, created)."""
-        authorize("log_complaint", actor)
-        return self._register(
-            Complaint, command, actor, request_key, category=command.category.value
-        )
-
     def _register(
-        self,
-        cls: type[E],
-        command: c._Entry,
-        actor: Actor,
-        request_key: str | None,
-        **specific: Any,
+        self, cls: type[E], command: c._Entry, actor: Actor, request_key: str | None
     ) -> tuple[E, bool]:
+        """Record customer information (4.1.2) or a complaint (4.4.1) in the Register."""
         case_id = uuid5(CASE_NAMESPACE, f"{cls.__name__}:{request_key}") if request_key else uuid4()
         existing = self._find(case_id, cls)
         if existing is not None:
@@ -160,169 +138,22 @@ class IntakeApplication(KeyedSaves):
             )
         entry = cls(
             case_id=case_id,
-            channel=command.channel.value,
-            receiving_department=command.receiving_department.value,
-            received_at=not_future(command.received_at, self.clock(), "received_at"),
             customer=customer.ref,
-            text=command.text,
-            product=command.product,
-            lot=command.lot,
-            actor=_actor(actor),
-            request_key=request_key,
-            **specific,
+            **command.args(self.clock()),
+            **by(actor, request_key),
         )
         # 4.1.2: the receiving department notifies Engineering of every entry; the
         # system does it as the entry is recorded, so it cannot be forgotten.
-        entry.notify_engineering(actor=_actor(actor), request_key=request_key)
+        entry.notify_engineering(**by(actor, request_key))
         if command.important_reason:
             # 4.1.3: important information goes to the Chief Engineer promptly.
             entry.report_important(
                 reason=command.important_reason,
-                actor=_actor(actor),
-                request_key=request_key,
                 reported_at=self.clock(),
+                **by(actor, request_key),
             )
         self.save(entry)
         return entry, True
-
-    def report_important(
-        self, case_id: UUID, command: c.ReportImportant, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("report_important", actor)
-        reported_at = not_future(command.reported_at, self.clock(), "reported_at")
-        return self._on_entry(
-            case_id,
-            key,
-            lambda e: e.report_important(
-                reason=command.reason,
-                reported_at=reported_at,
-                dated=command.reported_at is not None,
-                **by(actor, key),
-            ),
-        )
-
-    def acknowledge_important(
-        self, case_id: UUID, command: c.AcknowledgeImportant, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("acknowledge_important", actor)
-        acknowledged_at = not_future(command.acknowledged_at, self.clock(), "acknowledged_at")
-        return self._on_entry(
-            case_id,
-            key,
-            lambda e: e.acknowledge_important(
-                comment=command.comment, acknowledged_at=acknowledged_at, **by(actor, key)
-            ),
-        )
-
-    # Answering the customer (4.2) -----------------------------------------------------------
-
-    def send_reply(
-        self, case_id: UUID, command: c.SendReply, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("send_reply", actor)
-        replied_at = not_future(command.replied_at, self.clock(), "replied_at")
-        return self._on_entry(
-            case_id,
-            key,
-            lambda e: e.send_reply(
-                replied_at=replied_at,
-                channel=command.channel.value,
-                summary=command.summary,
-                **by(actor, key),
-            ),
-        )
-
-    def require_on_site(
-        self, case_id: UUID, command: c.RequireOnSite, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("require_on_site", actor)
-        requested_at = not_future(command.requested_at, self.clock(), "requested_at")
-        return self._on_entry(
-            case_id,
-            key,
-            lambda e: e.require_on_site(
-                reason=command.reason.value,
-                details=command.details,
-                requested_at=requested_at,
-                dated=command.requested_at is not None,
-                **by(actor, key),
-            ),
-        )
-
-    def complete_visit(
-        self, case_id: UUID, command: c.CompleteVisit, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("complete_visit", actor)
-        arrived_at = not_future(command.arrived_at, self.clock(), "arrived_at")
-        departed_at = self._departure(command.departed_at)
-        return self._on_entry(
-            case_id,
-            key,
-            lambda e: e.complete_visit(
-                arrived_at=arrived_at,
-                departed_at=departed_at,
-                engineers=list(command.engineers),
-                diagnosis=command.diagnosis,
-                solution=command.solution,
-                **by(actor, key),
-            ),
-        )
-
-    def determine_misuse(
-        self, case_id: UUID, command: c.DetermineMisuse, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("determine_misuse", actor)
-        return self._on_entry(
-            case_id, key, lambda e: e.determine_misuse(finding=command.finding, **by(actor, key))
-        )
-
-    def dispatch_technician(
-        self, case_id: UUID, command: c.DispatchTechnician, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("dispatch_technician", actor)
-        return self._on_entry(
-            case_id,
-            key,
-            lambda e: e.dispatch_technician(
-                technician=command.technician, purpose=command.purpose, **by(actor, key)
-            ),
-        )
-
-    # Complaints (4.4.2) and follow-up (4.6) ------------------------------------------------
-
-    def assess_quality_impact(
-        self, case_id: UUID, command: c.AssessQualityImpact, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("assess_quality_impact", actor)
-
-        def assess(entry: RegisterEntry) -> None:
-            if not isinstance(entry, Complaint):
-                raise RuleViolation(
-                    "4.4.2",
-                    "impact is assessed for complaints, not feedback",
-                    code="intake.impact.not_complaint",
-                )
-            entry.assess_quality_impact(
-                lines_stopped=command.lines_stopped,
-                quantity_affected=command.quantity_affected,
-                remedial_measure=command.remedial_measure.value,
-                remedial_details=command.remedial_details,
-                **by(actor, key),
-            )
-
-        return self._on_entry(case_id, key, assess)
-
-    def record_follow_up(
-        self, case_id: UUID, command: c.RecordFollowUp, actor: Actor, key: str | None = None
-    ) -> RegisterEntry:
-        authorize("record_follow_up", actor)
-        return self._on_entry(
-            case_id,
-            key,
-            lambda e: e.record_follow_up(
-                result=command.result, closed=command.closed, now=self.clock(), **by(actor, key)
-            ),
-        )
 
     def entry(self, case_id: UUID) -> RegisterEntry:
         found = self._find(case_id, RegisterEntry)
@@ -330,17 +161,11 @@ class IntakeApplication(KeyedSaves):
             raise NotFound(f"no register entry {case_id}")
         return found
 
-    def _on_entry(
-        self, case_id: UUID, key: str | None, change: Callable[[RegisterEntry], None]
-    ) -> RegisterEntry:
-        return self._act(self.entry(case_id), key, change)
-
     # Field service (4.1.4, 4.5) --------------------------------------------------------------
 
-    def record_field_service(
-        self, command: c.RecordFieldService, actor: Actor, request_key: str | None = None
+    def _record_field_service(
+        self, command: c.RecordFieldService, actor: Actor, request_key: str | None
     ) -> tuple[FieldServiceRecord, bool]:
-        authorize("record_field_service" if command.kind == "daily" else "record_visit", actor)
         customer = self._find(Customer.create_id(command.customer_code), Customer)
         if customer is None:
             raise RuleViolation(
@@ -401,25 +226,15 @@ class IntakeApplication(KeyedSaves):
                 code="intake.field_service.record_exists",
                 params={"record": str(existing.id)},
             )
-        record = FieldServiceRecord(
-            **identity, details=_details(command), actor=_actor(actor), request_key=request_key
-        )
+        record = FieldServiceRecord(**identity, details=command.details(), **by(actor, request_key))
         self.save(record)
         return record, True
 
-    def amend_field_service(
-        self, record_id: UUID, command: c.AmendFieldService, actor: Actor, key: str | None = None
-    ) -> FieldServiceRecord:
-        record = self.field_service_record(record_id)
-        authorize("record_field_service" if record.kind == "daily" else "record_visit", actor)
+    def _stay_of(self, record: FieldServiceRecord, command: c.FieldServiceDetails) -> None:
+        """An amended day's stay, checked at its site's time as the day's record was."""
         customer = self._find(Customer.create_id(record.customer["code"]), Customer)
         site = (customer.site(record.site) if customer is not None else None) or {}
         self._stay(command, date.fromisoformat(record.work_date), site.get("timezone"))
-        return self._act(
-            record,
-            key,
-            lambda r: r.amend(details=_details(command), reason=command.reason, **by(actor, key)),
-        )
 
     def field_service_record(self, record_id: UUID) -> FieldServiceRecord:
         found = self._find(record_id, FieldServiceRecord)
@@ -483,29 +298,3 @@ class IntakeApplication(KeyedSaves):
         if not isinstance(found, cls):
             raise NotFound(f"{aggregate_id} is not a {cls.__name__}")
         return found
-
-    @staticmethod
-    def _customer_details(command: c.CustomerDetails) -> dict[str, Any]:
-        return {
-            "name": command.name,
-            "oem": command.oem,
-            "contacts": [x.model_dump(mode="json") for x in command.contacts],
-            "sites": [x.model_dump(mode="json") for x in command.sites],
-        }
-
-
-def _actor(actor: Actor) -> dict[str, str]:
-    return actor.model_dump(mode="json")
-
-
-def _details(command: c.FieldServiceDetails) -> dict[str, Any]:
-    return {
-        "arrived_at": command.arrived_at.isoformat() if command.arrived_at else None,
-        "departed_at": command.departed_at.isoformat() if command.departed_at else None,
-        "units_loaded": [u.model_dump(mode="json") for u in command.units_loaded],
-        "problems": command.problems,
-        "actions": command.actions,
-        "survey": command.survey,
-        "product_use": command.product_use,
-        "technical_consulting": command.technical_consulting,
-    }

@@ -487,7 +487,7 @@ def test_every_filter_and_order_of_a_list_reads_one_index_in_order(
     view.field_service_records()
     view.customers(cursor=_cursor(["x"]))
     marketing = Actor(user="li.wei", department=Department.MARKETING)
-    intake.app.register_customer(RegisterCustomer(**customer_body()), marketing, None)
+    intake.app.record("register_customer", RegisterCustomer(**customer_body()), marketing, None)
     assert view.customer("OEM-001") is not None
     assert len(statements) >= 2 * len(ENTRY_FILTERS) + len(RECORD_FILTERS) + 8
     with sqlite3.connect(tmp_path / "intake.sqlite") as conn:

@@ -423,6 +423,23 @@ class RegisterEntry(Aggregate):
         self.closed = closed
         self._seen(request_key)
 
+    def assess_quality_impact(
+        self,
+        *,
+        lines_stopped: int,
+        quantity_affected: int,
+        remedial_measure: str,
+        remedial_details: str | None,
+        actor: ActorRecord,
+        request_key: str | None,
+    ) -> None:
+        """4.4.2 follows a complaint (``Complaint``); customer information has no impact."""
+        raise RuleViolation(
+            "4.4.2",
+            "impact is assessed for complaints, not feedback",
+            code="intake.impact.not_complaint",
+        )
+
     def _not_before_receipt(self, clause: str, moment: datetime, field: str) -> None:
         if moment < self.received_at:
             raise RuleViolation(

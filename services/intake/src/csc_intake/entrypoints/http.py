@@ -8,7 +8,9 @@ request returns the first result and records nothing twice.
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable
+from inspect import Parameter, Signature
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -31,13 +33,16 @@ from csc_intake.projections import history
 from csc_messaging.auth import TokenVerifier, authenticator
 from csc_messaging.metrics import ServiceMetrics
 from csc_messaging.paging import Cursor, Limit, paged
-from csc_messaging.params import CaseSteps, IdempotencyKey, Month
+from csc_messaging.params import IdempotencyKey, Month
 from csc_messaging.problems import install_problems
 from csc_messaging.rules import BadCursor, found
 from csc_messaging.runtime import follow, probes, store_check, supervise_relay
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.steps import Step
 from csc_messaging.views import In, Page, decode_cursor, encode_cursor
 from csc_messaging.writes import command_routes
+
+KEYWORD = Parameter.KEYWORD_ONLY
 
 
 def rows(model: Any) -> dict[str, Any]:
@@ -118,46 +123,63 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
             response.status_code = status.HTTP_200_OK  # a retry: the first result again
         return out(aggregate)
 
-    # Customers (4.1.5) -----------------------------------------------------------------
-
     def customer_out(customer: Any) -> dict[str, Any]:
         published(customer)
         return found(view.customer(customer.code), f"customer {customer.code}")
 
-    @api.post("/customers", status_code=201, tags=["customers"], **rows(a.CustomerPage))
-    def register_customer(
-        body: c.RegisterCustomer, actor: Caller, response: Response, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Enter a customer in the customer archive (4.1.5)."""
-        return created(response, run.register_customer(body, actor, key), customer_out)
+    def record_out(record: Any) -> dict[str, Any]:
+        published(record)
+        return found(view.field_service_record(str(record.id)), f"record {record.id}")
 
-    @api.put("/customers/{code}", tags=["customers"], **rows(a.CustomerPage))
-    def update_customer(
-        code: str, body: c.CustomerDetails, actor: Caller, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Bring a customer's archive entry up to date (4.1.5)."""
-        return customer_out(run.update_customer(code, body, actor, key))
+    # What a step answers, by the resource its route is under.
+    answers: dict[str, tuple[Callable[[Any], dict[str, Any]], Any]] = {
+        "customers": (customer_out, a.CustomerPage),
+        "register-entries": (entry_out, a.RegisterEntry),
+        "complaints": (entry_out, a.RegisterEntry),
+        "field-service-records": (record_out, a.FieldServiceRecord),
+    }
 
-    @api.post(
-        "/customers/{code}/contacts", status_code=201, tags=["customers"], **rows(a.CustomerPage)
-    )
-    def log_contact(
-        code: str, body: c.LogContact, actor: Caller, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Record regular contact with a customer (4.1.5)."""
-        return customer_out(run.log_contact(code, body, actor, key))
+    # Steps, as commands.STEPS declares them: each route beside the reads of its kind.
 
-    @api.post(
-        "/customers/{code}/satisfaction-surveys",
-        status_code=201,
-        tags=["customers"],
-        **rows(a.CustomerPage),
-    )
-    def record_survey(
-        code: str, body: c.RecordSurvey, actor: Caller, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Record the yearly customer satisfaction survey's result (4.1.5)."""
-        return customer_out(run.record_survey(code, body, actor, key))
+    def serve(step: Step) -> None:
+        out, model = answers[step.path.split("/")[1]]
+        options: dict[str, Any] = {"tags": [step.tag], **rows(model)}
+        if step.verb == "POST":
+            options["status_code"] = 201
+        subject = re.search(r"\{(\w+)\}", step.path)
+        key = Parameter("key", KEYWORD, default=None, annotation=IdempotencyKey)
+        body = Parameter("body", KEYWORD, annotation=step.command)
+        actor = Parameter("actor", KEYWORD, annotation=Caller)
+        if subject is None:
+            # A new customer, entry or record is 201; a retry finds it (200).
+            def endpoint(**given: Any) -> dict[str, Any]:
+                made = run.record(step.action, given["body"], given["actor"], given["key"])
+                return created(given["response"], made, out)
+
+            response = Parameter("response", KEYWORD, annotation=Response)
+            params = [body, actor, response, key]
+        else:
+            name = subject.group(1)
+
+            def endpoint(**given: Any) -> dict[str, Any]:
+                return out(
+                    run.take(step.action, given[name], given["body"], given["actor"], given["key"])
+                )
+
+            # A customer is named by its code; entries and records by their id.
+            kind = str if name == "code" else UUID
+            params = [Parameter(name, KEYWORD, annotation=kind), body, actor, key]
+        endpoint.__signature__ = Signature(params)  # type: ignore[attr-defined]
+        endpoint.__name__, endpoint.__doc__ = step.action, step.doc
+        api.api_route(step.path, methods=[step.verb], **options)(endpoint)
+
+    def serve_steps(prefixes: tuple[str, ...], on_one: bool) -> None:
+        for step in c.STEPS.routes:
+            if step.path.split("/")[1] in prefixes and ("{" in step.path) == on_one:
+                serve(step)
+
+    serve_steps(("customers",), on_one=False)
+    serve_steps(("customers",), on_one=True)
 
     @api.get("/customers", tags=["customers"], **rows(list[a.CustomerSummary]))
     def list_customers(
@@ -173,19 +195,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     # The Register (4.1.2-4.1.3, 4.4.1) ---------------------------------------------------
 
-    @api.post("/register-entries", status_code=201, tags=["register"], **rows(a.RegisterEntry))
-    def register_feedback(
-        body: c.RegisterFeedback, actor: Caller, response: Response, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Record customer information in the Customer Information Register (4.1.1-4.1.3)."""
-        return created(response, run.register_feedback(body, actor, key), entry_out)
-
-    @api.post("/complaints", status_code=201, tags=["register"], **rows(a.RegisterEntry))
-    def log_complaint(
-        body: c.LogComplaint, actor: Caller, response: Response, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Record a service, quality or delivery complaint in the Register (4.4.1)."""
-        return created(response, run.log_complaint(body, actor, key), entry_out)
+    serve_steps(("register-entries", "complaints"), on_one=False)
 
     @api.get("/register-entries", tags=["register"], **rows(list[a.RegisterEntry]))
     def list_entries(
@@ -269,73 +279,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         following = encode_cursor([events[-1].originator_version]) if more else None
         return paged(Page(history(events), following), request, response)
 
-    steps = CaseSteps(
-        api,
-        "/register-entries",
-        Caller,
-        lambda _, entry: entry_out(entry),
-        options=rows(a.RegisterEntry),
-    )
-
-    def entry_command(
-        path: str, action: Callable[..., Any], body_type: type[c.Command], doc: str
-    ) -> None:
-        steps(path, action, body_type, "register", doc)
-
-    entry_command(
-        "important",
-        run.report_important,
-        c.ReportImportant,
-        "Report the entry to the Chief Engineer as important, saying why (4.1.3).",
-    )
-    entry_command(
-        "important/acknowledgement",
-        run.acknowledge_important,
-        c.AcknowledgeImportant,
-        "The Chief Engineer takes note of important information (4.1.3).",
-    )
-    entry_command(
-        "replies",
-        run.send_reply,
-        c.SendReply,
-        "Record the reply to the customer's call or letter (4.2.1).",
-    )
-    entry_command(
-        "on-site-requests",
-        run.require_on_site,
-        c.RequireOnSite,
-        "Someone must go on site: not solved by phone, or a quality problem (4.2.2).",
-    )
-    entry_command(
-        "on-site-visits",
-        run.complete_visit,
-        c.CompleteVisit,
-        "Record the on-site visit: arrival, who, diagnosis, solution (4.2.2).",
-    )
-    entry_command(
-        "misuse",
-        run.determine_misuse,
-        c.DetermineMisuse,
-        "Record the finding that the customer misused the product (4.2.3).",
-    )
-    entry_command(
-        "technician-dispatches",
-        run.dispatch_technician,
-        c.DispatchTechnician,
-        "Send a technician to help and teach correct use despite misuse (4.2.3).",
-    )
-    entry_command(
-        "quality-impact",
-        run.assess_quality_impact,
-        c.AssessQualityImpact,
-        "Record the impact and remedy agreed with the customer; QC is notified (4.4.2).",
-    )
-    entry_command(
-        "follow-ups",
-        run.record_follow_up,
-        c.RecordFollowUp,
-        "Record the result of following up a past month's entry (4.6).",
-    )
+    serve_steps(("register-entries",), on_one=True)
 
     @api.get("/inbox/engineering", tags=["inboxes"], **rows(list[a.RegisterEntry]))
     def engineering_inbox(
@@ -360,36 +304,8 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     # Field service (4.1.4, 4.5) ----------------------------------------------------------
 
-    def record_out(record: Any) -> dict[str, Any]:
-        published(record)
-        return found(view.field_service_record(str(record.id)), f"record {record.id}")
-
-    @api.post(
-        "/field-service-records",
-        status_code=201,
-        tags=["field service"],
-        **rows(a.FieldServiceRecord),
-    )
-    def record_field_service(
-        body: c.RecordFieldService,
-        actor: Caller,
-        response: Response,
-        key: IdempotencyKey = None,
-    ) -> dict[str, Any]:
-        """A day's Field Service Work Record at an OEM customer (4.1.4), or a visit (4.5)."""
-        return created(response, run.record_field_service(body, actor, key), record_out)
-
-    @api.post(
-        "/field-service-records/{record_id}/amendments",
-        status_code=201,
-        tags=["field service"],
-        **rows(a.FieldServiceRecord),
-    )
-    def amend_field_service(
-        record_id: UUID, body: c.AmendFieldService, actor: Caller, key: IdempotencyKey = None
-    ) -> dict[str, Any]:
-        """Correct a day's record; what it replaced stays in its history."""
-        return record_out(run.amend_field_service(record_id, body, actor, key))
+    serve_steps(("field-service-records",), on_one=False)
+    serve_steps(("field-service-records",), on_one=True)
 
     @api.get("/field-service-records", tags=["field service"], **rows(list[a.FieldServiceRecord]))
     def list_field_service(
