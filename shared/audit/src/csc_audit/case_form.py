@@ -8,7 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from csc_audit.layout import spill
-from csc_audit.register_forms import customer_text, moment
 from csc_audit.timeline import ServiceState, TimelineEntry
 from csc_forms import (
     DEPARTMENTS,
@@ -20,7 +19,9 @@ from csc_forms import (
     Section,
     Signature,
     bilingual,
+    customer_text,
     label,
+    moment,
 )
 
 FORM_NUMBER = "CSC-AUD-01"

@@ -16,6 +16,8 @@ from csc_forms.model import (
     cell_text,
     label,
 )
+from csc_forms.remedies import REMEDIES
+from csc_forms.values import TOTAL, customer_text, file_safe, from_history, moment, stamp, who
 
 # reportlab and openpyxl take about a second to import: a service loads them when it
 # first prints a document, not at start (a restart is ready sooner).
@@ -44,6 +46,8 @@ __all__ = [
     "EMPTY_CELL",
     "PDF_MEDIA_TYPE",
     "PREPARED_REVIEWED_APPROVED",
+    "REMEDIES",
+    "TOTAL",
     "XLSX_MEDIA_TYPE",
     "Cell",
     "Column",
@@ -54,7 +58,13 @@ __all__ = [
     "Signature",
     "bilingual",
     "cell_text",
+    "customer_text",
+    "file_safe",
+    "from_history",
     "label",
+    "moment",
     "render_pdf",
     "render_xlsx",
+    "stamp",
+    "who",
 ]

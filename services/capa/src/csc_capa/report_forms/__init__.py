@@ -61,7 +61,6 @@ from collections.abc import Sequence
 from csc_capa.report_forms.labels import (
     ACTION_KINDS,
     CUSTOMER_TITLE,
-    REMEDIES,
     SOURCES,
     STATUSES,
 )
@@ -69,6 +68,7 @@ from csc_capa.report_forms.language import TemplateProblem
 from csc_capa.report_forms.layouts import cpar_form, customer_form, eight_d_form, validate_template
 from csc_capa.report_forms.parts import filename
 from csc_capa.report_forms.samples import EXAMPLE_TEMPLATE, LARGE_SAMPLE_CAPA, SAMPLE_CAPA
+from csc_forms import REMEDIES
 
 # The example, shown in this module's documentation as it is.
 __doc__ = (__doc__ or "") + textwrap.indent(EXAMPLE_TEMPLATE, "    ")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from csc_contracts.intake import RemedialMeasure
 from csc_forms import Column, Labels, Signature
 
 EIGHT_D_NUMBER = "CSC-F-8D"
@@ -45,12 +44,6 @@ DOCUMENT_KINDS: Labels = {
     "work_instruction": ("作业指导书", "work instruction"),
     "drawing": ("图纸", "drawing"),
     "specification": ("规格书", "specification"),
-}
-REMEDIES: Labels = {
-    RemedialMeasure.REWORK_ON_SITE: ("至客户处返工", "rework at the customer"),
-    RemedialMeasure.REPAIR_ON_SITE: ("至客户处返修", "repair at the customer"),
-    RemedialMeasure.SWAP_UNITS: ("合格品换不合格品", "good units for bad ones"),
-    RemedialMeasure.OTHER: ("其他", "other"),
 }
 YES, NO = ("是", "Yes"), ("否", "No")
 OVERDUE = ("逾期", "overdue")

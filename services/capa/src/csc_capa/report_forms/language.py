@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from csc_capa.report_forms.labels import DETAILS, ITEM
-from csc_capa.report_forms.parts import _section
 from csc_forms import EMPTY_CELL, Cell, HeaderField, Section, bilingual
 
 
@@ -29,7 +28,7 @@ def _layout(rendered: str) -> tuple[list[HeaderField], list[Section]]:
 
     def close() -> None:
         if title is not None:
-            sections.append(_section(title, [ITEM, DETAILS], rows))
+            sections.append(Section(*title, [ITEM, DETAILS], rows))
 
     for number, raw in enumerate(rendered.split("\n"), start=1):
         line = raw.strip()

@@ -42,12 +42,9 @@ from csc_capa.report_forms.parts import (
     _footer,
     _header,
     _impact,
-    _moment,
     _owner,
     _recorded,
-    _section,
     _status,
-    _who,
 )
 from csc_capa.report_forms.samples import (
     LARGE_SAMPLE_CAPA,
@@ -56,7 +53,17 @@ from csc_capa.report_forms.samples import (
     SAMPLE_NOW,
 )
 from csc_capa.report_forms.sandbox import _render
-from csc_forms import PREPARED_REVIEWED_APPROVED, Cell, Column, Form, Section, bilingual, label
+from csc_forms import (
+    PREPARED_REVIEWED_APPROVED,
+    Cell,
+    Column,
+    Form,
+    Section,
+    bilingual,
+    label,
+    moment,
+    who,
+)
 
 # The 8D ------------------------------------------------------------------------------------
 
@@ -97,11 +104,11 @@ def _d0(capa: Mapping[str, Any]) -> Section:
              _impact(impact), None, None]
         )  # fmt: skip
     rows += [
-        [bilingual("紧急措施", "Emergency action"), d["actions"], _who(d["actor"]),
-         _moment(d["at"])]
+        [bilingual("紧急措施", "Emergency action"), d["actions"], who(d["actor"]),
+         moment(d["at"])]
         for d in capa["d0"]
     ]  # fmt: skip
-    return _section(DISCIPLINES["d0"], [ITEM, Column("措施", "Actions", 4), BY, TIME], rows)
+    return Section(*DISCIPLINES["d0"], [ITEM, Column("措施", "Actions", 4), BY, TIME], rows)
 
 
 def _d1(capa: Mapping[str, Any]) -> Section:
@@ -120,11 +127,11 @@ def _d1(capa: Mapping[str, Any]) -> Section:
         Column("部门", "Department", 1.6),
         Column("职责", "Responsibility", 2.4),
     ]
-    return _section(DISCIPLINES["d1"], columns, rows)
+    return Section(*DISCIPLINES["d1"], columns, rows)
 
 
 def _d2(capa: Mapping[str, Any]) -> Section:
-    return _section(DISCIPLINES["d2"], [ITEM, DETAILS], _problem_rows(capa))
+    return Section(*DISCIPLINES["d2"], [ITEM, DETAILS], _problem_rows(capa))
 
 
 def _problem_rows(capa: Mapping[str, Any]) -> list[list[Cell]]:
@@ -139,7 +146,7 @@ def _problem_rows(capa: Mapping[str, Any]) -> list[list[Cell]]:
 
 def _d3(capa: Mapping[str, Any]) -> Section:
     rows: list[list[Cell]] = [
-        [d["actions"], d["scope"], d["quantity"], _who(d["actor"]), _moment(d["at"])]
+        [d["actions"], d["scope"], d["quantity"], who(d["actor"]), moment(d["at"])]
         for d in capa["d3"]
     ]
     columns = [
@@ -149,7 +156,7 @@ def _d3(capa: Mapping[str, Any]) -> Section:
         BY,
         TIME,
     ]
-    return _section(DISCIPLINES["d3"], columns, rows)
+    return Section(*DISCIPLINES["d3"], columns, rows)
 
 
 def _d4(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
@@ -163,7 +170,7 @@ def _d4(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
             [d["round"], bilingual("分析方法", "Method"), d["method"]],
             [d["round"], bilingual(*RECORDED), _recorded(d)],
         ]
-    return _section(title, [ROUND, ITEM, DETAILS], rows)
+    return Section(*title, [ROUND, ITEM, DETAILS], rows)
 
 
 def _d5(capa: Mapping[str, Any]) -> Section:
@@ -181,7 +188,7 @@ def _d5(capa: Mapping[str, Any]) -> Section:
         Column("部门", "Department", 1.3),
         Column("完成期限", "Due", 1.1),
     ]
-    return _section(DISCIPLINES["d5"], columns, rows)
+    return Section(*DISCIPLINES["d5"], columns, rows)
 
 
 def _d6(capa: Mapping[str, Any]) -> Section:
@@ -196,7 +203,7 @@ def _d6(capa: Mapping[str, Any]) -> Section:
         Column("逾期天数", "Days overdue", 0.9),
         Column("状态", "Status", 1.2),
     ]
-    return _section(DISCIPLINES["d6"], columns, rows)
+    return Section(*DISCIPLINES["d6"], columns, rows)
 
 
 def _verification(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
@@ -212,9 +219,7 @@ def _verification(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
                 f"\n{bilingual(f'第{n}轮重新分析', f'reopened, round {n}')}: {again['reason']}"
             )
         effective = bilingual(*(YES if v["effective"] else NO))
-        rows.append(
-            [v["round"], v["verified_on"], v["method"], result, effective, _who(v["actor"])]
-        )
+        rows.append([v["round"], v["verified_on"], v["method"], result, effective, who(v["actor"])])
     columns = [
         ROUND,
         Column("验证日期", "Verified on", 1.3),
@@ -223,19 +228,19 @@ def _verification(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
         Column("有效", "Effective", 0.9),
         BY,
     ]
-    return _section(title, columns, rows)
+    return Section(*title, columns, rows)
 
 
 def _d7(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
     rows: list[list[Cell]] = []
     for d in capa["d7"]:
-        who, when = _who(d["actor"]), _moment(d["at"])
+        by, when = who(d["actor"]), moment(d["at"])
         rows += [
-            [label(DOCUMENT_KINDS, u["kind"]), u["reference"], u["change"], who, when]
+            [label(DOCUMENT_KINDS, u["kind"]), u["reference"], u["change"], by, when]
             for u in d["updates"]
         ]
         if d.get("note"):
-            rows.append([bilingual(*NOTE), None, d["note"], who, when])
+            rows.append([bilingual(*NOTE), None, d["note"], by, when])
     columns = [
         Column("文件类别", "Document", 1.3),
         Column("文件编号/版本", "Reference", 1.9),
@@ -243,7 +248,7 @@ def _d7(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
         BY,
         TIME,
     ]
-    return _section(title, columns, rows)
+    return Section(*title, columns, rows)
 
 
 def _closure(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
@@ -253,11 +258,11 @@ def _closure(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
         rows = [
             [bilingual("总结", "Summary"), closure["summary"]],
             [bilingual("小组祝贺", "Team recognition"), closure["recognition"]],
-            [bilingual("结案日期", "Closed"), _moment(closure["at"])],
+            [bilingual("结案日期", "Closed"), moment(closure["at"])],
             [bilingual("历时天数", "Days open"), closure["days_open"]],
-            [bilingual("结案人", "Closed by"), _who(closure["actor"])],
+            [bilingual("结案人", "Closed by"), who(closure["actor"])],
         ]
-    return _section(title, [ITEM, DETAILS], rows)
+    return Section(*title, [ITEM, DETAILS], rows)
 
 
 # The company's CPAR ------------------------------------------------------------------------
@@ -273,7 +278,7 @@ def cpar_form(
         attachment=CLAUSE,
         fields=_header(capa),
         sections=[
-            _section(CPAR_SECTIONS["problem"], [ITEM, DETAILS], _problem_rows(capa)),
+            Section(*CPAR_SECTIONS["problem"], [ITEM, DETAILS], _problem_rows(capa)),
             _source(capa),
             _finding(capa),
             _team(capa),
@@ -293,33 +298,33 @@ def cpar_form(
 def _source(capa: Mapping[str, Any]) -> Section:
     rows: list[list[Cell]] = [
         [bilingual("来源", "Source"), label(SOURCES, capa["source"]), None,
-         _moment(capa["reported_at"])]
+         moment(capa["reported_at"])]
     ]  # fmt: skip
     rows += [
         [bilingual("联系顾客 4.4.3", "Customer contacted 4.4.3"),
-         f"{c['contact']} ({c['means']}): {c['summary']}", _who(c["actor"]),
-         _moment(c["contacted_at"])]
+         f"{c['contact']} ({c['means']}): {c['summary']}", who(c["actor"]),
+         moment(c["contacted_at"])]
         for c in capa["contacts"]
     ]  # fmt: skip
     for r in capa["evidence_requests"]:
         due = f"\n{bilingual('期限', 'due')} {r['due']}" if r.get("due") else ""
         rows.append(
             [bilingual(f"索取证据 {r['request_no']}", f"Evidence requested {r['request_no']}"),
-             f"{', '.join(r['kinds'])}: {r['details']}{due}", _who(r["actor"]), _moment(r["at"])]
+             f"{', '.join(r['kinds'])}: {r['details']}{due}", who(r["actor"]), moment(r["at"])]
         )  # fmt: skip
     rows += [
         [bilingual("收到证据", "Evidence received"),
-         " — ".join(p for p in (e["filename"], e.get("description")) if p), _who(e["actor"]),
-         _moment(e["at"])]
+         " — ".join(p for p in (e["filename"], e.get("description")) if p), who(e["actor"]),
+         moment(e["at"])]
         for e in capa["evidence"]
     ]  # fmt: skip
     rows += [
         [bilingual("产品不合格处理报告", "PNPR"),
          f"{p['report_no']}: {p['description']} ({p['lot']}, {p['quantity']})", None,
-         _moment(p["at"])]
+         moment(p["at"])]
         for p in capa["pnprs"]
     ]  # fmt: skip
-    return _section(CPAR_SECTIONS["source"], [ITEM, Column("内容", "Details", 4), BY, TIME], rows)
+    return Section(*CPAR_SECTIONS["source"], [ITEM, Column("内容", "Details", 4), BY, TIME], rows)
 
 
 def _finding(capa: Mapping[str, Any]) -> Section:
@@ -330,11 +335,11 @@ def _finding(capa: Mapping[str, Any]) -> Section:
         if finding.get("by_pnpr"):
             text += "\n" + bilingual("（由PNPR确认）", "(confirmed by the PNPR)")
         rows.append(
-            [label(OUTCOMES, finding["outcome"]), text, _who(finding.get("actor")),
-             _moment(finding.get("at"))]
+            [label(OUTCOMES, finding["outcome"]), text, who(finding.get("actor")),
+             moment(finding.get("at"))]
         )  # fmt: skip
     columns = [Column("结论", "Outcome", 1.4), Column("确认内容", "Finding", 4.4), BY, TIME]
-    return _section(CPAR_SECTIONS["finding"], columns, rows)
+    return Section(*CPAR_SECTIONS["finding"], columns, rows)
 
 
 def _team(capa: Mapping[str, Any]) -> Section:
@@ -349,11 +354,11 @@ def _containment(capa: Mapping[str, Any]) -> Section:
          f"{d['actions']}\n{bilingual('范围', 'scope')}: {d['scope']}"
          + (f"; {bilingual('数量', 'quantity')}: {d['quantity']}" if d["quantity"] is not None
             else ""),
-         _who(d["actor"]), _moment(d["at"])]
+         who(d["actor"]), moment(d["at"])]
         for d in capa["d3"]
     ]  # fmt: skip
     columns = [ITEM, Column("措施", "Actions", 4), BY, TIME]
-    return _section(CPAR_SECTIONS["containment"], columns, rows)
+    return Section(*CPAR_SECTIONS["containment"], columns, rows)
 
 
 def _actions(capa: Mapping[str, Any], kind: str) -> Section:
@@ -378,7 +383,7 @@ def _actions(capa: Mapping[str, Any], kind: str) -> Section:
         Column("实施", "Implemented", 1.2),
         Column("实施验证", "Validation", 2.2),
     ]
-    return _section(CPAR_SECTIONS[kind], columns, rows)
+    return Section(*CPAR_SECTIONS[kind], columns, rows)
 
 
 # The customer's own format -------------------------------------------------------------------

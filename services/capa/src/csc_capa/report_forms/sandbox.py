@@ -18,8 +18,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from csc_capa.report_forms.language import _PROTECT, TemplateProblem
-from csc_capa.report_forms.parts import _department, _moment
-from csc_forms import EMPTY_CELL
+from csc_capa.report_forms.parts import _department
+from csc_forms import EMPTY_CELL, moment
 
 MAX_LOOP_DEPTH = 2  # a loop inside a loop
 MAX_STEPS = 50_000  # loop iterations, calls and filters one render may take
@@ -256,7 +256,7 @@ def _last(items: Sequence[Any]) -> Any:
 def _moment_filter(value: Any) -> str:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    return _moment(str(value)) or EMPTY_CELL if value else EMPTY_CELL
+    return moment(str(value)) or EMPTY_CELL if value else EMPTY_CELL
 
 
 def _day(value: Any) -> str:
