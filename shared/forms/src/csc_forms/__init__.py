@@ -1,5 +1,7 @@
 """The procedure's printed forms: one bilingual document model, rendered as PDF and XLSX."""
 
+from typing import Literal
+
 from csc_forms.channels import CHANNELS
 from csc_forms.departments import DEPARTMENTS
 from csc_forms.model import (
@@ -40,10 +42,22 @@ def render_xlsx(form: Form) -> bytes:
 PDF_MEDIA_TYPE = "application/pdf"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
+Kind = Literal["pdf", "xlsx"]
+"""The kinds of document a form prints as, by their file extension."""
+MEDIA_TYPES: dict[Kind, str] = {"pdf": PDF_MEDIA_TYPE, "xlsx": XLSX_MEDIA_TYPE}
+
+
+def render(form: Form, kind: Kind) -> tuple[bytes, str]:
+    """The form as a document of that kind, with the document's media type."""
+    content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
+    return content, MEDIA_TYPES[kind]
+
+
 __all__ = [
     "CHANNELS",
     "DEPARTMENTS",
     "EMPTY_CELL",
+    "MEDIA_TYPES",
     "PDF_MEDIA_TYPE",
     "PREPARED_REVIEWED_APPROVED",
     "REMEDIES",
@@ -53,6 +67,7 @@ __all__ = [
     "Column",
     "Form",
     "HeaderField",
+    "Kind",
     "Labels",
     "Section",
     "Signature",
@@ -63,6 +78,7 @@ __all__ = [
     "from_history",
     "label",
     "moment",
+    "render",
     "render_pdf",
     "render_xlsx",
     "stamp",
