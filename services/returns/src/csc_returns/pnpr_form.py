@@ -12,7 +12,6 @@ from typing import Any
 
 from csc_contracts import Disposition
 from csc_forms import (
-    DEPARTMENTS,
     PREPARED_REVIEWED_APPROVED,
     TOTAL,
     Cell,
@@ -23,6 +22,7 @@ from csc_forms import (
     Section,
     bilingual,
     customer_text,
+    department,
     from_history,
     label,
     moment,
@@ -141,7 +141,7 @@ def _nonconformance(report: Mapping[str, Any]) -> Section:
 
 def _board(report: Mapping[str, Any]) -> Section:
     members = (report["reviewed"] or {}).get("board", [])
-    rows: list[list[Cell]] = [[m["name"], label(DEPARTMENTS, m["department"])] for m in members]
+    rows: list[list[Cell]] = [[m["name"], department(m["department"])] for m in members]
     return Section(
         "评审小组",
         "Review board",

@@ -10,7 +10,6 @@ from typing import Any
 from csc_audit.layout import spill
 from csc_audit.timeline import ServiceState, TimelineEntry
 from csc_forms import (
-    DEPARTMENTS,
     Cell,
     Column,
     Form,
@@ -20,6 +19,7 @@ from csc_forms import (
     Signature,
     bilingual,
     customer_text,
+    department,
     label,
     moment,
 )
@@ -117,7 +117,7 @@ def _actor(entry: TimelineEntry) -> str | None:
         return None
     if entry.department is None:
         return entry.user
-    return f"{entry.user} ({label(DEPARTMENTS, entry.department)})"
+    return f"{entry.user} ({department(entry.department)})"
 
 
 def _fields(fields: Mapping[str, Any]) -> str | None:

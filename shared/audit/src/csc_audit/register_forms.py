@@ -53,7 +53,6 @@ from csc_contracts import (
 from csc_contracts.intake import OnSiteReason
 from csc_forms import (
     CHANNELS,
-    DEPARTMENTS,
     REMEDIES,
     TOTAL,
     Cell,
@@ -65,6 +64,7 @@ from csc_forms import (
     Signature,
     bilingual,
     customer_text,
+    department,
     file_safe,
     label,
     moment,
@@ -393,7 +393,7 @@ def _register_line(row: Mapping[str, Any]) -> list[Cell]:
     if row["important"]:
         content.append(f"{bilingual('重要', 'Important')} 4.1.3: {row['important']['reason']}")
     people = [
-        f"{bilingual('接收', 'Received')}: {label(DEPARTMENTS, row['receiving_department'])}",
+        f"{bilingual('接收', 'Received')}: {department(row['receiving_department'])}",
         f"{bilingual('登记', 'Recorded')}: {who(row['recorded_by'])}",
     ]
     if row["handled_by"]:

@@ -19,7 +19,16 @@ from csc_forms.model import (
     label,
 )
 from csc_forms.remedies import REMEDIES
-from csc_forms.values import TOTAL, customer_text, file_safe, from_history, moment, stamp, who
+from csc_forms.values import (
+    TOTAL,
+    customer_text,
+    department,
+    file_safe,
+    from_history,
+    moment,
+    stamp,
+    who,
+)
 
 # reportlab and openpyxl take about a second to import: a service loads them when it
 # first prints a document, not at start (a restart is ready sooner).
@@ -74,6 +83,7 @@ __all__ = [
     "bilingual",
     "cell_text",
     "customer_text",
+    "department",
     "file_safe",
     "from_history",
     "label",

@@ -31,11 +31,16 @@ def stamp(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def department(value: str) -> str:
+    """``品管部 Quality``: a department by its key (csc_forms.departments)."""
+    return label(DEPARTMENTS, value)
+
+
 def who(actor: Mapping[str, Any] | None) -> str | None:
     """``wang.fang (品管部 Quality)``: the user and the department they acted for."""
     if not actor:
         return None
-    return f"{actor['user']} ({label(DEPARTMENTS, str(actor['department']))})"
+    return f"{actor['user']} ({department(str(actor['department']))})"
 
 
 def customer_text(customer: Mapping[str, Any] | None) -> str | None:

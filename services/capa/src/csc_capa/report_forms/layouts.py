@@ -38,7 +38,6 @@ from csc_capa.report_forms.labels import (
 )
 from csc_capa.report_forms.language import TemplateProblem, _layout, _split
 from csc_capa.report_forms.parts import (
-    _department,
     _footer,
     _header,
     _impact,
@@ -60,6 +59,7 @@ from csc_forms import (
     Form,
     Section,
     bilingual,
+    department,
     label,
     moment,
     who,
@@ -116,9 +116,9 @@ def _d1(capa: Mapping[str, Any]) -> Section:
     rows: list[list[Cell]] = []
     if team:
         leader = team["leader"]
-        rows.append([bilingual(*LEADER), leader["name"], _department(leader["department"]), None])
+        rows.append([bilingual(*LEADER), leader["name"], department(leader["department"]), None])
         rows += [
-            [bilingual(*MEMBER), m["name"], _department(m["department"]), m.get("role")]
+            [bilingual(*MEMBER), m["name"], department(m["department"]), m.get("role")]
             for m in team["members"]
         ]
     columns = [
@@ -176,7 +176,7 @@ def _d4(capa: Mapping[str, Any], title: tuple[str, str]) -> Section:
 def _d5(capa: Mapping[str, Any]) -> Section:
     rows: list[list[Cell]] = [
         [a["action_no"], a["round"], label(ACTION_KINDS, a["kind"]), a["description"],
-         a["owner"]["name"], _department(a["owner"]["department"]), a["due"]]
+         a["owner"]["name"], department(a["owner"]["department"]), a["due"]]
         for a in capa["actions"]
     ]  # fmt: skip
     columns = [

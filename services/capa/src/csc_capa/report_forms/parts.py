@@ -8,11 +8,11 @@ from typing import Any
 
 from csc_capa.report_forms.labels import ACTION_STATUSES, OVERDUE, SOURCES, STATUSES
 from csc_forms import (
-    DEPARTMENTS,
     REMEDIES,
     HeaderField,
     bilingual,
     customer_text,
+    department,
     file_safe,
     from_history,
     label,
@@ -32,7 +32,7 @@ def _header(capa: Mapping[str, Any]) -> list[HeaderField]:
         HeaderField("报告日期", "Reported", moment(capa["reported_at"])),
         HeaderField("状态", "Status", label(STATUSES, capa["status"])),
         HeaderField("轮次", "Round", capa["round"]),
-        HeaderField("责任部门", "Owner department", _department(capa["owner_department"])),
+        HeaderField("责任部门", "Owner department", department(capa["owner_department"])),
     ]
 
 
@@ -61,11 +61,7 @@ def _recorded(step: Mapping[str, Any]) -> str | None:
 
 
 def _owner(person: Mapping[str, Any]) -> str:
-    return f"{person['name']}\n{_department(person['department'])}"
-
-
-def _department(value: str) -> str:
-    return label(DEPARTMENTS, value)
+    return f"{person['name']}\n{department(person['department'])}"
 
 
 def filename(capa: Mapping[str, Any], fmt: str, kind: str) -> str:

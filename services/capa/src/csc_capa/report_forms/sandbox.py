@@ -18,8 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
 from csc_capa.report_forms.language import _PROTECT, TemplateProblem
-from csc_capa.report_forms.parts import _department
-from csc_forms import EMPTY_CELL, moment
+from csc_forms import EMPTY_CELL, department, moment
 
 MAX_LOOP_DEPTH = 2  # a loop inside a loop
 MAX_STEPS = 50_000  # loop iterations, calls and filters one render may take
@@ -266,7 +265,7 @@ def _day(value: Any) -> str:
 
 
 def _department_filter(value: Any) -> str:
-    return _department(str(value)) if value else EMPTY_CELL
+    return department(str(value)) if value else EMPTY_CELL
 
 
 def _environment() -> _Sandbox:
