@@ -13,6 +13,12 @@ Request Form records it." One CAPA, as the capa read model serves it
 - ``customer_form``: the customer's own layout, from a Jinja2 template the
   customer's format was registered with.
 
+The three are in ``layouts``, with ``validate_template``; what they print in
+both languages in ``labels``, and what they print alike (the header, the
+footer) in ``parts``. The customer's template is rendered in ``sandbox`` and
+read in ``language``, both described below; ``samples`` holds the CAPA and the
+template it is checked against.
+
 The customer's template
 -----------------------
 A template is rendered in Jinja2's immutable sandbox with ``StrictUndefined``

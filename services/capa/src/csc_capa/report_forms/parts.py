@@ -1,4 +1,4 @@
-"""What the three layouts print alike: the header, the footer, a person, a moment, a file name."""
+"""What the three layouts print alike: the header, the footer, an action's status, a file name."""
 
 from __future__ import annotations
 
