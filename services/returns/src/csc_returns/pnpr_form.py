@@ -7,13 +7,13 @@ always say the same thing. The labels live here, once, for both formats.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from csc_contracts import Disposition
 from csc_forms import (
-    DEPARTMENTS,
     PREPARED_REVIEWED_APPROVED,
+    TOTAL,
     Cell,
     Column,
     Form,
@@ -21,7 +21,12 @@ from csc_forms import (
     Labels,
     Section,
     bilingual,
+    customer_text,
+    department,
+    from_history,
     label,
+    moment,
+    who,
 )
 
 FORM_NUMBER = "CSC-F-PNPR"
@@ -47,14 +52,11 @@ STEP_COLUMNS = (
     Column("人员", "By", 1.6),
     Column("时间", "Time (UTC)", 1.6),
 )
-TOTAL = ("合计", "Total")
 
 
 def pnpr_form(
     report: Mapping[str, Any], *, digest: str, position: int, generated_at: datetime
 ) -> Form:
-    when = generated_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    customer = report["customer"]
     request = report["request"] or {}
     return Form(
         title_zh=TITLE[0],
@@ -64,7 +66,7 @@ def pnpr_form(
         fields=[
             HeaderField("报告编号", "Report No.", report["report_no"]),
             HeaderField("案件", "Case", report["case_id"]),
-            HeaderField("顾客", "Customer", _customer(customer)),
+            HeaderField("顾客", "Customer", customer_text(report["customer"])),
             HeaderField("产品", "Product", report["product"]),
             HeaderField("交付", "Delivery", request.get("delivery")),
             HeaderField("批号", "Lot", request.get("lot")),
@@ -78,8 +80,7 @@ def pnpr_form(
             _dispositions(report),
         ],
         signatures=PREPARED_REVIEWED_APPROVED,
-        footer=f"Generated from the event history at {when} (up to event {position}); "
-        f"digest {digest}",
+        footer=from_history(generated_at, digest=digest, position=position),
     )
 
 
@@ -140,7 +141,7 @@ def _nonconformance(report: Mapping[str, Any]) -> Section:
 
 def _board(report: Mapping[str, Any]) -> Section:
     members = (report["reviewed"] or {}).get("board", [])
-    rows: list[list[Cell]] = [[m["name"], label(DEPARTMENTS, m["department"])] for m in members]
+    rows: list[list[Cell]] = [[m["name"], department(m["department"])] for m in members]
     return Section(
         "评审小组",
         "Review board",
@@ -164,9 +165,7 @@ def _decision(report: Mapping[str, Any]) -> Section:
     ]
     if rows:
         # 4.3.3: quantities add up, dispositioned = received.
-        rows.append(
-            [bilingual(*TOTAL), sum(decided.values()), report["dispositioned"], report["remaining"]]
-        )
+        rows.append([TOTAL, sum(decided.values()), report["dispositioned"], report["remaining"]])
     columns = [
         Column("处置", "Disposition", 2.4),
         Column("决定数量", "Decided"),
@@ -183,8 +182,8 @@ def _dispositions(report: Mapping[str, Any]) -> Section:
             d["quantity"],
             d["concession"],
             d["note"],
-            _who(d["by"]),
-            _moment(d["at"]),
+            who(d["by"]),
+            moment(d["at"]),
         ]
         for d in report["dispositions"]
     ]
@@ -202,24 +201,7 @@ def _dispositions(report: Mapping[str, Any]) -> Section:
 def _row(
     step: tuple[str, str], details: Cell, by: Mapping[str, str] | None, at: str | None
 ) -> list[Cell]:
-    return [bilingual(*step), details, _who(by), _moment(at)]
-
-
-def _who(actor: Mapping[str, str] | None) -> str | None:
-    if actor is None:
-        return None
-    return f"{actor['user']} ({label(DEPARTMENTS, actor['department'])})"
-
-
-def _customer(customer: Mapping[str, Any]) -> str:
-    name = customer.get("name")
-    return f"{customer['code']} {name}" if name else str(customer["code"])
-
-
-def _moment(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return [bilingual(*step), details, who(by), moment(at)]
 
 
 def filename(report: Mapping[str, Any], extension: str) -> str:

@@ -7,13 +7,14 @@ the JSON always say the same thing. The labels live here, once, for both formats
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from csc_contracts import ComplaintCategory, FeedbackKind
 from csc_forms import (
     CHANNELS,
     PREPARED_REVIEWED_APPROVED,
+    TOTAL,
     Cell,
     Column,
     Form,
@@ -21,7 +22,10 @@ from csc_forms import (
     Labels,
     Section,
     bilingual,
+    file_safe,
+    from_history,
     label,
+    moment,
 )
 from csc_sla.policy import ClockKind
 
@@ -80,7 +84,6 @@ MEASURES = {
     "returns": ("退货", "returns"),
     "capa": ("纠正预防措施", "CAPA"),
 }
-TOTAL = ("合计", "Total")
 # The columns of "Returns and CAPA", in the JSON report's keys; returns have no due
 # dates, so no overdue figure (printed as a dash, not a zero).
 CASE_COUNTS: Labels = {
@@ -95,7 +98,6 @@ ALL_CUSTOMERS = ("全部顾客", "all customers")
 def monthly_report_form(
     report: Mapping[str, Any], *, digest: str, position: int, generated_at: datetime
 ) -> Form:
-    when = generated_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     customer = report["customer"]
     return Form(
         title_zh=TITLE[0],
@@ -117,14 +119,8 @@ def monthly_report_form(
             _returns_capa(report),
         ],
         signatures=PREPARED_REVIEWED_APPROVED,
-        footer=f"Generated from the event history at {when} (up to event {position}); "
-        f"digest {digest}",
+        footer=from_history(generated_at, digest=digest, position=position),
     )
-
-
-def _section(key: str, columns: list[Column], rows: list[list[Cell]]) -> Section:
-    zh, en = SECTIONS[key]
-    return Section(zh, en, columns, rows)
 
 
 def _counts(key: str, zh: str, en: str, labels: Labels, report: Mapping[str, Any]) -> Section:
@@ -132,8 +128,8 @@ def _counts(key: str, zh: str, en: str, labels: Labels, report: Mapping[str, Any
     # Values the labels do not know yet still count, after the known ones.
     keys = [*labels, *(k for k in counted if k not in labels)]
     rows: list[list[Cell]] = [[label(labels, k), counted.get(k, 0)] for k in keys]
-    rows.append([bilingual(*TOTAL), sum(counted.values())])
-    return _section(key, [Column(zh, en, 3), Column("数量", "Count")], rows)
+    rows.append([TOTAL, sum(counted.values())])
+    return Section(*SECTIONS[key], [Column(zh, en, 3), Column("数量", "Count")], rows)
 
 
 def _within_8h(report: Mapping[str, Any]) -> Section:
@@ -152,7 +148,7 @@ def _within_8h(report: Mapping[str, Any]) -> Section:
         Column("跟踪关闭时停止", "Stopped at close (4.6)"),
         Column("比率", "Share", percent=True),
     ]
-    return _section("within_8h", columns, rows)
+    return Section(*SECTIONS["within_8h"], columns, rows)
 
 
 def _by_calendar(rows_: list[Mapping[str, Any]]) -> Section:
@@ -182,7 +178,7 @@ def _by_calendar(rows_: list[Mapping[str, Any]]) -> Section:
         ]
         for r in rows_
     ]
-    return _section("by_calendar", columns, rows)
+    return Section(*SECTIONS["by_calendar"], columns, rows)
 
 
 def _breaches(breaches: list[Mapping[str, Any]]) -> Section:
@@ -199,17 +195,17 @@ def _breaches(breaches: list[Mapping[str, Any]]) -> Section:
         [
             b["case_id"],
             label(CLOCKS, b["clock"]),
-            _moment(b["due_at"]),
+            moment(b["due_at"]),
             # Found after the fact (entered after its deadlines), not announced live.
-            f"{_moment(b['breached_at'])}\n{bilingual('补记', 'found late')}"
+            f"{moment(b['breached_at'])}\n{bilingual('补记', 'found late')}"
             if b.get("found_late")
-            else _moment(b["breached_at"]),
-            _moment(b["met_at"]),
+            else moment(b["breached_at"]),
+            moment(b["met_at"]),
             "\n".join(label(PAUSE_REASONS, p) for p in b["pauses"]) or None,
         ]
         for b in breaches
     ]
-    return _section("breaches", columns, rows)
+    return Section(*SECTIONS["breaches"], columns, rows)
 
 
 def _field_service(report: Mapping[str, Any]) -> Section:
@@ -217,7 +213,9 @@ def _field_service(report: Mapping[str, Any]) -> Section:
         [bilingual(*MEASURES[key]), report[key]]
         for key in ("visits_made", "visits_due", "field_service_days")
     ]
-    return _section("field_service", [Column("项目", "Item", 3), Column("数量", "Count")], rows)
+    return Section(
+        *SECTIONS["field_service"], [Column("项目", "Item", 3), Column("数量", "Count")], rows
+    )
 
 
 def _returns_capa(report: Mapping[str, Any]) -> Section:
@@ -227,20 +225,10 @@ def _returns_capa(report: Mapping[str, Any]) -> Section:
     ]
     columns = [Column("项目", "Item", 3)]
     columns += [Column(zh, en, 1.2) for zh, en in CASE_COUNTS.values()]
-    return _section("returns_capa", columns, rows)
-
-
-def _moment(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    return Section(*SECTIONS["returns_capa"], columns, rows)
 
 
 def filename(report: Mapping[str, Any], extension: str) -> str:
     customer = report["customer"]
-    suffix = f"-{_safe(customer)}" if customer else ""
+    suffix = f"-{file_safe(customer)}" if customer else ""
     return f"field-service-monthly-report-{report['month']}{suffix}.{extension}"
-
-
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in text)

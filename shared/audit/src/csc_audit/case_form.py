@@ -8,10 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from csc_audit.layout import spill
-from csc_audit.register_forms import customer_text, moment
 from csc_audit.timeline import ServiceState, TimelineEntry
 from csc_forms import (
-    DEPARTMENTS,
     Cell,
     Column,
     Form,
@@ -20,7 +18,10 @@ from csc_forms import (
     Section,
     Signature,
     bilingual,
+    customer_text,
+    department,
     label,
+    moment,
 )
 
 FORM_NUMBER = "CSC-AUD-01"
@@ -116,7 +117,7 @@ def _actor(entry: TimelineEntry) -> str | None:
         return None
     if entry.department is None:
         return entry.user
-    return f"{entry.user} ({label(DEPARTMENTS, entry.department)})"
+    return f"{entry.user} ({department(entry.department)})"
 
 
 def _fields(fields: Mapping[str, Any]) -> str | None:

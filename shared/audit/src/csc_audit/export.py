@@ -30,7 +30,7 @@ from csc_audit.register_forms import (
 )
 from csc_audit.timeline import TimelineEntry, as_of, timeline
 from csc_contracts import SERVICES
-from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, Form, render_pdf, render_xlsx
+from csc_forms import MEDIA_TYPES, Form, Kind, render
 
 JSON_MEDIA_TYPE = "application/json"
 EVERYTHING = Period(date.min, date.max)
@@ -54,13 +54,14 @@ class RenderedForm:
 
     def documents(self) -> dict[str, tuple[bytes, str]]:
         """File name -> (content, media type), in every format."""
-        documents = {
-            f"{self.name}.pdf": (render_pdf(self.form), PDF_MEDIA_TYPE),
-            f"{self.name}.xlsx": (render_xlsx(self.form), XLSX_MEDIA_TYPE),
-        }
+        documents = {f"{self.name}.{kind}": self.document(kind) for kind in MEDIA_TYPES}
         if self.rows is not None:
             documents[f"{self.name}.json"] = (_json(self.rows), JSON_MEDIA_TYPE)
         return documents
+
+    def document(self, kind: Kind) -> tuple[bytes, str]:
+        """The form in one format: (content, media type)."""
+        return render(self.form, kind)
 
 
 def _register(

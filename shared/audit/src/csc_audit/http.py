@@ -17,7 +17,7 @@ import asyncio
 import pathlib
 import tempfile
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -35,7 +35,7 @@ from csc_audit.export import (
 from csc_audit.history import KafkaHistory
 from csc_audit.register_forms import Period, Selection
 from csc_audit.timeline import as_of, clocks_as_of
-from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, Kind
 from csc_messaging.settings import ServiceSettings
 
 ZIP_MEDIA_TYPE = "application/zip"
@@ -48,7 +48,6 @@ MonthQuery = Annotated[
     str | None, Query(pattern=MONTH, description="A calendar month, YYYY-MM (UTC).")
 ]
 Code = Annotated[str | None, Query(min_length=1, max_length=200)]
-Kind = Literal["pdf", "xlsx"]
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -205,7 +204,7 @@ def history_router(settings: ServiceSettings) -> APIRouter:
         )
 
     def document(kind: Kind, rendered: RenderedForm) -> Response:
-        content, media_type = rendered.documents()[f"{rendered.name}.{kind}"]
+        content, media_type = rendered.document(kind)
         return _attachment(content, media_type, f"{rendered.name}.{kind}")
 
     @router.get(

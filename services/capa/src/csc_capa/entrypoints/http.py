@@ -8,7 +8,7 @@ the clause and who may). A step the case does not allow yet is refused with
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import (
@@ -39,7 +39,7 @@ from csc_capa.evidence import EVIDENCE_TYPES
 from csc_capa.projections import INVESTIGATIONS, Investigations
 from csc_contracts import Actor
 from csc_contracts.capa import ReportFormat
-from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, Form, cell_text, render_pdf, render_xlsx
+from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, Form, Kind, cell_text, render
 from csc_messaging.downloads import attachment
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey
@@ -330,12 +330,11 @@ naming the line.""",
             form = cpar_form(row, digest=digest, position=position, generated_at=now)
         return form, row, chosen
 
-    def document(case_id: UUID, kind: Literal["pdf", "xlsx"], fmt: ReportFormat | None) -> Response:
+    def document(case_id: UUID, kind: Kind, fmt: ReportFormat | None) -> Response:
         from csc_capa.report_forms import filename
 
         form, row, chosen = report_form(case_id, fmt)
-        content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
-        media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
+        content, media_type = render(form, kind)
         return attachment(content, media_type, filename(row, chosen, kind))
 
     FormatOverride = Annotated[

@@ -9,7 +9,7 @@ nothing twice. Reading needs a token too, of any department (auditors included).
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import (
@@ -24,7 +24,7 @@ from fastapi import (
 
 from csc_audit.http import chain_router
 from csc_contracts import Actor
-from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, Kind, render
 from csc_messaging.answers import READ
 from csc_messaging.downloads import attachment
 from csc_messaging.paging import DEFAULT_LIMIT, Cursor, Limit, paged
@@ -148,7 +148,7 @@ def routes(service: ConsumingService) -> APIRouter:
     def report_of(case_id: UUID) -> dict[str, Any]:
         return found(view.pnpr(str(case_id)), f"PNPR of case {case_id} (goods not tagged)")
 
-    def document(case_id: UUID, kind: Literal["pdf", "xlsx"]) -> Response:
+    def document(case_id: UUID, kind: Kind) -> Response:
         # The footer's digest must describe the very state the report was read from.
         for _ in range(5):
             position = view.position
@@ -157,8 +157,7 @@ def routes(service: ConsumingService) -> APIRouter:
             if view.position == position:
                 break
         form = pnpr_form(report, digest=digest, position=position, generated_at=app.now())
-        content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
-        media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
+        content, media_type = render(form, kind)
         return attachment(content, media_type, filename(report, kind))
 
     @router.get("/cases/{case_id}/pnpr", tags=["PNPR 4.3.3"], response_model=a.PnprReport, **READ)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from csc_audit.http import chain_router
 from csc_contracts import Actor, Department, UtcDatetime
-from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, render_pdf, render_xlsx
+from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, Kind, render
 from csc_messaging.commands import not_future
 from csc_messaging.downloads import attachment
 from csc_messaging.paging import Cursor, Limit, paged
@@ -410,11 +410,10 @@ def routes(service: ConsumingService) -> APIRouter:
                 break
         return report, digest, position
 
-    def document(month: str, customer: str | None, kind: Literal["pdf", "xlsx"]) -> Response:
+    def document(month: str, customer: str | None, kind: Kind) -> Response:
         report, digest, position = report_snapshot(month, customer)
         form = monthly_report_form(report, digest=digest, position=position, generated_at=app.now())
-        content = render_pdf(form) if kind == "pdf" else render_xlsx(form)
-        media_type = PDF_MEDIA_TYPE if kind == "pdf" else XLSX_MEDIA_TYPE
+        content, media_type = render(form, kind)
         return attachment(content, media_type, filename(report, kind))
 
     # Registered before the JSON report: its {month} would match "2026-10.pdf" too
