@@ -26,6 +26,7 @@ from csc_sla.answers import (
     ClockKindName,
     ClockStatus,
     ClockTimeline,
+    FigureRow,
     FollowUpTask,
     MonthlyReport,
     PolicyVersionAnswer,
@@ -38,7 +39,7 @@ from csc_sla.calendars import CalendarDefinition
 from csc_sla.domain import ClockRuleViolation
 from csc_sla.domain.rulebook import POLICY
 from csc_sla.policy import ClockPolicy
-from csc_sla.projections import ClockBoard
+from csc_sla.projections import ClockBoard, MonthlyFigure
 from csc_sla.report_form import filename, monthly_report_form
 
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM, from 1970-01 to 2999-12.")]
@@ -451,6 +452,28 @@ def routes(service: ConsumingService) -> APIRouter:
         CAPAs overdue are counted as of the month's last day, or as of today while the
         month runs."""
         return board.monthly_report(month, customer, app.now().date())
+
+    @router.get("/reports/monthly/{month}/rows", tags=["reports"], response_model=list[FigureRow])
+    def monthly_report_rows(
+        month: Month,
+        figure: Annotated[
+            MonthlyFigure, Query(description="The report's figure, as its JSON names it.")
+        ],
+        key: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="Of a figure counted by kind, the kind's (``quality_problem``, "
+                "``reply``); all of the figure's without it.",
+            ),
+        ] = None,
+        customer: OneCustomer = None,
+    ) -> list[dict[str, Any]]:
+        """The rows the report's ``figure`` counts (the report of the same ``month`` and
+        ``customer``), read with the figure's own filters: as many as the figure says,
+        key by key. Register entries, clocks, return cases or CAPAs, in the order the
+        report counts them."""
+        return board.monthly_rows(month, figure, key, customer, app.now().date())
 
     # csc audit verify over HTTP, for the auditor's view (csc_audit.http).
     router.include_router(chain_router("sla", service.settings, service.app))
