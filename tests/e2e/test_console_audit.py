@@ -343,6 +343,17 @@ def test_the_dashboard_of_a_month_shows_the_counts_made(
         assert page.locator("#kinds svg rect").count() == 2
         _no_write_form(page)
         look(page, language, "dashboard")
+        # Each figure's link lists the rows its count counted: as many as the table says.
+        for chart in ("kinds", "channels", "categories", "escalations", "returns", "capa",
+                      "follow-ups"):  # fmt: skip
+            links = page.locator(f"table[data-chart={chart}] tbody tr[data-key] a")
+            hrefs = [str(links.nth(i).get_attribute("href")) for i in range(links.count())]
+            for href, count in zip(hrefs, _table(page, chart).values(), strict=True):
+                rows = ctx.new_page()
+                rows.goto(url + href)
+                listed = rows.locator("table.dashboard-rows tbody tr[data-case]")
+                expect(listed).to_have_count(int(count))
+                rows.close()
 
         # The rows behind a figure: the two quality problems of the month.
         page.locator("table[data-chart=kinds] tr[data-key=quality_problem] a").click()

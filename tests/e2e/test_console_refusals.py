@@ -32,11 +32,15 @@ SAID = {
         "before_receipt": "早于收到客户信息的时间",
         "misuse": "本案已认定为使用不当。",
         "forbidden": "此操作由工程部、品管部执行；sun.li 代表仓务部。",
+        "pause_forbidden": "此操作由售后服务、市场部、品管部执行；sun.li 代表仓务部。",
     },
     "en": {
         "before_receipt": "is before the customer's message arrived",
         "misuse": "Misuse is already determined for this case.",
         "forbidden": "This is for Engineering, Quality (QC); sun.li acts for Warehouse.",
+        "pause_forbidden": (
+            "This is for After-sales service, Marketing, Quality (QC); sun.li acts for Warehouse."
+        ),
     },
 }
 
@@ -136,6 +140,35 @@ def test_4_1_3_and_4_2_3_a_refusal_reads_in_the_viewers_language_with_its_clause
         expect(warehouse.locator("#misuse-form .refusal .clause")).to_contain_text("4.2.3")
         look(warehouse, language, "62-refusal-forbidden")
         assert "not ours" not in entry()["misuse"]["finding"]
+
+        # ---- 403 of sla: the Warehouse stops the reply clock, which is not its own --------
+        sla = services["sla"].url
+        (clock,) = [
+            c for c in read(f"{sla}/cases/{case_id}/clocks").json() if c["clock"] == "reply"
+        ]
+        warehouse.goto(f"{url}/cases/{case_id}")
+        refused = warehouse.request.post(
+            f"{url}/cases/{case_id}/clocks/{clock['clock_id']}/pause",
+            form={
+                "csrf": warehouse.locator("input[name=csrf]").first.input_value(),
+                "idempotency_key": str(uuid.uuid4()),
+                "reason": "customer_unreachable",
+            },
+            headers={"Accept-Language": RUNS[language][0]},
+            max_redirects=0,
+        )
+        assert refused.status == 403
+        warehouse.set_content(refused.text())
+        expect(warehouse.locator("#reply-pause-form .refusal")).to_contain_text(
+            said["pause_forbidden"]
+        )
+        expect(warehouse.locator("#reply-pause-form .refusal .clause")).to_contain_text(
+            clock["clause"]
+        )
+        if language == "zh-CN":  # sla's English stays the API's detail
+            expect(warehouse.locator("#reply-pause-form .refusal")).not_to_contain_text("acts for")
+        look(warehouse, language, "63-refusal-forbidden-sla")
+        assert read(f"{sla}/clocks/{clock['clock_id']}").json()["pauses"] == []
     finally:
         for browsing in opened:
             browsing.close()

@@ -73,7 +73,9 @@ def make_app() -> FastAPI:
             writes = {"step": (frozenset({Department.QUALITY}), "4.4.3")}
             raise Forbidden("step", Actor(user="li.wei", department=Department.MARKETING), writes)
         if note.text == "missing":
-            raise NotFound(f"no case {case_no}")
+            raise NotFound(
+                f"no case {case_no}", code="test.case.not_found", params={"case": case_no}
+            )
         if note.text == "teapot":
             raise HTTPException(418, "short and stout")
         raise RuntimeError("a bug")
@@ -174,13 +176,17 @@ def test_not_found_unauthenticated_and_other_http_errors_are_problems(client: Te
     assert problem_of(post(client, "/cases/7/steps", {"text": "missing"}), 404)["detail"] == (
         "no case 7"
     )
+    # a console says it in its reader's language by its code
+    missing = problem_of(post(client, "/cases/7/steps", {"text": "missing"}), 404)
+    assert (missing["code"], missing["params"]) == ("test.case.not_found", {"case": 7})
     assert problem_of(post(client, "/cases/7/steps", {"text": "teapot"}), 418)["detail"] == (
         "short and stout"
     )
     unauthenticated = client.get("/things/1")
     assert "bearer" in problem_of(unauthenticated, 401)["detail"]
     assert unauthenticated.headers["www-authenticate"] == "Bearer"
-    problem_of(client.get("/nowhere", headers=TOKEN), 404)
+    nowhere = problem_of(client.get("/nowhere", headers=TOKEN), 404)
+    assert (nowhere["code"], nowhere["params"]) == ("path.not_found", {"path": "/nowhere"})
     problem_of(client.delete("/notes", headers=TOKEN), 405)
     assert problem_of(client.get("/things/x", headers=TOKEN), 422)["errors"][0]["loc"] == [
         "path",

@@ -278,10 +278,18 @@ class CapaApplication(ConsumerApplication):
     def evidence(self, case_id: UUID, digest: str) -> bytes:
         case = self._get(case_id)
         if digest not in case.evidence or self.blobs is None:
-            raise NotFound(f"no evidence {digest} on case {case_id}")
+            raise NotFound(
+                f"no evidence {digest} on case {case_id}",
+                code="capa.evidence.not_found",
+                params={"case_id": str(case_id), "sha256": digest},
+            )
         data = self.blobs.get(digest)
         if data is None:
-            raise NotFound(f"evidence {digest} is on record but missing from the evidence store")
+            raise NotFound(
+                f"evidence {digest} is on record but missing from the evidence store",
+                code="capa.evidence.missing_from_store",
+                params={"case_id": str(case_id), "sha256": digest},
+            )
         return data
 
     # Report formats (4.3.4) --------------------------------------------------------------------
@@ -379,7 +387,11 @@ class CapaApplication(ConsumerApplication):
     def _get(self, case_id: UUID) -> Investigation:
         case = self.investigation(case_id)
         if case is None:
-            raise NotFound(f"no investigation of case {case_id}")
+            raise NotFound(
+                f"no investigation of case {case_id}",
+                code="capa.investigation.not_found",
+                params={"case_id": str(case_id)},
+            )
         return case
 
     def _step(

@@ -376,7 +376,23 @@ async def capa_queue(kit: Kit, user: User, tz: str) -> dict[str, Any]:
         except Refused:
             return []
 
-    running = await listed("in_progress")
+    async def first_page(status: str) -> tuple[list[dict[str, Any]], str | None]:
+        # The states before a CAPA runs hold every quality complaint not yet closed:
+        # the first page here, the rest a link away (/queue/capa-<state>).
+        params = {"status": status, "limit": kit.settings.console_queue_page}
+        return await services.get_page("capa", "/investigations", token, params)
+
+    async def nothing() -> Any:
+        return None
+
+    qc = user.department == "quality"
+    # QC's sections are read with the CAPAs under way, not after them.
+    running, investigating_page, confirmed_page, overdue = await asyncio.gather(
+        listed("in_progress"),
+        first_page("investigating") if qc else nothing(),
+        first_page("confirmed") if qc else nothing(),
+        services.get_all("capa", "/overdue-actions", token) if qc else nothing(),
+    )
     mine = [
         a
         | {"case_id": inv["case_id"], "capa_no": inv["capa_no"], "customer": inv["customer"]}
@@ -387,23 +403,9 @@ async def capa_queue(kit: Kit, user: User, tz: str) -> dict[str, Any]:
     ]
     mine.sort(key=lambda a: (str(a.get("due")), a["capa_no"], a.get("action_no", 0)))
     queue: dict[str, Any] = {"my_actions": mine}
-    if user.department == "quality":
-
-        async def first_page(status: str) -> tuple[list[dict[str, Any]], str | None]:
-            # The states before a CAPA runs hold every quality complaint not yet closed:
-            # the first page here, the rest a link away (/queue/capa-<state>).
-            params = {"status": status, "limit": kit.settings.console_queue_page}
-            return await services.get_page("capa", "/investigations", token, params)
-
-        (
-            (investigating, more_investigating),
-            (confirmed, more_confirmed),
-            overdue,
-        ) = await asyncio.gather(
-            first_page("investigating"),
-            first_page("confirmed"),
-            services.get_all("capa", "/overdue-actions", token),
-        )
+    if qc:
+        investigating, more_investigating = investigating_page
+        confirmed, more_confirmed = confirmed_page
         queue["by_state"] = [
             ("investigating", investigating, more_investigating),
             ("confirmed", confirmed, more_confirmed),

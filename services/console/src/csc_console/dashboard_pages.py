@@ -1,11 +1,12 @@
 """The monthly dashboard (att. 4, 4.6): the month's figures as charts a manager reads at a glance.
 
 The figures are sla's Field Service Monthly Report (``GET /reports/monthly/{month}``, the
-one att. 4 prints), twelve months of it for the trend of the 8-hour promises; the
-escalations are the breached clocks' own (``GET /clocks/{id}``), and the follow-ups of
-4.6 are last month's entries as intake holds them. Each chart is drawn here as SVG
-(``charts.py``) with its table beside it and a link to the rows behind it, read again
-from the services.
+one att. 4 prints), twelve months of it for the trend of the 8-hour promises, with the
+month's escalations (4.2) counted in the month they were recorded; the follow-ups of 4.6
+are last month's entries as intake holds them. Each chart is drawn here as SVG
+(``charts.py``) with its table beside it and a link to the rows behind each figure: the
+ones sla counted in it (``GET /reports/monthly/{month}/rows``, the figure's own filters),
+or for the follow-ups the entries this page counted, by the same ``follow_up_state``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 TREND_MONTHS = 12
 DASHBOARD_DEPARTMENTS = frozenset({"marketing", "auditor", "chief_engineer", "quality"})
 """Whose menu links the dashboard (anyone signed in may open it: the reports are reads)."""
-ENTRY_FILTERS = ("entry_type", "kind", "channel", "category")
+FIGURE = re.compile(r"^[a-z_]+(\.[a-z_]+)?$")
+FILE_FIGURES = {
+    "opened": "opened", "closed": "closed", "open": "open_at_month_end", "overdue": "overdue",
+}  # fmt: skip
+"""The dashboard's rows of returns and CAPAs, and the report's figure each is."""
 
 
 def month_before(month: str, back: int = 1) -> str:
@@ -58,12 +63,6 @@ def add_dashboard_pages(app: FastAPI, kit: Kit) -> None:
             return None
         return result
 
-    async def escalated(user: User, breaches: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        clocks = await asyncio.gather(
-            *(services.get("sla", f"/clocks/{b['clock_id']}", user.token) for b in breaches)
-        )
-        return [c for c in clocks if c.get("escalated_at")]
-
     def chosen_month(month: str) -> str:
         return month if MONTH.match(month) else f"{datetime.now(UTC):%Y-%m}"
 
@@ -83,10 +82,10 @@ def add_dashboard_pages(app: FastAPI, kit: Kit) -> None:
         reports = await asyncio.gather(*(report(user, m) for m in months))
         this = reports[-1] or {}
         breaches = this.get("breaches") or []
+        escalations = this.get("escalations") or []
         last_month = month_before(month)
-        escalations, entries = await asyncio.gather(
-            escalated(user, breaches),
-            services.get_all("intake", "/register-entries", user.token, {"month": last_month}),
+        entries = await services.get_all(
+            "intake", "/register-entries", user.token, {"month": last_month}
         )
         states = [follow_up_state(e, month) for e in entries]
 
@@ -166,8 +165,23 @@ def add_dashboard_pages(app: FastAPI, kit: Kit) -> None:
                 months,
             ),
         }
+
+        def rows_of_figure(figure: str) -> str:
+            return f"/dashboard/rows?month={month}&figure={figure}"
+
+        links = {
+            "escalations": {
+                "breached": rows_of_figure("breaches"),
+                "escalated": rows_of_figure("escalations"),
+            },
+            **{
+                group: {key: rows_of_figure(f"{group}.{FILE_FIGURES[key]}") for key, _, _ in rows}
+                for group, rows in (("returns", return_rows), ("capa", capa_rows))
+            },
+        }
         return dict(
             month=month,
+            links=links,
             last_month=last_month,
             report=this,
             found=reports[-1] is not None,
@@ -184,56 +198,35 @@ def add_dashboard_pages(app: FastAPI, kit: Kit) -> None:
         )
 
     @app.get("/dashboard/rows", response_class=HTMLResponse)
-    async def dashboard_rows(request: Request, month: str = "", of: str = "entries") -> Response:
-        """The rows behind a chart's figure, read again from the service that holds them."""
+    async def dashboard_rows(
+        request: Request, month: str = "", figure: str = "", key: str = "", of: str = ""
+    ) -> Response:
+        """The rows behind one figure: the ones its count counted. sla's figures as sla lists
+        them, with the same filters as the report's count; the follow-ups of 4.6 as this
+        page counts them, from intake's entries."""
         user = kit.current_user(request)
         month = chosen_month(month)
-        query = request.query_params
         rows: list[dict[str, Any]] = []
-        if of == "entries":
-            params = {k: query[k] for k in ENTRY_FILTERS if query.get(k)}
-            entries = await services.get_all(
-                "intake", "/register-entries", user.token, {"month": month, **params}
-            )
-            rows = [_entry_row(e) for e in entries]
-        elif of == "follow_ups":
-            state = query.get("state", "")
+        if of == "follow_ups":
+            state = request.query_params.get("state", "")
             entries = await services.get_all(
                 "intake", "/register-entries", user.token, {"month": month_before(month)}
             )
             rows = [
                 _entry_row(e) for e in entries if not state or follow_up_state(e, month) == state
             ]
-        elif of == "breaches":
-            found = await report(user, month) or {}
-            breaches = found.get("breaches") or []
-            if query.get("clock"):
-                breaches = [b for b in breaches if b["clock"] == query["clock"]]
-            if query.get("escalated") == "yes":
-                ids = {c["clock_id"] for c in await escalated(user, breaches)}
-                breaches = [b for b in breaches if b["clock_id"] in ids]
-            rows = [
-                {"case_id": b["case_id"], "at": b["breached_at"], "customer": {},
-                 "what": vocab.label(vocab.CLOCKS, b["clock"]), "text": ""}
-                for b in breaches
-            ]  # fmt: skip
-        elif of == "returns":
-            cases = await services.get_all("returns", "/cases", user.token)
-            rows = [
-                {"case_id": c["case_id"], "at": c["reported_at"], "customer": c["customer"],
-                 "what": c.get("product") or "", "text": c["description"]}
-                for c in cases
-                if c.get("month") == month or c.get("status") != "closed"
-            ]  # fmt: skip
-        elif of == "capa":
-            found_inv = await services.get_all("capa", "/investigations", user.token)
-            rows = [
-                {"case_id": i["case_id"], "at": i["opened_at"], "customer": i["customer"],
-                 "what": i.get("capa_no") or "", "text": i["description"]}
-                for i in found_inv
-                if str(i.get("opened_at", ""))[:7] == month or not i.get("closed_at")
-            ]  # fmt: skip
-        return kit.render(request, "dashboard_rows.html", month=month, of=of, rows=rows)
+        elif FIGURE.match(figure):
+            params = {"figure": figure, **({"key": key} if key else {})}
+            try:
+                found = await services.get(
+                    "sla", f"/reports/monthly/{month}/rows", user.token, params
+                )
+            except Refused:
+                found = []
+            rows = [_figure_row(r) for r in found]
+        return kit.render(
+            request, "dashboard_rows.html", month=month, of=of or figure, key=key, rows=rows
+        )
 
     # Documents (att. 4 from sla; att. 3 and att. 2 from intake, as csc audit forms makes
     # them), passed on as the service makes them, to download and print.
@@ -267,6 +260,28 @@ def add_dashboard_pages(app: FastAPI, kit: Kit) -> None:
             service, path.format(month=month, kind=kind), user.token, params
         )
         return Response(answer.content, media_type=answer.media_type, headers=answer.headers)
+
+
+def _figure_row(r: dict[str, Any]) -> dict[str, Any]:
+    """One row sla counted in a figure: an entry, a clock, a return case or a CAPA."""
+    record = r.get("record")
+    if record == "entry":
+        return _entry_row({**r, "received_at": r.get("at")})
+    if record == "clock":
+        what = vocab.label(vocab.CLOCKS, r.get("clock"))
+        state = vocab.label(vocab.CLOCK_STATES, r.get("status"))
+        return {"case_id": r["case_id"], "at": r.get("at"), "customer": r.get("customer") or {},
+                "what": f"{what} · {state}", "text": ""}  # fmt: skip
+    # A return case or a CAPA: the months it opened and closed in (att. 4 counts by month).
+    months = " – ".join(m for m in (r.get("opened_on") or r.get("opened_month"),
+                                    r.get("closed_on") or r.get("closed_month")) if m)  # fmt: skip
+    return {
+        "case_id": r["case_id"],
+        "at": None,
+        "customer": r.get("customer") or {},
+        "what": " · ".join(x for x in (r.get("capa_no"), months) if x),
+        "text": "",
+    }
 
 
 def _entry_row(e: dict[str, Any]) -> dict[str, Any]:

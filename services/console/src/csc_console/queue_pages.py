@@ -409,19 +409,27 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
         token = i18n.use(kit.language(request))
         try:
             built = sections_of(user, today_of(request))
-            pages = await asyncio.gather(*(build(None) for _, _, build in built))
+
+            async def no_field_days() -> list[dict[str, Any]] | None:
+                return None
+
+            # Every part of the page at once: each waits on a service of its own.
+            pages, (before, after), capa, field_days = await asyncio.gather(
+                asyncio.gather(*(build(None) for _, _, build in built)),
+                returns_pages.returns_sections(kit, user),
+                capa_pages.capa_queue(kit, user, kit.viewer_tz(request)),
+                # 4.1.4: the OEM sites whose record of today is still to write.
+                field_days_due(user) if user.department == "after_sales" else no_field_days(),
+            )
             sections = [
                 (key, title, rows) for (key, title, _), (rows, _) in zip(built, pages, strict=True)
             ]
             more = {
                 key: cursor for (key, _, _), (_, cursor) in zip(built, pages, strict=True) if cursor
             }
-            context: dict[str, Any] = {}
-            if user.department == "after_sales":
-                # 4.1.4: the OEM sites whose record of today is still to write.
-                context["field_days"] = await field_days_due(user)
-            context["sections"] = await returns_pages.queue_sections(kit, user, sections)
-            context["capa"] = await capa_pages.capa_queue(kit, user, kit.viewer_tz(request))
+            context: dict[str, Any] = {"sections": [*before, *sections, *after], "capa": capa}
+            if field_days is not None:
+                context["field_days"] = field_days
         finally:
             i18n.reset(token)
         return kit.render(request, template, more=more, views=kept_views(request, user), **context)

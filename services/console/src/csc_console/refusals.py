@@ -23,6 +23,7 @@ SENTENCES: dict[str, str] = {
         "This is for the managers of %(allowed)s; %(user)s (%(department)s) is not one of them."
     ),
     "input.future": N_("%(field)s lies in the future."),
+    "path.not_found": N_("The service has no page %(path)s."),
     "request.write_conflict": N_(
         "Others changed the same record while this request ran, %(attempts)s times in a row; "
         "nothing was recorded: please send it again."
@@ -31,6 +32,10 @@ SENTENCES: dict[str, str] = {
         "This form was already sent for a different request; reload the page and send it again."
     ),
     # intake (4.1, 4.2, 4.4, 4.6)
+    "intake.customer.not_found": N_("There is no customer %(customer)s in the archive."),
+    "intake.entry.not_found": N_("There is no such entry in the Register."),
+    "intake.field_service.record_not_found": N_("There is no such field service record."),
+    "intake.record.other_kind": N_("This identifier names another kind of record."),
     "intake.customer.exists": N_(
         "Customer %(customer)s is already in the archive; change it on its own page."
     ),
@@ -97,6 +102,10 @@ SENTENCES: dict[str, str] = {
         "%(moment)s is before the customer's message arrived (%(received_at)s)."
     ),
     # returns (4.3)
+    "returns.case.not_found": N_("There is no such return case."),
+    "returns.pnpr.not_found": N_(
+        "This case has no PNPR yet: its goods are not tagged as nonconforming."
+    ),
     "returns.case.unknown": N_(
         "Returns has no case %(case_id)s: a quality complaint or quality-problem report opens one."
     ),
@@ -239,6 +248,12 @@ SENTENCES: dict[str, str] = {
     "capa.d7.before_d4": N_("D7 prevents the recurrence of a known root cause: record D4 first."),
     "capa.close.not_verified": N_("A CAPA closes only after its actions are verified effective."),
     "capa.close.steps_missing": N_("An 8D closes with every step; missing: %(missing)s."),
+    "capa.investigation.not_found": N_("This case has no investigation."),
+    "capa.evidence.not_found": N_("This case has no evidence %(sha256)s."),
+    "capa.evidence.missing_from_store": N_(
+        "The evidence %(sha256)s is on record, but its file is missing from the evidence store."
+    ),
+    "capa.report_format.not_found": N_("Customer %(customer)s has no report format registered."),
     "capa.format.no_customer_format": N_(
         "Customer %(customer)s has no report format of its own registered: register its "
         "template first."
@@ -256,6 +271,9 @@ SENTENCES: dict[str, str] = {
         "template or print as 8D or CPAR."
     ),
     # sla (4.2, 4.5, 4.6)
+    "sla.clock.not_found": N_("There is no such clock."),
+    "sla.case.no_clock": N_("No clock of this case has started yet."),
+    "sla.calendar.not_found": N_("There is no calendar %(calendar)s."),
     "sla.pause.met": N_("The clock is met; there is nothing to pause."),
     "sla.pause.stopped": N_(
         "The clock is stopped: its entry was closed by a follow-up (4.6); there is nothing "
@@ -274,6 +292,8 @@ SENTENCES: dict[str, str] = {
     "sla.resume.before_pause": N_("A clock cannot resume before it was paused (%(paused_at)s)."),
     "sla.policy.unknown_calendar": N_("There is no calendar %(calendar)s: record it first."),
     # notify
+    "notify.recipient.not_found": N_("There is no recipient %(handle)s in the directory."),
+    "notify.notification.not_found": N_("There is no such notification."),
     "notify.redrive.not_dead": N_(
         "Notification %(notification)s is %(status)s: only a dead-lettered one is sent again."
     ),

@@ -351,11 +351,19 @@ def quarantine_rows(stock: list[dict[str, Any]], now: datetime) -> list[dict[str
     return rows
 
 
-async def queue_sections(
-    kit: Kit, user: User, sections: list[tuple[str, str, list[dict[str, Any]]]]
-) -> list[tuple[str, str, list[dict[str, Any]]]]:
+Sections = list[tuple[str, str, list[dict[str, Any]]]]
+
+
+async def queue_sections(kit: Kit, user: User, sections: Sections) -> Sections:
     """The work queue's sections of returns for the user's department, beside its others:
     QC's (4.3.2.1, 4.3.2.3) after its own, the Warehouse's (4.3.2.2, 4.3.3) first."""
+    before, after = await returns_sections(kit, user)
+    return [*before, *sections, *after]
+
+
+async def returns_sections(kit: Kit, user: User) -> tuple[Sections, Sections]:
+    """The sections of returns for the user's department: those shown before its others,
+    and those after (``queue_sections``); read while the queue reads its own."""
     department, now = user.department, datetime.now(UTC)
 
     async def cases(status: str) -> list[dict[str, Any]]:
@@ -372,8 +380,7 @@ async def queue_sections(
             "isolated": gettext("to report"),
             "nonconformance_reported": gettext("to review"),
         }
-        return [
-            *sections,
+        return [], [
             (
                 "returns-confirm",
                 gettext("Returns awaiting QC's confirmation (4.3.2.1)"),
@@ -426,8 +433,7 @@ async def queue_sections(
                 ],
             ),
             ("returns-quarantine", gettext("Goods in quarantine (4.3.3)"), quarantine),
-            *sections,
-        ]
+        ], []
     if department == "marketing":
         requested, confirmed = await asyncio.gather(
             cases("return_requested"), cases("confirmed_by_quality")
@@ -444,7 +450,7 @@ async def queue_sections(
             )
             for c in confirmed
         ]
-        return [*sections, ("returns-marketing", gettext("Returns waiting for Marketing"), rows)]
+        return [], [("returns-marketing", gettext("Returns waiting for Marketing"), rows)]
     if department == "production":
         # 4.3.3: rework and repair are done in Production, which records them.
         stock = await kit.services.get_all("returns", "/quarantine", user.token)
@@ -457,9 +463,8 @@ async def queue_sections(
                 gettext("Returned goods to rework or repair (4.3.3)"),
                 quarantine_rows(work, now),
             ),
-            *sections,
-        ]
-    return sections
+        ], []
+    return [], []
 
 
 def add_returns_pages(app: FastAPI, kit: Kit) -> None:

@@ -112,7 +112,11 @@ class IntakeApplication(KeyedSaves):
     def customer(self, code: str) -> Customer:
         found = self._find(Customer.create_id(code), Customer)
         if found is None:
-            raise NotFound(f"no customer {code} in the archive")
+            raise NotFound(
+                f"no customer {code} in the archive",
+                code="intake.customer.not_found",
+                params={"customer": code},
+            )
         return found
 
     # Register entries (4.1.2-4.1.3, 4.4.1) ------------------------------------------------
@@ -158,7 +162,11 @@ class IntakeApplication(KeyedSaves):
     def entry(self, case_id: UUID) -> RegisterEntry:
         found = self._find(case_id, RegisterEntry)
         if found is None:
-            raise NotFound(f"no register entry {case_id}")
+            raise NotFound(
+                f"no register entry {case_id}",
+                code="intake.entry.not_found",
+                params={"case_id": str(case_id)},
+            )
         return found
 
     # Field service (4.1.4, 4.5) --------------------------------------------------------------
@@ -239,7 +247,11 @@ class IntakeApplication(KeyedSaves):
     def field_service_record(self, record_id: UUID) -> FieldServiceRecord:
         found = self._find(record_id, FieldServiceRecord)
         if found is None:
-            raise NotFound(f"no field service record {record_id}")
+            raise NotFound(
+                f"no field service record {record_id}",
+                code="intake.field_service.record_not_found",
+                params={"record_id": str(record_id)},
+            )
         return found
 
     # Shared ------------------------------------------------------------------------------------
@@ -296,5 +308,9 @@ class IntakeApplication(KeyedSaves):
         except AggregateNotFoundError:
             return None
         if not isinstance(found, cls):
-            raise NotFound(f"{aggregate_id} is not a {cls.__name__}")
+            raise NotFound(
+                f"{aggregate_id} is not a {cls.__name__}",
+                code="intake.record.other_kind",
+                params={"id": str(aggregate_id), "kind": cls.__name__},
+            )
         return found

@@ -321,7 +321,11 @@ class NotifyApplication(ConsumerApplication):
         with self.lock:
             directory = self.directory()
             if directory is None or handle not in directory.recipients:
-                raise NotFound(f"no recipient {handle}")
+                raise NotFound(
+                    f"no recipient {handle}",
+                    code="notify.recipient.not_found",
+                    params={"handle": handle},
+                )
             directory.remove_recipient(handle, **by(actor, key))
             self.save(directory)
 
@@ -389,5 +393,9 @@ class NotifyApplication(ConsumerApplication):
     def _notification(self, notification_id: UUID) -> Notification:
         found = self.notification(notification_id)
         if found is None:
-            raise NotFound(f"no notification {notification_id}")
+            raise NotFound(
+                f"no notification {notification_id}",
+                code="notify.notification.not_found",
+                params={"notification": str(notification_id)},
+            )
         return found

@@ -181,7 +181,11 @@ class ReturnsApplication(ConsumerApplication):
         with self.lock:
             case = self.case(case_id)
             if case is None:
-                raise NotFound(f"no return case {case_id}")
+                raise NotFound(
+                    f"no return case {case_id}",
+                    code="returns.case.not_found",
+                    params={"case_id": str(case_id)},
+                )
             # A retried request (same Idempotency-Key) finds its effect already recorded.
             if not case.has_handled(key):
                 change(case)

@@ -190,6 +190,23 @@ class Breach(Answer):
     pauses: list[PauseReason] = Field(description="Why the clock was paused, pause by pause.")
 
 
+class Escalation(Answer):
+    """A breach taken higher (4.2): counted in the month it was escalated in."""
+
+    clock_id: UUID
+    clock: ClockKindName
+    case_id: UUID
+    started_at: Moment
+    due_at: Moment
+    breached_at: Moment | None
+    escalated_at: Moment
+    found_late: bool
+    met_at: Moment | None
+    stopped_at: Moment | None = Field(
+        default=None, description="When a follow-up closed the entry (4.6)."
+    )
+
+
 class CalendarCounts(Answer):
     """One clock kind's business-hours clocks started in the month under one calendar
     version, the one each was last measured by (att. 4, by calendar)."""
@@ -243,6 +260,11 @@ class MonthlyReport(Answer):
     breaches: list[Breach] = Field(
         description="Clocks started in the month that breached and were not met in time, "
         "soonest due first."
+    )
+    escalations: list[Escalation] = Field(
+        default_factory=list,
+        description="Clocks escalated in the month (4.2), whichever month they started in, "
+        "in the order they were escalated.",
     )
     by_calendar: list[CalendarCounts] = Field(
         default_factory=list,
@@ -348,3 +370,36 @@ class ClockTimeline(Answer):
     segments: list[TimelineSegment]
     counted_hours: float = Field(description="The counting segments' hours, pauses excluded.")
     until: Moment = Field(description="Its meeting or stop, or now while it runs.")
+
+
+class FigureRow(Answer):
+    """One row a figure of the monthly report counts: a register entry, a clock, a return
+    case or a CAPA (``record``), with what placed it in the figure."""
+
+    record: Literal["entry", "clock", "return", "capa"]
+    case_id: UUID
+    customer: Customer
+    at: Moment | None = Field(
+        default=None,
+        description="An entry's receipt; a clock's start, or its escalation for escalations.",
+    )
+    entry_type: Literal["feedback", "complaint"] | None = None
+    kind: str | None = Field(default=None, description="A feedback's kind (4.1.2).")
+    category: str | None = Field(default=None, description="A complaint's category (4.4.1).")
+    channel: str | None = None
+    clock_id: UUID | None = None
+    clock: ClockKindName | None = None
+    status: ClockStatus | None = None
+    started_at: Moment | None = None
+    due_at: Moment | None = None
+    breached_at: Moment | None = None
+    escalated_at: Moment | None = None
+    met_at: Moment | None = None
+    within_target: bool | None = None
+    stopped_at: Moment | None = None
+    capa_no: str | None = None
+    opened_month: Month | None = Field(default=None, description="A return's or CAPA's.")
+    closed_month: Month | None = None
+    closed_how: str | None = None
+    opened_on: Day | None = None
+    closed_on: Day | None = None

@@ -108,6 +108,9 @@ CLOCKS = Table(
         # in it, so a cursor stays put.
         Column("started_at"),
         Column("started_month", of=lambda r: r["started_at"][:7]),
+        # att. 4 counts an escalation in the month it was recorded (4.2), whenever its
+        # clock started.
+        Column("escalated_month", of=lambda r: (r["escalated_at"] or "")[:7] or None),
         Column("customer_code", of=_code),
         # The timer's "what is due?": an index seek, not a scan of every clock.
         Column("next_deadline", "int", of=_deadline_column),
@@ -126,6 +129,7 @@ CLOCKS = Table(
         ("clock", "status", "customer_code", "due", "clock_id"),
         ("next_deadline", "clock_id"),
         ("started_month", "customer_code"),
+        ("escalated_month", "customer_code"),
     ),
 )
 # Register entries as sla sees them (4.6, att. 4); follow-ups find theirs by file id.
@@ -280,7 +284,7 @@ class ClockBoard(View):
         RULEBOOKS,
         RULE_VERSIONS,
     )
-    version = 4
+    version = 5
 
     def apply(self, event: Any, rows: Rows) -> None:
         key = str(event.originator_id)
@@ -653,54 +657,29 @@ class ClockBoard(View):
         runs: CAPA actions overdue are then counted as of today, not the month's end."""
         self.catch_up()
         mine: Where = {"customer_code": customer}
-        feedback: Counter[str] = Counter()
-        channels: Counter[str] = Counter()
-        complaints: Counter[str] = Counter()
-        for case in self.scan("cases", where={"month": month, **mine}, catch_up=False):
-            if case["entry_type"] == "feedback":
-                feedback[case["kind"]] += 1
-                channels[case["channel"]] += 1
-            elif case["entry_type"] == "complaint":
-                complaints[case["category"]] += 1
+        counts: dict[str, Counter[str]] = {name: Counter() for name in CASE_FIGURES}
+        for case in self._month_cases(month, mine):
+            for figure, key in _case_counts_in(case):
+                counts[figure][key] += 1
 
-        started: Counter[str] = Counter()
-        met: Counter[str] = Counter()
-        stopped: Counter[str] = Counter()
+        clock_counts: dict[str, Counter[str]] = {name: Counter() for name in CLOCK_FIGURES}
         breaches = []
         by_calendar: dict[tuple[str, int, str], dict[str, Any]] = {}
-        clocks = self.scan(
-            "clocks", where={"started_month": month, **mine}, order=("started_at",), catch_up=False
-        )
-        for r in clocks:
-            started[r["clock"]] += 1
-            met[r["clock"]] += bool(r["within_target"])
-            # 4.6: an entry closed before its promise was met or broken leaves the promise
-            # without a verdict: counted apart, not as kept nor as broken. One that had
-            # breached first stays a breach.
-            stop = r.get("stop")
-            stopped[r["clock"]] += bool(stop) and not r["breached_at"]
+        for r in self._month_clocks(month, mine):
+            counted = _clock_counts_in(r)
+            for figure, key in counted:
+                clock_counts[figure][key] += 1
             if r["business_hours"]:
-                _by_calendar(by_calendar, r, no_verdict=bool(stop) and not r["breached_at"])
-            # A reply recorded late but dated within the target keeps its promise, even
-            # if the clock had announced a breach before anyone recorded it.
-            if r["breached_at"] and r["within_target"] is not True:
-                breaches.append(
-                    {
-                        "clock_id": r["clock_id"],
-                        "clock": r["clock"],
-                        "case_id": r["case_id"],
-                        "due_at": r["due_at"],
-                        "breached_at": r["breached_at"],
-                        "found_late": r["found_late"],
-                        "met_at": r["met_at"],
-                        "stopped_at": stop["at"] if stop else None,
-                        "pauses": [p["reason"] for p in r["pauses"]],
-                    }
-                )
+                _by_calendar(by_calendar, r, no_verdict=("stopped", r["clock"]) in counted)
+            if ("breaches", r["clock"]) in counted:
+                breaches.append(_breach(r))
         breaches.sort(key=lambda b: (b["due_at"], b["clock_id"]))
+        escalations = [_escalation(r) for r in self._month_escalations(month, mine)]
 
         def share(kind: str) -> dict[str, Any]:
-            n, ok, off = started[kind], met[kind], stopped[kind]
+            n, ok, off = (
+                clock_counts[f][kind] for f in ("started", "met_within_target", "stopped")
+            )
             measured = n - off
             return {"started": n, "met_within_target": ok, "stopped": off,
                     "share": round(ok / measured, 4) if measured else None}  # fmt: skip
@@ -709,12 +688,11 @@ class ClockBoard(View):
         return {
             "month": month,
             "customer": customer,
-            "feedback_by_kind": dict(sorted(feedback.items())),
-            "feedback_by_channel": dict(sorted(channels.items())),
-            "complaints_by_category": dict(sorted(complaints.items())),
-            "replied_within_8h": share("reply"),
-            "on_site_within_8h": share("on_site"),
+            **{name: dict(sorted(counts[name].items())) for name in CASE_FIGURES},
+            "replied_within_8h": share(SHARES["replied_within_8h"]),
+            "on_site_within_8h": share(SHARES["on_site_within_8h"]),
             "breaches": breaches,
+            "escalations": escalations,
             "by_calendar": [_calendar_row(key, c) for key, c in sorted(by_calendar.items())],
             "visits_made": self.count("visits", where={"month": month, **by_code}),
             "visits_due": sum(
@@ -727,30 +705,93 @@ class ClockBoard(View):
             ),
             "field_service_days": self.count("field_days", where={"month": month, **by_code}),
             "returns": {
-                "opened": self.count("returns", where={"opened_month": month, **mine}),
-                "closed": self.count("returns", where={"closed_month": month, **mine}),
-                "open_at_month_end": self._open_at("returns", month, mine),
+                figure: sum(self.count("returns", where=w) for w in wheres)
+                for figure, wheres in _month_files(month, mine, "returns").items()
             },
             "capa": self._capa_counts(month, customer, today),
         }
 
-    def _open_at(self, table: str, month: str, mine: Where) -> int:
-        """Opened in or before ``month``, not closed by its end."""
-        opened = {"opened_month": Cmp("<=", month), **mine}
-        return self.count(table, where={**opened, "closed_month": IsNull()}) + self.count(
-            table, where={**opened, "closed_month": Cmp(">", month)}
+    # What each figure of the report counts, row by row: the same filters as its count.
+
+    def _month_cases(self, month: str, mine: Where) -> Iterator[dict[str, Any]]:
+        return self.scan("cases", where={"month": month, **mine}, catch_up=False)
+
+    def _month_clocks(self, month: str, mine: Where) -> Iterator[dict[str, Any]]:
+        return self.scan(
+            "clocks", where={"started_month": month, **mine}, order=("started_at",), catch_up=False
         )
+
+    def _month_escalations(self, month: str, mine: Where) -> list[dict[str, Any]]:
+        """Clocks escalated in ``month`` (4.2: the breach taken higher), whenever started;
+        in the order they were escalated."""
+        found = self.scan("clocks", where={"escalated_month": month, **mine}, catch_up=False)
+        return sorted(found, key=lambda r: (r["escalated_at"], r["clock_id"]))
+
+    def monthly_rows(
+        self,
+        month: str,
+        figure: str,
+        key: str | None = None,
+        customer: str | None = None,
+        today: date | None = None,
+    ) -> list[dict[str, Any]]:
+        """The rows one figure of ``monthly_report(month, customer, today)`` counts, read
+        with the same filters as its count: as many as the figure says. ``key`` narrows a
+        figure counted by kind (``feedback_by_kind``'s ``quality_problem``, ``breaches``'
+        ``reply``) to that kind's."""
+        self.catch_up()
+        mine: Where = {"customer_code": customer}
+        group, _, part = figure.partition(".")
+        rows: list[dict[str, Any]]
+        if group in CASE_FIGURES:
+            rows = [
+                _entry_row(c)
+                for c in self._month_cases(month, mine)
+                if any(f == group and key in (None, k) for f, k in _case_counts_in(c))
+            ]
+        elif group in SHARES or group == "breaches":
+            figure_of, kind = (part, SHARES[group]) if group in SHARES else (group, key)
+            rows = [
+                _clock_row(r)
+                for r in self._month_clocks(month, mine)
+                if any(f == figure_of and kind in (None, k) for f, k in _clock_counts_in(r))
+            ]
+            if group == "breaches":
+                rows.sort(key=lambda r: (r["due_at"], r["clock_id"]))
+        elif group == "escalations":
+            found = self._month_escalations(month, mine)
+            rows = [_clock_row(r) for r in found if key in (None, r["clock"])]
+        elif group in ("returns", "capa") and part in FILE_FIGURES:
+            table = "returns" if group == "returns" else "capas"
+            wheres = _month_files(month, mine, table)[part]
+            row_of = _return_row if group == "returns" else _capa_row
+            rows = [row_of(r) for w in wheres for r in self.scan(table, where=w, catch_up=False)]
+        elif figure == "capa.overdue":
+            rows = [_capa_row(r) for r in self._capa_overdue(month, customer, today)]
+        else:
+            raise ValueError(f"no figure {figure}")
+        return rows
 
     def _capa_counts(self, month: str, customer: str | None, today: date | None) -> dict[str, int]:
         """CAPAs (4.4.4, 4.3.4) of the month: opened, closed, open at month end, overdue.
 
         Opened: QC convened the cross-functional team (4.4.4) in the month; closed: D8
-        in the month (UTC months, like every count here). Overdue: CAPAs open as of the
-        month's last day (or of ``today`` while the month runs) with an action whose due
-        day was over by then and no implementation dated on or before then. A past
-        month's figure never changes; the running month's is the overdue list of today,
-        as capa's own: due before today, not implemented.
+        in the month (UTC months, like every count here). Overdue: ``_capa_overdue``.
         """
+        mine: Where = {"customer_code": customer}
+        counts = {
+            figure: sum(self.count("capas", where=w) for w in wheres)
+            for figure, wheres in _month_files(month, mine, "capas").items()
+        }
+        return {**counts, "overdue": len(self._capa_overdue(month, customer, today))}
+
+    def _capa_overdue(
+        self, month: str, customer: str | None, today: date | None
+    ) -> list[dict[str, Any]]:
+        """CAPAs open as of the month's last day (or of ``today`` while the month runs) with
+        an action whose due day was over by then and no implementation dated on or before
+        then. A past month's figure never changes; the running month's is the overdue list
+        of today, as capa's own: due before today, not implemented."""
         last_day = _add_months(date.fromisoformat(f"{month}-01"), 1) - timedelta(days=1)
         running = today is not None and today <= last_day
         as_of = today if running and today is not None else last_day
@@ -766,19 +807,155 @@ class ClockBoard(View):
         open_then = self.scan(
             "capas", where={"opened_on": Cmp("<=", as_of.isoformat()), **mine}, catch_up=False
         )
-        return {
-            "opened": self.count("capas", where={"opened_month": month, **mine}),
-            "closed": self.count(
-                "capas", where={"closed_month": month, "opened_month": IsNull(False), **mine}
-            ),
-            "open_at_month_end": self._open_at("capas", month, mine),
-            "overdue": sum(
-                1
-                for c in open_then
-                if (c["closed_on"] is None or c["closed_on"] > as_of.isoformat())
-                and any(late(a) for a in c["actions"])
-            ),
-        }
+        return [
+            c
+            for c in open_then
+            if (c["closed_on"] is None or c["closed_on"] > as_of.isoformat())
+            and any(late(a) for a in c["actions"])
+        ]
+
+
+CASE_FIGURES = ("feedback_by_kind", "feedback_by_channel", "complaints_by_category")
+"""att. 4's counts of the month's register entries, each by a key of the entry."""
+CLOCK_FIGURES = ("started", "met_within_target", "stopped", "breaches")
+"""att. 4's counts of the clocks started in the month, each by the clock's kind."""
+SHARES = {"replied_within_8h": "reply", "on_site_within_8h": "on_site"}
+"""The report's shares of promises kept, and the kind of clock each is of."""
+FILE_FIGURES = ("opened", "closed", "open_at_month_end")
+MonthlyFigure = Literal[
+    "feedback_by_kind",
+    "feedback_by_channel",
+    "complaints_by_category",
+    "replied_within_8h.started",
+    "replied_within_8h.met_within_target",
+    "replied_within_8h.stopped",
+    "on_site_within_8h.started",
+    "on_site_within_8h.met_within_target",
+    "on_site_within_8h.stopped",
+    "breaches",
+    "escalations",
+    "returns.opened",
+    "returns.closed",
+    "returns.open_at_month_end",
+    "capa.opened",
+    "capa.closed",
+    "capa.open_at_month_end",
+    "capa.overdue",
+]
+"""A figure of the monthly report, as ``ClockBoard.monthly_rows`` lists its rows."""
+
+
+def _case_counts_in(case: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The figures a register entry of the month counts in, each with its key."""
+    if case["entry_type"] == "feedback":
+        return [("feedback_by_kind", case["kind"]), ("feedback_by_channel", case["channel"])]
+    if case["entry_type"] == "complaint":
+        return [("complaints_by_category", case["category"])]
+    return []
+
+
+def _clock_counts_in(r: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The figures a clock started in the month counts in, each with its kind."""
+    kind = r["clock"]
+    found = [("started", kind)]
+    if r["within_target"]:
+        found.append(("met_within_target", kind))
+    # 4.6: an entry closed before its promise was met or broken leaves the promise without
+    # a verdict: counted apart, not as kept nor as broken. One that had breached first
+    # stays a breach.
+    if r.get("stop") and not r["breached_at"]:
+        found.append(("stopped", kind))
+    # A reply recorded late but dated within the target keeps its promise, even if the
+    # clock had announced a breach before anyone recorded it.
+    if r["breached_at"] and r["within_target"] is not True:
+        found.append(("breaches", kind))
+    return found
+
+
+def _month_files(month: str, mine: Where, table: str = "returns") -> dict[str, list[Where]]:
+    """What the month's return cases (or CAPAs) opened, closed and open at its end are:
+    each figure's filters, the rows of all of them together."""
+    opened: Where = {"opened_month": Cmp("<=", month), **mine}
+    # only started CAPAs have an opened_month
+    started: Where = {"opened_month": IsNull(False)} if table == "capas" else {}
+    closed: Where = {"closed_month": month, **started, **mine}
+    return {
+        "opened": [{"opened_month": month, **mine}],
+        "closed": [closed],
+        # opened in or before the month, not closed by its end
+        "open_at_month_end": [
+            {**opened, "closed_month": IsNull()},
+            {**opened, "closed_month": Cmp(">", month)},
+        ],
+    }
+
+
+def _breach(r: Mapping[str, Any]) -> dict[str, Any]:
+    stop = r.get("stop")
+    return {
+        "clock_id": r["clock_id"],
+        "clock": r["clock"],
+        "case_id": r["case_id"],
+        "due_at": r["due_at"],
+        "breached_at": r["breached_at"],
+        "found_late": r["found_late"],
+        "met_at": r["met_at"],
+        "stopped_at": stop["at"] if stop else None,
+        "pauses": [p["reason"] for p in r["pauses"]],
+    }
+
+
+def _escalation(r: Mapping[str, Any]) -> dict[str, Any]:
+    stop = r.get("stop")
+    return {
+        "clock_id": r["clock_id"],
+        "clock": r["clock"],
+        "case_id": r["case_id"],
+        "started_at": r["started_at"],
+        "due_at": r["due_at"],
+        "breached_at": r["breached_at"],
+        "escalated_at": r["escalated_at"],
+        "found_late": r["found_late"],
+        "met_at": r["met_at"],
+        "stopped_at": stop["at"] if stop else None,
+    }
+
+
+def _entry_row(c: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "record": "entry", "case_id": c["case_id"], "customer": c["customer"],
+        "at": c["received_at"], "entry_type": c["entry_type"], "kind": c.get("kind"),
+        "category": c.get("category"), "channel": c.get("channel"),
+    }  # fmt: skip
+
+
+def _clock_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    stop = r.get("stop")
+    return {
+        "record": "clock", "case_id": r["case_id"], "customer": r["customer"],
+        "at": r["escalated_at"] or r["started_at"], "clock_id": r["clock_id"],
+        "clock": r["clock"], "status": r["status"], "started_at": r["started_at"],
+        "due_at": r["due_at"], "breached_at": r["breached_at"],
+        "escalated_at": r["escalated_at"], "met_at": r["met_at"],
+        "within_target": r["within_target"], "stopped_at": stop["at"] if stop else None,
+    }  # fmt: skip
+
+
+def _return_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "record": "return", "case_id": r["case_id"], "customer": r["customer"],
+        "opened_month": r["opened_month"], "closed_month": r["closed_month"],
+        "closed_how": r.get("closed_how"),
+    }  # fmt: skip
+
+
+def _capa_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "record": "capa", "case_id": r["case_id"], "customer": r["customer"],
+        "capa_no": r.get("capa_no"), "opened_month": r["opened_month"],
+        "closed_month": r["closed_month"], "opened_on": r["opened_on"],
+        "closed_on": r["closed_on"],
+    }  # fmt: skip
 
 
 def _row(rows: Rows, table: str, key: str) -> dict[str, Any]:

@@ -440,3 +440,64 @@ def test_what_is_due_is_an_index_seek_not_a_scan(settings: SlaSettings) -> None:
         ).fetchall()
     (step,) = [row[-1] for row in plan]
     assert step.startswith("SEARCH") and "INDEX" in step and "next_deadline<?" in step, step
+
+
+def figures_of(report: dict[str, Any]) -> dict[tuple[str, str | None], int]:
+    """Every figure of the report that counts rows, by (figure, key), as the report says."""
+    found: dict[tuple[str, str | None], int] = {}
+    for name in ("feedback_by_kind", "feedback_by_channel", "complaints_by_category"):
+        found[(name, None)] = sum(report[name].values())
+        found |= {(name, key): n for key, n in report[name].items()}
+    for name in ("replied_within_8h", "on_site_within_8h"):
+        for part in ("started", "met_within_target", "stopped"):
+            found[(f"{name}.{part}", None)] = report[name][part]
+    for name in ("breaches", "escalations"):
+        found[(name, None)] = len(report[name])
+        for row in report[name]:
+            found[(name, row["clock"])] = found.get((name, row["clock"]), 0) + 1
+    for group in ("returns", "capa"):
+        found |= {(f"{group}.{part}", None): n for part, n in report[group].items()}
+    return found
+
+
+def test_the_rows_behind_each_figure_are_the_ones_it_counts(desk: Desk) -> None:
+    cases = a_history(desk)
+    # Started on October's last evening: breached in October, escalated in November.
+    late = uuid4()
+    evening = datetime(2026, 10, 31, 12, 0, tzinfo=UTC)
+    desk.feed(complaint(late, evening, "OEM-003"))
+    app_of(desk).fire_due(board_of(desk).due_by(NOW), NOW)
+    listed = 0
+    for month in ("2026-10", "2026-11"):
+        for customer in (None, "OEM-001", "OEM-003"):
+            params = {"customer": customer} if customer else {}
+            report = desk.get(f"/reports/monthly/{month}", params=params).json()
+            for (figure, key), n in figures_of(report).items():
+                query = {"figure": figure, **params, **({"key": key} if key else {})}
+                answer = desk.get(f"/reports/monthly/{month}/rows", params=query)
+                assert answer.status_code == 200, answer.text
+                rows = answer.json()
+                assert len(rows) == n, (month, customer, figure, key)
+                listed += len(rows)
+                assert all(customer in (None, r["customer"]["code"]) for r in rows)
+            for name in ("breaches", "escalations"):
+                rows = desk.get(
+                    f"/reports/monthly/{month}/rows", params={"figure": name, **params}
+                ).json()
+                assert [r["clock_id"] for r in rows] == [b["clock_id"] for b in report[name]]
+    assert listed > 50  # a history of every kind: the figures are not all nought
+    october, november = (desk.get(f"/reports/monthly/{m}").json() for m in ("2026-10", "2026-11"))
+    late_clock = str(Clock.create_id(late, "reply"))
+    # An escalation counts in the month it was recorded; its breach in its clock's month.
+    assert late_clock in {b["clock_id"] for b in october["breaches"]}
+    assert late_clock not in {e["clock_id"] for e in october["escalations"]}
+    (escalated,) = [e for e in november["escalations"] if e["clock_id"] == late_clock]
+    assert escalated["escalated_at"].startswith("2026-11")
+    assert str(cases[0]) not in {e["case_id"] for e in october["escalations"]}  # replied in time
+    assert october["escalations"]  # and October's own, the clocks it started and escalated
+
+
+def test_a_figure_the_report_does_not_have_is_refused(desk: Desk) -> None:
+    answer = desk.get("/reports/monthly/2026-10/rows", params={"figure": "visits_made"})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["loc"] == ["query", "figure"]

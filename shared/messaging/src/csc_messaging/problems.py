@@ -212,12 +212,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail)
-        return problem(
-            exc.status_code,
-            detail,
-            instance=request.url.path,
-            headers=dict(exc.headers) if exc.headers else None,
-        )
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 404:  # no route raises one: a path this service does not answer
+            return problem(
+                404,
+                detail,
+                instance=request.url.path,
+                headers=headers,
+                code="path.not_found",
+                params={"path": request.url.path},
+            )
+        return problem(exc.status_code, detail, instance=request.url.path, headers=headers)
 
     @app.exception_handler(RuleViolation)
     async def rule_violation(request: Request, exc: RuleViolation) -> ProblemResponse:
@@ -269,7 +274,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> ProblemResponse:
-        return problem(404, str(exc), instance=request.url.path)
+        return problem(
+            404, str(exc), instance=request.url.path, code=exc.code, params=exc.params or None
+        )
 
     @app.exception_handler(Exception)
     async def failed(request: Request, exc: Exception) -> ProblemResponse:

@@ -46,4 +46,16 @@ class RuleViolation(Exception):
 
 
 class NotFound(Exception):
-    """The case (or record) named does not exist in this service."""
+    """The case (or record) named does not exist in this service.
+
+    ``code`` and ``params`` as a ``RuleViolation``'s (``intake.entry.not_found``, with the
+    ``case_id``): a console says it in its reader's language; ``message`` is the English.
+    """
+
+    def __init__(
+        self, message: str, *, code: str, params: Mapping[str, object] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.params = dict(params or {})

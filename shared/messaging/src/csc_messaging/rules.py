@@ -5,9 +5,8 @@ remit (``Forbidden``, checked by the application against its ``Permissions`` tab
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TypeVar
-
-from fastapi import HTTPException, status
 
 from csc_messaging.permissions import Forbidden, Permissions, Writes
 from csc_messaging.refusals import BadCursor, NotFound, RuleViolation
@@ -25,8 +24,10 @@ __all__ = [
 _T = TypeVar("_T")
 
 
-def found(row: _T | None, what: str) -> _T:
-    """``row``, or 404 saying what was not found."""
+def found(
+    row: _T | None, what: str, *, code: str, params: Mapping[str, object] | None = None
+) -> _T:
+    """``row``, or 404 saying what was not found: ``NotFound`` with its ``code``."""
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
+        raise NotFound(f"no {what}", code=code, params=params)
     return row

@@ -68,7 +68,10 @@ def routes(service: ConsumingService) -> APIRouter:
 
     def case_out(case_id: UUID) -> dict[str, Any]:
         return found(
-            view.investigation(str(case_id), app.now().date()), f"investigation of case {case_id}"
+            view.investigation(str(case_id), app.now().date()),
+            f"investigation of case {case_id}",
+            code="capa.investigation.not_found",
+            params={"case_id": str(case_id)},
         )
 
     # Steps, as commands.STEPS declares them ------------------------------------------------
@@ -235,7 +238,12 @@ as a safe base name (``filename``): no folders, no control characters.""",
         In the order it was recorded (the case's event versions); the next page is named
         by the ``Link`` header.
         """
-        found(view.get(INVESTIGATIONS, str(case_id)), f"investigation of case {case_id}")
+        found(
+            view.get(INVESTIGATIONS, str(case_id)),
+            f"investigation of case {case_id}",
+            code="capa.investigation.not_found",
+            params={"case_id": str(case_id)},
+        )
         return paged(view.timeline(str(case_id), cursor=cursor, limit=limit), request, response)
 
     @router.get("/overdue-actions", tags=[c.CAPA], response_model=list[a.OverdueAction], **a.READ)
@@ -273,14 +281,24 @@ naming the line.""",
     ) -> dict[str, Any]:
         _, new = app.register_report_format(customer_code, body, actor, key)
         response.status_code = status.HTTP_201_CREATED if new else status.HTTP_200_OK
-        return found(view.report_format(customer_code), f"report format of {customer_code}")
+        return found(
+            view.report_format(customer_code),
+            f"report format of {customer_code}",
+            code="capa.report_format.not_found",
+            params={"customer": customer_code},
+        )
 
     @router.get(
         "/report-formats/{customer_code}", tags=[c.REP], response_model=a.ReportFormatOut, **a.READ
     )
     def get_report_format(customer_code: str) -> dict[str, Any]:
         """The customer's report format (4.3.4): its latest revision."""
-        return found(view.report_format(customer_code), f"report format of {customer_code}")
+        return found(
+            view.report_format(customer_code),
+            f"report format of {customer_code}",
+            code="capa.report_format.not_found",
+            params={"customer": customer_code},
+        )
 
     def report_form(case_id: UUID, fmt: ReportFormat | None) -> tuple[Form, dict[str, Any], str]:
         """The report as it prints, in the case's format (or ``fmt``), with its row and format."""

@@ -113,7 +113,13 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     def entry_out(aggregate: Any) -> dict[str, Any]:
         published(aggregate)
-        return found(view.entry(str(aggregate.id)), f"register entry {aggregate.id}")
+        case_id = aggregate.id
+        return found(
+            view.entry(str(case_id)),
+            f"register entry {case_id}",
+            code="intake.entry.not_found",
+            params={"case_id": str(case_id)},
+        )
 
     def created(
         response: Response, pair: tuple[Any, bool], out: Callable[[Any], dict[str, Any]]
@@ -125,11 +131,23 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     def customer_out(customer: Any) -> dict[str, Any]:
         published(customer)
-        return found(view.customer(customer.code), f"customer {customer.code}")
+        code = customer.code
+        return found(
+            view.customer(code),
+            f"customer {code} in the archive",
+            code="intake.customer.not_found",
+            params={"customer": code},
+        )
 
     def record_out(record: Any) -> dict[str, Any]:
         published(record)
-        return found(view.field_service_record(str(record.id)), f"record {record.id}")
+        record_id = record.id
+        return found(
+            view.field_service_record(str(record_id)),
+            f"field service record {record_id}",
+            code="intake.field_service.record_not_found",
+            params={"record_id": str(record_id)},
+        )
 
     # What a step answers, by the resource its route is under.
     answers: dict[str, tuple[Callable[[Any], dict[str, Any]], Any]] = {
@@ -191,7 +209,12 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
     @api.get("/customers/{code}", tags=["customers"], **rows(a.CustomerPage))
     def customer_page(code: str) -> dict[str, Any]:
         """The customer's page: archive, contacts, contact log, visits, surveys, entries."""
-        return found(view.customer(code), f"customer {code}")
+        return found(
+            view.customer(code),
+            f"customer {code} in the archive",
+            code="intake.customer.not_found",
+            params={"customer": code},
+        )
 
     # The Register (4.1.2-4.1.3, 4.4.1) ---------------------------------------------------
 
@@ -255,7 +278,12 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
 
     @api.get("/register-entries/{case_id}", tags=["register"], **rows(a.RegisterEntry))
     def get_entry(case_id: UUID) -> dict[str, Any]:
-        return found(view.entry(str(case_id)), f"register entry {case_id}")
+        return found(
+            view.entry(str(case_id)),
+            f"register entry {case_id}",
+            code="intake.entry.not_found",
+            params={"case_id": str(case_id)},
+        )
 
     @api.get(
         "/register-entries/{case_id}/history",
@@ -335,7 +363,12 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         "/field-service-records/{record_id}", tags=["field service"], **rows(a.FieldServiceRecord)
     )
     def get_field_service(record_id: UUID) -> dict[str, Any]:
-        return found(view.field_service_record(str(record_id)), f"record {record_id}")
+        return found(
+            view.field_service_record(str(record_id)),
+            f"field service record {record_id}",
+            code="intake.field_service.record_not_found",
+            params={"record_id": str(record_id)},
+        )
 
     # Operations ------------------------------------------------------------------------------
 

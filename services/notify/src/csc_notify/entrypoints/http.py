@@ -47,7 +47,12 @@ def routes(service: ConsumingService) -> APIRouter:
 
     def recipient_out(handle: str) -> dict[str, Any]:
         board.catch_up()
-        return found(board.get("recipients", handle), f"recipient {handle}")
+        return found(
+            board.get("recipients", handle),
+            f"recipient {handle}",
+            code="notify.recipient.not_found",
+            params={"handle": handle},
+        )
 
     @router.put("/recipients/{handle}", tags=["directory"], response_model=a.RecipientOut, **READ)
     def put_recipient(
@@ -148,7 +153,10 @@ def routes(service: ConsumingService) -> APIRouter:
     def notification_out(notification_id: UUID) -> dict[str, Any]:
         board.catch_up()
         return found(
-            board.get("notifications", str(notification_id)), f"notification {notification_id}"
+            board.get("notifications", str(notification_id)),
+            f"notification {notification_id}",
+            code="notify.notification.not_found",
+            params={"notification": str(notification_id)},
         )
 
     @router.get(

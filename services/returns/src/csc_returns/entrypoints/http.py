@@ -64,7 +64,12 @@ def routes(service: ConsumingService) -> APIRouter:
     Caller = Annotated[Actor, Depends(service.current_actor)]
 
     def case_out(case_id: UUID) -> dict[str, Any]:
-        return found(view.case(str(case_id)), f"return case {case_id}")
+        return found(
+            view.case(str(case_id)),
+            f"return case {case_id}",
+            code="returns.case.not_found",
+            params={"case_id": str(case_id)},
+        )
 
     # Steps, as commands.STEPS declares them ------------------------------------------------
 
@@ -135,7 +140,12 @@ def routes(service: ConsumingService) -> APIRouter:
     )
     def timeline(case_id: UUID) -> list[dict[str, Any]]:
         """Everything that happened to one case, in order, in the public events' words."""
-        return found(view.timeline(str(case_id)), f"return case {case_id}")
+        return found(
+            view.timeline(str(case_id)),
+            f"return case {case_id}",
+            code="returns.case.not_found",
+            params={"case_id": str(case_id)},
+        )
 
     @router.get("/quarantine", tags=["PNPR 4.3.3"], response_model=list[a.QuarantineStock], **READ)
     def quarantine(
@@ -146,7 +156,12 @@ def routes(service: ConsumingService) -> APIRouter:
         return paged(view.quarantine(cursor=cursor, limit=limit), request, response)
 
     def report_of(case_id: UUID) -> dict[str, Any]:
-        return found(view.pnpr(str(case_id)), f"PNPR of case {case_id} (goods not tagged)")
+        return found(
+            view.pnpr(str(case_id)),
+            f"PNPR of case {case_id} (goods not tagged)",
+            code="returns.pnpr.not_found",
+            params={"case_id": str(case_id)},
+        )
 
     def document(case_id: UUID, kind: Kind) -> Response:
         # The footer's digest must describe the very state the report was read from.

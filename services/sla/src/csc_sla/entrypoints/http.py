@@ -5,17 +5,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    FastAPI,
-    HTTPException,
-    Path,
-    Query,
-    Request,
-    Response,
-    status,
-)
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from csc_audit.http import chain_router
@@ -25,8 +15,8 @@ from csc_messaging.commands import not_future
 from csc_messaging.downloads import attachment
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import MONTH_PATTERN, IdempotencyKey
-from csc_messaging.permissions import Permissions, Principal
-from csc_messaging.rules import RuleViolation
+from csc_messaging.permissions import Forbidden, Permissions, Principal
+from csc_messaging.rules import NotFound, RuleViolation, found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.writes import command_routes
@@ -36,6 +26,7 @@ from csc_sla.answers import (
     ClockKindName,
     ClockStatus,
     ClockTimeline,
+    FigureRow,
     FollowUpTask,
     MonthlyReport,
     PolicyVersionAnswer,
@@ -48,7 +39,7 @@ from csc_sla.calendars import CalendarDefinition
 from csc_sla.domain import ClockRuleViolation
 from csc_sla.domain.rulebook import POLICY
 from csc_sla.policy import ClockPolicy
-from csc_sla.projections import ClockBoard
+from csc_sla.projections import ClockBoard, MonthlyFigure
 from csc_sla.report_form import filename, monthly_report_form
 
 Month = Annotated[str, Path(pattern=MONTH_PATTERN, description="YYYY-MM, from 1970-01 to 2999-12.")]
@@ -138,6 +129,11 @@ def routes(service: ConsumingService) -> APIRouter:
     Caller = Annotated[Actor, Depends(service.current_actor)]
     Manager = Annotated[Principal, Depends(service.current_principal)]
 
+    def clock_found(row: dict[str, Any] | None, clock_id: UUID) -> dict[str, Any]:
+        return found(
+            row, f"clock {clock_id}", code="sla.clock.not_found", params={"clock_id": str(clock_id)}
+        )
+
     @router.get("/clocks", tags=["clocks"], response_model=list[ClockAnswer])
     def list_clocks(
         request: Request,
@@ -193,7 +189,7 @@ def routes(service: ConsumingService) -> APIRouter:
 
     @router.get("/clocks/{clock_id}", tags=["clocks"], response_model=ClockAnswer)
     def get_clock(clock_id: UUID) -> dict[str, Any]:
-        return _found(board.clock(str(clock_id)), f"clock {clock_id}")
+        return clock_found(board.clock(str(clock_id)), clock_id)
 
     @router.get("/clocks/{clock_id}/timeline", tags=["clocks"], response_model=ClockTimeline)
     def clock_timeline(clock_id: UUID) -> dict[str, Any]:
@@ -202,8 +198,9 @@ def routes(service: ConsumingService) -> APIRouter:
         with the rule that did so: the calendar and policy versions it ran under."""
         try:
             return app.timeline(clock_id)
-        except LookupError as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        except LookupError:
+            clock_found(None, clock_id)
+            raise
 
     @router.get("/cases/{case_id}/clocks", tags=["clocks"], response_model=list[ClockAnswer])
     def case_clocks(
@@ -217,21 +214,25 @@ def routes(service: ConsumingService) -> APIRouter:
         by clock id. 404 while sla knows no clock of the case."""
         page = board.clock_page(case_id=str(case_id), cursor=cursor, limit=limit)
         if not page.rows and cursor is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no clock for case {case_id}")
+            raise NotFound(
+                f"no clock for case {case_id}",
+                code="sla.case.no_clock",
+                params={"case_id": str(case_id)},
+            )
         return paged(page, request, response)
 
     def change(clock_id: UUID, actor: Actor, what: str, do: Any) -> dict[str, Any]:
         if actor.department not in MAY_PAUSE:
-            allowed = ", ".join(sorted(d.value for d in MAY_PAUSE))
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"to {what} a clock is for {allowed}; {actor.user} acts for "
-                f"{actor.department.value}",
-            )
+            # The rule of the clock's own promise where sla knows the clock; else clause 3's
+            # departments that deal with the customer.
+            clause = (board.clock(str(clock_id)) or {}).get("clause", RULES_CLAUSE)
+            action = f"{what}_a_clock"
+            raise Forbidden(action, actor, {action: (MAY_PAUSE, clause)})
         try:
             do()
-        except LookupError as exc:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        except LookupError:
+            clock_found(None, clock_id)
+            raise
         except ClockRuleViolation as exc:
             row = board.clock(str(clock_id)) or {}
             raise RuleViolation(
@@ -243,7 +244,7 @@ def routes(service: ConsumingService) -> APIRouter:
                 # a time out of order: the request is wrong; else the clock's state refuses
                 kind="invalid" if exc.field is not None else "conflict",
             ) from exc
-        return _found(board.clock(str(clock_id)), f"clock {clock_id}")
+        return clock_found(board.clock(str(clock_id)), clock_id)
 
     @router.post("/clocks/{clock_id}/pause", tags=["clocks"], response_model=ClockAnswer)
     def pause(
@@ -274,7 +275,9 @@ def routes(service: ConsumingService) -> APIRouter:
     def calendar_versions(name: str) -> list[dict[str, Any]]:
         versions = board.rule_versions("calendar", name)
         if not versions:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no calendar {name}")
+            raise NotFound(
+                f"no calendar {name}", code="sla.calendar.not_found", params={"calendar": name}
+            )
         return [_calendar_answer(name, v) for v in versions]
 
     @router.get("/calendars", tags=["calendars"], response_model=list[CalendarVersionAnswer])
@@ -449,6 +452,28 @@ def routes(service: ConsumingService) -> APIRouter:
         month runs."""
         return board.monthly_report(month, customer, app.now().date())
 
+    @router.get("/reports/monthly/{month}/rows", tags=["reports"], response_model=list[FigureRow])
+    def monthly_report_rows(
+        month: Month,
+        figure: Annotated[
+            MonthlyFigure, Query(description="The report's figure, as its JSON names it.")
+        ],
+        key: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="Of a figure counted by kind, the kind's (``quality_problem``, "
+                "``reply``); all of the figure's without it.",
+            ),
+        ] = None,
+        customer: OneCustomer = None,
+    ) -> list[dict[str, Any]]:
+        """The rows the report's ``figure`` counts (the report of the same ``month`` and
+        ``customer``), read with the figure's own filters: as many as the figure says,
+        key by key. Register entries, clocks, return cases or CAPAs, in the order the
+        report counts them."""
+        return board.monthly_rows(month, figure, key, customer, app.now().date())
+
     # csc audit verify over HTTP, for the auditor's view (csc_audit.http).
     router.include_router(chain_router("sla", service.settings, service.app))
     return router
@@ -468,12 +493,6 @@ def _calendar_answer(name: str, version: dict[str, Any]) -> dict[str, Any]:
         "definition": content["definition"],
         "official": content.get("official"),
     }
-
-
-def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
-    return row
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
