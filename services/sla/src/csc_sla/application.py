@@ -25,6 +25,7 @@ from csc_sla.calendars import (
     CalendarVersion,
     calendar_for,
 )
+from csc_sla.commands import CLAUSES
 from csc_sla.domain import (
     CapaFile,
     CaseFile,
@@ -36,7 +37,7 @@ from csc_sla.domain import (
 from csc_sla.domain.clocks import SYSTEM
 from csc_sla.domain.rulebook import POLICY, Kind, Rulebook
 from csc_sla.domain.timeline import timeline
-from csc_sla.policy import CLAUSES, OWNERS, ClockKind, ClockPolicy, SlaPolicy, hours
+from csc_sla.policy import OWNERS, ClockKind, ClockPolicy, SlaPolicy, hours
 
 log = structlog.get_logger(__name__)
 

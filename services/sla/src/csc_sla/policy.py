@@ -30,13 +30,6 @@ class ClockKind(StrEnum):
     QC_CONTACT = "qc_contact"  # 4.4.3
 
 
-CLAUSES = {
-    ClockKind.REPLY: "4.2.1",
-    ClockKind.ON_SITE: "4.2.2",
-    ClockKind.IMPORTANT_ACK: "4.1.3",
-    ClockKind.QC_CONTACT: "4.4.3",
-}
-
 # Who is warned first: the department that owns the promise.
 OWNERS = {
     ClockKind.REPLY: "marketing",

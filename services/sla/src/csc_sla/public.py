@@ -8,6 +8,7 @@ from uuid import UUID, uuid5
 
 import csc_contracts.sla as pub
 from csc_contracts import PublicEvent
+from csc_sla.commands import STEPS
 from csc_sla.domain import Clock
 from csc_sla.domain.clocks import SYSTEM
 from csc_sla.domain.rulebook import Rulebook
@@ -25,7 +26,7 @@ def _event_id(domain_event: Any) -> UUID:
     )
 
 
-def _rules(e: Any) -> PublicEvent:
+def _rules(cls: type[PublicEvent], e: Any) -> PublicEvent:
     common: dict[str, Any] = {
         "event_id": _event_id(e),
         "case_id": e.originator_id,
@@ -36,7 +37,7 @@ def _rules(e: Any) -> PublicEvent:
         "retime_running": e.retime_running,
         "source": e.source,
     }
-    if e.kind == "policy":
+    if cls is pub.PolicyVersionRecorded:
         return pub.PolicyVersionRecorded(
             **common, policy_version=e.originator_version, policy=e.content
         )
@@ -56,10 +57,14 @@ def _rules(e: Any) -> PublicEvent:
 
 
 def to_public(domain_event: Any) -> PublicEvent | None:
-    if isinstance(domain_event, (Rulebook.Opened, Rulebook.Revised)):
-        return _rules(domain_event)
-    if not isinstance(domain_event, Clock.Event):
+    # Which public event, if any, each recorded one becomes is declared with sla's steps.
+    cls = STEPS.public_of(domain_event)
+    if cls is None:
         return None  # case files and customer profiles are sla's own bookkeeping
+    if isinstance(domain_event, (Rulebook.Opened, Rulebook.Revised)):
+        return _rules(cls, domain_event)
+    if not isinstance(domain_event, Clock.Event):
+        return None
     e: Any = domain_event
     common: dict[str, Any] = {
         "event_id": _event_id(domain_event),

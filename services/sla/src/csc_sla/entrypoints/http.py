@@ -5,20 +5,28 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Path,
+    Query,
+    Request,
+    Response,
+)
 
 from csc_audit.http import chain_router
-from csc_contracts import Actor, Department, UtcDatetime
+from csc_contracts import Actor
 from csc_forms import PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE, Kind, render
 from csc_messaging.commands import not_future
 from csc_messaging.downloads import attachment
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import MONTH_PATTERN, IdempotencyKey
-from csc_messaging.permissions import Forbidden, Permissions, Principal
+from csc_messaging.permissions import Forbidden, Principal
 from csc_messaging.rules import NotFound, RuleViolation, found
 from csc_messaging.runtime import ConsumingService
 from csc_messaging.settings import ServiceSettings
+from csc_messaging.steps import Step
 from csc_messaging.writes import command_routes
 from csc_sla.answers import (
     CalendarVersionAnswer,
@@ -35,10 +43,16 @@ from csc_sla.answers import (
 )
 from csc_sla.application import SlaApplication, UnknownCalendar
 from csc_sla.bootstrap import SLA
-from csc_sla.calendars import CalendarDefinition
+from csc_sla.commands import (
+    RULES_CLAUSE,
+    STEPS,
+    CalendarChange,
+    Pause,
+    PolicyChange,
+    Resume,
+)
 from csc_sla.domain import ClockRuleViolation
 from csc_sla.domain.rulebook import POLICY
-from csc_sla.policy import ClockPolicy
 from csc_sla.projections import ClockBoard, MonthlyFigure
 from csc_sla.report_form import filename, monthly_report_form
 
@@ -47,19 +61,9 @@ OneCustomer = Annotated[
     str | None, Query(max_length=200, description="Only this customer's row, by its code.")
 ]
 
-# Who may stop a clock: the departments that deal with the customer.
-MAY_PAUSE = frozenset({Department.MARKETING, Department.AFTER_SALES, Department.QUALITY})
-# Who may change what clocks count by: the managers of Marketing, which owns the promises
-# to the customer, and of QC, which owns the quality side of them (clause 3). Everyone else,
-# auditors too, reads them.
-MAY_SET_RULES = frozenset({Department.MARKETING, Department.QUALITY})
-RULES_CLAUSE = "3"
-RULES = Permissions(
-    {
-        "set_calendar": (MAY_SET_RULES, RULES_CLAUSE),
-        "set_policy": (MAY_SET_RULES, RULES_CLAUSE),
-    }
-)
+# Who may change what clocks count by, and who may stop a clock, as sla's steps declare.
+RULES = STEPS.permissions()
+MAY_PAUSE = STEPS["pause"].may
 
 CalendarPath = Annotated[
     str,
@@ -68,55 +72,11 @@ CalendarPath = Annotated[
         description="Lower-case letters, digits and . _ -, e.g. default, wuhan-plant-2.",
     ),
 ]
-Reason = Annotated[
-    str, Field(min_length=1, max_length=2000, description="Why: kept with the version.")
-]
 
 
-class CalendarChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    calendar: CalendarDefinition
-    reason: Reason
-    retime_running: bool = Field(
-        default=False,
-        description="Also re-time the clocks running by this calendar now (the time they "
-        "counted stays counted; the rest counts by the new version). Otherwise only clocks "
-        "whose starting fact is recorded from now on count by it.",
-    )
-
-
-class PolicyChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    policy: ClockPolicy
-    reason: Reason
-    retime_running: bool = Field(
-        default=False,
-        description="Also re-time every running clock by the new targets, ladders and "
-        "calendar rules. Otherwise only clocks started from now on are measured by it.",
-    )
-
-
-class Pause(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Literal["customer_unreachable", "waiting_for_customer_samples", "other"]
-    note: Annotated[str, Field(max_length=10_000)] | None = None
-    at: UtcDatetime | None = Field(
-        default=None,
-        description="When the clock stopped counting (e.g. the customer became unreachable), "
-        "not before it started nor before a deadline it already recorded; now when omitted.",
-    )
-
-
-class Resume(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    at: UtcDatetime | None = Field(
-        default=None,
-        description="When it started counting again, not before the pause; now when omitted.",
-    )
+def route(step: Step) -> dict[str, Any]:
+    """A step's route as ``commands.STEPS`` declares it: path, verb, tag and what it does."""
+    return {"path": step.path, "methods": [step.verb], "tags": [step.tag], "description": step.doc}
 
 
 def routes(service: ConsumingService) -> APIRouter:
@@ -222,12 +182,13 @@ def routes(service: ConsumingService) -> APIRouter:
         return paged(page, request, response)
 
     def change(clock_id: UUID, actor: Actor, what: str, do: Any) -> dict[str, Any]:
-        if actor.department not in MAY_PAUSE:
+        may = STEPS[what].may
+        if actor.department not in may:
             # The rule of the clock's own promise where sla knows the clock; else clause 3's
             # departments that deal with the customer.
             clause = (board.clock(str(clock_id)) or {}).get("clause", RULES_CLAUSE)
             action = f"{what}_a_clock"
-            raise Forbidden(action, actor, {action: (MAY_PAUSE, clause)})
+            raise Forbidden(action, actor, {action: (may, clause)})
         try:
             do()
         except LookupError:
@@ -246,24 +207,20 @@ def routes(service: ConsumingService) -> APIRouter:
             ) from exc
         return clock_found(board.clock(str(clock_id)), clock_id)
 
-    @router.post("/clocks/{clock_id}/pause", tags=["clocks"], response_model=ClockAnswer)
+    @router.api_route(**route(STEPS["pause"]), response_model=ClockAnswer)
     def pause(
         clock_id: UUID, body: Pause, actor: Caller, key: IdempotencyKey = None
     ) -> dict[str, Any]:
-        """Stop the clock, saying why; the paused time does not count."""
-
         def do() -> Any:
             at = not_future(body.at, app.now(), "at")
             return app.pause(clock_id, body.reason, body.note, actor, at, key=key)
 
         return change(clock_id, actor, "pause", do)
 
-    @router.post("/clocks/{clock_id}/resume", tags=["clocks"], response_model=ClockAnswer)
+    @router.api_route(**route(STEPS["resume"]), response_model=ClockAnswer)
     def resume(
         clock_id: UUID, actor: Caller, body: Resume | None = None, key: IdempotencyKey = None
     ) -> dict[str, Any]:
-        """Start counting again; deadlines move by the paused time."""
-
         def do() -> Any:
             at = not_future(body.at if body else None, app.now(), "at")
             return app.resume(clock_id, actor, at, key=key)
@@ -298,11 +255,8 @@ def routes(service: ConsumingService) -> APIRouter:
         """Every version, first first: who recorded it, when, why, and what it counted."""
         return calendar_versions(name)
 
-    @router.put("/calendars/{name}", tags=["calendars"], response_model=RulesChange)
+    @router.api_route(**route(STEPS["set_calendar"]), response_model=RulesChange)
     def put_calendar(name: CalendarPath, body: CalendarChange, caller: Manager) -> dict[str, Any]:
-        """Record the calendar's next version (its first, for a new name). Clocks whose
-        starting fact is recorded from now on count by it; running clocks keep theirs
-        unless `retime_running`. Marketing's and QC's managers may (clause 3)."""
         RULES.authorize_manager("set_calendar", caller)
         actor = caller.actor
         book, retimed = app.set_calendar(
@@ -333,11 +287,8 @@ def routes(service: ConsumingService) -> APIRouter:
         """Every version, first first (the first is CSC_SLA_POLICY's)."""
         return policy_versions()
 
-    @router.put("/policy", tags=["policy"], response_model=RulesChange)
+    @router.api_route(**route(STEPS["set_policy"]), response_model=RulesChange)
     def put_policy(body: PolicyChange, caller: Manager) -> dict[str, Any]:
-        """Record the policy's next version. Clocks whose starting fact is recorded from
-        now on are measured by it; running clocks keep theirs unless `retime_running`.
-        Marketing's and QC's managers may (clause 3)."""
         RULES.authorize_manager("set_policy", caller)
         actor = caller.actor
         try:
