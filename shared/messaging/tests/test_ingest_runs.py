@@ -4,8 +4,8 @@ application would not: same events, same positions, same outcomes."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from functools import singledispatchmethod
 from pathlib import Path
 from typing import Any, cast
@@ -316,3 +316,72 @@ def test_another_writer_moving_the_aggregate_meanwhile_is_not_taken_for_a_duplic
     assert case.notes == ["cracked housings", "written meanwhile", "more"]
     other.close()
     live.close()
+
+
+class LookingUp(Cases):
+    """Cases that says which aggregates its reactions look up."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        super().__init__(env)
+        self.meanwhile: Callable[[], None] | None = None
+
+    def looks_up(self, event: Any) -> list[UUID]:
+        return [Case.create_id(event.case_id)]
+
+    def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
+        meanwhile, self.meanwhile = self.meanwhile, None
+        if meanwhile is not None:  # once: after the run asked, before it reacts
+            meanwhile()
+        super().react(domain_event, processing_event)
+
+
+def test_a_run_asks_once_which_aggregates_exist_and_reads_only_those(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    one = Cases(env=eventsourcing_env(ServiceSettings(data_dir=tmp_path / "one"), "cases"))
+    app = LookingUp(env=eventsourcing_env(ServiceSettings(data_dir=tmp_path / "run"), "cases"))
+    known, new = uuid4(), uuid4()
+    earlier = records([complaint(known)])
+    later: list[Record] = [
+        replace(cast(FakeRecord, r), offset=r.offset + 1)
+        for r in records([feedback(known, "called back"), complaint(new), feedback(new, "noted")])
+    ]
+    for target in (one, app):
+        as_run(target, earlier)
+    reads: list[UUID] = []
+    select_events = app.recorder.select_events
+
+    def counted(originator_id: UUID, **kwargs: Any) -> Any:
+        reads.append(originator_id)
+        return select_events(originator_id, **kwargs)
+
+    monkeypatch.setattr(app.recorder, "select_events", counted)
+    outcomes, _ = as_run(app, later)
+
+    assert outcomes == [Outcome.APPLIED] * 3
+    # The case stored before is read; the one the run opens is known missing, not read.
+    assert reads == [known]
+    one_outcomes, _ = as_run(one, later)
+    assert one_outcomes == outcomes
+    assert stored(app) == stored(one)
+    assert app.repository.get(new).notes == ["cracked housings", "noted"]
+    one.close()
+    app.close()
+
+
+def test_an_aggregate_another_writer_creates_after_the_question_refuses_the_run(
+    tmp_path: Path,
+) -> None:
+    env = eventsourcing_env(ServiceSettings(data_dir=tmp_path), "cases")
+    app, other = LookingUp(env=env), Cases(env=env)
+    case_id = uuid4()
+    app.meanwhile = lambda: other.save(Case(case_id=case_id, text="opened meanwhile"))
+    outcomes, _ = as_run(app, records([complaint(case_id), complaint(uuid4())]))
+
+    # The run collided with the other writer's case; applied again record by record,
+    # the complaint finds that case and opens none of its own.
+    assert outcomes == [Outcome.APPLIED, Outcome.APPLIED]
+    assert app.repository.get(case_id).notes == ["opened meanwhile"]
+    assert app.recorder.max_tracking_id(f"{TOPIC}:0") == 2
+    other.close()
+    app.close()

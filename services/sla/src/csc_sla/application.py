@@ -75,6 +75,41 @@ class SlaApplication(ConsumerApplication):
     # Reactions ------------------------------------------------------------------------
 
     @singledispatchmethod
+    def looks_up(self, event: Any) -> Iterable[UUID]:
+        """What the reactions below look up first, asked of the store once per run: for
+        the events that open something, mostly aggregates the run itself creates."""
+        return ()
+
+    @looks_up.register
+    def _customer_looked_up(
+        self, event: pub.CustomerRegistered | pub.CustomerUpdated
+    ) -> tuple[UUID, ...]:
+        return (CustomerProfile.create_id(event.code),)
+
+    @looks_up.register
+    def _case_looked_up(
+        self, event: pub.ComplaintLogged | pub.FeedbackReceived
+    ) -> tuple[UUID, ...]:
+        # _open_case: its file; _start_clock: the reply clock (4.2.1), the profile.
+        return (
+            CaseFile.create_id(event.case_id),
+            Clock.create_id(event.case_id, ClockKind.REPLY.value),
+            CustomerProfile.create_id(event.customer.code),
+        )
+
+    @looks_up.register
+    def _return_looked_up(self, event: pub.ReturnCaseOpened) -> tuple[UUID, ...]:
+        return (ReturnFile.create_id(event.case_id),)
+
+    @looks_up.register
+    def _investigation_looked_up(self, event: capa.InvestigationOpened) -> tuple[UUID, ...]:
+        return (
+            CapaFile.create_id(event.case_id),
+            Clock.create_id(event.case_id, ClockKind.QC_CONTACT.value),
+            CustomerProfile.create_id(event.customer.code),
+        )
+
+    @singledispatchmethod
     def react(self, domain_event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """Events this service does not react to change nothing."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, TypeVar, cast
 from uuid import UUID
@@ -66,6 +67,7 @@ class ConsumerApplication(EventSourcedProjection[UUID], KeyedSaves):
         public event, or on each event of a run in turn into the one ProcessingEvent."""
         if isinstance(domain_event, Run):
             with self.runs.seeing(processing_event):
+                self.runs.expect(i for event in domain_event.events for i in self.looks_up(event))
                 for event in domain_event.events:
                     self.react(event, processing_event)
             check_no_collisions(processing_event)
@@ -79,6 +81,12 @@ class ConsumerApplication(EventSourcedProjection[UUID], KeyedSaves):
     def react(self, event: Any, processing_event: ProcessingEvent[UUID]) -> None:
         """What the service does with one public event: collect its new aggregate events on
         ``processing_event``. Events a service does not react to change nothing."""
+
+    def looks_up(self, event: Any) -> Iterable[UUID]:
+        """The ids of the aggregates ``react`` will look up for ``event``, so that a run
+        asks the store once which of them exist (csc_messaging.runs) instead of reading
+        each. A hint only: an id left out is read when asked for, as without it."""
+        return ()
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

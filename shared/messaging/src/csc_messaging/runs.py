@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import ProcessingEvent, Repository
+from eventsourcing.application import AggregateNotFoundError, ProcessingEvent, Repository
 
 from csc_contracts import PublicEvent
 
@@ -31,10 +31,21 @@ class RunConflict(Exception):
     """The run's events collide with each other; its records go one by one instead."""
 
 
+# Ids asked of the store in one statement: well under SQLite's limit of bound parameters.
+EXISTS_CHUNK = 500
+
+
 class RunRepository(Repository[UUID]):
     """The application's repository, except that the thread applying a run sees each
     aggregate as the run left it so far: the one the run created or changed and has not
     stored yet, or else the one it read before, rather than a fresh copy from the store.
+
+    The ids a run's policies will look up (``ConsumerApplication.looks_up``) are asked
+    of the store at the run's start in one statement: an aggregate not there is known
+    missing without a read of its own (most of a replay's look-ups are of aggregates
+    its own records create), one that is there is read as before. Nothing else writes
+    between that question and the run's commit unnoticed: a writer that created one of
+    them meanwhile makes the run's own creation collide, and the store refuses the run.
 
     Policies look aggregates up (``ConsumerApplication.find``) to tell a new case from one
     they already handled, or to change it; within a run an earlier record may have created
@@ -63,12 +74,28 @@ class RunRepository(Repository[UUID]):
         pending = run.processing.aggregates.get(aggregate_id)
         if pending is not None:
             return pending
+        if aggregate_id in run.missing:
+            raise AggregateNotFoundError(aggregate_id)
         read = run.read.get(aggregate_id)
         if read is None:
             # A customer's profile, say, read for each of its complaints in the run:
             # rebuilt from its events once per run instead of once per complaint.
             read = run.read[aggregate_id] = self._stored.get(aggregate_id)
         return read
+
+    def expect(self, aggregate_ids: Iterable[UUID]) -> None:
+        """Ask the store once which of these ids it holds; the rest are known missing
+        for the rest of the run (unless the run creates them)."""
+        run: _RunState | None = getattr(self._local, "run", None)
+        if run is None:
+            return
+        asked = {
+            i
+            for i in aggregate_ids
+            if i not in run.processing.aggregates and i not in run.read and i not in run.missing
+        }
+        if asked:
+            run.missing |= asked - stored_ids(self._stored.event_store.recorder, asked)
 
     @contextlib.contextmanager
     def seeing(self, processing: ProcessingEvent[UUID]) -> Iterator[None]:
@@ -83,6 +110,47 @@ class RunRepository(Repository[UUID]):
 class _RunState:
     processing: ProcessingEvent[UUID]
     read: dict[UUID, Any] = field(default_factory=dict)
+    missing: set[UUID] = field(default_factory=set)
+
+
+def stored_ids(recorder: Any, aggregate_ids: Iterable[UUID]) -> set[UUID]:
+    """Which of ``aggregate_ids`` have events in the store, in one statement per
+    ``EXISTS_CHUNK`` ids (eventsourcing's recorders read one aggregate at a time)."""
+    datastore: Any = getattr(recorder, "datastore", None)
+    module = type(datastore).__module__
+    ids = list(aggregate_ids)
+    found: set[UUID] = set()
+    key: Callable[[UUID], Any]
+    if module.startswith("eventsourcing.sqlite"):
+        # SQLite's recorder keeps an id as its hex digits (SQLiteAggregateRecorder).
+        table, mark, key = recorder.events_table_name, "?", _hex
+    elif module.startswith("eventsourcing.postgres"):
+        table = f'"{datastore.schema}"."{recorder.events_table_name}"'
+        mark, key = "%s", str if datastore.originator_id_type == "text" else _same
+    else:  # another store (a test's in-memory POPO): each id is read as before
+        return set(ids)
+    with datastore.transaction(commit=False) as cursor:
+        for start in range(0, len(ids), EXISTS_CHUNK):
+            chunk = ids[start : start + EXISTS_CHUNK]
+            cursor.execute(
+                f"SELECT DISTINCT originator_id FROM {table} "
+                f"WHERE originator_id IN ({', '.join(mark for _ in chunk)})",
+                [key(i) for i in chunk],
+            )
+            found.update(_as_uuid(row["originator_id"]) for row in cursor.fetchall())
+    return found
+
+
+def _hex(aggregate_id: UUID) -> str:
+    return aggregate_id.hex
+
+
+def _same(aggregate_id: UUID) -> UUID:
+    return aggregate_id
+
+
+def _as_uuid(value: Any) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
 
 
 def check_no_collisions(processing: ProcessingEvent[UUID]) -> None:
