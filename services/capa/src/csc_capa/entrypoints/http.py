@@ -32,7 +32,6 @@ from csc_capa.application import (
     EvidenceUnsupported,
 )
 from csc_capa.blobs import BlobCorrupted
-from csc_capa.bootstrap import CAPA
 from csc_capa.domain import STATUSES, RuleViolation
 from csc_capa.evidence import EVIDENCE_TYPES
 from csc_capa.projections import INVESTIGATIONS, Investigations
@@ -44,8 +43,7 @@ from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey
 from csc_messaging.problems import MAX_BODY_EXTENSION, problem
 from csc_messaging.rules import found
-from csc_messaging.runtime import ConsumingService
-from csc_messaging.settings import ServiceSettings
+from csc_messaging.runtime import Service
 from csc_messaging.views import row_digest
 from csc_messaging.writes import command_routes
 
@@ -56,7 +54,7 @@ StatusFilter = Annotated[
 MAX_FILENAME = 200
 
 
-def routes(service: ConsumingService) -> APIRouter:
+def routes(service: Service) -> APIRouter:
     view, app = service.read_model, service.app
     assert isinstance(view, Investigations) and isinstance(app, CapaApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
@@ -433,7 +431,7 @@ EVIDENCE_STATUS: dict[type[EvidenceRefused], int] = {
 }
 
 
-def _evidence_handlers(app: FastAPI) -> None:
+def evidence_handlers(app: FastAPI) -> None:
     @app.exception_handler(EvidenceRefused)
     async def refused(request: Request, exc: EvidenceRefused) -> Response:
         return problem(EVIDENCE_STATUS[type(exc)], str(exc), instance=request.url.path)
@@ -441,9 +439,3 @@ def _evidence_handlers(app: FastAPI) -> None:
     @app.exception_handler(BlobCorrupted)
     async def corrupted(request: Request, exc: BlobCorrupted) -> Response:
         return problem(500, str(exc), instance=request.url.path)
-
-
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    app = CAPA.http_app(routes, settings)
-    _evidence_handlers(app)
-    return app

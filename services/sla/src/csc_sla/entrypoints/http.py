@@ -8,7 +8,6 @@ from uuid import UUID
 from fastapi import (
     APIRouter,
     Depends,
-    FastAPI,
     HTTPException,
     Path,
     Query,
@@ -27,8 +26,7 @@ from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import MONTH_PATTERN, IdempotencyKey
 from csc_messaging.permissions import Permissions, Principal
 from csc_messaging.rules import RuleViolation
-from csc_messaging.runtime import ConsumingService
-from csc_messaging.settings import ServiceSettings
+from csc_messaging.runtime import Service
 from csc_messaging.writes import command_routes
 from csc_sla.answers import (
     CalendarVersionAnswer,
@@ -43,7 +41,6 @@ from csc_sla.answers import (
     ScheduleRow,
 )
 from csc_sla.application import SlaApplication, UnknownCalendar
-from csc_sla.bootstrap import SLA
 from csc_sla.calendars import CalendarDefinition
 from csc_sla.domain import ClockRuleViolation
 from csc_sla.domain.rulebook import POLICY
@@ -128,7 +125,7 @@ class Resume(BaseModel):
     )
 
 
-def routes(service: ConsumingService) -> APIRouter:
+def routes(service: Service) -> APIRouter:
     board, app = service.read_model, service.app
     assert isinstance(board, ClockBoard) and isinstance(app, SlaApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
@@ -475,7 +472,3 @@ def _found(row: dict[str, Any] | None, what: str) -> dict[str, Any]:
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what}")
     return row
-
-
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return SLA.http_app(routes, settings)
