@@ -21,9 +21,9 @@ from typer.testing import CliRunner
 
 from csc_devkit.cli import app as csc
 from csc_intake.bootstrap import IntakeSettings
-from csc_intake.entrypoints.http import create_app as intake_app
+from csc_intake.bootstrap import create_app as intake_app
 from csc_sla.bootstrap import SlaSettings
-from csc_sla.entrypoints.http import create_app as sla_app
+from csc_sla.bootstrap import create_app as sla_app
 from e2e.support import CUSTOMER, complaint, read_topic, wait_until
 
 EXPORTER = InMemorySpanExporter()

@@ -109,16 +109,18 @@ class IntakeWorld(World):
     known: ClassVar[Known] = {"timezone": lambda: "Asia/Shanghai"}
 
     def __init__(self, tmp_path: Path) -> None:
-        from csc_intake.bootstrap import IntakeSettings, bootstrap
-        from csc_intake.entrypoints.http import create_app
+        from csc_intake.application import IntakeApplication
+        from csc_intake.bootstrap import INTAKE, IntakeSettings, create_app
         from csc_intake.public import to_public
 
         settings = IntakeSettings(
             data_dir=tmp_path / "intake", relay_enabled=False, auth_hs256_secret=SECRET
         )
-        intake = bootstrap(settings, clock=lambda: NOW)
+        intake = INTAKE.bootstrap(settings)
+        assert isinstance(intake.app, IntakeApplication)
+        intake.app.clock = lambda: NOW
         self.service_app = intake.app
-        self.client = TestClient(create_app(intake=intake))
+        self.client = TestClient(create_app(service=intake))
         self.to_public = to_public
         self.max_record_bytes = settings.relay_max_record_bytes
         self.max_body_bytes = settings.http_max_body_bytes
@@ -426,7 +428,7 @@ class CapaWorld(_DeskWorld):
     def __init__(self, tmp_path: Path) -> None:
         from csc_capa.application import CapaApplication
         from csc_capa.bootstrap import CAPA, CapaSettings
-        from csc_capa.entrypoints.http import _evidence_handlers, routes
+        from csc_capa.entrypoints.http import evidence_handlers, routes
         from csc_capa.public import to_public
 
         service = CAPA.bootstrap(
@@ -434,7 +436,7 @@ class CapaWorld(_DeskWorld):
         )
         assert isinstance(service.app, CapaApplication)
         service.app.now = lambda: CAPA_NOW
-        super().__init__(service, _desk_client(service, routes, _evidence_handlers))
+        super().__init__(service, _desk_client(service, routes, evidence_handlers))
         self.to_public = to_public
         cases = "/investigations/{case_id}"
         dates: Known = {

@@ -1,3 +1,3 @@
-from csc_capa.entrypoints.cli import cli
+from csc_capa.cli import cli
 
 cli()

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from csc_capa.application import CapaApplication
 from csc_capa.blobs import blob_store
+from csc_capa.entrypoints.http import evidence_handlers, routes
 from csc_capa.evidence import EVIDENCE_TYPES, known_types
 from csc_capa.projections import Investigations
 from csc_capa.public import to_public
@@ -48,6 +49,7 @@ CAPA = ConsumerSpec(
     settings_class=CapaSettings,
     application_class=CapaApplication,
     read_model_class=Investigations,
+    routes=routes,
     subscribes_to=["intake", "returns"],
     title="Customer Service Control — capa",
     description="Complaint investigation (4.4.3) and corrective and preventive action run as "
@@ -62,4 +64,8 @@ CAPA = ConsumerSpec(
     "decisions: a replay of csc.intake.v1 and csc.returns.v1 rebuilds the openings.",
     to_public=to_public,
     make_application=_application,
+    http_handlers=(evidence_handlers,),
 )
+
+# The HTTP app, as ``csc-capa serve`` runs it and tests build it.
+create_app = CAPA.http_app

@@ -19,7 +19,7 @@ import pytest
 import csc_contracts as pub
 from csc_capa.application import CapaApplication
 from csc_capa.bootstrap import CAPA, CapaSettings
-from csc_capa.entrypoints.http import _evidence_handlers, routes
+from csc_capa.entrypoints.http import evidence_handlers, routes
 from csc_capa.permissions import EIGHT_D_STEPS, WRITES
 from csc_contracts import Actor, Department
 from csc_devkit.desk import SECRET, Desk, auth, refused
@@ -116,7 +116,7 @@ def desk(tmp_path: Path) -> Iterator[CapaDesk]:
     )
     assert isinstance(service.app, CapaApplication)
     service.app.now = lambda: T0 + timedelta(hours=2)
-    yield CapaDesk(service, routes, _evidence_handlers)
+    yield CapaDesk(service, routes, evidence_handlers)
     service.app.close()
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from csc_capa.application import CapaApplication
 from csc_capa.bootstrap import CAPA, CapaSettings
-from csc_capa.entrypoints.http import _evidence_handlers, routes
+from csc_capa.entrypoints.http import evidence_handlers, routes
 from csc_devkit.desk import SECRET, Desk, auth, quality_complaint, refused
 from csc_devkit.desk import replicas as desk_replicas
 
@@ -45,7 +45,7 @@ def replicas(tmp_path: Path) -> Iterator[tuple[CapaDesk, CapaDesk]]:
     )
     with desk_replicas(CAPA, settings, T0 + timedelta(hours=2)) as (one, other):
         assert isinstance(one.app, CapaApplication)
-        yield CapaDesk(one, routes, _evidence_handlers), CapaDesk(other, routes, _evidence_handlers)
+        yield CapaDesk(one, routes, evidence_handlers), CapaDesk(other, routes, evidence_handlers)
 
 
 def test_parallel_contacts_on_one_case_are_each_recorded_once_or_refused_409(

@@ -20,7 +20,7 @@ import pytest
 import csc_contracts as pub
 from csc_capa.application import CapaApplication
 from csc_capa.bootstrap import CAPA, CapaSettings
-from csc_capa.entrypoints.http import _evidence_handlers, routes
+from csc_capa.entrypoints.http import evidence_handlers, routes
 from csc_capa.projections import Investigations
 from csc_devkit.desk import SECRET, Desk, auth, quality_complaint
 from csc_messaging.settings import ServiceSettings
@@ -119,7 +119,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CapaSet
 def open_desk(settings: ServiceSettings, now: datetime) -> CapaDesk:
     service = CAPA.bootstrap(settings)
     vars(service.app)["now"] = lambda: now
-    return CapaDesk(service, routes, _evidence_handlers)
+    return CapaDesk(service, routes, evidence_handlers)
 
 
 @pytest.fixture

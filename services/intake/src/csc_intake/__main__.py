@@ -1,3 +1,3 @@
-from csc_intake.entrypoints.cli import cli
+from csc_intake.cli import cli
 
 cli()

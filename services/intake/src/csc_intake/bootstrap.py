@@ -1,51 +1,34 @@
-"""Composition root: builds intake from its settings."""
+"""Composition root of the intake service."""
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass
-
 from csc_intake.application import IntakeApplication
+from csc_intake.entrypoints.http import routes
 from csc_intake.projections import IntakeView
 from csc_intake.public import to_public
-from csc_messaging.commands import Now, utcnow
-from csc_messaging.relay import OutboxRelay
+from csc_messaging.runtime import ServiceSpec
 from csc_messaging.settings import ServiceSettings
-from csc_messaging.store import eventsourcing_env
-
-SERVICE = "intake"
 
 
 class IntakeSettings(ServiceSettings):
     http_port: int = 8001
 
 
-@dataclass
-class Intake:
-    settings: ServiceSettings
-    app: IntakeApplication
-    relay: OutboxRelay
+# Intake consumes no topic: it is where the procedure's cases begin (4.1, 4.4.1).
+INTAKE = ServiceSpec(
+    name="intake",
+    settings_class=IntakeSettings,
+    application_class=IntakeApplication,
+    read_model_class=IntakeView,
+    routes=routes,
+    title="Customer Service Control — intake",
+    description="Intake's HTTP API: the customer archive, the Register, answers to customers, "
+    "field service.\n\nEvery request carries a bearer token naming the user and department\n"
+    "(401 without one); the application decides what each department may record\n"
+    "(403 naming who may). Every POST takes an ``Idempotency-Key``: a retried\n"
+    "request returns the first result and records nothing twice.\n",
+    to_public=to_public,
+)
 
-    @functools.cached_property
-    def view(self) -> IntakeView:
-        """The read model's tables, made (or rebuilt, if their shape changed) when first
-        asked for: a tool that only reads the log (``csc audit verify``) leaves them be."""
-        return IntakeView(self.app)
-
-
-def bootstrap(settings: ServiceSettings | None = None, clock: Now = utcnow) -> Intake:
-    settings = settings or IntakeSettings()
-    app = IntakeApplication(env=eventsourcing_env(settings, SERVICE), clock=clock)
-    relay = OutboxRelay(
-        app=app,
-        service=SERVICE,
-        to_public=to_public,
-        kafka=settings.kafka,
-        topics=settings.topics,
-        batch_size=settings.relay_batch_size,
-        poll_seconds=settings.relay_poll_seconds,
-        max_record_bytes=settings.relay_max_record_bytes,
-        checkpoint_every=settings.audit_checkpoint_every,
-        checkpoint_seconds=settings.audit_checkpoint_seconds,
-    )
-    return Intake(settings=settings, app=app, relay=relay)
+# The HTTP app, as ``csc-intake serve`` runs it and tests build it.
+create_app = INTAKE.http_app

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from intake_http import MARKETING, SECRET, Clock, customer_body
+from intake_http import MARKETING, SECRET, Clock, Intake, customer_body
 
-from csc_intake.bootstrap import IntakeSettings, bootstrap
-from csc_intake.entrypoints.http import create_app
+from csc_intake.bootstrap import IntakeSettings, create_app
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def clock() -> Clock:
 @pytest.fixture
 def client(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
     settings = IntakeSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
-    with TestClient(create_app(intake=bootstrap(settings, clock=clock))) as c:
+    with TestClient(create_app(service=Intake(settings, clock).service)) as c:
         yield c
 
 

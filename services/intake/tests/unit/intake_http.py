@@ -1,12 +1,19 @@
-"""Helpers of intake's HTTP tests: tokens, a hand-moved clock, request bodies."""
+"""Helpers of intake's HTTP tests: tokens, a hand-moved clock, intake as its spec builds it,
+request bodies."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from csc_contracts import Department
+from csc_intake.application import IntakeApplication
+from csc_intake.bootstrap import INTAKE, IntakeSettings
+from csc_intake.projections import IntakeView
 from csc_messaging.auth import issue_token
+from csc_messaging.commands import utcnow
+from csc_messaging.runtime import Service
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
 
@@ -19,6 +26,18 @@ class Clock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+class Intake:
+    """Intake as ``INTAKE`` builds it (``service``), its time read from ``clock``; its
+    application and read model as intake's own types."""
+
+    def __init__(self, settings: IntakeSettings, clock: Callable[[], datetime] = utcnow) -> None:
+        self.service: Service = INTAKE.bootstrap(settings)
+        app, view = self.service.app, self.service.read_model
+        assert isinstance(app, IntakeApplication) and isinstance(view, IntakeView)
+        app.clock = clock
+        self.app, self.view = app, view
 
 
 def auth(department: str, user: str | None = None) -> dict[str, str]:

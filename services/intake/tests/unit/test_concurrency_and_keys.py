@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from intake_http import MARKETING, SECRET, Clock, auth, complaint_body, customer_body
+from intake_http import MARKETING, SECRET, Clock, Intake, auth, complaint_body, customer_body
 
 from csc_devkit.desk import refused
-from csc_intake.bootstrap import IntakeSettings, bootstrap
-from csc_intake.entrypoints.http import create_app
+from csc_intake.bootstrap import IntakeSettings, create_app
 
 CONTACT = {"channel": "phone", "summary": "Quarterly review"}
 
@@ -83,10 +82,10 @@ def test_a_key_is_its_users_own_and_its_routes_own(
 def test_keys_hold_across_a_restart(tmp_path: Path, clock: Clock) -> None:
     settings = IntakeSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
     headers = {**MARKETING, "Idempotency-Key": "call-0815"}
-    with TestClient(create_app(intake=bootstrap(settings, clock=clock))) as before:
+    with TestClient(create_app(service=Intake(settings, clock).service)) as before:
         before.post("/customers", json=customer_body(), headers=MARKETING)
         first = before.post("/complaints", json=complaint_body(), headers=headers)
-    with TestClient(create_app(intake=bootstrap(settings, clock=clock))) as after:
+    with TestClient(create_app(service=Intake(settings, clock).service)) as after:
         again = after.post("/complaints", json=complaint_body(), headers=headers)
         other = after.post("/complaints", json=complaint_body(lot="L-other"), headers=headers)
         assert (first.status_code, again.status_code, other.status_code) == (201, 200, 422)

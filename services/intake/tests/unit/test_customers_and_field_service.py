@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from intake_http import MARKETING, SECRET, auth, customer_body
+from intake_http import MARKETING, SECRET, Intake, auth, customer_body
 
-from csc_intake.bootstrap import IntakeSettings, bootstrap
+from csc_intake.bootstrap import IntakeSettings
 from csc_intake.domain import Customer, FieldServiceRecord
 
 AFTER_SALES = auth("after_sales", "zhao.liu")
@@ -186,7 +186,7 @@ def test_a_record_kept_before_att_2_had_times_is_still_amended_and_read(
 ) -> None:
     # A record as stored before arrival and departure existed: its details lack them.
     settings = IntakeSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
-    earlier = bootstrap(settings)
+    earlier = Intake(settings)
     found = earlier.app._find(Customer.create_id("OEM-001"), Customer)
     assert found is not None
     old = FieldServiceRecord(

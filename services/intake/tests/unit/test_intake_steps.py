@@ -17,10 +17,9 @@ from eventsourcing.domain import Aggregate
 from csc_contracts import CustomerVisited, FieldServiceRecorded
 from csc_contracts.intake import INTAKE_EVENTS
 from csc_devkit.desk import SECRET
-from csc_intake.bootstrap import IntakeSettings, bootstrap
+from csc_intake.bootstrap import INTAKE, IntakeSettings, create_app
 from csc_intake.commands import STEPS
 from csc_intake.domain import Complaint, Customer, FeedbackEntry, FieldServiceRecord, RegisterEntry
-from csc_intake.entrypoints.http import create_app
 from csc_intake.permissions import WRITES
 from csc_intake.public import PUBLIC, public_class
 from csc_messaging.steps import Steps
@@ -45,8 +44,10 @@ def recorded_events() -> list[type[Any]]:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, str]]:
     data = tmp_path_factory.mktemp("intake")
-    intake = bootstrap(IntakeSettings(data_dir=data, relay_enabled=False, auth_hs256_secret=SECRET))
-    app = create_app(intake=intake)
+    intake = INTAKE.bootstrap(
+        IntakeSettings(data_dir=data, relay_enabled=False, auth_hs256_secret=SECRET)
+    )
+    app = create_app(service=intake)
     try:
         # The routes as served and documented: the app's OpenAPI document.
         paths = app.openapi()["paths"]

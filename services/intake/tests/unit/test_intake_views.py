@@ -20,12 +20,20 @@ from uuid import uuid4
 
 import pytest
 from fastapi.testclient import TestClient
-from intake_http import MARKETING, SECRET, Clock, auth, complaint_body, customer_body, feedback_body
+from intake_http import (
+    MARKETING,
+    SECRET,
+    Clock,
+    Intake,
+    auth,
+    complaint_body,
+    customer_body,
+    feedback_body,
+)
 
 from csc_contracts import Actor, Department
-from csc_intake.bootstrap import IntakeSettings, bootstrap
+from csc_intake.bootstrap import IntakeSettings, create_app
 from csc_intake.commands import RegisterCustomer
-from csc_intake.entrypoints.http import create_app
 from csc_intake.projections import ENTRY_FILTERS, RECORD_FILTERS, IntakeView
 from csc_messaging.store import wipe_store
 
@@ -64,7 +72,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def client(settings: IntakeSettings, clock: Clock) -> Iterator[TestClient]:
-    with TestClient(create_app(intake=bootstrap(settings, clock=clock))) as c:
+    with TestClient(create_app(service=Intake(settings, clock).service)) as c:
         yield c
 
 
@@ -200,7 +208,7 @@ def test_a_view_rebuilt_from_the_log_equals_the_live_one(
     assert len(before["/register-entries"]) == 3 and len(before["/field-service-records"]) == 2
 
     # Rebuilt by another process's view of the same store, while the service runs.
-    other = bootstrap(settings)
+    other = Intake(settings)
     try:
         assert other.view.rebuild() == live["position"]
     finally:
@@ -266,7 +274,7 @@ def test_a_restart_applies_only_what_is_new(
         fold(self, event, rows)
 
     monkeypatch.setattr(IntakeView, "apply", counted)
-    with TestClient(create_app(intake=bootstrap(settings, clock=clock))) as again:
+    with TestClient(create_app(service=Intake(settings, clock).service)) as again:
         assert ok(again.get("/digest", headers=MARKETING)) == live
         assert answers(again) == before
         assert applied == []  # nothing of the log is folded again at start
@@ -458,7 +466,7 @@ def test_every_filter_and_order_of_a_list_reads_one_index_in_order(
 ) -> None:
     # On SQLite, whose planner says so: no list sorts rows or scans the whole table.
     settings = IntakeSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
-    intake = bootstrap(settings)
+    intake = Intake(settings)
     view = intake.view
     statements: list[tuple[str, list[Any]]] = []
     db = type(view._db)

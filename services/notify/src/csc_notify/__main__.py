@@ -1,3 +1,3 @@
-from csc_notify.entrypoints.cli import cli
+from csc_notify.cli import cli
 
 cli()

@@ -8,12 +8,13 @@ from datetime import time, timedelta
 from pydantic import Field
 
 from csc_contracts.intake import TimeZone
-from csc_messaging.runtime import Background, ConsumerSpec, ConsumingService
+from csc_messaging.runtime import Background, ConsumerSpec, Service
 from csc_messaging.settings import ServiceSettings
 from csc_notify.application import Backoff, NotifyApplication
 from csc_notify.channels import SmtpSettings
 from csc_notify.delivery import Deliverer, DeliverySettings
 from csc_notify.digest import Digester, DigestSchedule
+from csc_notify.entrypoints.http import routes
 from csc_notify.projections import NotifyBoard
 from csc_notify.public import to_public
 
@@ -100,7 +101,7 @@ def _application(settings: ServiceSettings, env: dict[str, str]) -> NotifyApplic
     )
 
 
-def _deliverer(service: ConsumingService) -> list[Background]:
+def _deliverer(service: Service) -> list[Background]:
     app, board = service.app, service.read_model
     assert isinstance(app, NotifyApplication) and isinstance(board, NotifyBoard)
     s = _settings(service.settings)
@@ -146,7 +147,7 @@ def _deliverer(service: ConsumingService) -> list[Background]:
     return background
 
 
-def _sends_counter(service: ConsumingService) -> Callable[[str, str], None]:
+def _sends_counter(service: Service) -> Callable[[str, str], None]:
     sends = service.metrics.counter(
         "csc_notify_sends",
         "Attempts to send a notification, by channel and outcome (sent, failed: tried "
@@ -165,6 +166,7 @@ NOTIFY = ConsumerSpec(
     settings_class=NotifySettings,
     application_class=NotifyApplication,
     read_model_class=NotifyBoard,
+    routes=routes,
     subscribes_to=["intake", "returns", "sla"],
     title="Customer Service Control — notify",
     description="Every notification of the procedure reaches a person: Engineering of "
@@ -178,3 +180,6 @@ NOTIFY = ConsumerSpec(
     make_application=_application,
     background=_deliverer,
 )
+
+# The HTTP app, as ``csc-notify serve`` runs it and tests build it.
+create_app = NOTIFY.http_app

@@ -1,3 +1,3 @@
-from csc_returns.entrypoints.cli import cli
+from csc_returns.cli import cli
 
 cli()

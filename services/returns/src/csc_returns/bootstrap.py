@@ -5,6 +5,7 @@ from __future__ import annotations
 from csc_messaging.runtime import ConsumerSpec
 from csc_messaging.settings import ServiceSettings
 from csc_returns.application import ReturnsApplication
+from csc_returns.entrypoints.http import routes
 from csc_returns.projections import ReturnCases
 from csc_returns.public import to_public
 
@@ -18,6 +19,7 @@ RETURNS = ConsumerSpec(
     settings_class=ReturnsSettings,
     application_class=ReturnsApplication,
     read_model_class=ReturnCases,
+    routes=routes,
     subscribes_to=["intake"],
     title="Customer Service Control — returns",
     description="Returned product (4.3): partial replacement (4.3.1), whole-batch returns "
@@ -28,3 +30,6 @@ RETURNS = ConsumerSpec(
     "cases, not the decisions.",
     to_public=to_public,
 )
+
+# The HTTP app, as ``csc-returns serve`` runs it and tests build it.
+create_app = RETURNS.http_app

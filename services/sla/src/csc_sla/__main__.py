@@ -1,3 +1,3 @@
-from csc_sla.entrypoints.cli import cli
+from csc_sla.cli import cli
 
 cli()

@@ -10,10 +10,11 @@ from datetime import timedelta
 import structlog
 from pydantic import Field
 
-from csc_messaging.runtime import Background, ConsumerSpec, ConsumingService
+from csc_messaging.runtime import Background, ConsumerSpec, Service
 from csc_messaging.settings import ServiceSettings
 from csc_sla import metrics
 from csc_sla.application import SlaApplication
+from csc_sla.entrypoints.http import routes
 from csc_sla.policy import SlaPolicy
 from csc_sla.projections import ClockBoard
 from csc_sla.public import to_public
@@ -50,7 +51,7 @@ def _application(settings: ServiceSettings, env: dict[str, str]) -> SlaApplicati
     return SlaApplication(env=env, policy=SlaPolicy())
 
 
-def _timer(service: ConsumingService) -> list[Background]:
+def _timer(service: Service) -> list[Background]:
     app, board = service.app, service.read_model
     assert isinstance(app, SlaApplication) and isinstance(board, ClockBoard)
     tick = service.settings.sla_tick_seconds if isinstance(service.settings, SlaSettings) else 1.0
@@ -97,6 +98,7 @@ SLA = ConsumerSpec(
     settings_class=SlaSettings,
     application_class=SlaApplication,
     read_model_class=ClockBoard,
+    routes=routes,
     subscribes_to=["intake", "returns", "capa"],
     title="Customer Service Control — sla",
     description="The procedure's promises as clocks: reply (4.2.1), on site (4.2.2), "
@@ -107,3 +109,6 @@ SLA = ConsumerSpec(
     make_application=_application,
     background=_timer,
 )
+
+# The HTTP app, as ``csc-sla serve`` runs it and tests build it.
+create_app = SLA.http_app

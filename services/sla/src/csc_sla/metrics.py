@@ -10,7 +10,7 @@ from prometheus_client import Histogram
 from prometheus_client.core import Metric
 
 from csc_contracts.sla import ClockKind
-from csc_messaging.runtime import ConsumingService
+from csc_messaging.runtime import Service
 from csc_sla.projections import ClockBoard
 
 # A clock's states until it is met or stopped (the read model's ``status``).
@@ -18,7 +18,7 @@ OPEN_STATES = ("running", "paused", "warned", "breached", "escalated")
 TICK_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
-def instrument(service: ConsumingService, board: ClockBoard) -> Histogram:
+def instrument(service: Service, board: ClockBoard) -> Histogram:
     """Register sla's metrics on the service's registry; the timer's tick histogram."""
     metrics = service.metrics
     name = metrics.service

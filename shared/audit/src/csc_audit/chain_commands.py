@@ -14,7 +14,6 @@ every other finding; exits 1 when anything is broken.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,10 +40,9 @@ from csc_audit.chain_verify import (
 from csc_contracts import SERVICES
 from csc_messaging.chain import ChainHead, Checkpoint
 from csc_messaging.kafka_io import read_to_end
-from csc_messaging.relay import read_relay_record
-from csc_messaging.runtime import ConsumerSpec
+from csc_messaging.relay import ToPublic, read_relay_record
+from csc_messaging.runtime import ServiceSpec, service_spec
 from csc_messaging.settings import ServiceSettings
-from csc_messaging.store import eventsourcing_env
 
 PAGE = 1000
 
@@ -55,17 +53,17 @@ class StoreMissing(Exception):
 
 def service_settings(service: str, data_dir: Path | None = None) -> ServiceSettings:
     """The service's own settings from the environment, as the service would read them."""
-    bootstrap = importlib.import_module(f"csc_{service}.bootstrap")
-    specs = [v for v in vars(bootstrap).values() if isinstance(v, ConsumerSpec)]
-    settings_class: type[ServiceSettings] = (
-        specs[0].settings_class
-        if specs
-        else getattr(bootstrap, f"{service.capitalize()}Settings", ServiceSettings)
-    )
+    settings_class = service_spec(service).settings_class
     overrides: dict[str, Any] = {"relay_enabled": False}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     return settings_class(**overrides)
+
+
+def _to_public(spec: ServiceSpec) -> ToPublic:
+    if spec.to_public is None:
+        raise LookupError(f"{spec.name} publishes nothing: it has no hash chain")
+    return spec.to_public
 
 
 @contextmanager
@@ -77,20 +75,9 @@ def open_store(
         path = settings.data_dir / f"{service}.sqlite"
         if not path.exists():
             raise StoreMissing(f"no store at {path}")
-    bootstrap = importlib.import_module(f"csc_{service}.bootstrap")
-    to_public = importlib.import_module(f"csc_{service}.public").to_public
-    specs = [v for v in vars(bootstrap).values() if isinstance(v, ConsumerSpec)]
-    application: Application[Any]
-    if specs:
-        spec = specs[0]
-        env = eventsourcing_env(settings, service)
-        application = (
-            spec.make_application(settings, env)
-            if spec.make_application is not None
-            else spec.application_class(env=env)
-        )
-    else:
-        application = bootstrap.bootstrap(settings).app
+    spec = service_spec(service)
+    to_public = _to_public(spec)
+    application = spec.application(settings)
     try:
 
         def public_of(notification: Notification) -> Any:
@@ -180,7 +167,7 @@ def verify_running(
 ) -> ServiceReport:
     """Verify one service as ``verify_one`` does, over the store a running service holds
     (its own application and settings): what its ``GET /audit/chain`` answers."""
-    to_public = importlib.import_module(f"csc_{service}.public").to_public
+    to_public = _to_public(service_spec(service))
 
     def public_of(notification: Notification) -> Any:
         return to_public(application.mapper.to_domain_event(notification))

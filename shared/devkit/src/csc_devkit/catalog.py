@@ -15,7 +15,6 @@ committed files are not what the code says (CI runs it through tests/deploy).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import json
 import tempfile
@@ -34,7 +33,7 @@ from pydantic.json_schema import models_json_schema
 
 from csc_contracts import EVENT_TYPES, SERVICES, PublicEvent, Topics
 from csc_messaging import chain
-from csc_messaging.runtime import ConsumerSpec, ConsumingService
+from csc_messaging.runtime import ConsumerSpec, ConsumingService, ServiceSpec, service_specs
 from csc_messaging.settings import ServiceSettings
 
 ASYNCAPI_FILE = "asyncapi.yaml"
@@ -227,12 +226,6 @@ def _isolated_settings(settings_class: type[ServiceSettings], data_dir: Path) ->
     )
 
 
-def _consumer_spec(service: str) -> ConsumerSpec | None:
-    module = importlib.import_module(f"csc_{service}.bootstrap")
-    specs = [v for v in vars(module).values() if isinstance(v, ConsumerSpec)]
-    return specs[0] if specs else None
-
-
 @contextmanager
 def _consumers() -> Iterator[dict[str, ConsumingService]]:
     """Each consuming service, its broker and consumer built as ``serve`` builds them,
@@ -240,9 +233,8 @@ def _consumers() -> Iterator[dict[str, ConsumingService]]:
     with tempfile.TemporaryDirectory(prefix="csc-catalog-") as tmp:
         services: dict[str, ConsumingService] = {}
         try:
-            for service in SERVICES:
-                spec = _consumer_spec(service)
-                if spec is None:
+            for service, spec in service_specs().items():
+                if not isinstance(spec, ConsumerSpec):
                     continue
                 services[service] = spec.bootstrap(
                     _isolated_settings(spec.settings_class, Path(tmp))
@@ -550,24 +542,17 @@ def asyncapi_document() -> dict[str, Any]:
     }
 
 
-def _openapi_app(service: str, data_dir: Path) -> FastAPI:
-    http = importlib.import_module(f"csc_{service}.entrypoints.http")
-    spec = _consumer_spec(service)
-    if spec is not None:
-        settings_class = spec.settings_class
-    else:
-        bootstrap = importlib.import_module(f"csc_{service}.bootstrap")
-        settings_class = getattr(bootstrap, f"{service.capitalize()}Settings", ServiceSettings)
-    app = http.create_app(_isolated_settings(settings_class, data_dir))
-    if not isinstance(app, FastAPI):
-        raise TypeError(f"csc_{service}.entrypoints.http.create_app returned {type(app)}")
-    return app
+def _openapi_app(spec: ServiceSpec, data_dir: Path) -> FastAPI:
+    return spec.http_app(_isolated_settings(spec.settings_class, data_dir))
 
 
 def openapi_documents() -> dict[str, dict[str, Any]]:
     """Each service's OpenAPI document, as its running app serves it at /openapi.json."""
+    specs = service_specs()
+    if missing := [service for service in SERVICES if service not in specs]:
+        raise LookupError(f"no installed package declares the services {missing} (csc.services)")
     with tempfile.TemporaryDirectory(prefix="csc-catalog-") as tmp:
-        return {service: _openapi_app(service, Path(tmp)).openapi() for service in SERVICES}
+        return {service: _openapi_app(specs[service], Path(tmp)).openapi() for service in SERVICES}
 
 
 class _Dumper(yaml.SafeDumper):

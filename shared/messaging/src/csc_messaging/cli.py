@@ -1,5 +1,5 @@
-"""Command line shared by the services: ``serve``, ``held`` and, for consumers, ``replay``
-and ``dlq``."""
+"""Command line shared by the services: ``serve``, ``views``, ``held``, ``settings`` and, for
+consumers, ``replay`` and ``dlq``; ``service_cli`` makes it from the service's spec."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from rich.text import Text
 from csc_messaging.logs import configure_logging
 from csc_messaging.redrive import DeadLetter
 from csc_messaging.relay import read_relay_record
+from csc_messaging.runtime import ConsumerSpec, ServiceSpec
 from csc_messaging.settings import ServiceSettings
 from csc_messaging.store import wipe_store
 from csc_messaging.tracing import configure_tracing
@@ -36,7 +37,6 @@ from csc_messaging.views import View
 
 if TYPE_CHECKING:
     from csc_messaging.replay import Progress as ReplayProgress
-    from csc_messaging.runtime import ConsumerSpec
 
 
 class Replay(Protocol):
@@ -87,7 +87,23 @@ def replay_bars(show: bool | None) -> Iterator[_Bars | None]:
         yield _Bars(progress)
 
 
-def service_cli(
+def service_cli(spec: ServiceSpec) -> typer.Typer:
+    """A service's command line, the same for every service: serve, views, held, settings
+    and, for one that consumes (``ConsumerSpec``), replay and dlq."""
+    if isinstance(spec, ConsumerSpec):
+        return _cli(
+            spec.name,
+            spec.settings_class,
+            spec.http_app,
+            replay=spec.replay,
+            unjournaled=spec.unjournaled,
+            dead_letters=spec.dead_letters,
+            views=spec.views,
+        )
+    return _cli(spec.name, spec.settings_class, spec.http_app, views=spec.views)
+
+
+def _cli(
     service: str,
     settings_factory: Callable[[], ServiceSettings],
     http_factory: Callable[[ServiceSettings], FastAPI],
@@ -287,18 +303,3 @@ def views_cli(
                                    "behind": head - view.position}))  # fmt: skip
 
     return cli
-
-
-def consumer_cli(
-    spec: ConsumerSpec, http_factory: Callable[[ServiceSettings], FastAPI]
-) -> typer.Typer:
-    """The command line of a consuming service: serve, replay, dlq, held, settings."""
-    return service_cli(
-        spec.name,
-        spec.settings_class,
-        http_factory,
-        replay=spec.replay,
-        unjournaled=spec.unjournaled,
-        dead_letters=spec.dead_letters,
-        views=spec.views,
-    )

@@ -1,4 +1,5 @@
-"""Process wiring shared by the services: HTTP probes, relay supervision, consumer apps."""
+"""Process wiring shared by the services: each service's spec (``ServiceSpec``, ``ConsumerSpec``),
+the service it builds, its HTTP probes and relay supervision."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Literal
 
 import structlog
@@ -15,7 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Response, status
 from faststream.kafka import KafkaBroker
 from pydantic import Field
 
-from csc_contracts import Actor
+from csc_contracts import JOURNALED, SERVICES, Actor
 from csc_messaging.answers import Answer
 from csc_messaging.application import ConsumerApplication
 from csc_messaging.auth import TokenVerifier, actor_of, principal_authenticator
@@ -175,17 +177,16 @@ async def supervise_relay(relay: OutboxRelay, stop: asyncio.Event) -> None:
             backoff = min(backoff * 2, 30.0)
 
 
-@dataclass
-class ConsumingService:
-    """A service that applies other services' public events to its own store."""
+@dataclass(kw_only=True)
+class Service:
+    """One service as its settings make it: the application over its own store, its read
+    model and, if it publishes, its outbox relay (built always, run when relay_enabled)."""
 
     name: str
     settings: ServiceSettings
-    app: ConsumerApplication
+    app: Application[Any]
     read_model: View
-    subscribes_to: Sequence[str]
-    ingestors: dict[str, Ingestor] = field(default_factory=dict)
-    consumer: BatchConsumer | None = None
+    relay: OutboxRelay | None = None
 
     @functools.cached_property
     def metrics(self) -> ServiceMetrics:
@@ -202,6 +203,91 @@ class ConsumingService:
     def current_actor(self) -> Callable[..., Actor]:
         """The FastAPI dependency naming the caller (401 without a valid bearer token)."""
         return actor_of(self.current_principal)
+
+    @property
+    def running_relay(self) -> OutboxRelay | None:
+        """The relay this process runs: none when the settings turn it off."""
+        return self.relay if self.settings.relay_enabled else None
+
+    def http_app(
+        self,
+        router: APIRouter,
+        *,
+        title: str,
+        description: str,
+        background: Sequence[Background] = (),
+    ) -> FastAPI:
+        """The service's process: HTTP, its read model kept current, what it runs in the
+        background and (if it publishes) its outbox relay."""
+        stop = asyncio.Event()
+        relay = self.running_relay
+        metrics = self.metrics
+        metrics.instrument_store(self.app)
+        self._instrument(metrics)
+        if relay is not None:
+            metrics.watch_relay(relay, self.app)
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            # Only what the log gained since the view's position is applied: nothing is
+            # folded from the whole log at start.
+            await asyncio.to_thread(self.read_model.catch_up)
+            tasks = await self._start(stop)
+            tasks.append(asyncio.create_task(follow(self.read_model, stop)))
+            tasks.extend(asyncio.create_task(job(stop)) for job in background)
+            if relay is not None:
+                tasks.append(asyncio.create_task(supervise_relay(relay, stop)))
+            try:
+                yield
+            finally:
+                stop.set()
+                for task in tasks:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(task, timeout=15)
+                await self._stopped()
+                self.app.close()
+
+        checks = {"store": store_check(self.app), **self._checks()}
+        if relay is not None:
+            checks["relay"] = relay.problem
+        http = FastAPI(title=title, description=description, lifespan=lifespan)
+        http.include_router(probes(checks, relay, self.read_model, metrics))
+        metrics.install(http)
+        http.include_router(router)
+        self._operations(http)
+        install_problems(http, self.settings.http_limits)
+        return http
+
+    # What a kind of service adds to the process (ConsumingService: its consumer).
+
+    def _instrument(self, metrics: ServiceMetrics) -> None:
+        """Metrics of its own beside the store's and the relay's."""
+
+    def _checks(self) -> dict[str, ReadinessCheck]:
+        """Readiness checks beside the store's and the relay's."""
+        return {}
+
+    async def _start(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        """Started first in the lifespan; the tasks it returns are awaited at the end."""
+        return []
+
+    async def _stopped(self) -> None:
+        """After its tasks ended, before the store closes."""
+
+    def _operations(self, http: FastAPI) -> None:
+        """Routes of its own after the service's."""
+
+
+@dataclass(kw_only=True)
+class ConsumingService(Service):
+    """A service that applies other services' public events to its own store."""
+
+    app: ConsumerApplication
+    subscribes_to: Sequence[str]
+    ingestors: dict[str, Ingestor] = field(default_factory=dict)
+    consumer: BatchConsumer | None = None
+    broker: KafkaBroker | None = None
+    _consuming: dict[str, asyncio.Task[None]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def group_id(self) -> str:
@@ -233,6 +319,7 @@ class ConsumingService:
             ingestors=self.ingestors,
             max_records=self.settings.consumer_max_records,
         )
+        self.broker = broker
         return broker
 
     @property
@@ -272,68 +359,47 @@ class ConsumingService:
         *,
         title: str,
         description: str,
-        relay: OutboxRelay | None = None,
         background: Sequence[Background] = (),
     ) -> FastAPI:
         """The service's process: HTTP, the consumer, and (if it publishes) its outbox relay."""
-        broker = self.build_broker()
-        consumer = self.consumer
-        assert consumer is not None
-        stop = asyncio.Event()
-        running: dict[str, asyncio.Task[None]] = {}
-        metrics = self.metrics
-        metrics.instrument_store(self.app)
-        metrics.watch_consumer(consumer, self.ingestors)
-        if relay is not None:
-            metrics.watch_relay(relay, self.app)
+        self.build_broker()
+        return super().http_app(router, title=title, description=description, background=background)
 
-        @contextlib.asynccontextmanager
-        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-            await asyncio.to_thread(self.read_model.catch_up)
-            await broker.start()
-            await consumer.start()
-            running["consumer"] = asyncio.create_task(consumer.run(stop))
-            tasks = [running["consumer"], asyncio.create_task(follow_view(stop))]
-            tasks.extend(asyncio.create_task(job(stop)) for job in background)
-            if relay is not None:
-                tasks.append(asyncio.create_task(supervise_relay(relay, stop)))
-            dlqs = [self.settings.topics.dlq(topic) for topic in self.topics]
-            tasks.append(asyncio.create_task(metrics.sample_dlqs(self.settings.kafka, dlqs, stop)))
-            log.info("consumer.started", group_id=self.group_id, topics=list(self.ingestors))
-            try:
-                yield
-            finally:
-                stop.set()
-                for task in tasks:
-                    with contextlib.suppress(Exception):
-                        await asyncio.wait_for(task, timeout=15)
-                await broker.stop()
-                self.app.close()
+    def _parts(self) -> tuple[KafkaBroker, BatchConsumer]:
+        assert self.broker is not None and self.consumer is not None, "build_broker first"
+        return self.broker, self.consumer
+
+    def _instrument(self, metrics: ServiceMetrics) -> None:
+        metrics.watch_consumer(self._parts()[1], self.ingestors)
+
+    def _checks(self) -> dict[str, ReadinessCheck]:
+        broker, consumer = self._parts()
 
         async def kafka_check() -> str | None:
             return None if await broker.ping(timeout=3) else "Kafka broker does not answer"
 
-        async def follow_view(stop: asyncio.Event) -> None:
-            await follow(self.read_model, stop)
-
         async def consumer_check() -> str | None:
-            task = running.get("consumer")
+            task = self._consuming.get("consumer")
             if task is not None and task.done():
                 return "the consumer has stopped"
             return consumer.problem
 
-        checks: dict[str, ReadinessCheck] = {
-            "store": store_check(self.app),
-            "kafka": kafka_check,
-            "consumer": consumer_check,
-        }
-        if relay is not None:
-            checks["relay"] = relay.problem
-        http = FastAPI(title=title, description=description, lifespan=lifespan)
-        http.include_router(probes(checks, relay, self.read_model, metrics))
-        metrics.install(http)
-        http.include_router(router)
+        return {"kafka": kafka_check, "consumer": consumer_check}
 
+    async def _start(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        broker, consumer = self._parts()
+        await broker.start()
+        await consumer.start()
+        self._consuming["consumer"] = asyncio.create_task(consumer.run(stop))
+        dlqs = [self.settings.topics.dlq(topic) for topic in self.topics]
+        sampler = asyncio.create_task(self.metrics.sample_dlqs(self.settings.kafka, dlqs, stop))
+        log.info("consumer.started", group_id=self.group_id, topics=list(self.ingestors))
+        return [self._consuming["consumer"], sampler]
+
+    async def _stopped(self) -> None:
+        await self._parts()[0].stop()
+
+    def _operations(self, http: FastAPI) -> None:
         @http.get(
             "/digest",
             tags=["audit"],
@@ -354,76 +420,107 @@ class ConsumingService:
             """Records handled since this process started, by outcome, per topic."""
             return {topic: dict(i.stats.counts) for topic, i in self.ingestors.items()}
 
-        install_problems(http, self.settings.http_limits)
-        return http
+
+Routes = Callable[[Service], APIRouter]
+HttpHandlers = Callable[[FastAPI], None]
 
 
-@dataclass(frozen=True)
-class ConsumerSpec:
-    """Everything that makes a consuming service itself; the wiring is the same for all."""
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec:
+    """Everything that makes a service itself: its settings, application, read model, public
+    mapping and routes. The wiring is the same for all: ``bootstrap`` builds the service,
+    ``http_app`` its process. Each service's ``bootstrap.py`` declares one, named by the
+    ``csc.services`` entry point of its package."""
 
     name: str
     settings_class: type[ServiceSettings]
-    application_class: type[ConsumerApplication]
+    application_class: type[Application[Any]]
     read_model_class: type[View]
-    subscribes_to: Sequence[str]
+    routes: Routes
     title: str
     description: str
     to_public: ToPublic | None = None
-    make_application: Callable[[ServiceSettings, dict[str, str]], ConsumerApplication] | None = None
-    background: Callable[[ConsumingService], Sequence[Background]] | None = None
+    make_application: Callable[[ServiceSettings, dict[str, str]], Application[Any]] | None = None
+    background: Callable[[Service], Sequence[Background]] | None = None
+    http_handlers: Sequence[HttpHandlers] = ()
 
-    def bootstrap(self, settings: ServiceSettings | None = None) -> ConsumingService:
+    def application(self, settings: ServiceSettings) -> Application[Any]:
+        """The application over the service's store, and nothing else (no read model)."""
         from csc_messaging.store import eventsourcing_env
 
-        settings = settings or self.settings_class()
         env = eventsourcing_env(settings, self.name)
-        app = (
-            self.make_application(settings, env)
-            if self.make_application is not None
-            else self.application_class(env=env)
+        if self.make_application is not None:
+            return self.make_application(settings, env)
+        return self.application_class(env=env)
+
+    def relay(self, settings: ServiceSettings, app: Application[Any]) -> OutboxRelay | None:
+        """The outbox relay publishing the store on ``csc.<name>.v1`` (and, for a service
+        that keeps one, its journal)."""
+        if self.to_public is None:
+            return None
+        return OutboxRelay(
+            app=app,
+            service=self.name,
+            to_public=self.to_public,
+            kafka=settings.kafka,
+            topics=settings.topics,
+            batch_size=settings.relay_batch_size,
+            poll_seconds=settings.relay_poll_seconds,
+            checkpoint_every=settings.audit_checkpoint_every,
+            checkpoint_seconds=settings.audit_checkpoint_seconds,
+            max_record_bytes=settings.relay_max_record_bytes,
+            journal=self.name in JOURNALED,
         )
+
+    def bootstrap(self, settings: ServiceSettings | None = None) -> Service:
+        settings = settings or self.settings_class()
+        app = self.application(settings)
+        return Service(
+            name=self.name,
+            settings=settings,
+            app=app,
+            read_model=self.read_model_class(app),
+            relay=self.relay(settings, app),
+        )
+
+    def http_app(
+        self, settings: ServiceSettings | None = None, service: Service | None = None
+    ) -> FastAPI:
+        """The service's HTTP app over ``service`` (by default the one ``settings`` make)."""
+        service = service or self.bootstrap(settings)
+        http = service.http_app(
+            self.routes(service),
+            title=self.title,
+            description=self.description,
+            background=self.background(service) if self.background is not None else (),
+        )
+        for install in self.http_handlers:
+            install(http)
+        return http
+
+    def views(self, settings: ServiceSettings) -> list[View]:
+        """The service's read models kept as tables (``csc-<svc> views``)."""
+        return [self.bootstrap(settings).read_model]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsumerSpec(ServiceSpec):
+    """A service that also consumes other services' topics: replayable, with dead letters."""
+
+    subscribes_to: Sequence[str]
+
+    def bootstrap(self, settings: ServiceSettings | None = None) -> ConsumingService:
+        settings = settings or self.settings_class()
+        app = self.application(settings)
+        assert isinstance(app, ConsumerApplication), f"{self.name} consumes: {type(app)}"
         return ConsumingService(
             name=self.name,
             settings=settings,
             app=app,
             read_model=self.read_model_class(app),
+            relay=self.relay(settings, app),
             subscribes_to=self.subscribes_to,
         )
-
-    def http_app(
-        self,
-        routes: Callable[[ConsumingService], APIRouter],
-        settings: ServiceSettings | None = None,
-    ) -> FastAPI:
-        service = self.bootstrap(settings)
-        relay = None
-        if self.to_public is not None and service.settings.relay_enabled:
-            relay = OutboxRelay(
-                app=service.app,
-                service=self.name,
-                to_public=self.to_public,
-                kafka=service.settings.kafka,
-                topics=service.settings.topics,
-                batch_size=service.settings.relay_batch_size,
-                poll_seconds=service.settings.relay_poll_seconds,
-                checkpoint_every=service.settings.audit_checkpoint_every,
-                checkpoint_seconds=service.settings.audit_checkpoint_seconds,
-                max_record_bytes=service.settings.relay_max_record_bytes,
-                journal=True,
-            )
-        return service.http_app(
-            routes(service),
-            title=self.title,
-            description=self.description,
-            relay=relay,
-            background=self.background(service) if self.background is not None else (),
-        )
-
-    def views(self, settings: ServiceSettings) -> list[View]:
-        """The service's read models kept as tables (``csc-<svc> views``)."""
-        service = self.bootstrap(settings)
-        return [service.read_model]
 
     async def replay(
         self, settings: ServiceSettings, progress: Progress | None = None
@@ -460,3 +557,29 @@ class ConsumerSpec:
             )
         finally:
             service.app.close()
+
+
+SERVICES_GROUP = "csc.services"
+
+
+def service_specs() -> dict[str, ServiceSpec]:
+    """Every service installed, by name, in the order of ``csc_contracts.SERVICES``: each
+    package declares its spec as an entry point of the ``csc.services`` group."""
+    found: dict[str, ServiceSpec] = {}
+    for point in entry_points(group=SERVICES_GROUP):
+        spec = point.load()
+        if not isinstance(spec, ServiceSpec) or spec.name != point.name:
+            raise TypeError(f"entry point {point.value} is not the ServiceSpec of {point.name}")
+        found[point.name] = spec
+    order = {name: i for i, name in enumerate(SERVICES)}
+    return dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def service_spec(name: str) -> ServiceSpec:
+    """The installed service ``name``'s spec (``LookupError`` when no package declares it)."""
+    for point in entry_points(group=SERVICES_GROUP, name=name):
+        spec = point.load()
+        if isinstance(spec, ServiceSpec) and spec.name == name:
+            return spec
+        raise TypeError(f"entry point {point.value} is not the ServiceSpec of {name}")
+    raise LookupError(f"no installed package declares the service {name!r} ({SERVICES_GROUP})")

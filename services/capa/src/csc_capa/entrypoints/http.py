@@ -33,7 +33,6 @@ from csc_capa.application import (
     EvidenceUnsupported,
 )
 from csc_capa.blobs import BlobCorrupted
-from csc_capa.bootstrap import CAPA
 from csc_capa.domain import STATUSES, Investigation, RuleViolation
 from csc_capa.evidence import EVIDENCE_TYPES
 from csc_capa.projections import INVESTIGATIONS, Investigations
@@ -45,8 +44,7 @@ from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey
 from csc_messaging.problems import MAX_BODY_EXTENSION, problem
 from csc_messaging.rules import found
-from csc_messaging.runtime import ConsumingService
-from csc_messaging.settings import ServiceSettings
+from csc_messaging.runtime import Service
 from csc_messaging.steps import Step
 from csc_messaging.views import row_digest
 from csc_messaging.writes import command_routes
@@ -57,7 +55,7 @@ StatusFilter = Annotated[
 ]
 
 
-def routes(service: ConsumingService) -> APIRouter:
+def routes(service: Service) -> APIRouter:
     view, app = service.read_model, service.app
     assert isinstance(view, Investigations) and isinstance(app, CapaApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
@@ -434,7 +432,7 @@ EVIDENCE_STATUS: dict[type[EvidenceRefused], int] = {
 }
 
 
-def _evidence_handlers(app: FastAPI) -> None:
+def evidence_handlers(app: FastAPI) -> None:
     @app.exception_handler(EvidenceRefused)
     async def refused(request: Request, exc: EvidenceRefused) -> Response:
         return problem(EVIDENCE_STATUS[type(exc)], str(exc), instance=request.url.path)
@@ -442,9 +440,3 @@ def _evidence_handlers(app: FastAPI) -> None:
     @app.exception_handler(BlobCorrupted)
     async def corrupted(request: Request, exc: BlobCorrupted) -> Response:
         return problem(500, str(exc), instance=request.url.path)
-
-
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    app = CAPA.http_app(routes, settings)
-    _evidence_handlers(app)
-    return app

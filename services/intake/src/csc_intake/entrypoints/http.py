@@ -1,15 +1,8 @@
-"""Intake's HTTP API: the customer archive, the Register, answers to customers, field service.
+"""Intake's routes: the customer archive, the Register, answers to customers, field service
+(the API's description is ``csc_intake.bootstrap.INTAKE``'s)."""
 
-Every request carries a bearer token naming the user and department
-(401 without one); the application decides what each department may record
-(403 naming who may). Every POST takes an ``Idempotency-Key``: a retried
-request returns the first result and records nothing twice.
-"""
-
-import asyncio
-import contextlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from inspect import Parameter, Signature
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -17,7 +10,6 @@ from uuid import UUID
 from fastapi import (
     APIRouter,
     Depends,
-    FastAPI,
     Query,
     Request,
     Response,
@@ -28,16 +20,12 @@ from csc_audit.http import chain_router, history_router
 from csc_contracts import Actor, Channel, ComplaintCategory, FeedbackKind
 from csc_intake import answers as a
 from csc_intake import commands as c
-from csc_intake.bootstrap import Intake, bootstrap
-from csc_intake.projections import history
-from csc_messaging.auth import TokenVerifier, authenticator
-from csc_messaging.metrics import ServiceMetrics
+from csc_intake.application import IntakeApplication
+from csc_intake.projections import IntakeView, history
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import IdempotencyKey, Month
-from csc_messaging.problems import install_problems
 from csc_messaging.rules import BadCursor, found
-from csc_messaging.runtime import follow, probes, store_check, supervise_relay
-from csc_messaging.settings import ServiceSettings
+from csc_messaging.runtime import Service
 from csc_messaging.steps import Step
 from csc_messaging.views import In, Page, decode_cursor, encode_cursor
 from csc_messaging.writes import command_routes
@@ -61,55 +49,16 @@ def _version_after(cursor: str | None) -> int | None:
     return version
 
 
-def create_app(settings: ServiceSettings | None = None, intake: Intake | None = None) -> FastAPI:
-    intake = intake or bootstrap(settings)
-    stop = asyncio.Event()
-    metrics = ServiceMetrics("intake", enabled=intake.settings.metrics_enabled)
-    metrics.instrument_store(intake.app)
-    if intake.settings.relay_enabled:
-        metrics.watch_relay(intake.relay, intake.app)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Only what the log gained since the view's position is applied: nothing is
-        # folded from the whole log at start.
-        await asyncio.to_thread(intake.view.catch_up)
-        tasks = [asyncio.create_task(follow(intake.view, stop))]
-        if intake.settings.relay_enabled:
-            tasks.append(asyncio.create_task(supervise_relay(intake.relay, stop)))
-        try:
-            yield
-        finally:
-            stop.set()
-            for task in tasks:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(task, timeout=15)
-            intake.app.close()
-
-    async def relay_check() -> str | None:
-        return await intake.relay.problem() if intake.settings.relay_enabled else None
-
-    app = FastAPI(
-        title="Customer Service Control — intake",
-        description=__doc__,
-        lifespan=lifespan,
-    )
-    app.include_router(
-        probes(
-            {"store": store_check(intake.app), "relay": relay_check},
-            intake.relay if intake.settings.relay_enabled else None,
-            metrics=metrics,
-        )
-    )
-    metrics.install(app)
-    current_actor = authenticator(TokenVerifier(intake.settings.auth))
+def routes(service: Service) -> APIRouter:
+    relay, view, run = service.relay, service.read_model, service.app
+    assert relay is not None and isinstance(view, IntakeView)
+    assert isinstance(run, IntakeApplication)
+    current_actor = service.current_actor
     Caller = Annotated[Actor, Depends(current_actor)]
-    api = APIRouter(dependencies=[Depends(current_actor)], route_class=command_routes(intake.app))
-    run = intake.app
-    view = intake.view
+    api = APIRouter(dependencies=[Depends(current_actor)], route_class=command_routes(run))
 
     def published(result: Any) -> None:
-        intake.relay.wake()
+        relay.wake()
 
     def entry_out(aggregate: Any) -> dict[str, Any]:
         published(aggregate)
@@ -375,7 +324,7 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
     @api.get("/relay", tags=["operations"])
     def relay_status() -> a.RelayStatus:
         """How far the outbox relay has published the store to Kafka."""
-        s = intake.relay.status
+        s = relay.status
         return a.RelayStatus(
             running=s.running,
             position=s.position,
@@ -390,10 +339,10 @@ def create_app(settings: ServiceSettings | None = None, intake: Intake | None = 
         """A hash of the whole read model, to compare a live store with a replayed one."""
         return a.Digest(digest=view.digest(), position=view.position)
 
-    app.include_router(api)
+    router = APIRouter()
+    router.include_router(api)
     # Auditors' reads (csc_audit.http): the chain, a case as of a moment, bundles, att. 2-3.
     audit = [Depends(current_actor)]
-    app.include_router(chain_router("intake", intake.settings, intake.app), dependencies=audit)
-    app.include_router(history_router(intake.settings), dependencies=audit)
-    install_problems(app, intake.settings.http_limits)
-    return app
+    router.include_router(chain_router("intake", service.settings, run), dependencies=audit)
+    router.include_router(history_router(service.settings), dependencies=audit)
+    return router

@@ -10,19 +10,17 @@ read by those they were meant for: a person their own and their department's
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from csc_contracts import Actor, PersonDepartment
 from csc_messaging.answers import READ
 from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import IdempotencyKey
 from csc_messaging.rules import found
-from csc_messaging.runtime import ConsumingService
-from csc_messaging.settings import ServiceSettings
+from csc_messaging.runtime import Service
 from csc_messaging.writes import command_routes
 from csc_notify import answers as a
 from csc_notify.application import NotifyApplication, authorize_reading
-from csc_notify.bootstrap import NOTIFY
 from csc_notify.commands import RecipientIn
 from csc_notify.projections import NotifyBoard
 
@@ -37,7 +35,7 @@ Handle = Annotated[
 ]
 
 
-def routes(service: ConsumingService) -> APIRouter:
+def routes(service: Service) -> APIRouter:
     board, app = service.read_model, service.app
     assert isinstance(board, NotifyBoard) and isinstance(app, NotifyApplication)
     router = APIRouter(
@@ -184,7 +182,3 @@ def routes(service: ConsumingService) -> APIRouter:
         return notification_out(notification_id)
 
     return router
-
-
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return NOTIFY.http_app(routes, settings)

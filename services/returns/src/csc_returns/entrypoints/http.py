@@ -15,7 +15,6 @@ from uuid import UUID
 from fastapi import (
     APIRouter,
     Depends,
-    FastAPI,
     Query,
     Request,
     Response,
@@ -30,14 +29,12 @@ from csc_messaging.downloads import attachment
 from csc_messaging.paging import DEFAULT_LIMIT, Cursor, Limit, paged
 from csc_messaging.params import CaseSteps, IdempotencyKey, Month
 from csc_messaging.rules import found
-from csc_messaging.runtime import ConsumingService
-from csc_messaging.settings import ServiceSettings
+from csc_messaging.runtime import Service
 from csc_messaging.steps import Step
 from csc_messaging.writes import command_routes
 from csc_returns import answers as a
 from csc_returns import commands as c
 from csc_returns.application import ReturnsApplication
-from csc_returns.bootstrap import RETURNS
 from csc_returns.domain import STATUSES, ReturnCase
 from csc_returns.pnpr_form import filename, pnpr_form
 from csc_returns.projections import ReturnCases
@@ -54,7 +51,7 @@ CustomerCode = Annotated[
 ]
 
 
-def routes(service: ConsumingService) -> APIRouter:
+def routes(service: Service) -> APIRouter:
     view, app = service.read_model, service.app
     assert isinstance(view, ReturnCases) and isinstance(app, ReturnsApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
@@ -203,7 +200,3 @@ def routes(service: ConsumingService) -> APIRouter:
     # csc audit verify over HTTP, for the auditor's view (csc_audit.http).
     router.include_router(chain_router("returns", service.settings, service.app))
     return router
-
-
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return RETURNS.http_app(routes, settings)

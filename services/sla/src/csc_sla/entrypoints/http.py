@@ -8,7 +8,6 @@ from uuid import UUID
 from fastapi import (
     APIRouter,
     Depends,
-    FastAPI,
     Path,
     Query,
     Request,
@@ -24,8 +23,7 @@ from csc_messaging.paging import Cursor, Limit, paged
 from csc_messaging.params import MONTH_PATTERN, IdempotencyKey
 from csc_messaging.permissions import Forbidden, Principal
 from csc_messaging.rules import NotFound, RuleViolation, found
-from csc_messaging.runtime import ConsumingService
-from csc_messaging.settings import ServiceSettings
+from csc_messaging.runtime import Service
 from csc_messaging.steps import Step
 from csc_messaging.writes import command_routes
 from csc_sla.answers import (
@@ -42,7 +40,6 @@ from csc_sla.answers import (
     ScheduleRow,
 )
 from csc_sla.application import SlaApplication, UnknownCalendar
-from csc_sla.bootstrap import SLA
 from csc_sla.commands import (
     RULES_CLAUSE,
     STEPS,
@@ -79,7 +76,7 @@ def route(step: Step) -> dict[str, Any]:
     return {"path": step.path, "methods": [step.verb], "tags": [step.tag], "description": step.doc}
 
 
-def routes(service: ConsumingService) -> APIRouter:
+def routes(service: Service) -> APIRouter:
     board, app = service.read_model, service.app
     assert isinstance(board, ClockBoard) and isinstance(app, SlaApplication)
     # Reading a case is for the company's people and auditors too: a token, any department.
@@ -444,7 +441,3 @@ def _calendar_answer(name: str, version: dict[str, Any]) -> dict[str, Any]:
         "definition": content["definition"],
         "official": content.get("official"),
     }
-
-
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    return SLA.http_app(routes, settings)

@@ -6,8 +6,7 @@ csc.intake.v1 cannot give back: a replay restores them from csc.returns.journal.
 
 from __future__ import annotations
 
-from csc_messaging.cli import consumer_cli
+from csc_messaging.cli import service_cli
 from csc_returns.bootstrap import RETURNS
-from csc_returns.entrypoints.http import create_app
 
-cli = consumer_cli(RETURNS, create_app)
+cli = service_cli(RETURNS)

@@ -8,7 +8,6 @@ csc.capa.journal.
 from __future__ import annotations
 
 from csc_capa.bootstrap import CAPA
-from csc_capa.entrypoints.http import create_app
-from csc_messaging.cli import consumer_cli
+from csc_messaging.cli import service_cli
 
-cli = consumer_cli(CAPA, create_app)
+cli = service_cli(CAPA)

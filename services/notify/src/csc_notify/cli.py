@@ -6,8 +6,7 @@ it reads can give back: a replay restores them from csc.notify.journal.
 
 from __future__ import annotations
 
-from csc_messaging.cli import consumer_cli
+from csc_messaging.cli import service_cli
 from csc_notify.bootstrap import NOTIFY
-from csc_notify.entrypoints.http import create_app
 
-cli = consumer_cli(NOTIFY, create_app)
+cli = service_cli(NOTIFY)

@@ -6,8 +6,7 @@ decisions: a replay restores them from csc.sla.journal.
 
 from __future__ import annotations
 
-from csc_messaging.cli import consumer_cli
+from csc_messaging.cli import service_cli
 from csc_sla.bootstrap import SLA
-from csc_sla.entrypoints.http import create_app
 
-cli = consumer_cli(SLA, create_app)
+cli = service_cli(SLA)
