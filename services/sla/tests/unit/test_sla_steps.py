@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 from eventsourcing.domain import Aggregate
-from fastapi.routing import APIRoute
 
 from csc_contracts.sla import SLA_EVENTS
-from csc_devkit.desk import SECRET
+from csc_devkit.desk import SECRET, served_by
 from csc_messaging.steps import Steps
 from csc_sla.bootstrap import SLA, SlaSettings
 from csc_sla.commands import CLAUSES, STEPS
@@ -48,13 +47,7 @@ def served(tmp_path: Path) -> Iterator[list[tuple[str, str]]]:
     service = SLA.bootstrap(
         SlaSettings(data_dir=tmp_path, relay_enabled=False, auth_hs256_secret=SECRET)
     )
-    router = routes(service)
-    yield [
-        (method, route.path)
-        for route in router.routes
-        if isinstance(route, APIRoute)
-        for method in route.methods or ()
-    ]
+    yield served_by(routes(service))
     service.app.close()
 
 
@@ -62,21 +55,6 @@ def missing(steps: Steps, served: list[tuple[str, str]]) -> list[str]:
     return steps.missing(
         events=recorded_events(), contract=SLA_EVENTS, routes=served, aggregate=Clock
     )
-
-
-def redeclared(leave_out: Any) -> Steps:
-    """``STEPS`` declared again, less the step or the facts of the event ``leave_out``."""
-    again = Steps()
-    for f in STEPS.facts:
-        if f.event is not leave_out:
-            again.fact(f.event, f.public, f.clause, when=dict(f.when))
-    for s in STEPS:
-        if s.action != leave_out:
-            again.step(s.action, s.path, event=s.event, public=s.public, clause=s.clause,
-                       may=s.may, method=s.method, tag=s.tag, doc=s.doc, verb=s.verb,
-                       aggregate=s.aggregate, when=dict(s.when),
-                       may_as=s.may_as)(s.command)  # fmt: skip
-    return again
 
 
 def test_4_2_every_step_and_fact_has_its_event_clause_permission_route_and_contract(
@@ -100,15 +78,15 @@ def test_each_clock_event_follows_its_kind_s_promise() -> None:
 
 
 def test_a_step_or_a_fact_left_undeclared_is_named(served: list[tuple[str, str]]) -> None:
-    assert missing(redeclared("pause"), served) == [
+    assert missing(STEPS.without("pause"), served) == [
         "Clock.Paused is recorded by no step: no clause, no contract",
         "ClockPaused is in the contract, and no step publishes it",
     ]
-    assert missing(redeclared(Clock.Warned), served) == [
+    assert missing(STEPS.without(Clock.Warned), served) == [
         "Clock.Warned is recorded by no step: no clause, no contract",
         "ClockWarned is in the contract, and no step publishes it",
     ]
-    assert missing(redeclared(CaseFile.FollowedUp), served) == [
+    assert missing(STEPS.without(CaseFile.FollowedUp), served) == [
         "CaseFile.FollowedUp is recorded by no step: no clause, no contract",
     ]
 

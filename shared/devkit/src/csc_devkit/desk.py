@@ -16,6 +16,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.persistence import Tracking
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 import csc_contracts as pub
@@ -26,6 +27,16 @@ from csc_messaging.runtime import ConsumerSpec, ConsumingService
 from csc_messaging.settings import ServiceSettings
 
 SECRET = "unit-test-secret-of-at-least-32-bytes"
+
+
+def served_by(router: APIRouter) -> list[tuple[str, str]]:
+    """The ``(method, path)`` pairs ``router`` serves, as ``Steps.missing`` takes them."""
+    return [
+        (method, route.path)
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods or ()
+    ]
 
 
 def auth(

@@ -177,6 +177,15 @@ class Steps:
                 return s.clause
         return None
 
+    def without(self, leave_out: str | type[Any]) -> Steps:
+        """These steps less the step named ``leave_out``, or less the facts of the event
+        class ``leave_out``: what a service would run on had it not been declared (the
+        completeness tests hold ``missing`` to it)."""
+        less = Steps()
+        less._steps = {a: s for a, s in self._steps.items() if a != leave_out}
+        less._facts = [f for f in self._facts if f.event is not leave_out]
+        return less
+
     def __iter__(self) -> Iterator[Step]:
         return iter(self._steps.values())
 
