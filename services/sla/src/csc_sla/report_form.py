@@ -183,6 +183,13 @@ def _by_calendar(rows_: list[Mapping[str, Any]]) -> Section:
     return Section(*SECTIONS["by_calendar"], columns, rows)
 
 
+def _when(row: Mapping[str, Any], at: str) -> str | None:
+    """``row[at]``, marked when it was found after the fact (entered after its deadlines),
+    not announced live."""
+    when = moment(row[at])
+    return f"{when}\n{bilingual('补记', 'found late')}" if row.get("found_late") else when
+
+
 def _breaches(breaches: list[Mapping[str, Any]]) -> Section:
     columns = [
         # Wide enough for a case id on one line: auditors search for it.
@@ -198,10 +205,7 @@ def _breaches(breaches: list[Mapping[str, Any]]) -> Section:
             b["case_id"],
             label(CLOCKS, b["clock"]),
             moment(b["due_at"]),
-            # Found after the fact (entered after its deadlines), not announced live.
-            f"{moment(b['breached_at'])}\n{bilingual('补记', 'found late')}"
-            if b.get("found_late")
-            else moment(b["breached_at"]),
+            _when(b, "breached_at"),
             moment(b["met_at"]),
             "\n".join(label(PAUSE_REASONS, p) for p in b["pauses"]) or None,
         ]
@@ -224,9 +228,7 @@ def _escalations(escalations: list[Mapping[str, Any]]) -> Section:
             e["case_id"],
             label(CLOCKS, e["clock"]),
             moment(e["due_at"]),
-            f"{moment(e['escalated_at'])}\n{bilingual('补记', 'found late')}"
-            if e.get("found_late")
-            else moment(e["escalated_at"]),
+            _when(e, "escalated_at"),
             moment(e["met_at"]),
         ]
         for e in escalations

@@ -60,15 +60,35 @@ def routes(service: Service) -> APIRouter:
     def published(result: Any) -> None:
         relay.wake()
 
-    def entry_out(aggregate: Any) -> dict[str, Any]:
-        published(aggregate)
-        case_id = aggregate.id
+    # What a read of one entry, customer or record answers, or its 404 with the code.
+
+    def entry_row(case_id: UUID) -> dict[str, Any]:
         return found(
             view.entry(str(case_id)),
             f"register entry {case_id}",
             code="intake.entry.not_found",
             params={"case_id": str(case_id)},
         )
+
+    def customer_row(code: str) -> dict[str, Any]:
+        return found(
+            view.customer(code),
+            f"customer {code} in the archive",
+            code="intake.customer.not_found",
+            params={"customer": code},
+        )
+
+    def record_row(record_id: UUID) -> dict[str, Any]:
+        return found(
+            view.field_service_record(str(record_id)),
+            f"field service record {record_id}",
+            code="intake.field_service.record_not_found",
+            params={"record_id": str(record_id)},
+        )
+
+    def entry_out(aggregate: Any) -> dict[str, Any]:
+        published(aggregate)
+        return entry_row(aggregate.id)
 
     def created(
         response: Response, pair: tuple[Any, bool], out: Callable[[Any], dict[str, Any]]
@@ -80,23 +100,11 @@ def routes(service: Service) -> APIRouter:
 
     def customer_out(customer: Any) -> dict[str, Any]:
         published(customer)
-        code = customer.code
-        return found(
-            view.customer(code),
-            f"customer {code} in the archive",
-            code="intake.customer.not_found",
-            params={"customer": code},
-        )
+        return customer_row(customer.code)
 
     def record_out(record: Any) -> dict[str, Any]:
         published(record)
-        record_id = record.id
-        return found(
-            view.field_service_record(str(record_id)),
-            f"field service record {record_id}",
-            code="intake.field_service.record_not_found",
-            params={"record_id": str(record_id)},
-        )
+        return record_row(record.id)
 
     # What a step answers, by the resource its route is under.
     answers: dict[str, tuple[Callable[[Any], dict[str, Any]], Any]] = {
@@ -158,12 +166,7 @@ def routes(service: Service) -> APIRouter:
     @api.get("/customers/{code}", tags=["customers"], **rows(a.CustomerPage))
     def customer_page(code: str) -> dict[str, Any]:
         """The customer's page: archive, contacts, contact log, visits, surveys, entries."""
-        return found(
-            view.customer(code),
-            f"customer {code} in the archive",
-            code="intake.customer.not_found",
-            params={"customer": code},
-        )
+        return customer_row(code)
 
     # The Register (4.1.2-4.1.3, 4.4.1) ---------------------------------------------------
 
@@ -227,12 +230,7 @@ def routes(service: Service) -> APIRouter:
 
     @api.get("/register-entries/{case_id}", tags=["register"], **rows(a.RegisterEntry))
     def get_entry(case_id: UUID) -> dict[str, Any]:
-        return found(
-            view.entry(str(case_id)),
-            f"register entry {case_id}",
-            code="intake.entry.not_found",
-            params={"case_id": str(case_id)},
-        )
+        return entry_row(case_id)
 
     @api.get(
         "/register-entries/{case_id}/history",
@@ -312,12 +310,7 @@ def routes(service: Service) -> APIRouter:
         "/field-service-records/{record_id}", tags=["field service"], **rows(a.FieldServiceRecord)
     )
     def get_field_service(record_id: UUID) -> dict[str, Any]:
-        return found(
-            view.field_service_record(str(record_id)),
-            f"field service record {record_id}",
-            code="intake.field_service.record_not_found",
-            params={"record_id": str(record_id)},
-        )
+        return record_row(record_id)
 
     # Operations ------------------------------------------------------------------------------
 
