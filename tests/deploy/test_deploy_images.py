@@ -1,4 +1,5 @@
-"""The Dockerfiles, read with dockerfile-parse (no image builder can fetch base images here)."""
+"""The Dockerfile, one for every image (``--build-arg SERVICE=<service>``), read with
+dockerfile-parse for each service it builds (no image builder can fetch base images here)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,16 @@ IMAGES = (*SERVICES, "console")
 BUILD_TOOLS = re.compile(r"\b(uv|pip|gcc|cc|make|build-essential|apt-get|git)\b")
 
 
+DOCKERFILE = REPO / "Dockerfile"
+
+
+def parsed(service: str) -> DockerfileParser:
+    """The Dockerfile as the build of ``service``'s image reads it."""
+    return DockerfileParser(path=str(DOCKERFILE), build_args={"SERVICE": service})
+
+
 def stages(service: str) -> list[list[dict[str, Any]]]:
-    parser = DockerfileParser(path=str(REPO / "services" / service / "Dockerfile"))
+    parser = parsed(service)
     result: list[list[dict[str, Any]]] = []
     for instruction in parser.structure:
         if instruction["instruction"] == "FROM":
@@ -41,7 +50,7 @@ def stages(service: str) -> list[list[dict[str, Any]]]:
 
 
 def arg_defaults(service: str) -> dict[str, str]:
-    parser = DockerfileParser(path=str(REPO / "services" / service / "Dockerfile"))
+    parser = parsed(service)
     defaults = {}
     for instruction in parser.structure:
         if instruction["instruction"] == "FROM":
@@ -72,7 +81,23 @@ def test_image_is_built_in_stages_from_the_lock(service: str) -> None:
     assert syncs, "the build stage installs with uv sync"
     for sync in syncs:
         assert "--frozen" in sync and "--no-dev" in sync
-        assert sync[sync.index("--package") + 1] == f"csc-{service}"
+        assert sync[sync.index("--package") + 1] == "csc-${SERVICE}"
+    assert f"csc-{service}" in package_scripts(service)
+
+
+def package_scripts(service: str) -> dict[str, str]:
+    project = tomllib.loads((REPO / "services" / service / "pyproject.toml").read_text())
+    scripts: dict[str, str] = project["project"]["scripts"]
+    return scripts
+
+
+def test_the_image_needs_its_service_named() -> None:
+    """No default service: a build without ``SERVICE`` stops and says what to pass."""
+    build = stages("")[-2]
+    args = [i["value"] for i in build if i["instruction"] == "ARG"]
+    assert args == ["SERVICE"]
+    checks = [i["value"] for i in build if i["instruction"] == "RUN"]
+    assert checks[0].startswith('test -n "${SERVICE}"'), checks[0]
 
 
 @pytest.mark.parametrize("service", IMAGES)
@@ -89,8 +114,12 @@ def test_runtime_stage_is_slim_non_root_and_without_build_tools(service: str) ->
         if instruction["instruction"] == "COPY" and "--from=" in instruction["value"]:
             assert instruction["value"].split() in (
                 ["--from=build", "/app/.venv", "/app/.venv"],
-                ["--from=fonts", CJK_FONT, CJK_FONT],  # what the PDF forms embed
+                ["--from=fonts", CJK_FONT, CJK_FONT],  # what the printed forms embed
             ), instruction["value"]
+    # Every service prints a form with Chinese in it (att. 2-4, the PNPR, 8D / CPAR, the
+    # Register): the font is embedded, not left to a reader's substitute.
+    copies = [i["value"].split() for i in runtime if i["instruction"] == "COPY"]
+    assert ["--from=fonts", CJK_FONT, CJK_FONT] in copies
     users = [i["value"] for i in runtime if i["instruction"] == "USER"]
     assert users, "the runtime stage sets a user"
     uid, _, gid = users[-1].partition(":")
@@ -103,8 +132,7 @@ def test_runtime_stage_is_slim_non_root_and_without_build_tools(service: str) ->
 def test_image_has_no_healthcheck_and_carries_oci_labels(service: str) -> None:
     instructions = [i for stage in stages(service) for i in stage]
     assert not [i for i in instructions if i["instruction"] == "HEALTHCHECK"]
-    parser = DockerfileParser(path=str(REPO / "services" / service / "Dockerfile"))
-    labels = parser.labels
+    labels = parsed(service).labels
     assert set(labels) >= OCI_LABELS
     assert labels["org.opencontainers.image.title"] == f"csc-{service}"
 
@@ -114,9 +142,11 @@ def test_image_runs_the_service_on_the_port_the_deployment_probes(service: str) 
     runtime = stages(service)[-1]
     entrypoint = [i["value"] for i in runtime if i["instruction"] == "ENTRYPOINT"][-1]
     command = [i["value"] for i in runtime if i["instruction"] == "CMD"][-1]
-    scripts = tomllib.loads((REPO / "services" / service / "pyproject.toml").read_text())
-    assert yaml.safe_load(entrypoint) == [f"csc-{service}"]
-    assert f"csc-{service}" in scripts["project"]["scripts"]
+    assert yaml.safe_load(entrypoint) == ["csc-service"]
+    # The build links the image's command to the service's own script.
+    build = [i["value"] for i in stages(service)[-2] if i["instruction"] == "RUN"]
+    assert "ln -s csc-${SERVICE} /app/.venv/bin/csc-service" in build
+    assert f"csc-{service}" in package_scripts(service)
     assert yaml.safe_load(command) == ["serve"]
     env = " ".join(i["value"] for i in runtime if i["instruction"] == "ENV")
     port = int(re.search(r"CSC_HTTP_PORT=(\d+)", env).group(1))  # type: ignore[union-attr]
@@ -138,14 +168,13 @@ def test_build_context_is_only_what_the_images_need() -> None:
     assert not any(Path(p).parts[0] in {"tests", "deploy", "docs", ".csc"} for p in allowed)
 
 
-@pytest.mark.parametrize("service", IMAGES)
-def test_the_dependency_layer_copies_every_workspace_member(service: str) -> None:
+def test_the_dependency_layer_copies_every_workspace_member() -> None:
     """Each member's pyproject must be there when uv resolves the workspace."""
     members = sorted(
         str(p.parent.relative_to(REPO))
         for p in REPO.glob("*/*/pyproject.toml")
         if "tests" not in p.parts
     )
-    dockerfile = (REPO / "services" / service / "Dockerfile").read_text()
+    dockerfile = DOCKERFILE.read_text()
     for member in members:
         assert f"COPY {member}/pyproject.toml {member}/" in dockerfile, member
