@@ -348,11 +348,17 @@ def test_the_dashboard_of_a_month_shows_the_counts_made(
                       "follow-ups"):  # fmt: skip
             links = page.locator(f"table[data-chart={chart}] tbody tr[data-key] a")
             hrefs = [str(links.nth(i).get_attribute("href")) for i in range(links.count())]
-            for href, count in zip(hrefs, _table(page, chart).values(), strict=True):
+            bars = [links.nth(i).inner_text() for i in range(links.count())]
+            for href, bar, count in zip(hrefs, bars, _table(page, chart).values(), strict=True):
                 rows = ctx.new_page()
                 rows.goto(url + href)
                 listed = rows.locator("table.dashboard-rows tbody tr[data-case]")
                 expect(listed).to_have_count(int(count))
+                # The page names what it lists: the bar whose rows these are; an entry's
+                # row says its kind or channel in the reader's words, as the bar does.
+                expect(rows.locator("h1")).to_contain_text(bar)
+                if chart in ("kinds", "channels", "categories") and int(count):
+                    expect(listed.first).to_contain_text(bar)
                 rows.close()
 
         # The rows behind a figure: the two quality problems of the month.

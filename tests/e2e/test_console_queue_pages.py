@@ -45,6 +45,11 @@ def _section(page: Page, key: str) -> list[str]:
     return [str(rows.nth(i).get_attribute("data-case")) for i in range(rows.count())]
 
 
+def _customer_entries(page: Page) -> list[str]:
+    rows = page.locator("table#entries tbody tr[data-case]")
+    return [str(rows.nth(i).get_attribute("data-case")) for i in range(rows.count())]
+
+
 def _every_page(page: Page, key: str, state: Any) -> list[str]:
     """The section's rows on the queue, then on each page "More of these" leads to."""
     seen = _section(page, key)
@@ -115,6 +120,21 @@ def test_a_section_pages_through_every_row_once(
         bad = page.goto(console.url + "/queue/due?cursor=not-a-cursor")
         assert bad is not None and bad.status == 422
         expect(page.locator("main")).to_contain_text("cursor")
+
+        # The customer's page lists its entries newest first, a page at a time: every one
+        # once, whatever their number.
+        page.goto(f"{console.url}/customers/{code}")
+        listed = _customer_entries(page)
+        expect(page.locator("#h-entries .count")).to_have_count(0)  # more than one page
+        while (more := page.locator("a[data-more=entries]")).count():
+            more.click()
+            page.wait_for_load_state()
+            shown = _customer_entries(page)
+            assert 0 < len(shown) <= PAGE, (page.url, shown)
+            listed += shown
+        assert listed == cases[::-1], listed
+        bad = page.goto(f"{console.url}/customers/{code}?cursor=not-a-cursor")
+        assert bad is not None and bad.status == 422
     _the_services_page_their_lists_for_a_queue(urls)
 
 

@@ -303,6 +303,52 @@ def test_a_page_of_a_list_gives_the_cursor_of_the_next() -> None:
     assert first == ([{"n": 1}], "abc=") and last == ([{"n": 2}], None)
 
 
+def test_within_one_request_a_read_is_asked_once_and_a_write_forgets_the_reads() -> None:
+    import asyncio
+
+    import httpx
+
+    from csc_console.services import Services, reading_once
+
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(f"{request.method} {request.url.path}?{request.url.query.decode()}")
+        return httpx.Response(200, json=[{"n": len(asked)}])
+
+    services = Services(ConsoleSettings(), transport=httpx.MockTransport(answer))
+    query = {"status": ["running", "warned"], "limit": 100}
+    same_query = {"limit": 100, "status": ["running", "warned"]}
+
+    async def one_request() -> list[object]:
+        with reading_once():
+            first, again, other_user = await asyncio.gather(
+                services.get("sla", "/clocks", "token-a", query),
+                services.get("sla", "/clocks", "token-a", same_query),
+                services.get("sla", "/clocks", "token-b", query),
+            )
+            page = await services.get_page("sla", "/clocks", "token-a", query)
+            await services.post("sla", "/clocks/x/pause", "token-a", {}, "key-1")
+            after_write = await services.get("sla", "/clocks", "token-a", query)
+        return [first, again, other_user, page[0], after_write]
+
+    async def outside() -> list[object]:
+        found = [await services.get("sla", "/clocks", "token-a", query) for _ in range(2)]
+        await services.aclose()
+        return found
+
+    first, again, other_user, page, after_write = asyncio.run(one_request())
+    assert first == again == page  # one read, three askers
+    assert other_user != first  # another user's token is another read
+    assert after_write != first  # the write may have changed it: asked again
+    assert [a.split("?")[0] for a in asked] == [
+        "GET /clocks", "GET /clocks", "POST /clocks/x/pause", "GET /clocks",
+    ]  # fmt: skip
+    asked.clear()
+    one, two = asyncio.run(outside())
+    assert one != two and len(asked) == 2  # outside a request, nothing is kept
+
+
 def test_the_capa_forms_are_offered_to_whom_capa_lets_record_them() -> None:
     from csc_capa.permissions import WRITES
     from csc_console import actions
@@ -440,3 +486,28 @@ def test_3_a_local_manager_signs_in_with_the_manager_role_in_the_token() -> None
         session = json.loads(base64.b64decode(cookie + "=" * (-len(cookie) % 4)))
         principal = verifier.principal(session["token"])
         assert (principal.actor.user, principal.manager) == (user, manager)
+
+
+def test_a_rows_page_names_the_figure_and_the_bar_its_rows_are_of() -> None:
+    import typing
+
+    from csc_console import i18n
+    from csc_console.dashboard_pages import figure_title
+    from csc_sla.projections import MonthlyFigure
+
+    generic = "Rows behind the dashboard"
+    for figure in typing.get_args(MonthlyFigure):
+        assert figure_title(figure) != generic, figure
+    assert figure_title("feedback_by_kind", "quality_problem") == (
+        "Customer feedback by kind · Quality problem"
+    )
+    assert figure_title("capa.overdue") == "CAPAs · Open with an action overdue"
+    assert figure_title("", state="pending", of="follow_ups") == (
+        "Follow-ups of last month · Not yet followed up"
+    )
+    assert figure_title("no_such_figure") == generic
+    token = i18n.use("zh_CN")
+    try:
+        assert figure_title("returns.opened") == "退货案件 · 本月新开"
+    finally:
+        i18n.reset(token)

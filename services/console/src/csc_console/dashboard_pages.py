@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 
-from csc_console import charts, i18n, vocab
+from csc_console import charts, vocab
 from csc_console.i18n import gettext
 from csc_console.kit import Kit, User
 from csc_console.services import Refused
@@ -34,6 +34,57 @@ FILE_FIGURES = {
     "opened": "opened", "closed": "closed", "open": "open_at_month_end", "overdue": "overdue",
 }  # fmt: skip
 """The dashboard's rows of returns and CAPAs, and the report's figure each is."""
+
+
+def figure_title(figure: str, key: str = "", state: str = "", of: str = "") -> str:
+    """The figure a rows page lists, in the dashboard's own words: its chart, and the bar
+    (a kind, a channel, a promise, a state) where one bar's rows are asked for."""
+    keyed = {
+        "feedback_by_kind": (gettext("Customer feedback by kind"), vocab.ENTRY_KINDS),
+        "feedback_by_channel": (gettext("Customer feedback by channel"), vocab.CHANNELS),
+        "complaints_by_category": (gettext("Complaints by category"), vocab.CATEGORIES),
+    }
+    # Breaches: the escalations chart's bar, or (of one promise) the breaches chart's.
+    breaches = gettext("Breaches and escalations")
+    if figure == "breaches" and key:
+        return f"{gettext('Breaches by promise')} · {vocab.label(vocab.CLOCKS, key)}"
+    if figure in ("breaches", "escalations"):
+        bar = gettext("Breached") if figure == "breaches" else gettext("Escalated")
+        return " · ".join(w for w in (breaches, bar, vocab.label(vocab.CLOCKS, key or None)) if w)
+    parts = {
+        "returns": (gettext("Return cases"), {
+            "opened": gettext("Opened in the month"), "closed": gettext("Closed in the month"),
+            "open_at_month_end": gettext("Open at the month's end"),
+        }),
+        "capa": (gettext("CAPAs"), {
+            "opened": gettext("Teams convened in the month"),
+            "closed": gettext("Closed (D8) in the month"),
+            "open_at_month_end": gettext("Open at the month's end"),
+            "overdue": gettext("Open with an action overdue"),
+        }),
+        "replied_within_8h": (gettext("Replies within 8 h"), {
+            "started": gettext("The reply clocks started"),
+        }),
+        "on_site_within_8h": (gettext("On site within 8 h"), {
+            "started": gettext("The on-site clocks started"),
+        }),
+    }  # fmt: skip
+    if of == "follow_ups":
+        states = {
+            "closed": gettext("Followed up and closed"),
+            "followed_up": gettext("Followed up, still open"),
+            "pending": gettext("Not yet followed up"),
+        }
+        words = gettext("Follow-ups of last month")
+        return f"{words} · {states[state]}" if state in states else words
+    if figure in keyed:
+        words, labels = keyed[figure]
+        return f"{words} · {vocab.label(labels, key)}" if key else words
+    group, _, part = figure.partition(".")
+    if group in parts:
+        words, named = parts[group]
+        return f"{words} · {named[part]}" if part in named else words
+    return gettext("Rows behind the dashboard")
 
 
 def month_before(month: str, back: int = 1) -> str:
@@ -69,11 +120,7 @@ def add_dashboard_pages(app: FastAPI, kit: Kit) -> None:
     @app.get("/dashboard", response_class=HTMLResponse)
     async def dashboard(request: Request, month: str = "") -> Response:
         user = kit.current_user(request)
-        token = i18n.use(kit.language(request))  # the charts' words, in the viewer's language
-        try:
-            context = await figures(user, month)
-        finally:
-            i18n.reset(token)
+        context = await figures(user, month)
         return kit.render(request, "dashboard.html", **context)
 
     async def figures(user: User, month: str) -> dict[str, Any]:
@@ -206,9 +253,19 @@ def add_dashboard_pages(app: FastAPI, kit: Kit) -> None:
         page counts them, from intake's entries."""
         user = kit.current_user(request)
         month = chosen_month(month)
+        rows = await figure_rows(user, month, figure, key, of, request.query_params)
+        title = figure_title(figure, key, request.query_params.get("state", ""), of)
+        return kit.render(
+            request, "dashboard_rows.html", month=month, of=of or figure, key=key, rows=rows,
+            title=title,
+        )  # fmt: skip
+
+    async def figure_rows(
+        user: User, month: str, figure: str, key: str, of: str, query: Any
+    ) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         if of == "follow_ups":
-            state = request.query_params.get("state", "")
+            state = query.get("state", "")
             entries = await services.get_all(
                 "intake", "/register-entries", user.token, {"month": month_before(month)}
             )
@@ -224,9 +281,7 @@ def add_dashboard_pages(app: FastAPI, kit: Kit) -> None:
             except Refused:
                 found = []
             rows = [_figure_row(r) for r in found]
-        return kit.render(
-            request, "dashboard_rows.html", month=month, of=of or figure, key=key, rows=rows
-        )
+        return rows
 
     # Documents (att. 4 from sla; att. 3 and att. 2 from intake, as csc audit forms makes
     # them), passed on as the service makes them, to download and print.

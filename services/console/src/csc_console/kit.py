@@ -118,7 +118,8 @@ class Kit:
     hub: Hub
     templates: Environment
 
-    def language(self, request: Request) -> str:
+    @staticmethod
+    def language(request: Request) -> str:
         chosen = request.session.get("lang")
         if chosen in i18n.LANGUAGES:
             return str(chosen)

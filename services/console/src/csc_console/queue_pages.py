@@ -20,7 +20,7 @@ from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from csc_console import capa_pages, display, i18n, returns_pages, vocab
+from csc_console import capa_pages, display, returns_pages, vocab
 from csc_console.i18n import gettext, ngettext
 from csc_console.kit import OPEN_CLOCKS, Kit, User
 from csc_console.services import Refused
@@ -406,32 +406,28 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
 
     async def queue_page(request: Request, template: str) -> HTMLResponse:
         user = kit.current_user(request)
-        token = i18n.use(kit.language(request))
-        try:
-            built = sections_of(user, today_of(request))
+        built = sections_of(user, today_of(request))
 
-            async def no_field_days() -> list[dict[str, Any]] | None:
-                return None
+        async def no_field_days() -> list[dict[str, Any]] | None:
+            return None
 
-            # Every part of the page at once: each waits on a service of its own.
-            pages, (before, after), capa, field_days = await asyncio.gather(
-                asyncio.gather(*(build(None) for _, _, build in built)),
-                returns_pages.returns_sections(kit, user),
-                capa_pages.capa_queue(kit, user, kit.viewer_tz(request)),
-                # 4.1.4: the OEM sites whose record of today is still to write.
-                field_days_due(user) if user.department == "after_sales" else no_field_days(),
-            )
-            sections = [
-                (key, title, rows) for (key, title, _), (rows, _) in zip(built, pages, strict=True)
-            ]
-            more = {
-                key: cursor for (key, _, _), (_, cursor) in zip(built, pages, strict=True) if cursor
-            }
-            context: dict[str, Any] = {"sections": [*before, *sections, *after], "capa": capa}
-            if field_days is not None:
-                context["field_days"] = field_days
-        finally:
-            i18n.reset(token)
+        # Every part of the page at once: each waits on a service of its own.
+        pages, (before, after), capa, field_days = await asyncio.gather(
+            asyncio.gather(*(build(None) for _, _, build in built)),
+            returns_pages.returns_sections(kit, user),
+            capa_pages.capa_queue(kit, user, kit.viewer_tz(request)),
+            # 4.1.4: the OEM sites whose record of today is still to write.
+            field_days_due(user) if user.department == "after_sales" else no_field_days(),
+        )
+        sections = [
+            (key, title, rows) for (key, title, _), (rows, _) in zip(built, pages, strict=True)
+        ]
+        more = {
+            key: cursor for (key, _, _), (_, cursor) in zip(built, pages, strict=True) if cursor
+        }
+        context: dict[str, Any] = {"sections": [*before, *sections, *after], "capa": capa}
+        if field_days is not None:
+            context["field_days"] = field_days
         return kit.render(request, template, more=more, views=kept_views(request, user), **context)
 
     @app.get("/", response_class=HTMLResponse)
@@ -455,25 +451,21 @@ def add_queue_pages(app: FastAPI, kit: Kit) -> None:
         chosen = (customer or "").strip() or None
         if section not in BY_CUSTOMER:
             chosen = None
-        token = i18n.use(kit.language(request))
-        try:
-            found = [
-                s
-                for s in [*sections_of(user, today_of(request), chosen), *paged_only(user)]
-                if s[0] == section
-            ]
-            if not found:
-                return kit.render(
-                    request,
-                    "message.html",
-                    status_code=404,
-                    title=gettext("Not found"),
-                    message=gettext("Your work queue has no section %(name)s.", name=section),
-                )
-            key, title, build = found[0]
-            rows, more = await build(cursor)
-        finally:
-            i18n.reset(token)
+        found = [
+            s
+            for s in [*sections_of(user, today_of(request), chosen), *paged_only(user)]
+            if s[0] == section
+        ]
+        if not found:
+            return kit.render(
+                request,
+                "message.html",
+                status_code=404,
+                title=gettext("Not found"),
+                message=gettext("Your work queue has no section %(name)s.", name=section),
+            )
+        key, title, build = found[0]
+        rows, more = await build(cursor)
         return kit.render(
             request,
             "queue_section.html",

@@ -3,10 +3,18 @@
 The console keeps nothing of the procedure's data: every page reads it from
 the services, every form writes it to them. A list is read whole by following
 its ``Link: <...>; rel="next"`` headers.
+
+Within one request to the console (``reading_once``), the same read of the same service
+is asked once: two sections of a page that show the same list share its answer, and a
+write forgets what was read before it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -114,6 +122,24 @@ class SignedOut(Exception):
     """A service refused the user's token (401): the user must sign in again."""
 
 
+_Read = tuple[str, str, str, str]
+"""A read as asked: the URL, its query (sorted), the token, what it accepts."""
+_reads: contextvars.ContextVar[dict[_Read, asyncio.Task[httpx.Response]] | None] = (
+    contextvars.ContextVar("console_reads", default=None)
+)
+
+
+@contextlib.contextmanager
+def reading_once() -> Iterator[None]:
+    """Within this block (one request to the console), a read asked again is answered
+    from the first asking, even while that is still on its way."""
+    token = _reads.set({})
+    try:
+        yield
+    finally:
+        _reads.reset(token)
+
+
 @dataclass
 class Services:
     settings: ConsoleSettings
@@ -133,6 +159,40 @@ class Services:
             await self._client.aclose()
 
     async def _send(
+        self,
+        service: ServiceName,
+        method: str,
+        url: str,
+        token: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        accept: str = "application/json",
+        content: bytes | None = None,
+        content_type: str | None = None,
+        slow: bool = False,
+    ) -> httpx.Response:
+        reads = _reads.get()
+        if reads is not None and method == "GET":
+            asked = sorted(httpx.QueryParams(params or {}).multi_items())
+            key = (url, str(asked), token, accept)
+            if key not in reads:
+                reads[key] = asyncio.ensure_future(
+                    self._send_once(service, method, url, token, params=params, accept=accept,
+                                    slow=slow)
+                )  # fmt: skip
+            # Shielded: one asker's cancellation does not cancel the read for the others.
+            return await asyncio.shield(reads[key])
+        if reads is not None:
+            reads.clear()  # a write: what was read before it may have changed
+        return await self._send_once(
+            service, method, url, token, params=params, json=json,
+            idempotency_key=idempotency_key, accept=accept, content=content,
+            content_type=content_type, slow=slow,
+        )  # fmt: skip
+
+    async def _send_once(
         self,
         service: ServiceName,
         method: str,

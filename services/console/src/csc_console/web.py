@@ -10,16 +10,17 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode, urlsplit
 
 import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sse_starlette.sse import EventSourceResponse
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from csc_console import clock_timeline, display, i18n, returns_pages, vocab
 from csc_console.audit_pages import add_audit_pages
@@ -43,7 +44,7 @@ from csc_console.live import Follower, Hub, Interest
 from csc_console.notify_pages import add_notify_pages
 from csc_console.oidc import add_oidc_sign_in
 from csc_console.queue_pages import add_queue_pages, entry_row
-from csc_console.services import Refused, Services, SignedOut, Unavailable
+from csc_console.services import Refused, Services, SignedOut, Unavailable, reading_once
 from csc_console.settings import ConsoleSettings
 from csc_console.timeline import gather_timeline
 from csc_contracts import PERSON_DEPARTMENTS, Department
@@ -86,6 +87,25 @@ def amendment_changes(record: dict[str, Any]) -> list[tuple[dict[str, Any], list
     ]
 
 
+class InReadersLanguage:
+    """Every word a request's handler makes (a row's kind, a badge, a title) is in the
+    reader's language, not only those the template says: the language is the request's
+    from its start (the user's choice, else the browser's)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = i18n.use(Kit.language(Request(scope)))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            i18n.reset(token)
+
+
 def create_app(
     settings: ConsoleSettings | None = None, services: Services | None = None
 ) -> FastAPI:
@@ -121,6 +141,8 @@ def create_app(
     )  # fmt: skip
     metrics.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Inside the session (added before it, so it runs after it has read the cookie).
+    app.add_middleware(InReadersLanguage)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret(),
@@ -135,13 +157,14 @@ def create_app(
         # The change number when this request began to read the services: its page's
         # live connection asks for what changed after it (Hub.changed_since).
         request.state.live_since = hub.seq
-        return await call_next(request)
+        with reading_once():  # a page asks each service a question once
+            return await call_next(request)
 
     # ---- helpers ---------------------------------------------------------------------------
 
     kit = Kit(settings, services, hub, templates)
     app.state.kit = kit
-    language, check_csrf, viewer_tz = kit.language, kit.check_csrf, kit.viewer_tz
+    check_csrf, viewer_tz = kit.check_csrf, kit.viewer_tz
     current_user, render, translated, redirect = (
         kit.current_user,
         kit.render,
@@ -449,11 +472,17 @@ def create_app(
         return next((r for r in rows if r.get("code") == code), None)
 
     @app.get("/customers/{code}", response_class=HTMLResponse)
-    async def customer(request: Request, code: str) -> Response:
-        return await customer_view(request, code)
+    async def customer(
+        request: Request, code: str, cursor: Annotated[str | None, Query(max_length=500)] = None
+    ) -> Response:
+        return await customer_view(request, code, cursor=cursor)
 
     async def customer_view(
-        request: Request, code: str, survey_form: Form | None = None, status_code: int = 200
+        request: Request,
+        code: str,
+        survey_form: Form | None = None,
+        status_code: int = 200,
+        cursor: str | None = None,
     ) -> Response:
         user = current_user(request)
         try:
@@ -470,26 +499,29 @@ def create_app(
                     request, "There is no customer %(code)s in the archive.", code=code
                 ),
             )
-        entries, visit, survey = await asyncio.gather(
-            services.get_all("intake", "/register-entries", user.token, {"customer": code}),
+        # The customer's entries newest first, a page at a time: a customer of years has
+        # thousands, and the page must come back as fast for them as for a new one.
+        asked = {"customer": code, "order": "newest", "limit": settings.console_queue_page}
+        (entries, more), visit, survey = await asyncio.gather(
+            services.get_page(
+                "intake",
+                "/register-entries",
+                user.token,
+                asked | ({"cursor": cursor} if cursor else {}),
+            ),
             schedule(user, "visits", code),
             schedule(user, "surveys", code),
         )
         today = datetime.now(display.zone(viewer_tz(request), settings.console_site_timezone))
-        # The rows' words (kinds, badges) in the reader's language, as the queue's are.
-        token = i18n.use(language(request))
-        try:
-            rows = [entry_row(e, None) | {"status": e.get("status")} for e in entries]
-            # 4.5: a visit every half year; 4.1.5: a satisfaction survey every year.
-            due = [
-                (which, title, row, row and display.day_badge(row, today.date()))
-                for which, title, row in (
-                    ("visit", N_("Customer visit (4.5)"), visit),
-                    ("survey", N_("Satisfaction survey (4.1.5)"), survey),
-                )
-            ]
-        finally:
-            i18n.reset(token)
+        rows = [entry_row(e, None) | {"status": e.get("status")} for e in entries]
+        # 4.5: a visit every half year; 4.1.5: a satisfaction survey every year.
+        due = [
+            (which, title, row, row and display.day_badge(row, today.date()))
+            for which, title, row in (
+                ("visit", N_("Customer visit (4.5)"), visit),
+                ("survey", N_("Satisfaction survey (4.1.5)"), survey),
+            )
+        ]
         return render(
             request,
             "customer.html",
@@ -500,6 +532,8 @@ def create_app(
             survey_done=any(s.get("year") == today.year for s in archive.get("surveys") or []),
             questions=list(vocab.SURVEY_QUESTIONS),
             entries=rows,
+            more_entries=more,
+            later_page=cursor is not None,
             due=due,
         )
 
