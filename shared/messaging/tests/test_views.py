@@ -114,6 +114,12 @@ def test_rows_follow_the_log_and_a_rebuilt_view_equals_the_live_one(app: Applica
     assert view.digest() == live
     # The old generation's tables are gone: one generation of each table is left.
     assert view.count("notes") == 2500
+    # Keys alone, from the index, over more than two pages of rows: those scan gives.
+    keys = list(view.keys("notes", where={"author": "a3"}, order=("n",)))
+    assert keys == [
+        (r["note_id"],) for r in view.scan("notes", where={"author": "a3"}, order=("n",))
+    ]
+    assert len(keys) == 357 and len(list(view.keys("notes"))) == 2500
 
 
 def test_a_restart_applies_only_what_is_new(app: Application[Any]) -> None:

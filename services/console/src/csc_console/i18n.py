@@ -79,7 +79,13 @@ def html_lang(language: str) -> str:
 
 
 def babel_locale(language: str | None = None) -> Locale:
-    return Locale.parse(language or _current.get())
+    return _locale(language or _current.get())
+
+
+@cache
+def _locale(language: str) -> Locale:
+    """Parsed once a language: every time on a page asks for it (a queue's badges)."""
+    return Locale.parse(language)
 
 
 def negotiate(accept_language: str | None) -> str:

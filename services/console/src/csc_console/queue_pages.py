@@ -3,7 +3,7 @@
 A queue is sections, each read in its own order from an index of the service that owns
 it: the reply clocks soonest due first (4.2.1, "due in < 2 h" on top), the open entries
 newest first, the inboxes of 4.1.2 and 4.1.3. A section shows its first page of rows
-(``CSC_CONSOLE_QUEUE_PAGE``, 100), and says when there are more: ``/queue/{section}``
+(``CSC_CONSOLE_QUEUE_PAGE``, 50), and says when there are more: ``/queue/{section}``
 pages through the rest, so a queue costs the same few requests at a thousand cases as at
 a million.
 """

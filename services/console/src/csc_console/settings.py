@@ -84,10 +84,11 @@ class ConsoleSettings(ServiceSettings):
         "redirect URI registered at the provider; else the URL of the request.",
     )
     console_queue_page: int = Field(
-        default=100,
+        default=50,
         ge=1,
         le=1000,
-        description="Rows a work queue's section shows on one page; the rest a link away.",
+        description="Rows a work queue's section (and a customer's entries) shows on one page; "
+        "the rest a link away. 50: a few screens of work, read and drawn in one page's time.",
     )
     console_site_timezone: str = Field(
         default="Asia/Shanghai",

@@ -375,8 +375,8 @@ class IntakeView(View):
                 if r["record_id"] in visits
             ],
             "register_entries": [
-                e["case_id"]
-                for e in self.scan(
+                case_id
+                for (case_id,) in self.keys(
                     "entries", where={"customer": code}, order=("seq",), catch_up=False
                 )
             ],
