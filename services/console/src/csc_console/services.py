@@ -16,7 +16,7 @@ import contextlib
 import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -129,6 +129,18 @@ _reads: contextvars.ContextVar[dict[_Read, asyncio.Task[httpx.Response]] | None]
 )
 
 
+class _Asked(TypedDict, total=False):
+    """What a request carries beyond its method and URL (``Services._send_once``'s)."""
+
+    params: dict[str, Any] | None
+    json: Any
+    idempotency_key: str | None
+    accept: str
+    content: bytes | None
+    content_type: str | None
+    slow: bool
+
+
 @contextlib.contextmanager
 def reading_once() -> Iterator[None]:
     """Within this block (one request to the console), a read asked again is answered
@@ -159,38 +171,21 @@ class Services:
             await self._client.aclose()
 
     async def _send(
-        self,
-        service: ServiceName,
-        method: str,
-        url: str,
-        token: str,
-        *,
-        params: dict[str, Any] | None = None,
-        json: Any = None,
-        idempotency_key: str | None = None,
-        accept: str = "application/json",
-        content: bytes | None = None,
-        content_type: str | None = None,
-        slow: bool = False,
+        self, service: ServiceName, method: str, url: str, token: str, **asked: Unpack[_Asked]
     ) -> httpx.Response:
         reads = _reads.get()
         if reads is not None and method == "GET":
-            asked = sorted(httpx.QueryParams(params or {}).multi_items())
-            key = (url, str(asked), token, accept)
+            query = sorted(httpx.QueryParams(asked.get("params") or {}).multi_items())
+            key = (url, str(query), token, asked.get("accept", "application/json"))
             if key not in reads:
                 reads[key] = asyncio.ensure_future(
-                    self._send_once(service, method, url, token, params=params, accept=accept,
-                                    slow=slow)
-                )  # fmt: skip
+                    self._send_once(service, method, url, token, **asked)
+                )
             # Shielded: one asker's cancellation does not cancel the read for the others.
             return await asyncio.shield(reads[key])
         if reads is not None:
             reads.clear()  # a write: what was read before it may have changed
-        return await self._send_once(
-            service, method, url, token, params=params, json=json,
-            idempotency_key=idempotency_key, accept=accept, content=content,
-            content_type=content_type, slow=slow,
-        )  # fmt: skip
+        return await self._send_once(service, method, url, token, **asked)
 
     async def _send_once(
         self,

@@ -635,22 +635,8 @@ class View(ABC):
         catch_up: bool = True,
     ) -> Iterator[dict[str, Any]]:
         """Every row that matches, in order, read a thousand at a time."""
-        if catch_up:
-            self.catch_up()
-        spec = self.table(table)
-        columns = [*order, *(k for k in spec.key if k not in order)]
-        sql_table = self._live()[table]
-        after: list[Any] | None = None
-        while True:
-            with self._db.transaction(commit=False) as c:
-                found = self._select(
-                    c, sql_table, spec, where or {}, columns, descending, after, PAGE
-                )
-            for _, doc in found:
-                yield doc
-            if len(found) < PAGE:
-                return
-            after = list(found[-1][0])
+        for _, doc in self._every(table, where, order, descending, catch_up, docs=True):
+            yield doc
 
     def keys(
         self,
@@ -662,20 +648,35 @@ class View(ABC):
     ) -> Iterator[tuple[Any, ...]]:
         """The key of every row that matches, in order, from the index alone: no row is
         decoded (a customer's thousands of entries, by case id)."""
+        spec = self.table(table)
+        columns = [*order, *(k for k in spec.key if k not in order)]
+        at = [columns.index(k) for k in spec.key]
+        for values, _ in self._every(table, where, order, False, catch_up, docs=False):
+            yield tuple(values[i] for i in at)
+
+    def _every(
+        self,
+        table: str,
+        where: Where | None,
+        order: Sequence[str],
+        descending: bool,
+        catch_up: bool,
+        *,
+        docs: bool,
+    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+        """Every matching row's order columns (and document), a thousand at a time."""
         if catch_up:
             self.catch_up()
         spec = self.table(table)
         columns = [*order, *(k for k in spec.key if k not in order)]
-        at = [columns.index(k) for k in spec.key]
         sql_table = self._live()[table]
         after: list[Any] | None = None
         while True:
             with self._db.transaction(commit=False) as c:
                 found = self._select(
-                    c, sql_table, spec, where or {}, columns, False, after, PAGE, docs=False
+                    c, sql_table, spec, where or {}, columns, descending, after, PAGE, docs=docs
                 )
-            for values, _ in found:
-                yield tuple(values[i] for i in at)
+            yield from found
             if len(found) < PAGE:
                 return
             after = list(found[-1][0])
