@@ -16,6 +16,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -60,19 +61,14 @@ def test_csc_up_runs_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
         )
         assert marketing.post("/customers", json=CUSTOMER).status_code == 201
         case = marketing.post("/complaints", json=complaint(1)).json()
+
         # 4.2.1: the reply clock runs. A quality complaint also starts QC's contact clock
         # (4.4.3), from another topic: either may be the first sla shows.
-        clocks = wait_until(
-            lambda: (
-                (
-                    r := marketing.get(
-                        f"http://127.0.0.1:{base + 3}/cases/{case['case_id']}/clocks"
-                    )
-                ).is_success
-                and [c for c in r.json() if c["clock"] == "reply"]
-            ),
-            what="the reply clock",
-        )
+        def reply_clocks() -> list[dict[str, Any]] | None:
+            r = marketing.get(f"http://127.0.0.1:{base + 3}/cases/{case['case_id']}/clocks")
+            return [c for c in r.json() if c["clock"] == "reply"] if r.is_success else None
+
+        clocks = wait_until(reply_clocks, what="the reply clock")
         assert clocks[0]["status"] == "running"
         # 4.1.2: Engineering is told of the entry, by a mail the local SMTP server keeps.
         wait_until(lambda: "mail to chen.jie@csc.local: [CSC 4.1.2]" in _read(tmp_path / "up.log"))
